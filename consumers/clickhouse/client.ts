@@ -1,0 +1,38 @@
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+
+type InjectedConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
+
+/** Where ClickHouse is: a server by URL, or the embedded engine bound to a data directory. */
+export type ClickHouseTarget =
+  | { kind: 'server'; url: string; username?: string; password?: string; database?: string }
+  | { kind: 'embedded'; path: string };
+
+/**
+ * The one place a ClickHouse client is made. Callers get the same `@clickhouse/client` API either way;
+ * the embedded engine arrives through the client's injected connection (chdb/connection).
+ */
+export async function connectClickHouse(target: ClickHouseTarget): Promise<ClickHouseClient> {
+  // Money read back as JSON must stay a string, or Decimals lose digits past 2^53.
+  const clickhouse_settings = { output_format_json_quote_decimals: 1, output_format_json_quote_64bit_integers: 1 } as const;
+  if (target.kind === 'server') {
+    return createClient({
+      url: target.url,
+      username: target.username,
+      password: target.password,
+      database: target.database,
+      clickhouse_settings,
+    });
+  }
+  // Loaded lazily: a server deployment never needs the native engine.
+  const { createChdbConnection } = await import('chdb/connection');
+  // chdb types its connection against its own copy of @clickhouse/client-common; the runtime contract
+  // is the one the client checks, so the two structurally equal types are bridged here once.
+  const connection = createChdbConnection({ path: target.path }) as unknown as InjectedConnection;
+  return createClient({ connection, clickhouse_settings });
+}
+
+/** The chDB engine version bundled with the embedded mode. */
+export async function embeddedEngineVersion(): Promise<string> {
+  const chdb = await import('chdb');
+  return chdb.query('SELECT version()', 'TSV').trim();
+}

@@ -1,0 +1,21 @@
+/** One server of the local stack: how to provision, start, probe and describe it. */
+export interface Service {
+  name: string;
+  /** Where clients reach it, as shown by `stack:status`. */
+  address: string;
+  /** Downloads and prepares what the server needs; idempotent and cached. */
+  provision(): Promise<void>;
+  /** Starts the server detached and returns its pid. */
+  start(): Promise<number>;
+  /** True once the server answers real requests. */
+  ready(): Promise<boolean>;
+  /** The version the running server reports. */
+  version(): Promise<string>;
+  readyTimeoutMs: number;
+}
+
+export async function fetchJson(url: string, init?: RequestInit): Promise<unknown> {
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(5_000) });
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+  return response.json();
+}

@@ -1,0 +1,47 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { NATIVE_PORTS } from '../endpoints.ts';
+import { serviceDir } from '../paths.ts';
+import { requireJava } from '../prerequisites.ts';
+import { mavenArtifact } from '../provision.ts';
+import { fetchJson, type Service } from '../service.ts';
+import { startDetached } from '../supervisor.ts';
+
+const APICURIO_VERSION = '3.3.3';
+const home = serviceDir('registry');
+const appDir = join(home, 'app');
+const baseUrl = `http://127.0.0.1:${NATIVE_PORTS.registry}`;
+
+export const registryService: Service = {
+  name: 'registry',
+  address: `${baseUrl}/apis/ccompat/v7`,
+  readyTimeoutMs: 90_000,
+
+  async provision() {
+    mavenArtifact(`io.apicurio:apicurio-registry-app:${APICURIO_VERSION}:tar.gz:all`, appDir, (file, dir) => {
+      execFileSync('tar', ['xzf', file, '-C', dir]);
+    });
+  },
+
+  async start() {
+    // Apicurio Registry 3.3 is compiled for Java 21.
+    const java = requireJava(21);
+    return startDetached('registry', java, [
+      '-Xms128m', '-Xmx384m',
+      `-Dquarkus.http.port=${NATIVE_PORTS.registry}`,
+      '-Dquarkus.http.host=127.0.0.1',
+      // The management interface would listen on every address; the stack needs none of it.
+      '-Dquarkus.management.enabled=false',
+      '-jar', join(appDir, 'quarkus-run.jar'),
+    ], { cwd: appDir });
+  },
+
+  async ready() {
+    return Array.isArray(await fetchJson(`${this.address}/subjects`));
+  },
+
+  async version() {
+    const info = (await fetchJson(`${baseUrl}/apis/registry/v3/system/info`)) as { version?: string };
+    return info.version ?? 'unknown';
+  },
+};
