@@ -22,7 +22,9 @@ import org.opensearch.plugins.Plugin;
 public final class Launcher {
     private static final List<Class<? extends Plugin>> CLASSPATH_PLUGINS = List.of(
         org.opensearch.transport.Netty4Plugin.class,
-        org.opensearch.analysis.common.CommonAnalysisPlugin.class
+        org.opensearch.analysis.common.CommonAnalysisPlugin.class,
+        org.opensearch.index.mapper.MapperExtrasPlugin.class,
+        org.opensearch.index.reindex.ReindexPlugin.class
     );
 
     static final class ClasspathNode extends Node {
