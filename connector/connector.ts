@@ -1,0 +1,314 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import { ConversionError, canonicalKey, type ChangeEvent } from '../schemas/change-event.ts';
+import type { ChangeEventCodec } from '../schemas/registry.ts';
+import { deadLetterMessage, type DeadLetterOrigin } from '../core/dead-letter.ts';
+import type { Logger } from '../core/logger.ts';
+import { checkpointKey, checkpointMessage, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from './checkpoints.ts';
+import { cloudEventHeaders, topicFor } from './events/routing.ts';
+import type { SourceRecord } from './events/source-record.ts';
+import { connectorMetrics as metrics } from './metrics.ts';
+import { DedupeWindow } from './shards/dedupe.ts';
+import { backoffDelay, withRetries, type Backoff } from './shards/errors.ts';
+import { planShards } from './shards/lineage.ts';
+import { GapError, ShardReader, type PollingPolicy } from './shards/shard-reader.ts';
+import type { ShardInfo, ShardSource } from './shards/source.ts';
+
+export type GapPolicy = 'fail' | 'resnapshot' | 'skip';
+
+export interface ConnectorOptions {
+  /** Names the connector instance: its transactional id and its checkpoints. */
+  name: string;
+  sources: ShardSource[];
+  kafka: Kafka;
+  codec: ChangeEventCodec;
+  topics: {
+    /** `{table}` and `{entity}` are replaced, e.g. `shardline.{table}.{entity}`. */
+    template: string;
+    checkpoints: string;
+    deadLetter: string;
+    /** A null-valued record after each REMOVE, so compacted topics drop the item. */
+    tombstones: boolean;
+  };
+  /** Where shards without a checkpoint start when the connector first runs. */
+  startPosition: 'TRIM_HORIZON' | 'LATEST';
+  gapPolicy: GapPolicy;
+  /** Called under the `resnapshot` policy with the table whose stream lost data. */
+  onResnapshot?: (table: string) => Promise<void>;
+  polling: PollingPolicy & { discoveryIntervalMs: number };
+  /** Records larger than this go to the dead-letter topic instead of failing the transaction. */
+  maxMessageBytes: number;
+  /** Kinesis duplicates remembered by event id. */
+  dedupeWindowSize: number;
+  /** Retention of the stream, for the trim-headroom metric (24 h for DynamoDB Streams). */
+  retentionHours: number;
+  backoff: Backoff;
+  logger: Logger;
+}
+
+interface ConvertedEvent {
+  event: ChangeEvent;
+  record: SourceRecord;
+  origin: DeadLetterOrigin;
+}
+
+/** What one round read: written together in one transaction. */
+interface Round {
+  events: ConvertedEvent[];
+  deadLetters: Message[];
+  checkpoints: Message[];
+  /** Readers whose reads this transaction commits. */
+  readers: Set<ShardReader>;
+  /** Source event ids of this round, for duplicate removal. */
+  dedupeIds: Set<string>;
+}
+
+/**
+ * Reads every shard of every source and writes change events, dead letters and shard checkpoints to
+ * Kafka in one transaction per round, so that a crash at any point leaves Kafka with each change
+ * exactly once: on restart the connector resumes after the committed checkpoints.
+ */
+export class Connector {
+  private producer: Producer | undefined;
+  private running = false;
+  private stopped: Promise<void> | undefined;
+  private readonly readers = new Map<string, { reader: ShardReader; source: ShardSource }>();
+  private readonly finished = new Set<string>();
+  private readonly started = new Set<string>();
+  private readonly streamsWithCheckpoints = new Set<string>();
+  private readonly dedupe: DedupeWindow;
+  private checkpoints = new Map<string, Checkpoint>();
+  private lastDiscovery = 0;
+
+  constructor(private readonly options: ConnectorOptions) {
+    this.dedupe = new DedupeWindow(options.dedupeWindowSize);
+  }
+
+  private key(source: ShardSource, shardId: string): string {
+    return checkpointKey(this.options.name, source.streamId, shardId);
+  }
+
+  /** Connects, fences older instances with the same name, loads checkpoints and reads until stopped. */
+  async start(): Promise<void> {
+    const { kafka, topics, name, logger } = this.options;
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureCheckpointTopic(admin, topics.checkpoints);
+    await admin.disconnect();
+
+    // Initialising the transactional producer bumps its epoch: an older instance with the same id is
+    // fenced, and its open transaction is aborted before the checkpoints are read.
+    this.producer = kafka.producer({ transactionalId: `shardline-connector-${name}`, idempotent: true, maxInFlightRequests: 1 });
+    await this.producer.connect();
+    const checkpoints = await loadCheckpoints(kafka, topics.checkpoints, name);
+    this.restore(checkpoints);
+    logger.info({ connector: name, checkpoints: checkpoints.size, finishedShards: this.finished.size }, 'connector started');
+
+    this.running = true;
+    this.stopped = this.loop();
+    return this.stopped;
+  }
+
+  private restore(checkpoints: Map<string, Checkpoint>): void {
+    for (const source of this.options.sources) {
+      const prefix = `${this.options.name}|${source.streamId}|`;
+      for (const [key, checkpoint] of checkpoints) {
+        if (!key.startsWith(prefix)) continue;
+        const shardId = key.slice(prefix.length);
+        this.streamsWithCheckpoints.add(source.streamId);
+        this.started.add(shardId);
+        if (checkpoint.finished) this.finished.add(shardId);
+      }
+    }
+    this.checkpoints = checkpoints;
+  }
+
+  /** Finishes the round in progress (committing what it read), then disconnects. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.stopped?.catch(() => undefined);
+    await this.producer?.disconnect();
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      const now = Date.now();
+      try {
+        if (now - this.lastDiscovery >= this.options.polling.discoveryIntervalMs || this.readers.size === 0) {
+          await this.discover();
+          this.lastDiscovery = Date.now();
+        }
+        const round = await this.readRound(now);
+        if (round.readers.size > 0) await this.commit(round);
+        failures = 0;
+      } catch (error) {
+        if (isFatal(error)) throw error;
+        // Kafka, the registry or AWS did not answer: nothing was committed, so read it all again.
+        for (const { reader } of this.readers.values()) reader.rewind();
+        this.options.logger.warn({ err: error, attempt: failures }, 'round failed; reading again from the committed checkpoints');
+        await sleep(backoffDelay(this.options.backoff, failures++));
+        continue;
+      }
+      const nextPoll = Math.min(...[...this.readers.values()].map(({ reader }) => reader.nextPollAt), now + this.options.polling.idleMaxMs);
+      const wait = nextPoll - Date.now();
+      if (wait > 0 && this.running) await sleep(Math.min(wait, this.options.polling.idleMaxMs));
+    }
+  }
+
+  /** Lists shards and starts a reader for each one whose parents are done. */
+  private async discover(): Promise<void> {
+    for (const source of this.options.sources) {
+      const shards = await withRetries(this.options.backoff, () => source.listShards());
+      const plan = planShards(shards, { finished: this.finished, started: this.started });
+      for (const gap of plan.vanished) {
+        await this.handleGap(source, new GapError(source.streamId, gap.shardId, this.checkpoints.get(this.key(source, gap.shardId))?.sequenceNumber, new Error('shard vanished before it was read to its end')));
+        this.finished.add(gap.shardId);
+      }
+      for (const shard of plan.readable) this.ensureReader(source, shard);
+      metrics.activeShards.set({ stream: source.streamId }, [...this.readers.values()].filter((entry) => entry.source === source).length);
+    }
+  }
+
+  private ensureReader(source: ShardSource, shard: ShardInfo): void {
+    const key = this.key(source, shard.shardId);
+    if (this.readers.has(key)) return;
+    const committed = this.checkpoints.get(key)?.sequenceNumber;
+    // LATEST only for a stream this connector has never read; children of read shards start at their
+    // beginning, or their first records would be skipped.
+    const fresh = !this.streamsWithCheckpoints.has(source.streamId) && shard.parentShardIds.every((parent) => !this.started.has(parent));
+    const initial = this.options.startPosition === 'LATEST' && fresh && !shard.closed ? { type: 'LATEST' as const } : { type: 'TRIM_HORIZON' as const };
+    this.readers.set(key, { reader: new ShardReader(source, shard.shardId, committed, initial, this.options.polling), source });
+  }
+
+  private async readRound(now: number): Promise<Round> {
+    const round: Round = { events: [], deadLetters: [], checkpoints: [], readers: new Set(), dedupeIds: new Set() };
+    for (const [key, { reader, source }] of this.readers) {
+      if (reader.nextPollAt > now) continue;
+      let records: SourceRecord[];
+      try {
+        records = await reader.poll(now);
+      } catch (error) {
+        if (!(error instanceof GapError)) throw error;
+        await this.handleGap(source, error);
+        reader.restartFromTrimHorizon();
+        continue;
+      }
+      this.observeLag(source, reader);
+      if (records.length === 0 && !reader.ended) continue;
+      for (const record of records) this.convert(source, reader.shardId, record, round);
+      round.readers.add(reader);
+      round.checkpoints.push(checkpointMessage(key, { sequenceNumber: reader.position, finished: reader.ended }));
+    }
+    return round;
+  }
+
+  private observeLag(source: ShardSource, reader: ShardReader): void {
+    const labels = { stream: source.streamId, shard: reader.shardId };
+    const ageSeconds = reader.millisBehindLatest !== undefined
+      ? reader.millisBehindLatest / 1000
+      : reader.newestReadMicros !== undefined ? Math.max(0, Date.now() / 1000 - reader.newestReadMicros / 1e6) : 0;
+    metrics.iteratorAge.set(labels, ageSeconds);
+    metrics.trimHeadroom.set(labels, this.options.retentionHours * 3600 - ageSeconds);
+  }
+
+  private convert(source: ShardSource, shardId: string, record: SourceRecord, round: Round): void {
+    if (record.dedupeId !== undefined) {
+      if (this.dedupe.has(record.dedupeId) || round.dedupeIds.has(record.dedupeId)) {
+        metrics.duplicates.inc({ stream: source.streamId });
+        return;
+      }
+      round.dedupeIds.add(record.dedupeId);
+    }
+    const origin: DeadLetterOrigin = { stage: 'connector', source: source.streamId, shard: shardId, position: record.sequenceNumber, table: source.table };
+    try {
+      round.events.push({ event: record.toEvent(), record, origin });
+    } catch (error) {
+      if (!(error instanceof ConversionError)) throw error;
+      metrics.deadLetters.inc({ table: source.table, reason: 'conversion' });
+      round.deadLetters.push(deadLetterMessage(origin, error.message, record.raw(), null, this.options.maxMessageBytes));
+    }
+  }
+
+  /** Encodes the round's events (schema ids are cached per topic), then writes everything in one transaction. */
+  private async commit(round: Round): Promise<void> {
+    const { topics, maxMessageBytes } = this.options;
+    const byTopic = new Map<string, Message[]>([[topics.deadLetter, round.deadLetters], [topics.checkpoints, round.checkpoints]]);
+    const add = (topic: string, message: Message): void => {
+      const messages = byTopic.get(topic);
+      if (messages) messages.push(message);
+      else byTopic.set(topic, [message]);
+    };
+    for (const { event, record, origin } of round.events) {
+      const topic = topicFor(topics.template, event);
+      const key = canonicalKey(event.keys);
+      let value: Buffer;
+      try {
+        value = await this.options.codec.encode(topic, event);
+      } catch (error) {
+        if (isUnavailable(error)) throw error;
+        metrics.deadLetters.inc({ table: event.table, reason: 'encoding' });
+        add(topics.deadLetter, deadLetterMessage(origin, `Avro encoding failed: ${(error as Error).message}`, record.raw(), key, maxMessageBytes));
+        continue;
+      }
+      if (value.length > maxMessageBytes) {
+        metrics.deadLetters.inc({ table: event.table, reason: 'too-large' });
+        add(topics.deadLetter, deadLetterMessage(origin, `the event is ${value.length} bytes, over the ${maxMessageBytes}-byte limit`, record.raw(), key, maxMessageBytes));
+        continue;
+      }
+      add(topic, { key, value, headers: cloudEventHeaders(event) });
+      if (event.op === 'REMOVE' && topics.tombstones) add(topic, { key, value: null });
+    }
+    const topicMessages: TopicMessages[] = [...byTopic].filter(([, messages]) => messages.length > 0).map(([topic, messages]) => ({ topic, messages }));
+
+    const transaction = await this.producer!.transaction();
+    try {
+      await transaction.sendBatch({ topicMessages, acks: -1 });
+      await transaction.commit();
+    } catch (error) {
+      metrics.transactions.inc({ outcome: 'aborted' });
+      await transaction.abort().catch(() => undefined);
+      throw error;
+    }
+    metrics.transactions.inc({ outcome: 'committed' });
+    this.dedupe.remember(round.dedupeIds);
+    for (const { event } of round.events) metrics.records.inc({ table: event.table, op: event.op });
+    for (const reader of round.readers) {
+      reader.commit();
+      this.started.add(reader.shardId);
+      if (reader.ended) this.retire(reader);
+    }
+  }
+
+  /** A closed shard read to its end: its children may start at once. */
+  private retire(reader: ShardReader): void {
+    for (const [key, entry] of this.readers) {
+      if (entry.reader === reader) this.readers.delete(key);
+    }
+    this.finished.add(reader.shardId);
+    this.lastDiscovery = 0;
+  }
+
+  private async handleGap(source: ShardSource, gap: GapError): Promise<void> {
+    const { gapPolicy, logger } = this.options;
+    metrics.gaps.inc({ stream: gap.stream, shard: gap.shardId, policy: gapPolicy });
+    logger.error({ stream: gap.stream, shard: gap.shardId, lostAfterSequenceNumber: gap.afterSequenceNumber ?? null, policy: gapPolicy }, gap.message);
+    if (gapPolicy === 'fail') throw gap;
+    if (gapPolicy === 'resnapshot') await this.options.onResnapshot?.(source.table);
+  }
+}
+
+/** Fatal: the gap policy says stop, or another instance with the same name fenced this one. */
+function isFatal(error: unknown): boolean {
+  if (error instanceof GapError) return true;
+  const type = (error as { type?: string } | null)?.type;
+  return type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED' || type === 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED';
+}
+
+// A registry that does not answer is not the record's fault: the round is read again, nothing dead-lettered.
+function isUnavailable(error: unknown): boolean {
+  const failure = error as { status?: number; code?: string; cause?: { code?: string } } | null;
+  if (failure?.status !== undefined) return failure.status >= 500 || failure.status === 429;
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT'].includes(failure?.code ?? failure?.cause?.code ?? '')
+    || (error as Error)?.name === 'TypeError' && /fetch failed/.test((error as Error).message);
+}

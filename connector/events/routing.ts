@@ -1,0 +1,31 @@
+import type { IHeaders } from 'kafkajs';
+import type { ChangeEvent, Op } from '../../schemas/change-event.ts';
+import { canonicalKey } from '../../schemas/change-event.ts';
+
+/** Topic names from a template with `{table}` and `{entity}`, e.g. `shardline.{table}.{entity}`. */
+export function topicFor(template: string, event: Pick<ChangeEvent, 'table' | 'entity'>): string {
+  return template.replaceAll('{table}', sanitize(event.table)).replaceAll('{entity}', sanitize(event.entity));
+}
+
+// Kafka topic names allow [a-zA-Z0-9._-].
+const sanitize = (part: string): string => part.replace(/[^a-zA-Z0-9._-]/g, '_');
+
+const VERBS: Record<Op, string> = { INSERT: 'created', MODIFY: 'updated', REMOVE: 'deleted', SNAPSHOT: 'snapshot' };
+
+/** `order.created`, `order.updated`, `order.deleted`, `order.snapshot`: the domain-event type. */
+export const eventType = (event: Pick<ChangeEvent, 'entity' | 'op'>): string => `${event.entity}.${VERBS[event.op]}`;
+
+/** CloudEvents 1.0 attributes in the Kafka protocol binding's `ce_` headers. */
+export function cloudEventHeaders(event: ChangeEvent): IHeaders {
+  const headers: IHeaders = {
+    ce_specversion: '1.0',
+    ce_id: event.eventId,
+    ce_type: eventType(event),
+    ce_source: `shardline:${event.source.kind.toLowerCase()}:${event.source.region}:${event.table}`,
+    ce_subject: canonicalKey(event.keys),
+    ce_time: new Date(Math.floor(event.source.approximateCreationTimeMicros / 1000)).toISOString(),
+    'content-type': 'application/avro',
+  };
+  if (event.source.ttlDelete) headers.shardline_ttl_delete = 'true';
+  return headers;
+}

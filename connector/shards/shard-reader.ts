@@ -1,0 +1,116 @@
+import type { SourceRecord } from '../events/source-record.ts';
+import { isExpiredIterator, isResourceNotFound, isTrimmedData, withRetries, type Backoff } from './errors.ts';
+import type { ShardPosition, ShardSource } from './source.ts';
+
+/** Records between the committed position and what the stream still holds are gone. */
+export class GapError extends Error {
+  constructor(
+    readonly stream: string,
+    readonly shardId: string,
+    readonly afterSequenceNumber: string | undefined,
+    override readonly cause: unknown,
+  ) {
+    super(`gap in ${stream} shard ${shardId}: records after sequence number ${afterSequenceNumber ?? '(start of shard)'} are no longer in the stream (${(cause as Error)?.name ?? cause})`);
+    this.name = 'GapError';
+  }
+}
+
+export interface PollingPolicy {
+  /** Wait after an empty read, doubled per empty read up to the maximum: idle shards cost little. */
+  idleMinMs: number;
+  idleMaxMs: number;
+  recordsPerRead: number;
+  backoff: Backoff;
+}
+
+/**
+ * One shard's read position. `lastRead` runs ahead of `committed` until the transaction that carries
+ * the records commits; after a failed transaction `rewind` returns to the committed position.
+ */
+export class ShardReader {
+  private iterator: string | undefined;
+  private lastRead: string | undefined;
+  private idleMs: number;
+  /** The shard's end was reached (closed shard, no next iterator). */
+  ended = false;
+  nextPollAt = 0;
+  /** Creation time of the newest record read, for iterator age; undefined when caught up. */
+  newestReadMicros: number | undefined;
+  millisBehindLatest: number | undefined;
+
+  constructor(
+    private readonly source: ShardSource,
+    readonly shardId: string,
+    public committed: string | undefined,
+    private initial: ShardPosition,
+    private readonly policy: PollingPolicy,
+  ) {
+    this.lastRead = committed;
+    this.idleMs = policy.idleMinMs;
+  }
+
+  /** Where the uncommitted read position is. */
+  get position(): string | undefined {
+    return this.lastRead;
+  }
+
+  private startPosition(): ShardPosition {
+    return this.lastRead ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.lastRead } : this.initial;
+  }
+
+  async poll(now: number): Promise<SourceRecord[]> {
+    const result = await this.readOnce().catch(async (error: unknown) => {
+      // Iterators expire after 15 minutes: renew from the last record read and try again.
+      if (!isExpiredIterator(error)) throw error;
+      this.iterator = undefined;
+      return this.readOnce();
+    }).catch((error: unknown) => {
+      if (isTrimmedData(error) || isResourceNotFound(error)) throw new GapError(this.source.streamId, this.shardId, this.lastRead, error);
+      throw error;
+    });
+    const { records, nextIterator, millisBehindLatest } = result;
+    this.iterator = nextIterator;
+    this.millisBehindLatest = millisBehindLatest;
+    if (nextIterator === undefined) this.ended = true;
+    const last = records.at(-1);
+    if (last) {
+      this.lastRead = last.sequenceNumber;
+      this.newestReadMicros = last.approximateCreationTimeMicros;
+      this.idleMs = this.policy.idleMinMs;
+      this.nextPollAt = now;
+    } else {
+      this.newestReadMicros = undefined;
+      this.nextPollAt = now + this.idleMs;
+      this.idleMs = Math.min(this.policy.idleMaxMs, this.idleMs * 2);
+    }
+    return records;
+  }
+
+  private async readOnce() {
+    return withRetries(this.policy.backoff, async () => {
+      this.iterator ??= await this.source.iterator(this.shardId, this.startPosition());
+      return this.source.read(this.shardId, this.iterator, this.policy.recordsPerRead);
+    });
+  }
+
+  /** The records read so far are in a committed transaction. */
+  commit(): void {
+    this.committed = this.lastRead;
+  }
+
+  /** A transaction failed: read again from the committed position. */
+  rewind(): void {
+    this.lastRead = this.committed;
+    this.iterator = undefined;
+    this.ended = false;
+    this.nextPollAt = 0;
+  }
+
+  /** After a gap under the `skip` policy: continue from the oldest record the stream still has. */
+  restartFromTrimHorizon(): void {
+    this.initial = { type: 'TRIM_HORIZON' };
+    this.lastRead = undefined;
+    this.committed = undefined;
+    this.iterator = undefined;
+  }
+}

@@ -1,0 +1,37 @@
+import type { IHeaders, Message } from 'kafkajs';
+
+/** Where a dead record came from: enough to find it again and to replay it. */
+export interface DeadLetterOrigin {
+  /** `connector` or the consumer group. */
+  stage: string;
+  /** Stream ARN, Kinesis stream, table scan, or Kafka topic. */
+  source: string;
+  /** Shard id, scan segment, or Kafka partition. */
+  shard: string;
+  /** Sequence number, scan row, or Kafka offset. */
+  position: string;
+  table?: string;
+}
+
+const bytesAsBase64 = (_key: string, value: unknown): unknown =>
+  value instanceof Uint8Array ? { $binary: Buffer.from(value).toString('base64') } : typeof value === 'bigint' ? value.toString() : value;
+
+/**
+ * A dead-letter record: the reason and origin in headers (so tools can filter without decoding) and
+ * the original record in the value, cut to `maxBytes` when it is itself too large for the broker.
+ */
+export function deadLetterMessage(origin: DeadLetterOrigin, reason: string, record: unknown, key: string | null, maxBytes: number): Message {
+  let body = Buffer.from(JSON.stringify({ reason, origin, record }, bytesAsBase64));
+  const truncated = body.length > maxBytes;
+  if (truncated) body = Buffer.from(JSON.stringify({ reason, origin, truncated: true, record: body.subarray(0, maxBytes / 2).toString('utf8') }));
+  const headers: IHeaders = {
+    shardline_dlq_reason: reason.slice(0, 1000),
+    shardline_dlq_stage: origin.stage,
+    shardline_dlq_source: origin.source,
+    shardline_dlq_shard: origin.shard,
+    shardline_dlq_position: origin.position,
+    shardline_dlq_at: new Date().toISOString(),
+  };
+  if (origin.table) headers.shardline_dlq_table = origin.table;
+  return { key, value: body, headers };
+}
