@@ -1,4 +1,5 @@
-import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
+import { logger } from './logger.ts';
 
 // KafkaJS 2.2.4 passes an absolute timestamp to setTimeout in its request queue (tulios/kafkajs#1751);
 // Node 24 clamps it to 1 ms, which is what KafkaJS meant, and warns each time. Only that warning is dropped.
@@ -16,6 +17,16 @@ export interface KafkaConnection {
   sasl?: KafkaConfig['sasl'];
 }
 
+// KafkaJS logs every retried protocol error at ERROR; its connection-level noise goes to debug and
+// the rest through the process logger, so retries do not look like failures.
+const kafkaLog: logCreator = () => ({ namespace, level, log }) => {
+  const { message, ...fields } = log;
+  const child = logger.child({ component: 'kafkajs', namespace });
+  if (namespace === 'Connection' || level > logLevel.WARN) child.debug(fields, message);
+  else if (level === logLevel.WARN) child.warn(fields, message);
+  else child.error(fields, message);
+};
+
 /** The one place a KafkaJS client is made, so security settings and logging are the same everywhere. */
 export function createKafka(connection: KafkaConnection): Kafka {
   return new Kafka({
@@ -23,6 +34,7 @@ export function createKafka(connection: KafkaConnection): Kafka {
     brokers: connection.brokers,
     ssl: connection.ssl,
     sasl: connection.sasl,
-    logLevel: logLevel.ERROR,
+    logLevel: logLevel.INFO,
+    logCreator: kafkaLog,
   });
 }

@@ -1,0 +1,53 @@
+import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Kafka } from 'kafkajs';
+import { createDynamoDb, createDynamoDbStreams, emulatorCredentials } from '../../core/aws.ts';
+import { createKafka } from '../../core/kafka.ts';
+import { logger } from '../../core/logger.ts';
+import { Connector, type ConnectorOptions } from '../../connector/connector.ts';
+import { DynamoDbStreamSource } from '../../connector/dynamodb/streams-source.ts';
+import { streamArnOf } from '../../connector/dynamodb/table.ts';
+import { ChangeEventCodec } from '../../schemas/registry.ts';
+import { testEndpoints, uniqueName } from './endpoints.ts';
+
+export const testAws = () => ({ region: 'us-east-1', endpoint: testEndpoints().awsEndpoint, credentials: emulatorCredentials });
+
+/** A single-table design table (PK, SK) with a NEW_AND_OLD_IMAGES stream. */
+export async function createStreamTable(dynamodb: DynamoDBClient, name = uniqueName('orders')): Promise<string> {
+  await dynamodb.send(new CreateTableCommand({
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [{ AttributeName: 'PK', KeyType: 'HASH' }, { AttributeName: 'SK', KeyType: 'RANGE' }],
+    AttributeDefinitions: [{ AttributeName: 'PK', AttributeType: 'S' }, { AttributeName: 'SK', AttributeType: 'S' }],
+    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+  }));
+  return name;
+}
+
+/** Connector options for tests: fast polling, one table, topics named after the run. */
+export async function testConnectorOptions(table: string, prefix: string, overrides: Partial<ConnectorOptions> = {}): Promise<ConnectorOptions> {
+  const aws = testAws();
+  const source = new DynamoDbStreamSource(createDynamoDbStreams(aws), {
+    table,
+    region: aws.region,
+    streamArn: await streamArnOf(createDynamoDb(aws), table),
+    entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' },
+  });
+  return {
+    name: `${prefix}-connector`,
+    sources: [source],
+    kafka: createKafka({ brokers: testEndpoints().kafkaBrokers, clientId: prefix }),
+    codec: new ChangeEventCodec({ url: testEndpoints().registryUrl }),
+    topics: { template: `${prefix}.{table}.{entity}`, checkpoints: `${prefix}.checkpoints`, deadLetter: `${prefix}.dlq`, tombstones: false },
+    startPosition: 'TRIM_HORIZON',
+    gapPolicy: 'fail',
+    polling: { idleMinMs: 50, idleMaxMs: 200, recordsPerRead: 1000, backoff: { baseMs: 50, maxMs: 1000, attempts: 5 }, discoveryIntervalMs: 5_000 },
+    maxMessageBytes: 1_000_000,
+    dedupeWindowSize: 10_000,
+    retentionHours: 24,
+    backoff: { baseMs: 100, maxMs: 2_000, attempts: Infinity },
+    logger: logger.child({ test: prefix }),
+    ...overrides,
+  };
+}
+
+export { Connector, type Kafka };
