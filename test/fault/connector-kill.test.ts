@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
+import { createDynamoDb, createDynamoDbStreams } from '../../core/aws.ts';
+import { createKafka } from '../../core/kafka.ts';
+import { streamArnOf } from '../../connector/dynamodb/table.ts';
+import { ChangeEventCodec } from '../../schemas/registry.ts';
+import { createStreamTable, testAws } from '../harness/connector.ts';
+import { testEndpoints, uniqueName } from '../harness/endpoints.ts';
+import { killHard, randomBetween, spawnEntry } from '../harness/processes.ts';
+import { readTopics, waitForTopics } from '../harness/topic-reader.ts';
+
+const KILLS = 8;
+
+/** Every event id the table's stream holds: the ground truth the topics must equal. */
+async function streamEventIds(table: string): Promise<string[]> {
+  const aws = testAws();
+  const streams = createDynamoDbStreams(aws);
+  const StreamArn = await streamArnOf(createDynamoDb(aws), table);
+  const ids: string[] = [];
+  const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn }));
+  for (const shard of StreamDescription!.Shards!) {
+    let iterator = (await streams.send(new GetShardIteratorCommand({ StreamArn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+    while (iterator) {
+      const { Records, NextShardIterator } = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
+      if (!Records?.length) break;
+      ids.push(...Records.map((record) => record.eventID!));
+      iterator = NextShardIterator;
+    }
+  }
+  return ids;
+}
+
+test(`SIGKILL the connector ${KILLS} times while the table changes: every change reaches Kafka exactly once`, async () => {
+  const dynamodb = createDynamoDb(testAws());
+  const table = await createStreamTable(dynamodb);
+  const prefix = uniqueName('fault');
+  const env = { SHARDLINE_TEST_TABLE: table, SHARDLINE_TEST_PREFIX: prefix };
+
+  let writing = true;
+  let writes = 0;
+  const writer = (async () => {
+    while (writing) {
+      const Key = { PK: { S: `ORDER#${randomBetween(0, 40)}` }, SK: { S: 'ORDER' } };
+      const roll = Math.random();
+      if (roll < 0.5) await dynamodb.send(new PutItemCommand({ TableName: table, Item: { ...Key, total: { N: `${randomBetween(1, 10_000)}.25` } } }));
+      else if (roll < 0.8) await dynamodb.send(new UpdateItemCommand({ TableName: table, Key, UpdateExpression: 'SET note = :n', ConditionExpression: 'attribute_exists(PK)', ExpressionAttributeValues: { ':n': { S: `n${writes}` } } })).catch(() => undefined);
+      else await dynamodb.send(new DeleteItemCommand({ TableName: table, Key }));
+      writes++;
+      await sleep(randomBetween(2, 15));
+    }
+  })();
+
+  for (let kill = 0; kill < KILLS; kill++) {
+    const connector = spawnEntry(new URL('../harness/connector-process.ts', import.meta.url), env);
+    await sleep(randomBetween(1_500, 4_000));
+    await killHard(connector);
+  }
+  writing = false;
+  await writer;
+
+  const truth = await streamEventIds(table);
+  const last = spawnEntry(new URL('../harness/connector-process.ts', import.meta.url), env);
+  const kafka = createKafka({ brokers: testEndpoints().kafkaBrokers });
+  const topic = `${prefix}.${table}.order`;
+  await waitForTopics(kafka, [topic]);
+  const codec = new ChangeEventCodec({ url: testEndpoints().registryUrl });
+  // Read until every change is there, then a little longer so that a duplicate would show.
+  await readTopics(kafka, [topic], (messages) => messages.length >= truth.length, 60_000);
+  const read = await readTopics(kafka, [topic], (messages) => messages.length > truth.length, 5_000);
+  last.kill('SIGTERM');
+  await new Promise((resolve) => last.once('exit', resolve));
+
+  const ids = await Promise.all(read.map(async ({ message }) => (await codec.decode(message.value!)).eventId));
+  const counts = new Map<string, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const doubled = [...counts].filter(([, count]) => count > 1);
+  const missing = truth.filter((id) => !counts.has(id));
+  assert.ok(truth.length > 100, `the writer made enough changes (${truth.length})`);
+  assert.deepEqual(doubled, [], 'no change twice');
+  assert.deepEqual(missing, [], 'no change missing');
+  assert.equal(ids.length, truth.length);
+  dynamodb.destroy();
+});

@@ -1,0 +1,20 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Starts a TypeScript entry point as a child process with the test's environment plus `env`. */
+export function spawnEntry(entry: URL, env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', fileURLToPath(entry)], {
+    env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+/** Kills with SIGKILL (no shutdown hooks, no flush) and waits until the process is gone. */
+export async function killHard(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+export const randomBetween = (min: number, max: number): number => min + Math.floor(Math.random() * (max - min));
