@@ -23,18 +23,11 @@ export async function createStreamTable(dynamodb: DynamoDBClient, name = uniqueN
   return name;
 }
 
-/** Connector options for tests: fast polling, one table, topics named after the run. */
-export async function testConnectorOptions(table: string, prefix: string, overrides: Partial<ConnectorOptions> = {}): Promise<ConnectorOptions> {
-  const aws = testAws();
-  const source = new DynamoDbStreamSource(createDynamoDbStreams(aws), {
-    table,
-    region: aws.region,
-    streamArn: await streamArnOf(createDynamoDb(aws), table),
-    entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' },
-  });
+/** Connector options for tests without a source: fast polling, topics named after the run. */
+export function baseConnectorOptions(prefix: string): ConnectorOptions {
   return {
     name: `${prefix}-connector`,
-    sources: [source],
+    sources: [],
     kafka: createKafka({ brokers: testEndpoints().kafkaBrokers, clientId: prefix }),
     codec: new ChangeEventCodec({ url: testEndpoints().registryUrl }),
     topics: { template: `${prefix}.{table}.{entity}`, checkpoints: `${prefix}.checkpoints`, deadLetter: `${prefix}.dlq`, tombstones: false },
@@ -46,8 +39,19 @@ export async function testConnectorOptions(table: string, prefix: string, overri
     retentionHours: 24,
     backoff: { baseMs: 100, maxMs: 2_000, attempts: Infinity },
     logger: logger.child({ test: prefix }),
-    ...overrides,
   };
+}
+
+/** Connector options for tests reading one emulator table's stream. */
+export async function testConnectorOptions(table: string, prefix: string, overrides: Partial<ConnectorOptions> = {}): Promise<ConnectorOptions> {
+  const aws = testAws();
+  const source = new DynamoDbStreamSource(createDynamoDbStreams(aws), {
+    table,
+    region: aws.region,
+    streamArn: await streamArnOf(createDynamoDb(aws), table),
+    entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' },
+  });
+  return { ...baseConnectorOptions(prefix), sources: [source], ...overrides };
 }
 
 export { Connector, type Kafka };

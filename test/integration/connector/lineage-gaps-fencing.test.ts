@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Connector, type ConnectorOptions } from '../../../connector/connector.ts';
+import { DynamoDbStreamSource } from '../../../connector/dynamodb/streams-source.ts';
+import { GapError } from '../../../connector/shards/shard-reader.ts';
+import { ChangeEventCodec } from '../../../schemas/registry.ts';
+import { baseConnectorOptions } from '../../harness/connector.ts';
+import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
+import { SimulatedStream, simulatedRecords, type SimulatedShard } from '../../harness/simulated-streams.ts';
+import { readTopics, waitForTopics } from '../../harness/topic-reader.ts';
+
+// The AWS client is scripted (the emulator has one shard that never splits); Kafka and the registry are real.
+async function simulatedConnector(shards: SimulatedShard[], overrides: Partial<ConnectorOptions> = {}) {
+  const prefix = uniqueName('sim');
+  const stream = new SimulatedStream(`arn:aws:dynamodb:us-east-1:0:table/${prefix}/stream/1`, shards);
+  const source = new DynamoDbStreamSource(stream.client(), { table: 'orders', streamArn: stream.streamArn, region: 'us-east-1', entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' } });
+  const options = { ...baseConnectorOptions(prefix), sources: [source], ...overrides };
+  return { stream, options, topic: `${prefix}.orders.order` };
+}
+
+/** Event ids with their partition, in the order each partition holds them. */
+async function eventsIn(options: ConnectorOptions, topic: string, count: number): Promise<{ id: string; partition: number }[]> {
+  await waitForTopics(options.kafka, [topic]);
+  const codec = new ChangeEventCodec({ url: testEndpoints().registryUrl });
+  const read = await readTopics(options.kafka, [topic], (messages) => messages.length >= count, 20_000);
+  return Promise.all(read.map(async ({ message, partition }) => ({ id: (await codec.decode(message.value!)).eventId, partition })));
+}
+
+const eventIdsIn = async (options: ConnectorOptions, topic: string, count: number): Promise<string[]> =>
+  (await eventsIn(options, topic, count)).map((event) => event.id).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+
+test('after a split, the parent shard is written before its children, each record once', async () => {
+  const { options, topic } = await simulatedConnector([
+    { shardId: 'parent', closed: true, records: simulatedRecords('p', 0, 7) },
+    { shardId: 'left', parentShardId: 'parent', closed: false, records: simulatedRecords('l', 100, 4) },
+    { shardId: 'right', parentShardId: 'parent', closed: false, records: simulatedRecords('r', 200, 4) },
+  ]);
+  const connector = new Connector(options);
+  const running = connector.start();
+  const events = await eventsIn(options, topic, 15);
+  await connector.stop();
+  await running;
+  assert.equal(events.length, 15);
+  assert.equal(new Set(events.map((event) => event.id)).size, 15);
+  // Within each partition (the unit of order a consumer sees), parent records come first.
+  for (const partition of new Set(events.map((event) => event.partition))) {
+    const ids = events.filter((event) => event.partition === partition).map((event) => event.id);
+    const lastParent = ids.findLastIndex((id) => id.startsWith('p-'));
+    const firstChild = ids.findIndex((id) => !id.startsWith('p-'));
+    assert.ok(firstChild === -1 || lastParent < firstChild, `partition ${partition}: ${ids.join(' ')}`);
+  }
+});
+
+test('gap policy fail: a trimmed shard stops the connector with the shard and the lost position', async () => {
+  const records = simulatedRecords('t', 0, 10);
+  const { options, stream, topic } = await simulatedConnector([{ shardId: 'trimmed', closed: false, records: records.slice(0, 3) }]);
+  const first = new Connector(options);
+  const running = first.start();
+  await eventIdsIn(options, topic, 3);
+  await first.stop();
+  await running;
+  // While the connector was away, the stream moved on and trimmed what it had not read.
+  stream.shards[0]!.records = records;
+  stream.shards[0]!.trimmedBefore = 6;
+  const second = new Connector(options);
+  await assert.rejects(second.start(), (error: unknown) => error instanceof GapError && error.shardId === 'trimmed' && error.afterSequenceNumber === records[2]!.sequenceNumber);
+  await second.stop();
+});
+
+test('gap policy skip: the gap is reported and reading goes on from the oldest record held', async () => {
+  const records = simulatedRecords('s', 0, 10);
+  const { options, stream, topic } = await simulatedConnector([{ shardId: 'trimmed', closed: false, records: records.slice(0, 3) }], { gapPolicy: 'skip' });
+  const first = new Connector(options);
+  const running = first.start();
+  await eventIdsIn(options, topic, 3);
+  await first.stop();
+  await running;
+  stream.shards[0]!.records = records;
+  stream.shards[0]!.trimmedBefore = 6;
+  const second = new Connector(options);
+  const secondRun = second.start();
+  const ids = await eventIdsIn(options, topic, 7);
+  await second.stop();
+  await secondRun;
+  assert.deepEqual(ids, ['s-0', 's-1', 's-2', 's-6', 's-7', 's-8', 's-9']);
+});
+
+test('a second instance with the same name fences the first', async () => {
+  const { options, stream, topic } = await simulatedConnector([{ shardId: 'open', closed: false, records: simulatedRecords('f', 0, 5) }]);
+  const zombie = new Connector(options);
+  const zombieRun = zombie.start();
+  await eventIdsIn(options, topic, 5);
+  const successor = new Connector(options);
+  const successorRun = successor.start();
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  stream.shards[0]!.records.push(...simulatedRecords('f', 5, 5));
+  // The zombie's next transaction is refused: it stops with an error instead of writing twice.
+  await assert.rejects(zombieRun);
+  const ids = await eventIdsIn(options, topic, 10);
+  await successor.stop();
+  await successorRun;
+  await zombie.stop();
+  assert.deepEqual(ids, Array.from({ length: 10 }, (_, index) => `f-${index}`));
+});
