@@ -33,8 +33,11 @@ export interface ConnectorOptions {
   /** Where shards without a checkpoint start when the connector first runs. */
   startPosition: 'TRIM_HORIZON' | 'LATEST';
   gapPolicy: GapPolicy;
-  /** Called under the `resnapshot` policy with the table whose stream lost data. */
-  onResnapshot?: (table: string) => Promise<void>;
+  /**
+   * Makes the scan source for a table, under the `resnapshot` policy: a gap in a table's stream
+   * starts a new snapshot run of that table, which is checkpointed and resumed like the initial one.
+   */
+  snapshotFactory?: (table: string, run: string) => ShardSource;
   polling: PollingPolicy & { discoveryIntervalMs: number };
   /** Records larger than this go to the dead-letter topic instead of failing the transaction. */
   maxMessageBytes: number;
@@ -73,11 +76,14 @@ export class Connector {
   private running = false;
   private stopped: Promise<void> | undefined;
   private readonly readers = new Map<string, { reader: ShardReader; source: ShardSource }>();
-  private readonly finished = new Set<string>();
-  private readonly started = new Set<string>();
+  /** Shard ids by stream: Kinesis shard ids repeat across streams. */
+  private readonly finished = new Map<string, Set<string>>();
+  private readonly started = new Map<string, Set<string>>();
   private readonly streamsWithCheckpoints = new Set<string>();
   private readonly dedupe: DedupeWindow;
   private checkpoints = new Map<string, Checkpoint>();
+  /** Checkpoints to write with the next transaction (a re-snapshot run that has begun). */
+  private readonly pendingCheckpoints: Message[] = [];
   private lastDiscovery = 0;
 
   constructor(private readonly options: ConnectorOptions) {
@@ -102,7 +108,7 @@ export class Connector {
     await this.producer.connect();
     const checkpoints = await loadCheckpoints(kafka, topics.checkpoints, name);
     this.restore(checkpoints);
-    logger.info({ connector: name, checkpoints: checkpoints.size, finishedShards: this.finished.size }, 'connector started');
+    logger.info({ connector: name, checkpoints: checkpoints.size }, 'connector started');
 
     this.running = true;
     this.stopped = this.loop();
@@ -110,17 +116,33 @@ export class Connector {
   }
 
   private restore(checkpoints: Map<string, Checkpoint>): void {
+    this.resumeSnapshotRuns(checkpoints);
     for (const source of this.options.sources) {
       const prefix = `${this.options.name}|${source.streamId}|`;
       for (const [key, checkpoint] of checkpoints) {
         if (!key.startsWith(prefix)) continue;
         const shardId = key.slice(prefix.length);
         this.streamsWithCheckpoints.add(source.streamId);
-        this.started.add(shardId);
-        if (checkpoint.finished) this.finished.add(shardId);
+        shardSet(this.started, source.streamId).add(shardId);
+        if (checkpoint.finished) shardSet(this.finished, source.streamId).add(shardId);
       }
     }
     this.checkpoints = checkpoints;
+  }
+
+  /** Re-snapshot runs started after a gap are not in the configuration: unfinished ones are resumed from their checkpoints. */
+  private resumeSnapshotRuns(checkpoints: Map<string, Checkpoint>): void {
+    const runs = new Map<string, boolean>();
+    for (const [key, checkpoint] of checkpoints) {
+      const match = /^[^|]*\|snapshot:(.+):(resnapshot-\d+)\|/.exec(key);
+      if (match) runs.set(`${match[1]}\u0000${match[2]}`, (runs.get(`${match[1]}\u0000${match[2]}`) ?? true) && checkpoint.finished);
+    }
+    for (const [run, finished] of runs) {
+      const [table, id] = run.split('\u0000') as [string, string];
+      if (!finished && this.options.snapshotFactory && !this.options.sources.some((source) => source.streamId === `snapshot:${table}:${id}`)) {
+        this.options.sources.push(this.options.snapshotFactory(table, id));
+      }
+    }
   }
 
   /** Finishes the round in progress (committing what it read), then disconnects. */
@@ -140,7 +162,7 @@ export class Connector {
           this.lastDiscovery = Date.now();
         }
         const round = await this.readRound(now);
-        if (round.readers.size > 0) await this.commit(round);
+        if (round.readers.size > 0 || round.checkpoints.length > 0) await this.commit(round);
         failures = 0;
       } catch (error) {
         if (isFatal(error)) throw error;
@@ -160,10 +182,11 @@ export class Connector {
   private async discover(): Promise<void> {
     for (const source of this.options.sources) {
       const shards = await withRetries(this.options.backoff, () => source.listShards());
-      const plan = planShards(shards, { finished: this.finished, started: this.started });
+      const finished = shardSet(this.finished, source.streamId);
+      const plan = planShards(shards, { finished, started: shardSet(this.started, source.streamId) });
       for (const gap of plan.vanished) {
         await this.handleGap(source, new GapError(source.streamId, gap.shardId, this.checkpoints.get(this.key(source, gap.shardId))?.sequenceNumber, new Error('shard vanished before it was read to its end')));
-        this.finished.add(gap.shardId);
+        finished.add(gap.shardId);
       }
       for (const shard of plan.readable) this.ensureReader(source, shard);
       metrics.activeShards.set({ stream: source.streamId }, [...this.readers.values()].filter((entry) => entry.source === source).length);
@@ -176,13 +199,14 @@ export class Connector {
     const committed = this.checkpoints.get(key)?.sequenceNumber;
     // LATEST only for a stream this connector has never read; children of read shards start at their
     // beginning, or their first records would be skipped.
-    const fresh = !this.streamsWithCheckpoints.has(source.streamId) && shard.parentShardIds.every((parent) => !this.started.has(parent));
+    const started = shardSet(this.started, source.streamId);
+    const fresh = !this.streamsWithCheckpoints.has(source.streamId) && shard.parentShardIds.every((parent) => !started.has(parent));
     const initial = this.options.startPosition === 'LATEST' && fresh && !shard.closed ? { type: 'LATEST' as const } : { type: 'TRIM_HORIZON' as const };
     this.readers.set(key, { reader: new ShardReader(source, shard.shardId, committed, initial, this.options.polling), source });
   }
 
   private async readRound(now: number): Promise<Round> {
-    const round: Round = { events: [], deadLetters: [], checkpoints: [], readers: new Set(), dedupeIds: new Set() };
+    const round: Round = { events: [], deadLetters: [], checkpoints: [...this.pendingCheckpoints], readers: new Set(), dedupeIds: new Set() };
     for (const [key, { reader, source }] of this.readers) {
       if (reader.nextPollAt > now) continue;
       let records: SourceRecord[];
@@ -271,11 +295,12 @@ export class Connector {
       throw error;
     }
     metrics.transactions.inc({ outcome: 'committed' });
+    this.pendingCheckpoints.splice(0, this.pendingCheckpoints.length);
     this.dedupe.remember(round.dedupeIds);
     for (const { event } of round.events) metrics.records.inc({ table: event.table, op: event.op });
     for (const reader of round.readers) {
       reader.commit();
-      this.started.add(reader.shardId);
+      shardSet(this.started, reader.streamId).add(reader.shardId);
       if (reader.ended) this.retire(reader);
     }
   }
@@ -285,7 +310,7 @@ export class Connector {
     for (const [key, entry] of this.readers) {
       if (entry.reader === reader) this.readers.delete(key);
     }
-    this.finished.add(reader.shardId);
+    shardSet(this.finished, reader.streamId).add(reader.shardId);
     this.lastDiscovery = 0;
   }
 
@@ -294,8 +319,23 @@ export class Connector {
     metrics.gaps.inc({ stream: gap.stream, shard: gap.shardId, policy: gapPolicy });
     logger.error({ stream: gap.stream, shard: gap.shardId, lostAfterSequenceNumber: gap.afterSequenceNumber ?? null, policy: gapPolicy }, gap.message);
     if (gapPolicy === 'fail') throw gap;
-    if (gapPolicy === 'resnapshot') await this.options.onResnapshot?.(source.table);
+    if (gapPolicy === 'resnapshot') {
+      if (!this.options.snapshotFactory) throw new Error('gap policy resnapshot needs a snapshot source factory');
+      const run = `resnapshot-${Date.now()}`;
+      const snapshot = this.options.snapshotFactory(source.table, run);
+      this.options.sources.push(snapshot);
+      // Recorded in the same transaction as the stream position after the gap, so a crash cannot
+      // leave the stream past the gap with no re-snapshot to cover it.
+      this.pendingCheckpoints.push(checkpointMessage(this.key(snapshot, 'segment-0'), { finished: false }));
+      logger.warn({ table: source.table, run }, 're-snapshot started to cover the gap');
+    }
   }
+}
+
+function shardSet(byStream: Map<string, Set<string>>, streamId: string): Set<string> {
+  let shards = byStream.get(streamId);
+  if (!shards) byStream.set(streamId, (shards = new Set()));
+  return shards;
 }
 
 /** Fatal: the gap policy says stop, or another instance with the same name fenced this one. */

@@ -49,6 +49,10 @@ export class ShardReader {
     this.idleMs = policy.idleMinMs;
   }
 
+  get streamId(): string {
+    return this.source.streamId;
+  }
+
   /** Where the uncommitted read position is. */
   get position(): string | undefined {
     return this.lastRead;

@@ -22,9 +22,9 @@ export interface ReadResult {
   millisBehindLatest?: number;
 }
 
-/** A sharded change stream: DynamoDB Streams or Kinesis Data Streams. */
+/** A sharded change stream: DynamoDB Streams, Kinesis Data Streams, or a table scan's segments. */
 export interface ShardSource {
-  readonly kind: Exclude<SourceKind, 'SNAPSHOT'>;
+  readonly kind: SourceKind;
   /** Stream ARN or Kinesis stream name: part of every checkpoint key. */
   readonly streamId: string;
   readonly table: string;
