@@ -3,13 +3,15 @@ import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { ConversionError, canonicalKey, type ChangeEvent } from '../schemas/change-event.ts';
 import type { ChangeEventCodec } from '../schemas/registry.ts';
 import { deadLetterMessage, type DeadLetterOrigin } from '../core/dead-letter.ts';
+import { isUnavailable } from '../core/unavailable.ts';
 import type { Logger } from '../core/logger.ts';
 import { checkpointKey, checkpointMessage, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from './checkpoints.ts';
 import { cloudEventHeaders, topicFor } from './events/routing.ts';
 import type { SourceRecord } from './events/source-record.ts';
 import { connectorMetrics as metrics } from './metrics.ts';
 import { DedupeWindow } from './shards/dedupe.ts';
-import { backoffDelay, withRetries, type Backoff } from './shards/errors.ts';
+import { backoffDelay, type Backoff } from '../core/backoff.ts';
+import { withAwsRetries } from './shards/errors.ts';
 import { planShards } from './shards/lineage.ts';
 import { GapError, ShardReader, type PollingPolicy } from './shards/shard-reader.ts';
 import type { ShardInfo, ShardSource } from './shards/source.ts';
@@ -181,7 +183,7 @@ export class Connector {
   /** Lists shards and starts a reader for each one whose parents are done. */
   private async discover(): Promise<void> {
     for (const source of this.options.sources) {
-      const shards = await withRetries(this.options.backoff, () => source.listShards());
+      const shards = await withAwsRetries(this.options.backoff, () => source.listShards());
       const finished = shardSet(this.finished, source.streamId);
       const plan = planShards(shards, { finished, started: shardSet(this.started, source.streamId) });
       for (const gap of plan.vanished) {
@@ -343,12 +345,4 @@ function isFatal(error: unknown): boolean {
   if (error instanceof GapError) return true;
   const type = (error as { type?: string } | null)?.type;
   return type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED' || type === 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED';
-}
-
-// A registry that does not answer is not the record's fault: the round is read again, nothing dead-lettered.
-function isUnavailable(error: unknown): boolean {
-  const failure = error as { status?: number; code?: string; cause?: { code?: string } } | null;
-  if (failure?.status !== undefined) return failure.status >= 500 || failure.status === 429;
-  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT'].includes(failure?.code ?? failure?.cause?.code ?? '')
-    || (error as Error)?.name === 'TypeError' && /fetch failed/.test((error as Error).message);
 }

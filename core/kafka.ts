@@ -10,6 +10,10 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
 }) as typeof process.emitWarning;
 
+// Every producer uses KafkaJS's default (Java-compatible murmur2) partitioner, so an item's key maps to
+// the same partition from any process; the warning about the v2 default change is moot.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+
 export interface KafkaConnection {
   brokers: string[];
   clientId?: string;

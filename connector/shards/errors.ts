@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { withRetries, type Backoff } from '../../core/backoff.ts';
 
 const errorName = (error: unknown): string => (error as { name?: string } | null)?.name ?? '';
 
@@ -32,26 +32,5 @@ export function isRetryable(error: unknown): boolean {
   return code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'EPIPE';
 }
 
-export interface Backoff {
-  baseMs: number;
-  maxMs: number;
-  /** Attempts before giving up; Infinity retries forever. */
-  attempts: number;
-}
-
-/** Full-jitter exponential backoff: a random wait up to min(max, base * 2^attempt). */
-export const backoffDelay = (policy: Backoff, attempt: number, random: () => number = Math.random): number =>
-  Math.floor(random() * Math.min(policy.maxMs, policy.baseMs * 2 ** attempt));
-
-/** Runs `call`, retrying retryable errors with backoff; other errors are thrown at once. */
-export async function withRetries<T>(policy: Backoff, call: () => Promise<T>, onRetry?: (error: unknown, attempt: number) => void): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      if (!isRetryable(error) || attempt + 1 >= policy.attempts) throw error;
-      onRetry?.(error, attempt);
-      await sleep(backoffDelay(policy, attempt));
-    }
-  }
-}
+/** AWS calls retried on throttling and server errors, with backoff and jitter. */
+export const withAwsRetries = <T>(policy: Backoff, call: () => Promise<T>): Promise<T> => withRetries(policy, isRetryable, call);

@@ -1,5 +1,6 @@
 import type { SourceRecord } from '../events/source-record.ts';
-import { isExpiredIterator, isResourceNotFound, isTrimmedData, withRetries, type Backoff } from './errors.ts';
+import type { Backoff } from '../../core/backoff.ts';
+import { isExpiredIterator, isResourceNotFound, isTrimmedData, withAwsRetries } from './errors.ts';
 import type { ShardPosition, ShardSource } from './source.ts';
 
 /** Records between the committed position and what the stream still holds are gone. */
@@ -91,7 +92,7 @@ export class ShardReader {
   }
 
   private async readOnce() {
-    return withRetries(this.policy.backoff, async () => {
+    return withAwsRetries(this.policy.backoff, async () => {
       this.iterator ??= await this.source.iterator(this.shardId, this.startPosition());
       return this.source.read(this.shardId, this.iterator, this.policy.recordsPerRead);
     });

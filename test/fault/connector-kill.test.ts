@@ -2,36 +2,15 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
-import { createDynamoDb, createDynamoDbStreams } from '../../core/aws.ts';
+import { createDynamoDb } from '../../core/aws.ts';
 import { createKafka } from '../../core/kafka.ts';
-import { streamArnOf } from '../../connector/dynamodb/table.ts';
 import { ChangeEventCodec } from '../../schemas/registry.ts';
-import { createStreamTable, testAws } from '../harness/connector.ts';
+import { createStreamTable, streamEventIds, testAws } from '../harness/connector.ts';
 import { testEndpoints, uniqueName } from '../harness/endpoints.ts';
 import { killHard, randomBetween, spawnEntry } from '../harness/processes.ts';
 import { readTopics, waitForTopics } from '../harness/topic-reader.ts';
 
 const KILLS = 8;
-
-/** Every event id the table's stream holds: the ground truth the topics must equal. */
-async function streamEventIds(table: string): Promise<string[]> {
-  const aws = testAws();
-  const streams = createDynamoDbStreams(aws);
-  const StreamArn = await streamArnOf(createDynamoDb(aws), table);
-  const ids: string[] = [];
-  const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn }));
-  for (const shard of StreamDescription!.Shards!) {
-    let iterator = (await streams.send(new GetShardIteratorCommand({ StreamArn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
-    while (iterator) {
-      const { Records, NextShardIterator } = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
-      if (!Records?.length) break;
-      ids.push(...Records.map((record) => record.eventID!));
-      iterator = NextShardIterator;
-    }
-  }
-  return ids;
-}
 
 test(`SIGKILL the connector ${KILLS} times while the table changes: every change reaches Kafka exactly once`, async () => {
   const dynamodb = createDynamoDb(testAws());

@@ -1,4 +1,5 @@
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import type { Kafka } from 'kafkajs';
 import { createDynamoDb, createDynamoDbStreams, emulatorCredentials } from '../../core/aws.ts';
 import { createKafka } from '../../core/kafka.ts';
@@ -52,6 +53,25 @@ export async function testConnectorOptions(table: string, prefix: string, overri
     entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' },
   });
   return { ...baseConnectorOptions(prefix), sources: [source], ...overrides };
+}
+
+/** Every event id the table's stream holds: the ground truth the topics must equal. */
+export async function streamEventIds(table: string): Promise<string[]> {
+  const aws = testAws();
+  const streams = createDynamoDbStreams(aws);
+  const StreamArn = await streamArnOf(createDynamoDb(aws), table);
+  const ids: string[] = [];
+  const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn }));
+  for (const shard of StreamDescription!.Shards!) {
+    let iterator = (await streams.send(new GetShardIteratorCommand({ StreamArn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+    while (iterator) {
+      const { Records, NextShardIterator } = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
+      if (!Records?.length) break;
+      ids.push(...Records.map((record) => record.eventID!));
+      iterator = NextShardIterator;
+    }
+  }
+  return ids;
 }
 
 export { Connector, type Kafka };

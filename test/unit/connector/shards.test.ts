@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DynamoDbStreamSource } from '../../../connector/dynamodb/streams-source.ts';
-import { backoffDelay } from '../../../connector/shards/errors.ts';
+import { backoffDelay } from '../../../core/backoff.ts';
 import { planShards } from '../../../connector/shards/lineage.ts';
 import { GapError, ShardReader, type PollingPolicy } from '../../../connector/shards/shard-reader.ts';
 import { DedupeWindow } from '../../../connector/shards/dedupe.ts';

@@ -1,0 +1,119 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { ChangeEvent } from '../../schemas/change-event.ts';
+import { readField, ViewError, type EntityView, type FieldValue } from '../../schemas/views.ts';
+import { ClickHouseProgress } from '../clickhouse/progress.ts';
+import type { Rejection, Sink, SinkBatch } from '../runtime/sink.ts';
+import { columnType, type RollupDefinition } from './definition.ts';
+
+export interface RollupSinkOptions {
+  group: string;
+  clickhouse: ClickHouseClient;
+  rollups: RollupDefinition[];
+  /** Declared fields per entity. */
+  views: Record<string, EntityView>;
+}
+
+type Row = Record<string, FieldValue | number>;
+
+export const itemsTable = (rollup: RollupDefinition): string => `rollup_${rollup.name}_items`;
+const measureColumn = (name: string): string => `m_${name}`;
+
+/**
+ * Rollups kept as per-item state: each order's latest version (and whether it is deleted) with the
+ * dimensions and amounts it contributes, in a ReplacingMergeTree(version, is_deleted); the rollup is
+ * a view that sums the current state. Duplicates, replays, a snapshot that overlaps the stream, and
+ * changes that arrive out of order all end at the newest version of each item, so the sums are exact
+ * whatever was delivered twice. MODIFY that moves an order to another day or category moves its
+ * money, because only the item's newest row counts.
+ */
+export class RollupSink implements Sink {
+  readonly name = 'clickhouse-rollups';
+  private readonly store: ClickHouseProgress;
+
+  constructor(private readonly options: RollupSinkOptions) {
+    this.store = new ClickHouseProgress(options.clickhouse);
+  }
+
+  async open(): Promise<void> {
+    const { clickhouse, rollups, views } = this.options;
+    await this.store.open();
+    for (const rollup of rollups) {
+      const view = views[rollup.entity]!;
+      const columns = [
+        'item_key String',
+        'version UInt256',
+        'is_deleted UInt8',
+        ...rollup.dimensions.map((dimension) => `${dimension.name} ${columnType(view[dimension.field]!, dimension.transform)}`),
+        ...rollup.measures.flatMap((measure) => (measure.kind === 'sum' ? [`${measureColumn(measure.name)} ${columnType(view[measure.field]!)}`] : [])),
+      ];
+      await clickhouse.command({
+        query: `CREATE TABLE IF NOT EXISTS ${itemsTable(rollup)} (${columns.join(', ')}) ENGINE = ReplacingMergeTree(version, is_deleted) ORDER BY item_key`,
+      });
+      const dimensions = rollup.dimensions.map((dimension) => dimension.name).join(', ');
+      const measures = rollup.measures.map((measure) => (measure.kind === 'count' ? `count() AS ${measure.name}` : `sum(${measureColumn(measure.name)}) AS ${measure.name}`)).join(', ');
+      await clickhouse.command({
+        query: `CREATE OR REPLACE VIEW ${rollup.name} AS SELECT ${dimensions}, ${measures} FROM ${itemsTable(rollup)} FINAL WHERE is_deleted = 0 GROUP BY ${dimensions} ORDER BY ${dimensions}`,
+      });
+    }
+  }
+
+  progress(topic: string, partition: number): Promise<string | undefined> {
+    return this.store.read(this.options.group, topic, partition);
+  }
+
+  async apply(batch: SinkBatch, deadLetter: (rejections: Rejection[]) => Promise<void>): Promise<void> {
+    const rows = new Map<RollupDefinition, Row[]>(this.options.rollups.map((rollup) => [rollup, []]));
+    const rejections: Rejection[] = [];
+    for (const { offset, key, event } of batch.records) {
+      if (!event) continue;
+      for (const rollup of this.options.rollups) {
+        if (event.entity !== rollup.entity) continue;
+        try {
+          rows.get(rollup)!.push(this.row(rollup, key, event));
+        } catch (error) {
+          if (!(error instanceof ViewError)) throw error;
+          rejections.push({ offset, reason: `rollup ${rollup.name}: ${error.message}` });
+        }
+      }
+    }
+    await deadLetter(rejections);
+    for (const [rollup, values] of rows) {
+      if (values.length > 0) await this.options.clickhouse.insert({ table: itemsTable(rollup), values, format: 'JSONEachRow' });
+    }
+    await this.store.write(this.options.group, batch.topic, batch.partition, batch.nextOffset);
+  }
+
+  private row(rollup: RollupDefinition, itemKey: string, event: ChangeEvent): Row {
+    const view = this.options.views[rollup.entity]!;
+    const row: Row = { item_key: itemKey, version: event.version, is_deleted: event.op === 'REMOVE' ? 1 : 0 };
+    const image = event.after;
+    if (event.op === 'REMOVE' || !image) {
+      // A deleted item contributes nothing; its row only has to be newer than what it replaces.
+      for (const dimension of rollup.dimensions) row[dimension.name] = zeroOf(columnType(view[dimension.field]!, dimension.transform));
+      for (const measure of rollup.measures) if (measure.kind === 'sum') row[measureColumn(measure.name)] = '0';
+      return row;
+    }
+    for (const dimension of rollup.dimensions) {
+      const value = readField(image, dimension.field, view[dimension.field]!);
+      if (value === null) throw new ViewError(`${dimension.field} is missing and has no default`);
+      row[dimension.name] = dimension.transform === 'day' ? String(value).slice(0, 10) : dimension.transform === 'month' ? `${String(value).slice(0, 7)}-01` : value;
+    }
+    for (const measure of rollup.measures) {
+      if (measure.kind !== 'sum') continue;
+      const value = readField(image, measure.field, view[measure.field]!);
+      if (value === null) throw new ViewError(`${measure.field} is missing and has no default`);
+      row[measureColumn(measure.name)] = value;
+    }
+    return row;
+  }
+
+  async close(): Promise<void> {}
+}
+
+function zeroOf(type: string): FieldValue {
+  if (type === 'Date') return '1970-01-01';
+  if (type.startsWith('DateTime')) return '1970-01-01 00:00:00';
+  if (type === 'Bool') return false;
+  if (type === 'String') return '';
+  return '0';
+}

@@ -1,0 +1,12 @@
+import { Counter, Gauge } from 'prom-client';
+import { metricsRegistry } from '../../core/metrics.ts';
+
+const registers = [metricsRegistry];
+
+export const groupMetrics = {
+  records: new Counter({ name: 'shardline_consumer_records_total', help: 'Records applied by a consumer group', labelNames: ['group', 'topic'], registers }),
+  lag: new Gauge({ name: 'shardline_consumer_lag', help: 'Records behind the end of the partition', labelNames: ['group', 'topic', 'partition'], registers }),
+  retries: new Counter({ name: 'shardline_consumer_retries_total', help: 'Batches retried because the sink was unavailable', labelNames: ['group'], registers }),
+  deadLetters: new Counter({ name: 'shardline_consumer_dead_letters_total', help: 'Records sent to the dead-letter topic', labelNames: ['group', 'reason'], registers }),
+  skipped: new Counter({ name: 'shardline_consumer_replayed_skipped_total', help: 'Redelivered records below the sink progress, skipped', labelNames: ['group'], registers }),
+};

@@ -1,0 +1,12 @@
+/**
+ * A server that does not answer (refused, reset, timed out, 5xx, 429) is no fault of the record being
+ * processed: the work is retried, never dead-lettered.
+ */
+export function isUnavailable(error: unknown): boolean {
+  const failure = error as { status?: number; statusCode?: number; code?: string; cause?: { code?: string } } | null;
+  const status = failure?.status ?? failure?.statusCode;
+  if (status !== undefined) return status >= 500 || status === 429;
+  const code = failure?.code ?? failure?.cause?.code ?? '';
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET'].includes(code)
+    || ((error as Error)?.name === 'TypeError' && /fetch failed/.test((error as Error).message));
+}
