@@ -1,6 +1,7 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ChangeEvent, DynamoImage } from '../../schemas/change-event.ts';
+import { faultPoint } from '../../core/fault.ts';
 import { ClickHouseProgress } from '../clickhouse/progress.ts';
 import type { Sink, SinkBatch } from '../runtime/sink.ts';
 import { redact, type Redactions } from './redaction.ts';
@@ -94,6 +95,7 @@ export class AuditSink implements Sink {
       .filter((record): record is typeof record & { event: ChangeEvent } => record.event !== null && (this.options.includeSnapshots || record.event.op !== 'SNAPSHOT'))
       .map(({ key, event }) => this.entry(key, event));
     if (rows.length > 0) await this.options.clickhouse.insert({ table: this.options.table, values: rows, format: 'JSONEachRow' });
+    faultPoint('audit.after-insert');
     await this.store.write(this.options.group, batch.topic, batch.partition, batch.nextOffset);
   }
 

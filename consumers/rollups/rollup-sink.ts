@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ChangeEvent } from '../../schemas/change-event.ts';
 import { readField, ViewError, type EntityView, type FieldValue } from '../../schemas/views.ts';
+import { faultPoint } from '../../core/fault.ts';
 import { ClickHouseProgress } from '../clickhouse/progress.ts';
 import type { Rejection, Sink, SinkBatch } from '../runtime/sink.ts';
 import { columnType, type RollupDefinition } from './definition.ts';
@@ -80,6 +81,7 @@ export class RollupSink implements Sink {
     for (const [rollup, values] of rows) {
       if (values.length > 0) await this.options.clickhouse.insert({ table: itemsTable(rollup), values, format: 'JSONEachRow' });
     }
+    faultPoint('rollups.after-insert');
     await this.store.write(this.options.group, batch.topic, batch.partition, batch.nextOffset);
   }
 

@@ -46,7 +46,9 @@ export class ConsumerGroup {
     await sink.open();
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
-    const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 250, sessionTimeout: sessionTimeoutMs ?? 30_000 });
+    const sessionTimeout = sessionTimeoutMs ?? 30_000;
+    // The rebalance timeout bounds how long a rebalance waits for members that died without leaving.
+    const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 250, sessionTimeout, rebalanceTimeout: sessionTimeout, heartbeatInterval: Math.min(3_000, sessionTimeout / 3) });
     this.consumer = consumer;
     // A new assignment may bring partitions another member was applying: ask the sink again.
     consumer.on(consumer.events.GROUP_JOIN, () => this.next.clear());

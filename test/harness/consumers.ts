@@ -21,6 +21,7 @@ export async function testClickHouse(path = mkdtempSync(join(tmpdir(), 'shardlin
 }
 
 export function testGroup(prefix: string, name: string, topics: string[], sink: Sink): ConsumerGroup {
+  // Short sessions: a member killed by a fault test leaves the group quickly.
   return new ConsumerGroup({
     groupId: `${prefix}-${name}`,
     topics,
@@ -32,7 +33,7 @@ export function testGroup(prefix: string, name: string, topics: string[], sink: 
     backoff: { baseMs: 100, maxMs: 1_000, attempts: Infinity },
     maxMessageBytes: 1_000_000,
     logger: logger.child({ test: prefix, group: name }),
-    sessionTimeoutMs: 10_000,
+    sessionTimeoutMs: 6_000,
   });
 }
 
