@@ -67,15 +67,18 @@ export class RollupSink implements Sink {
     const rejections: Rejection[] = [];
     for (const { offset, key, event } of batch.records) {
       if (!event) continue;
+      const reasons: string[] = [];
       for (const rollup of this.options.rollups) {
         if (event.entity !== rollup.entity) continue;
         try {
           rows.get(rollup)!.push(this.row(rollup, key, event));
         } catch (error) {
           if (!(error instanceof ViewError)) throw error;
-          rejections.push({ offset, reason: `rollup ${rollup.name}: ${error.message}` });
+          reasons.push(`rollup ${rollup.name}: ${error.message}`);
         }
       }
+      // One dead letter per record, however many rollups refused it.
+      if (reasons.length > 0) rejections.push({ offset, reason: reasons.join('; ') });
     }
     await deadLetter(rejections);
     for (const [rollup, values] of rows) {
