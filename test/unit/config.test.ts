@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ConfigError, loadConfig, validateConfig } from '../../core/config/load.ts';
+
+const minimal = {
+  kafka: { brokers: ['127.0.0.1:9092'] },
+  registry: { url: 'http://127.0.0.1:8081/apis/ccompat/v7' },
+  connector: { tables: [{ name: 'orders' }] },
+};
+
+const problemsOf = (raw: unknown): string[] => {
+  try {
+    validateConfig(raw);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+};
+
+test('a minimal file gets the documented defaults', () => {
+  const config = validateConfig(minimal);
+  assert.equal(config.connector.gapPolicy, 'fail');
+  assert.equal(config.connector.topics.template, 'shardline.{table}.{entity}');
+  assert.deepEqual(config.connector.tables[0]!.entity, { keyPrefix: { attribute: 'PK', separator: '#' } });
+  assert.deepEqual(config.consumers.rollups.definitions.map((rollup) => rollup.name), ['daily_sales', 'user_totals']);
+  assert.equal(config.consumers.audit.retentionDays, 90);
+  assert.equal(config.clickhouse.url, undefined);
+});
+
+test('every problem is listed with its key, the value and what is expected', () => {
+  const problems = problemsOf({ ...minimal, kafka: { brokers: ['localhost'] }, connector: { tables: [{ name: 'orders' }], gapPolicy: 'ignore' }, extra: 1 });
+  assert.equal(problems.length, 3);
+  assert.ok(problems.some((problem) => problem.startsWith('kafka.brokers[0]: got "localhost"; expected host:port')), problems.join('\n'));
+  assert.ok(problems.some((problem) => problem.startsWith('connector.gapPolicy: got "ignore"') && /fail.*resnapshot.*skip/.test(problem)), problems.join('\n'));
+  assert.ok(problems.some((problem) => /^\(top level\): .*extra/.test(problem)), problems.join('\n'));
+});
+
+test('missing required sections are named', () => {
+  const problems = problemsOf({});
+  assert.ok(problems.some((problem) => problem.startsWith('kafka: got nothing')));
+  assert.ok(problems.some((problem) => problem.startsWith('registry: got nothing')));
+  assert.ok(problems.some((problem) => problem.startsWith('connector: got nothing')));
+});
+
+test('a kinesis table needs its stream; a sum needs a numeric field', () => {
+  assert.ok(problemsOf({ ...minimal, connector: { tables: [{ name: 'orders', source: 'kinesis' }] } })[0]!.startsWith('connector.tables[0].kinesisStream: '));
+  const problems = problemsOf({ ...minimal, consumers: { rollups: { definitions: [{ name: 'bad', entity: 'order', dimensions: [{ name: 'c', field: 'category' }], measures: [{ name: 's', kind: 'sum', field: 'category' }] }] } } });
+  assert.deepEqual(problems, ['rollups.bad.measures.s: sums need a decimal or integer field']);
+});
+
+test('secrets are never echoed in errors', () => {
+  const problems = problemsOf({ ...minimal, kafka: { brokers: ['127.0.0.1:9092'], sasl: { mechanism: 'plain', username: 'u', password: '' } } });
+  assert.equal(problems.length, 1);
+  assert.match(problems[0]!, /^kafka\.sasl\.password: got \[redacted\]/);
+});
+
+test('the file is YAML; the environment overrides endpoints and any key', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shardline-config-'));
+  const path = join(dir, 'shardline.yaml');
+  writeFileSync(path, 'kafka:\n  brokers: [kafka:9092]\nregistry:\n  url: http://registry:8080/apis/ccompat/v7\nconnector:\n  tables:\n    - name: orders\n');
+  const config = loadConfig(path, { SHARDLINE_KAFKA_BROKERS: '10.0.0.1:9092,10.0.0.2:9092', SHARDLINE_CONFIG__connector__gapPolicy: 'skip', SHARDLINE_CONFIG__consumers__batchSize: '50' });
+  assert.deepEqual(config.kafka.brokers, ['10.0.0.1:9092', '10.0.0.2:9092']);
+  assert.equal(config.connector.gapPolicy, 'skip');
+  assert.equal(config.consumers.batchSize, 50);
+  writeFileSync(path, 'kafka: [unclosed');
+  assert.throws(() => loadConfig(path, {}), /not valid YAML/);
+  assert.throws(() => loadConfig(join(dir, 'missing.yaml'), {}), /cannot read/);
+});
