@@ -1,0 +1,35 @@
+import type { ShardlineConfig } from '../../core/config/schema.ts';
+import { clickhouseOf } from '../pipeline.ts';
+
+/**
+ * Runs read-only SQL against the rollups and audit log. With a ClickHouse server it connects directly;
+ * with the embedded engine it asks the running Shardline process (which owns the data directory) over
+ * HTTP, and opens the directory itself when no process runs.
+ */
+export async function querySql(config: ShardlineConfig, sql: string): Promise<Record<string, unknown>[]> {
+  if (!config.clickhouse.url) {
+    const viaProcess = await fetch(`http://${config.http.host}:${config.http.port}/query`, { method: 'POST', body: sql }).catch(() => undefined);
+    if (viaProcess) {
+      const body = await viaProcess.text();
+      if (!viaProcess.ok) throw new Error(body.trim());
+      return body.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    }
+  }
+  const clickhouse = await clickhouseOf(config);
+  try {
+    const result = await clickhouse.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: { readonly: '1' } });
+    return await result.json<Record<string, unknown>>();
+  } finally {
+    await clickhouse.close();
+  }
+}
+
+const quote = (text: string): string => `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+
+/** An entity's audit history, newest first: by canonical key (`PK=S:ORDER#1|SK=S:ORDER#1`) or any key value (`ORDER#1`). */
+export function auditHistory(config: ShardlineConfig, key: string, limit: number): Promise<Record<string, unknown>[]> {
+  const table = config.consumers.audit.table;
+  return querySql(config, `SELECT at, op, entity_key, user_type, user_principal, ttl_delete, changes, event_id, source_shard, source_sequence
+    FROM ${table} FINAL WHERE entity_key = ${quote(key)} OR has(key_values, ${quote(key)})
+    ORDER BY at DESC, toUInt256OrZero(version) DESC LIMIT ${Math.max(1, Math.floor(limit))}`);
+}

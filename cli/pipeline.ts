@@ -1,0 +1,163 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Kafka } from 'kafkajs';
+import { createDynamoDb, createDynamoDbStreams, createKinesis, type AwsConnection } from '../core/aws.ts';
+import type { ShardlineConfig } from '../core/config/schema.ts';
+import { createKafka } from '../core/kafka.ts';
+import { logger } from '../core/logger.ts';
+import { ensureTopics } from '../core/topics.ts';
+import { Connector } from '../connector/connector.ts';
+import { DynamoDbStreamSource } from '../connector/dynamodb/streams-source.ts';
+import { streamArnOf } from '../connector/dynamodb/table.ts';
+import type { EntityRule } from '../connector/events/entity.ts';
+import { topicFor } from '../connector/events/routing.ts';
+import { KinesisSource } from '../connector/kinesis/kinesis-source.ts';
+import type { ShardSource } from '../connector/shards/source.ts';
+import { SnapshotSource } from '../connector/snapshot/snapshot-source.ts';
+import type { TableConfig } from '../connector/config.ts';
+import { AuditSink } from '../consumers/audit/audit-sink.ts';
+import { connectClickHouse } from '../consumers/clickhouse/client.ts';
+import type { RollupDefinition } from '../consumers/rollups/definition.ts';
+import { RollupSink } from '../consumers/rollups/rollup-sink.ts';
+import { ConsumerGroup } from '../consumers/runtime/group.ts';
+import type { Sink } from '../consumers/runtime/sink.ts';
+import { ChangeEventCodec } from '../schemas/registry.ts';
+import type { EntityView } from '../schemas/views.ts';
+
+/** Turns a validated config into connectors and consumer groups: the one place the parts are wired. */
+
+export const awsOf = (config: ShardlineConfig): AwsConnection => ({ region: config.aws.region, endpoint: config.aws.endpoint, credentials: config.aws.credentials });
+
+export const kafkaOf = (config: ShardlineConfig, role: string): Kafka =>
+  createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-${role}`, ssl: config.kafka.ssl, sasl: config.kafka.sasl as never });
+
+export const codecOf = (config: ShardlineConfig): ChangeEventCodec =>
+  new ChangeEventCodec({ url: config.registry.url, username: config.registry.username, password: config.registry.password }, config.registry.compatibility);
+
+function entityRuleOf(table: TableConfig): EntityRule {
+  const rule = table.entity;
+  if ('keyPrefix' in rule) return { kind: 'key-prefix', attribute: rule.keyPrefix.attribute, separator: rule.keyPrefix.separator };
+  if ('attribute' in rule) return { kind: 'attribute', attribute: rule.attribute.name, fallback: rule.attribute.fallback };
+  return { kind: 'fixed', name: rule.fixed };
+}
+
+/** The entities a table's topics are made for: declared on the table, else every configured entity. */
+const entitiesOf = (config: ShardlineConfig, table: TableConfig): string[] =>
+  table.entities.length > 0 ? table.entities : Object.keys(config.entities);
+
+/** The topics holding changes of the given entities (all entities when undefined). */
+export function topicsFor(config: ShardlineConfig, entities?: string[]): string[] {
+  const topics = config.connector.tables.flatMap((table) =>
+    entitiesOf(config, table).filter((entity) => !entities || entities.includes(entity)).map((entity) => topicFor(config.connector.topics.template, { table: table.name, entity })));
+  return [...new Set(topics)];
+}
+
+export async function buildConnector(config: ShardlineConfig): Promise<Connector> {
+  const aws = awsOf(config);
+  const dynamodb = createDynamoDb(aws);
+  const { connector } = config;
+  const snapshotOf = (table: TableConfig, run?: string): ShardSource => new SnapshotSource(dynamodb, {
+    table: table.name,
+    region: aws.region,
+    entityRule: entityRuleOf(table),
+    segments: table.snapshot.segments,
+    readCapacityPerSecond: table.snapshot.readCapacityPerSecond,
+    run,
+  });
+  const sources: ShardSource[] = [];
+  for (const table of connector.tables) {
+    if (table.snapshot.enabled) sources.push(snapshotOf(table));
+    if (table.source === 'kinesis') {
+      sources.push(new KinesisSource(createKinesis(aws), { table: table.name, streamName: table.kinesisStream!, region: aws.region, entityRule: entityRuleOf(table) }));
+    } else {
+      sources.push(new DynamoDbStreamSource(createDynamoDbStreams(aws), { table: table.name, streamArn: await streamArnOf(dynamodb, table.name), region: aws.region, entityRule: entityRuleOf(table) }));
+    }
+  }
+  const kafka = kafkaOf(config, 'connector');
+  await ensureTopics(kafka, [...topicsFor(config), connector.topics.deadLetter], config.kafka.partitions);
+  return new Connector({
+    name: connector.name,
+    sources,
+    kafka,
+    codec: codecOf(config),
+    topics: connector.topics,
+    // With a snapshot, the stream starts at its oldest record: nothing between scan and stream is missed.
+    startPosition: connector.startPosition === 'latest' && !connector.tables.some((table) => table.snapshot.enabled) ? 'LATEST' : 'TRIM_HORIZON',
+    gapPolicy: connector.gapPolicy,
+    snapshotFactory: (tableName, run) => snapshotOf(connector.tables.find((table) => table.name === tableName)!, run),
+    polling: { ...connector.polling, backoff: { ...connector.backoff, attempts: 8 } },
+    maxMessageBytes: connector.maxMessageBytes,
+    dedupeWindowSize: connector.dedupeWindow,
+    retentionHours: connector.retentionHours,
+    backoff: { ...connector.backoff, attempts: Infinity },
+    logger: logger.child({ component: 'connector' }),
+  });
+}
+
+export const SINK_NAMES = ['rollups', 'audit'] as const;
+export type SinkName = (typeof SINK_NAMES)[number];
+
+export const clickhouseOf = (config: ShardlineConfig): Promise<ClickHouseClient> =>
+  connectClickHouse(config.clickhouse.url
+    ? { kind: 'server', url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.clickhouse.database }
+    : { kind: 'embedded', path: config.clickhouse.path });
+
+const viewsOf = (config: ShardlineConfig): Record<string, EntityView> =>
+  Object.fromEntries(Object.entries(config.entities).map(([entity, { fields }]) => [entity, fields as EntityView]));
+
+interface SinkPlan { groupId: string; topics: string[]; sink: Sink }
+
+function planSink(config: ShardlineConfig, name: SinkName, clickhouse: ClickHouseClient): SinkPlan {
+  const { consumers } = config;
+  switch (name) {
+    case 'rollups': {
+      const definitions = consumers.rollups.definitions as RollupDefinition[];
+      return {
+        groupId: consumers.rollups.groupId,
+        topics: topicsFor(config, [...new Set(definitions.map((rollup) => rollup.entity))]),
+        sink: new RollupSink({ group: consumers.rollups.groupId, clickhouse, rollups: definitions, views: viewsOf(config) }),
+      };
+    }
+    case 'audit':
+      return {
+        groupId: consumers.audit.groupId,
+        topics: topicsFor(config),
+        sink: new AuditSink({
+          group: consumers.audit.groupId,
+          clickhouse,
+          table: consumers.audit.table,
+          retentionDays: consumers.audit.retentionDays,
+          redactions: consumers.audit.redact,
+          hashSalt: consumers.audit.hashSalt,
+          includeSnapshots: consumers.audit.includeSnapshots,
+        }),
+      };
+  }
+}
+
+/** The enabled sinks, or those named. */
+export function selectedSinks(config: ShardlineConfig, names?: string[]): SinkName[] {
+  if (names && names.length > 0) {
+    const unknown = names.filter((name) => !(SINK_NAMES as readonly string[]).includes(name));
+    if (unknown.length > 0) throw new Error(`unknown sink ${unknown.join(', ')}: expected ${SINK_NAMES.join(', ')}`);
+    return names as SinkName[];
+  }
+  return SINK_NAMES.filter((name) => config.consumers[name].enabled);
+}
+
+export async function buildConsumerGroups(config: ShardlineConfig, names: SinkName[], clickhouse: ClickHouseClient): Promise<ConsumerGroup[]> {
+  const plans = names.map((name) => planSink(config, name, clickhouse));
+  await ensureTopics(kafkaOf(config, 'admin'), [...plans.flatMap((plan) => plan.topics), config.connector.topics.deadLetter], config.kafka.partitions);
+  return plans.map((plan) => new ConsumerGroup({
+    groupId: plan.groupId,
+    topics: plan.topics,
+    kafka: kafkaOf(config, plan.groupId),
+    codec: codecOf(config),
+    sink: plan.sink,
+    deadLetterTopic: config.connector.topics.deadLetter,
+    batchSize: config.consumers.batchSize,
+    backoff: { baseMs: 200, maxMs: 10_000, attempts: Infinity },
+    maxMessageBytes: config.connector.maxMessageBytes,
+    logger: logger.child({ component: 'consumer' }),
+    sessionTimeoutMs: config.consumers.sessionTimeoutMs,
+  }));
+}

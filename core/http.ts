@@ -1,0 +1,65 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { metricsRegistry } from './metrics.ts';
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+  /** True once the process does its work (groups joined, connector reading). */
+  ready: () => boolean;
+  /** The process's ClickHouse client: embedded ClickHouse answers other processes only through here. */
+  clickhouse?: ClickHouseClient;
+}
+
+const MAX_QUERY_BYTES = 64 * 1024;
+
+function send(response: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+  response.writeHead(status, { 'content-type': type });
+  response.end(body);
+}
+
+async function readBody(request: IncomingMessage): Promise<string | undefined> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_QUERY_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Metrics (/metrics), liveness (/health), readiness (/ready) and read-only SQL (/query, POST, body = SQL,
+ * answered as JSON lines). Queries run with ClickHouse's readonly setting: nothing can be changed through it.
+ */
+export function startHttp(options: HttpOptions): Promise<Server> {
+  const server = createServer((request, response) => {
+    void (async () => {
+      const path = (request.url ?? '/').split('?')[0];
+      if (request.method === 'GET' && path === '/metrics') return send(response, 200, await metricsRegistry.metrics(), metricsRegistry.contentType);
+      if (request.method === 'GET' && path === '/health') return send(response, 200, 'ok\n');
+      if (request.method === 'GET' && path === '/ready') return options.ready() ? send(response, 200, 'ready\n') : send(response, 503, 'starting\n');
+      if (path === '/query') {
+        if (request.method !== 'POST') return send(response, 405, 'POST the SQL as the request body\n');
+        if (!options.clickhouse) return send(response, 404, 'this process has no ClickHouse\n');
+        const sql = await readBody(request);
+        if (sql === undefined) return send(response, 413, `queries are limited to ${MAX_QUERY_BYTES} bytes\n`);
+        if (!sql.trim()) return send(response, 400, 'empty query\n');
+        try {
+          const result = await options.clickhouse.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: { readonly: '1' } });
+          return send(response, 200, await result.text(), 'application/x-ndjson');
+        } catch (error) {
+          return send(response, 400, `${(error as Error).message}\n`);
+        }
+      }
+      send(response, 404, 'not found\n');
+    })().catch((error: unknown) => {
+      if (!response.headersSent) send(response, 500, `${(error as Error).message}\n`);
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve(server));
+  });
+}
