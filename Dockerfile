@@ -1,0 +1,19 @@
+# The shardline program: connector and consumer groups from one image, configured by shardline.yaml
+# and SHARDLINE_* environment variables (see the README).
+FROM node:24-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm install --no-save --no-audit --no-fund tsx@4
+COPY bin ./bin
+COPY cli ./cli
+COPY connector ./connector
+COPY consumers ./consumers
+COPY core ./core
+COPY schemas ./schemas
+COPY stack ./stack
+COPY shardline.yaml ./
+EXPOSE 9464
+USER node
+ENTRYPOINT ["node", "bin/shardline.js"]
+CMD ["run"]
