@@ -3,8 +3,10 @@
 FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# Embedded ClickHouse keeps its data here; mount a volume, or set SHARDLINE_CLICKHOUSE_URL for a server.
+ENV SHARDLINE_CONFIG__clickhouse__path=/data/clickhouse SHARDLINE_CONFIG__http__host=0.0.0.0
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm install --no-save --no-audit --no-fund tsx@4
+RUN npm ci --omit=dev --no-audit --no-fund && mkdir -p /data && chown node /data
 COPY bin ./bin
 COPY cli ./cli
 COPY connector ./connector

@@ -24,7 +24,8 @@ public final class Launcher {
         org.opensearch.transport.Netty4Plugin.class,
         org.opensearch.analysis.common.CommonAnalysisPlugin.class,
         org.opensearch.index.mapper.MapperExtrasPlugin.class,
-        org.opensearch.index.reindex.ReindexPlugin.class
+        org.opensearch.index.reindex.ReindexPlugin.class,
+        org.opensearch.painless.PainlessPlugin.class
     );
 
     static final class ClasspathNode extends Node {

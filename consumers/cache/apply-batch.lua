@@ -1,0 +1,32 @@
+-- Applies one batch of item changes and records the partition's progress, atomically.
+-- KEYS[1]: the group's offsets hash; KEYS[2..n]: item hashes (all in one hash slot: {table}).
+-- ARGV[1]: offsets field (topic:partition), ARGV[2]: next offset, ARGV[3]: TTL in ms (0 = none),
+-- then three values per item: version, op ("set" or "del"), JSON document.
+-- A change is applied only when its version is newer than the item's: versions are decimal integer
+-- strings of up to 40 digits, compared by length and then text (Lua numbers would lose digits).
+local function newer(candidate, current)
+  if not current then return true end
+  if #candidate ~= #current then return #candidate > #current end
+  return candidate > current
+end
+
+local ttl = tonumber(ARGV[3])
+local applied = 0
+for index = 2, #KEYS do
+  local base = 4 + (index - 2) * 3
+  local version, op, doc = ARGV[base], ARGV[base + 1], ARGV[base + 2]
+  if newer(version, redis.call('HGET', KEYS[index], 'v')) then
+    if op == 'set' then
+      redis.call('HSET', KEYS[index], 'v', version, 'doc', doc)
+      redis.call('HDEL', KEYS[index], 'deleted')
+    else
+      -- A tombstone, not a missing key: a late replay of an older write cannot bring the item back.
+      redis.call('HSET', KEYS[index], 'v', version, 'deleted', '1')
+      redis.call('HDEL', KEYS[index], 'doc')
+    end
+    if ttl > 0 then redis.call('PEXPIRE', KEYS[index], ttl) end
+    applied = applied + 1
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return applied

@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { plainImage } from '../audit/audit-sink.ts';
+import type { Sink, SinkBatch } from '../runtime/sink.ts';
+
+const applyBatchScript = readFileSync(new URL('./apply-batch.lua', import.meta.url), 'utf8');
+
+export interface CacheSinkOptions {
+  group: string;
+  url: string;
+  ttlSeconds: number;
+  keyPrefix: string;
+  /** The table whose changes a topic carries: its offsets live in that table's hash slot. */
+  tableOf: (topic: string) => string;
+}
+
+/**
+ * The Redis item cache. Key scheme: `<prefix>:{<table>}:<item key>`, a hash with `doc` (the item as
+ * JSON, numbers as exact strings), `v` (its version) and `deleted` for a removed item; for example
+ * `HGET "item:{orders}:PK=S:ORDER#1|SK=S:ORDER#1" doc`. The braces are a hash tag: one table's items
+ * and the group's offsets share a slot, so one script can update a batch and its progress at once on
+ * Redis Cluster too.
+ */
+export class CacheSink implements Sink {
+  readonly name = 'redis-cache';
+  private readonly redis: Redis & { applyBatch(numberOfKeys: number, ...keysAndArgs: string[]): Promise<number> };
+
+  constructor(private readonly options: CacheSinkOptions) {
+    // Fail fast while Redis is down: the runtime retries the whole batch with backoff.
+    this.redis = new Redis(options.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true }) as typeof this.redis;
+    this.redis.on('error', () => undefined);
+    this.redis.defineCommand('applyBatch', { lua: applyBatchScript });
+  }
+
+  static itemKey(prefix: string, table: string, key: string): string {
+    return `${prefix}:{${table}}:${key}`;
+  }
+
+  private offsetsKey(table: string): string {
+    return `shardline:offsets:{${table}}:${this.options.group}`;
+  }
+
+  async open(): Promise<void> {
+    if (this.redis.status === 'wait') await this.redis.connect();
+  }
+
+  async progress(topic: string, partition: number): Promise<string | undefined> {
+    return (await this.redis.hget(this.offsetsKey(this.options.tableOf(topic)), `${topic}:${partition}`)) ?? undefined;
+  }
+
+  async apply(batch: SinkBatch): Promise<void> {
+    const byTable = new Map<string, { keys: string[]; args: string[] }>();
+    for (const { key, event } of batch.records) {
+      if (!event) continue;
+      const entry = byTable.get(event.table) ?? { keys: [], args: [] };
+      entry.keys.push(CacheSink.itemKey(this.options.keyPrefix, event.table, key));
+      const removed = event.op === 'REMOVE' || !event.after;
+      entry.args.push(event.version, removed ? 'del' : 'set', removed ? '' : JSON.stringify(plainImage(event.after)));
+      byTable.set(event.table, entry);
+    }
+    const home = this.options.tableOf(batch.topic);
+    const field = `${batch.topic}:${batch.partition}`;
+    const ttl = String(this.options.ttlSeconds * 1000);
+    // A topic normally carries one table. Items of another table live in another slot: they are applied
+    // first, each table with its offsets, and the topic's own table last, so progress never runs ahead.
+    const tables = [...byTable.keys()].filter((table) => table !== home).concat(home);
+    for (const table of tables) {
+      const { keys, args } = byTable.get(table) ?? { keys: [], args: [] };
+      await this.redis.applyBatch(keys.length + 1, this.offsetsKey(table), ...keys, field, batch.nextOffset, ttl, ...args);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}
