@@ -14,7 +14,10 @@ import { KinesisSource } from '../connector/kinesis/kinesis-source.ts';
 import type { ShardSource } from '../connector/shards/source.ts';
 import { SnapshotSource } from '../connector/snapshot/snapshot-source.ts';
 import type { TableConfig } from '../connector/config.ts';
+import { Client as OpenSearchClient } from '@opensearch-project/opensearch';
 import { AuditSink } from '../consumers/audit/audit-sink.ts';
+import { CacheSink } from '../consumers/cache/cache-sink.ts';
+import { SearchSink } from '../consumers/search/search-sink.ts';
 import { connectClickHouse } from '../consumers/clickhouse/client.ts';
 import type { RollupDefinition } from '../consumers/rollups/definition.ts';
 import { RollupSink } from '../consumers/rollups/rollup-sink.ts';
@@ -93,7 +96,9 @@ export async function buildConnector(config: ShardlineConfig): Promise<Connector
   });
 }
 
-export const SINK_NAMES = ['rollups', 'audit'] as const;
+export const SINK_NAMES = ['rollups', 'audit', 'search', 'cache'] as const;
+/** Sinks that write to ClickHouse: in embedded mode they run in the process that owns its directory. */
+export const CLICKHOUSE_SINKS: readonly SinkName[] = ['rollups', 'audit'];
 export type SinkName = (typeof SINK_NAMES)[number];
 
 export const clickhouseOf = (config: ShardlineConfig): Promise<ClickHouseClient> =>
@@ -106,7 +111,19 @@ const viewsOf = (config: ShardlineConfig): Record<string, EntityView> =>
 
 interface SinkPlan { groupId: string; topics: string[]; sink: Sink }
 
-function planSink(config: ShardlineConfig, name: SinkName, clickhouse: ClickHouseClient): SinkPlan {
+/** The table a topic carries, from the topic template. */
+function tableOfTopic(config: ShardlineConfig): (topic: string) => string {
+  const byTopic = new Map(config.connector.tables.flatMap((table) =>
+    entitiesOf(config, table).map((entity) => [topicFor(config.connector.topics.template, { table: table.name, entity }), table.name] as const)));
+  return (topic) => byTopic.get(topic) ?? topic;
+}
+
+export const opensearchOf = (config: ShardlineConfig): OpenSearchClient => new OpenSearchClient({
+  node: config.consumers.search.url,
+  auth: config.consumers.search.username ? { username: config.consumers.search.username, password: config.consumers.search.password ?? '' } : undefined,
+});
+
+function planSink(config: ShardlineConfig, name: SinkName, clickhouse: ClickHouseClient | undefined): SinkPlan {
   const { consumers } = config;
   switch (name) {
     case 'rollups': {
@@ -114,7 +131,7 @@ function planSink(config: ShardlineConfig, name: SinkName, clickhouse: ClickHous
       return {
         groupId: consumers.rollups.groupId,
         topics: topicsFor(config, [...new Set(definitions.map((rollup) => rollup.entity))]),
-        sink: new RollupSink({ group: consumers.rollups.groupId, clickhouse, rollups: definitions, views: viewsOf(config) }),
+        sink: new RollupSink({ group: consumers.rollups.groupId, clickhouse: clickhouse!, rollups: definitions, views: viewsOf(config) }),
       };
     }
     case 'audit':
@@ -123,13 +140,25 @@ function planSink(config: ShardlineConfig, name: SinkName, clickhouse: ClickHous
         topics: topicsFor(config),
         sink: new AuditSink({
           group: consumers.audit.groupId,
-          clickhouse,
+          clickhouse: clickhouse!,
           table: consumers.audit.table,
           retentionDays: consumers.audit.retentionDays,
           redactions: consumers.audit.redact,
           hashSalt: consumers.audit.hashSalt,
           includeSnapshots: consumers.audit.includeSnapshots,
         }),
+      };
+    case 'search':
+      return {
+        groupId: consumers.search.groupId,
+        topics: topicsFor(config, Object.keys(consumers.search.documents)),
+        sink: new SearchSink({ group: consumers.search.groupId, client: opensearchOf(config), config: consumers.search, views: viewsOf(config), itemBackoff: { baseMs: 200, maxMs: 5_000, attempts: 10 } }),
+      };
+    case 'cache':
+      return {
+        groupId: consumers.cache.groupId,
+        topics: topicsFor(config),
+        sink: new CacheSink({ group: consumers.cache.groupId, url: consumers.cache.url, ttlSeconds: consumers.cache.ttlSeconds, keyPrefix: consumers.cache.keyPrefix, tableOf: tableOfTopic(config) }),
       };
   }
 }
@@ -144,7 +173,7 @@ export function selectedSinks(config: ShardlineConfig, names?: string[]): SinkNa
   return SINK_NAMES.filter((name) => config.consumers[name].enabled);
 }
 
-export async function buildConsumerGroups(config: ShardlineConfig, names: SinkName[], clickhouse: ClickHouseClient): Promise<ConsumerGroup[]> {
+export async function buildConsumerGroups(config: ShardlineConfig, names: SinkName[], clickhouse: ClickHouseClient | undefined): Promise<ConsumerGroup[]> {
   const plans = names.map((name) => planSink(config, name, clickhouse));
   await ensureTopics(kafkaOf(config, 'admin'), [...plans.flatMap((plan) => plan.topics), config.connector.topics.deadLetter], config.kafka.partitions);
   return plans.map((plan) => new ConsumerGroup({

@@ -5,7 +5,7 @@ import { logger } from '../../core/logger.ts';
 import type { ShardlineConfig } from '../../core/config/schema.ts';
 import type { Connector } from '../../connector/connector.ts';
 import type { ConsumerGroup } from '../../consumers/runtime/group.ts';
-import { buildConnector, buildConsumerGroups, clickhouseOf, type SinkName } from '../pipeline.ts';
+import { CLICKHOUSE_SINKS, buildConnector, buildConsumerGroups, clickhouseOf, type SinkName } from '../pipeline.ts';
 
 export interface RunningPipeline {
   connector: Connector | undefined;
@@ -22,7 +22,7 @@ export interface RunningPipeline {
  */
 export async function startPipeline(config: ShardlineConfig, parts: { connector: boolean; sinks: SinkName[]; http?: boolean }): Promise<RunningPipeline> {
   let ready = false;
-  const clickhouse = parts.sinks.length > 0 ? await clickhouseOf(config) : undefined;
+  const clickhouse = parts.sinks.some((sink) => CLICKHOUSE_SINKS.includes(sink)) ? await clickhouseOf(config) : undefined;
   let server: Server | undefined;
   if (parts.http !== false) {
     server = await startHttp({ host: config.http.host, port: config.http.port, ready: () => ready, clickhouse }).catch((error: unknown) => {
@@ -30,7 +30,7 @@ export async function startPipeline(config: ShardlineConfig, parts: { connector:
       return undefined;
     });
   }
-  const groups = clickhouse ? await buildConsumerGroups(config, parts.sinks, clickhouse) : [];
+  const groups = parts.sinks.length > 0 ? await buildConsumerGroups(config, parts.sinks, clickhouse) : [];
   await Promise.all(groups.map((group) => group.start()));
   const connector = parts.connector ? await buildConnector(config) : undefined;
   const connectorDone = connector ? connector.start() : new Promise<void>(() => {});

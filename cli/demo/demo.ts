@@ -43,6 +43,8 @@ function demoConfig(config: ShardlineConfig, run: string): ShardlineConfig {
       ...config.consumers,
       rollups: { ...config.consumers.rollups, groupId: `${prefix}-rollups` },
       audit: { ...config.consumers.audit, groupId: `${prefix}-audit` },
+      search: { ...config.consumers.search, groupId: `${prefix}-search`, indexPrefix: prefix },
+      cache: { ...config.consumers.cache, groupId: `${prefix}-cache`, keyPrefix: prefix },
     },
   };
 }
@@ -77,7 +79,7 @@ export async function runDemo(baseConfig: ShardlineConfig, options: DemoOptions)
   // Orders that exist before the pipeline starts reach it through the initial snapshot.
   for (let index = 0; index < 40; index++) await workload.createOrder();
 
-  const pipeline = await startPipeline(config, { connector: true, sinks: ['rollups', 'audit'] });
+  const pipeline = await startPipeline(config, { connector: true, sinks: ['rollups', 'audit', 'search', 'cache'] });
   const tty = Boolean(process.stdout.isTTY) && !options.check;
   let stopping = false;
   const signal = untilSignal().then(() => {

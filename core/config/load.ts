@@ -21,6 +21,8 @@ const ENDPOINT_KEYS: [string, string[], (value: string) => unknown][] = [
   [ENDPOINT_VARIABLES.registryUrl, ['registry', 'url'], String],
   [ENDPOINT_VARIABLES.awsEndpoint, ['aws', 'endpoint'], String],
   [ENDPOINT_VARIABLES.clickhouseUrl, ['clickhouse', 'url'], String],
+  [ENDPOINT_VARIABLES.opensearchUrl, ['consumers', 'search', 'url'], String],
+  [ENDPOINT_VARIABLES.redisUrl, ['consumers', 'cache', 'url'], String],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
@@ -68,6 +70,13 @@ export function validateConfig(raw: unknown, source = 'configuration'): Shardlin
   }
   const config = result.data;
   const problems = config.consumers.rollups.definitions.flatMap((rollup) => checkRollup(rollup as RollupDefinition, config.entities[rollup.entity]?.fields as EntityView | undefined));
+  for (const [entity, transform] of Object.entries(config.consumers.search.documents)) {
+    const fields = config.entities[entity]?.fields;
+    if (!fields) problems.push(`consumers.search.documents.${entity}: '${entity}' is not a declared entity`);
+    else for (const field of [...(transform.fields ?? []), ...transform.text, ...Object.keys(transform.rename)]) {
+      if (!fields[field]) problems.push(`consumers.search.documents.${entity}: '${field}' is not a field of ${entity}`);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems, source);
   return config;
 }

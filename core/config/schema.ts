@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { connectorConfigSchema } from '../../connector/config.ts';
 import { auditConfigSchema } from '../../consumers/audit/config.ts';
 import { rollupsConfigSchema } from '../../consumers/rollups/config.ts';
+import { cacheConfigSchema } from '../../consumers/cache/config.ts';
+import { searchConfigSchema } from '../../consumers/search/config.ts';
 import { defaultOrderView } from '../../consumers/rollups/definition.ts';
 import { hostPort, httpUrl, name, positiveInt, secret } from './common.ts';
 
@@ -52,6 +54,8 @@ export const configSchema = z.strictObject({
     sessionTimeoutMs: positiveInt.default(30_000),
     rollups: rollupsConfigSchema.prefault({}),
     audit: auditConfigSchema.prefault({}),
+    search: searchConfigSchema.prefault({}),
+    cache: cacheConfigSchema.prefault({}),
   }).prefault({}),
   http: z.strictObject({
     /** Metrics (/metrics), health (/health, /ready) and, for embedded ClickHouse, queries (/query). */

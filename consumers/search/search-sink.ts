@@ -1,0 +1,127 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '@opensearch-project/opensearch';
+import { backoffDelay, type Backoff } from '../../core/backoff.ts';
+import { ViewError, type EntityView } from '../../schemas/views.ts';
+import type { Rejection, Sink, SinkBatch } from '../runtime/sink.ts';
+import type { SearchConfig } from './config.ts';
+import { documentFor, documentId } from './documents.ts';
+import { APPLY_SCRIPT_ID, SearchIndexes } from './indexes.ts';
+
+export interface SearchSinkOptions {
+  group: string;
+  client: Client;
+  config: SearchConfig;
+  views: Record<string, EntityView>;
+  /** Write to these indices instead of the aliases (a reindex builds a new index before the swap). */
+  targetIndex?: Record<string, string>;
+  /** Per-item retries of 429 and 5xx answers inside one bulk request. */
+  itemBackoff: Backoff;
+}
+
+interface BulkItem {
+  offset: string;
+  action: Record<string, unknown>;
+  body: Record<string, unknown>;
+}
+
+const PROGRESS_INDEX = 'shardline-progress';
+
+/**
+ * Search documents in OpenSearch: one index (behind an alias) per entity, documents built by the
+ * configured transform, written in bulk through a compare-and-set script on the item version.
+ * Duplicates and out-of-order replays end at the newest document; 429 and 5xx are retried per item;
+ * a document the mapping refuses goes to the dead-letter topic. Progress is a document per partition,
+ * written after the bulk request: replaying a batch is harmless.
+ */
+export class SearchSink implements Sink {
+  readonly name = 'opensearch-search';
+  private readonly indexes: SearchIndexes;
+  private readonly targets = new Map<string, string>();
+
+  constructor(private readonly options: SearchSinkOptions) {
+    this.indexes = new SearchIndexes(options.client, options.config, options.views);
+  }
+
+  async open(): Promise<void> {
+    await this.indexes.ensureScript();
+    for (const entity of Object.keys(this.options.config.documents)) {
+      const target = this.options.targetIndex?.[entity];
+      if (target) await this.indexes.create(entity, target);
+      else await this.indexes.ensure(entity);
+      this.targets.set(entity, target ?? this.indexes.alias(entity));
+    }
+    await this.options.client.indices.create({
+      index: PROGRESS_INDEX,
+      body: { settings: { number_of_shards: 1, number_of_replicas: this.options.config.replicas } },
+    }).catch((error: { meta?: { body?: { error?: { type?: string } } } }) => {
+      if (error.meta?.body?.error?.type !== 'resource_already_exists_exception') throw error;
+    });
+  }
+
+  private progressId(topic: string, partition: number): string {
+    return `${this.options.group}:${topic}:${partition}`;
+  }
+
+  async progress(topic: string, partition: number): Promise<string | undefined> {
+    const response = await this.options.client.get({ index: PROGRESS_INDEX, id: this.progressId(topic, partition) }).catch((error: { meta?: { statusCode?: number } }) => {
+      if (error.meta?.statusCode === 404) return undefined;
+      throw error;
+    });
+    return (response?.body._source as { next_offset?: string } | undefined)?.next_offset;
+  }
+
+  async apply(batch: SinkBatch, deadLetter: (rejections: Rejection[]) => Promise<void>): Promise<void> {
+    const { config, views } = this.options;
+    const items: BulkItem[] = [];
+    const rejections: Rejection[] = [];
+    for (const { offset, key, event } of batch.records) {
+      if (!event) continue;
+      const transform = config.documents[event.entity];
+      const index = this.targets.get(event.entity);
+      if (!transform || !index) continue;
+      const deleted = event.op === 'REMOVE' || !event.after;
+      let doc: Record<string, unknown> = {};
+      try {
+        if (!deleted) doc = documentFor(event, key, views[event.entity]!, transform);
+      } catch (error) {
+        if (!(error instanceof ViewError)) throw error;
+        rejections.push({ offset, reason: `search ${event.entity}: ${error.message}` });
+        continue;
+      }
+      items.push({
+        offset,
+        action: { update: { _index: index, _id: documentId(event.table, key), retry_on_conflict: 5 } },
+        body: { scripted_upsert: true, upsert: {}, script: { id: APPLY_SCRIPT_ID, params: { version: event.version, deleted, doc, table: event.table, key } } },
+      });
+    }
+    rejections.push(...(await this.bulk(items)));
+    await deadLetter(rejections);
+    await this.options.client.index({ index: PROGRESS_INDEX, id: this.progressId(batch.topic, batch.partition), body: { next_offset: batch.nextOffset } });
+  }
+
+  /** Sends the items, retrying those answered 429 or 5xx; returns those OpenSearch refused for good. */
+  private async bulk(items: BulkItem[]): Promise<Rejection[]> {
+    const rejections: Rejection[] = [];
+    let pending = items;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      const response = await this.options.client.bulk({ body: pending.flatMap((item) => [item.action, item.body]) as never });
+      const results = (response.body as { items: Record<string, { status: number; error?: { type?: string; reason?: string } }>[] }).items;
+      const retry: BulkItem[] = [];
+      results.forEach((result, index) => {
+        const outcome = Object.values(result)[0]!;
+        const item = pending[index]!;
+        if (outcome.status < 300) return;
+        if (outcome.status === 429 || outcome.status >= 500 || outcome.status === 409) retry.push(item);
+        else rejections.push({ offset: item.offset, reason: `OpenSearch refused the document (${outcome.status} ${outcome.error?.type}): ${outcome.error?.reason ?? ''}` });
+      });
+      if (retry.length > 0 && attempt + 1 >= this.options.itemBackoff.attempts) {
+        throw new Error(`${retry.length} documents still refused after ${attempt + 1} attempts (429/5xx/409)`);
+      }
+      pending = retry;
+      if (pending.length > 0) await sleep(backoffDelay(this.options.itemBackoff, attempt));
+    }
+    return rejections;
+  }
+
+  async close(): Promise<void> {}
+}
