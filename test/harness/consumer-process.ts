@@ -1,17 +1,26 @@
 /**
- * The rollup and audit consumer groups in a process of their own, owning an embedded ClickHouse
- * directory, for fault tests that kill it. Environment: SHARDLINE_TEST_PREFIX, SHARDLINE_TEST_TOPIC,
- * SHARDLINE_TEST_CLICKHOUSE_PATH (and the endpoint and fault-point variables).
+ * Consumer groups in a process of their own, for fault tests that kill it. Environment:
+ * SHARDLINE_TEST_PREFIX, SHARDLINE_TEST_TOPIC, SHARDLINE_TEST_SINKS (rollups,audit | search,cache),
+ * SHARDLINE_TEST_CLICKHOUSE_PATH for the ClickHouse sinks (and the endpoint and fault-point variables).
  */
-import { auditSink, rollupSink, testClickHouse, testGroup } from './consumers.ts';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { auditSink, cacheSink, rollupSink, searchSink, testClickHouse, testGroup } from './consumers.ts';
 
 const prefix = process.env.SHARDLINE_TEST_PREFIX!;
 const topic = process.env.SHARDLINE_TEST_TOPIC!;
-const { clickhouse } = await testClickHouse(process.env.SHARDLINE_TEST_CLICKHOUSE_PATH!);
-const groups = [testGroup(prefix, 'rollups', [topic], rollupSink(prefix, clickhouse)), testGroup(prefix, 'audit', [topic], auditSink(prefix, clickhouse))];
+const sinks = (process.env.SHARDLINE_TEST_SINKS ?? 'rollups,audit').split(',');
+let clickhouse: ClickHouseClient | undefined;
+if (sinks.includes('rollups') || sinks.includes('audit')) clickhouse = (await testClickHouse(process.env.SHARDLINE_TEST_CLICKHOUSE_PATH!)).clickhouse;
+const makers = {
+  rollups: () => rollupSink(prefix, clickhouse!),
+  audit: () => auditSink(prefix, clickhouse!),
+  search: () => searchSink(prefix),
+  cache: () => cacheSink(prefix),
+} as const;
+const groups = sinks.map((sink) => testGroup(prefix, sink, [topic], makers[sink as keyof typeof makers]()));
 process.once('SIGTERM', async () => {
   await Promise.all(groups.map((group) => group.stop()));
-  await clickhouse.close();
+  await clickhouse?.close();
   process.exit(0);
 });
 await Promise.all(groups.map((group) => group.start()));

@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKafka } from '../../core/kafka.ts';
 import { logger } from '../../core/logger.ts';
+import { Client as OpenSearchClient } from '@opensearch-project/opensearch';
 import { AuditSink } from '../../consumers/audit/audit-sink.ts';
+import { CacheSink } from '../../consumers/cache/cache-sink.ts';
+import { searchConfigSchema } from '../../consumers/search/config.ts';
+import { SearchSink } from '../../consumers/search/search-sink.ts';
 import { connectClickHouse } from '../../consumers/clickhouse/client.ts';
 import { defaultOrderView, defaultRollups } from '../../consumers/rollups/definition.ts';
 import { RollupSink } from '../../consumers/rollups/rollup-sink.ts';
@@ -42,6 +46,19 @@ export const rollupSink = (prefix: string, clickhouse: ClickHouseClient) =>
 
 export const auditSink = (prefix: string, clickhouse: ClickHouseClient) =>
   new AuditSink({ group: `${prefix}-audit`, clickhouse, table: 'audit_log', retentionDays: 90, redactions: { email: 'mask' }, hashSalt: 'test', includeSnapshots: false });
+
+export const searchSink = (prefix: string) => new SearchSink({
+  group: `${prefix}-search`,
+  client: new OpenSearchClient({ node: testEndpoints().opensearchUrl }),
+  config: searchConfigSchema.parse({ indexPrefix: prefix, replicas: 0, documents: { order: { text: ['category', 'status'] } } }),
+  views: { order: defaultOrderView },
+  itemBackoff: { baseMs: 100, maxMs: 2_000, attempts: 10 },
+});
+
+/** Topics are named `<prefix>.<table>.<entity>` in the tests. */
+export const cacheSink = (prefix: string) => new CacheSink({
+  group: `${prefix}-cache`, url: testEndpoints().redisUrl, ttlSeconds: 0, keyPrefix: prefix, tableOf: (topic) => topic.split('.')[1]!,
+});
 
 /** Polls until `read` returns what `expected` is (deep-equal as JSON), or the time is up; returns the last read. */
 export async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 60_000): Promise<T> {
