@@ -27,7 +27,8 @@ console.log(`# endpoints from the ${source}`);
 const exitCode = await new Promise<number>((resolve) => {
   const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
     stdio: 'inherit',
-    env: { ...process.env, ...endpointsToEnv(endpoints) },
+    // Fault tests may stop and start servers only when they belong to this run's native stack.
+    env: { ...process.env, ...endpointsToEnv(endpoints), SHARDLINE_TEST_STACK_CONTROL: source === 'native stack' ? '1' : '0' },
   });
   child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
 });
