@@ -38,6 +38,7 @@ export const connectorConfigSchema = z.strictObject({
     idleMinMs: positiveInt.default(250),
     idleMaxMs: positiveInt.default(2_000),
     recordsPerRead: positiveInt.max(1000).default(1000),
+    recordsPerRound: positiveInt.default(5000),
     discoveryIntervalMs: positiveInt.default(60_000),
   }).prefault({}),
   maxMessageBytes: positiveInt.default(1_000_000),

@@ -7,6 +7,7 @@ import { isUnavailable } from '../core/unavailable.ts';
 import type { Logger } from '../core/logger.ts';
 import { checkpointKey, checkpointMessage, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from './checkpoints.ts';
 import { cloudEventHeaders, topicFor } from './events/routing.ts';
+import { chunkBySize } from './kafka-batches.ts';
 import type { SourceRecord } from './events/source-record.ts';
 import { connectorMetrics as metrics } from './metrics.ts';
 import { DedupeWindow } from './shards/dedupe.ts';
@@ -211,9 +212,15 @@ export class Connector {
     const round: Round = { events: [], deadLetters: [], checkpoints: [...this.pendingCheckpoints], readers: new Set(), dedupeIds: new Set() };
     for (const [key, { reader, source }] of this.readers) {
       if (reader.nextPollAt > now) continue;
-      let records: SourceRecord[];
+      const records: SourceRecord[] = [];
       try {
-        records = await reader.poll(now);
+        // Full pages mean the shard has more: read on, so one transaction carries more records.
+        const { recordsPerRead, recordsPerRound } = this.options.polling;
+        let page: SourceRecord[];
+        do {
+          page = await reader.poll(now);
+          records.push(...page);
+        } while (page.length === recordsPerRead && records.length < recordsPerRound && !reader.ended);
       } catch (error) {
         if (!(error instanceof GapError)) throw error;
         await this.handleGap(source, error);
@@ -289,7 +296,9 @@ export class Connector {
 
     const transaction = await this.producer!.transaction();
     try {
-      await transaction.sendBatch({ topicMessages, acks: -1 });
+      // KafkaJS sends a partition's messages as one record batch, which the broker refuses above its
+      // message size limit: a large round goes out in several sends inside the one transaction.
+      for (const chunk of chunkBySize(topicMessages, this.options.maxMessageBytes / 2)) await transaction.sendBatch({ topicMessages: chunk, acks: -1 });
       await transaction.commit();
     } catch (error) {
       metrics.transactions.inc({ outcome: 'aborted' });
@@ -343,6 +352,11 @@ function shardSet(byStream: Map<string, Set<string>>, streamId: string): Set<str
 /** Fatal: the gap policy says stop, or another instance with the same name fenced this one. */
 function isFatal(error: unknown): boolean {
   if (error instanceof GapError) return true;
-  const type = (error as { type?: string } | null)?.type;
-  return type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED' || type === 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED';
+  // KafkaJS wraps the broker's answer when its own retries give up: look through the causes.
+  for (let cause = error as { type?: string; cause?: unknown } | null; cause; cause = cause.cause as typeof cause) {
+    if (cause.type && FENCED.has(cause.type)) return true;
+  }
+  return false;
 }
+
+const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'INVALID_PRODUCER_ID_MAPPING']);

@@ -74,8 +74,11 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 function checkNumber(text: unknown, path: string): string {
   if (typeof text !== 'string' || !NUMBER.test(text)) throw new ConversionError(`${path}: ${JSON.stringify(text)} is not a DynamoDB number`);
-  const significant = text.replace(/[eE].*$/, '').replace(/[^\d]/g, '').replace(/^0+/, '').replace(/0+$/, '');
-  if (significant.length > 38) throw new ConversionError(`${path}: ${text} has more than 38 significant digits`);
+  // Only a text longer than 38 characters can hold more than 38 significant digits.
+  if (text.length > 38) {
+    const significant = text.replace(/[eE].*$/, '').replace(/[^\d]/g, '').replace(/^0+/, '').replace(/0+$/, '');
+    if (significant.length > 38) throw new ConversionError(`${path}: ${text} has more than 38 significant digits`);
+  }
   return text;
 }
 
@@ -94,26 +97,39 @@ function checkArray(value: unknown, path: string): unknown[] {
   return value;
 }
 
-const EMPTY: AvroValue = { S: null, N: null, B: null, BOOL: null, NULL: null, SS: null, NS: null, BS: null, L: null, M: null };
+/** An Avro attribute value with one field set; a literal of fixed shape keeps this hot path fast. */
+function avroValue(type: string, value: unknown): AvroValue {
+  const out: AvroValue = { S: null, N: null, B: null, BOOL: null, NULL: null, SS: null, NS: null, BS: null, L: null, M: null };
+  (out as unknown as Record<string, unknown>)[type] = value;
+  return out;
+}
 
 export function toAvroValue(value: DynamoValue, path: string): AvroValue {
-  const types = Object.keys(value).filter((type) => (value as Record<string, unknown>)[type] !== undefined);
-  if (types.length !== 1) throw new ConversionError(`${path}: an attribute value needs exactly one type, found ${types.length === 0 ? 'none' : types.join(', ')}`);
-  const type = types[0]!;
-  const raw = (value as Record<string, unknown>)[type];
+  let type: string | undefined;
+  let types = 0;
+  for (const name in value) {
+    if ((value as Record<string, unknown>)[name] === undefined) continue;
+    type = name;
+    types++;
+  }
+  if (types !== 1) {
+    const found = Object.keys(value).filter((name) => (value as Record<string, unknown>)[name] !== undefined);
+    throw new ConversionError(`${path}: an attribute value needs exactly one type, found ${found.length === 0 ? 'none' : found.join(', ')}`);
+  }
+  const raw = (value as Record<string, unknown>)[type!];
   switch (type) {
-    case 'S': return { ...EMPTY, S: checkString(raw, path) };
-    case 'N': return { ...EMPTY, N: checkNumber(raw, path) };
-    case 'B': return { ...EMPTY, B: checkBytes(raw, path) };
+    case 'S': return avroValue('S', checkString(raw, path));
+    case 'N': return avroValue('N', checkNumber(raw, path));
+    case 'B': return avroValue('B', checkBytes(raw, path));
     case 'BOOL':
       if (typeof raw !== 'boolean') throw new ConversionError(`${path}: BOOL must be true or false`);
-      return { ...EMPTY, BOOL: raw };
-    case 'NULL': return { ...EMPTY, NULL: true };
-    case 'SS': return { ...EMPTY, SS: checkArray(raw, path).map((item, index) => checkString(item, `${path}[${index}]`)) };
-    case 'NS': return { ...EMPTY, NS: checkArray(raw, path).map((item, index) => checkNumber(item, `${path}[${index}]`)) };
-    case 'BS': return { ...EMPTY, BS: checkArray(raw, path).map((item, index) => checkBytes(item, `${path}[${index}]`)) };
-    case 'L': return { ...EMPTY, L: checkArray(raw, path).map((item, index) => toAvroValue(item as DynamoValue, `${path}[${index}]`)) };
-    case 'M': return { ...EMPTY, M: toAvroImage(raw as DynamoImage, path) };
+      return avroValue('BOOL', raw);
+    case 'NULL': return avroValue('NULL', true);
+    case 'SS': return avroValue('SS', checkArray(raw, path).map((item, index) => checkString(item, `${path}[${index}]`)));
+    case 'NS': return avroValue('NS', checkArray(raw, path).map((item, index) => checkNumber(item, `${path}[${index}]`)));
+    case 'BS': return avroValue('BS', checkArray(raw, path).map((item, index) => checkBytes(item, `${path}[${index}]`)));
+    case 'L': return avroValue('L', checkArray(raw, path).map((item, index) => toAvroValue(item as DynamoValue, `${path}[${index}]`)));
+    case 'M': return avroValue('M', toAvroImage(raw as DynamoImage, path));
     default: throw new ConversionError(`${path}: unknown attribute type ${type}`);
   }
 }
@@ -121,7 +137,7 @@ export function toAvroValue(value: DynamoValue, path: string): AvroValue {
 export function toAvroImage(image: DynamoImage, path = ''): AvroImage {
   if (image === null || typeof image !== 'object') throw new ConversionError(`${path || 'image'}: expected a map of attributes`);
   const out: AvroImage = {};
-  for (const [name, value] of Object.entries(image)) out[name] = toAvroValue(value, path ? `${path}.${name}` : name);
+  for (const name in image) out[name] = toAvroValue(image[name]!, path ? `${path}.${name}` : name);
   return out;
 }
 

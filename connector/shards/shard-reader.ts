@@ -21,6 +21,8 @@ export interface PollingPolicy {
   idleMinMs: number;
   idleMaxMs: number;
   recordsPerRead: number;
+  /** A shard that returns full pages is read again in the same round, up to this many records. */
+  recordsPerRound: number;
   backoff: Backoff;
 }
 

@@ -34,7 +34,7 @@ export function baseConnectorOptions(prefix: string): ConnectorOptions {
     topics: { template: `${prefix}.{table}.{entity}`, checkpoints: `${prefix}.checkpoints`, deadLetter: `${prefix}.dlq`, tombstones: false },
     startPosition: 'TRIM_HORIZON',
     gapPolicy: 'fail',
-    polling: { idleMinMs: 50, idleMaxMs: 200, recordsPerRead: 1000, backoff: { baseMs: 50, maxMs: 1000, attempts: 5 }, discoveryIntervalMs: 5_000 },
+    polling: { idleMinMs: 50, idleMaxMs: 200, recordsPerRead: 1000, recordsPerRound: 5000, backoff: { baseMs: 50, maxMs: 1000, attempts: 5 }, discoveryIntervalMs: 5_000 },
     maxMessageBytes: 1_000_000,
     dedupeWindowSize: 10_000,
     retentionHours: 24,

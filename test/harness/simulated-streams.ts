@@ -2,15 +2,15 @@ import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type
 
 /**
  * A scripted DynamoDB Streams API behind a mocked SDK client: for what the emulator cannot do (shard
- * splits, hundreds of shards, expired iterators, trimmed records, throttling). Only the AWS SDK client
- * is stood in for; Kafka and the registry stay real wherever a test uses them.
+ * splits, hundreds of shards, expired iterators, trimmed records, throttling), and to replay a recorded
+ * batch in the benchmarks. Only the AWS SDK client is stood in for; Kafka and the registry stay real.
  */
 export interface SimulatedShard {
   shardId: string;
   parentShardId?: string;
   closed: boolean;
   /** Sequence numbers in order; records before `trimmedBefore` are past retention. */
-  records: { sequenceNumber: string; id: string }[];
+  records: { sequenceNumber: string; id: string; newImage?: Record<string, unknown> }[];
   trimmedBefore?: number;
 }
 
@@ -101,7 +101,7 @@ export class SimulatedStream {
           SequenceNumber: record.sequenceNumber,
           ApproximateCreationDateTime: new Date(),
           Keys: { PK: { S: `ORDER#${record.id}` } },
-          NewImage: { PK: { S: `ORDER#${record.id}` }, total: { N: '1' } },
+          NewImage: record.newImage ?? { PK: { S: `ORDER#${record.id}` }, total: { N: '1' } },
         },
       })),
       NextShardIterator: ended ? undefined : JSON.stringify({ shardId, index: next, epoch }),

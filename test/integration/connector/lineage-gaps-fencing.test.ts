@@ -85,7 +85,7 @@ test('gap policy skip: the gap is reported and reading goes on from the oldest r
   assert.deepEqual(ids, ['s-0', 's-1', 's-2', 's-6', 's-7', 's-8', 's-9']);
 });
 
-test('a second instance with the same name fences the first', async () => {
+test('a second instance with the same name fences the first', { timeout: 60_000 }, async () => {
   const { options, stream, topic } = await simulatedConnector([{ shardId: 'open', closed: false, records: simulatedRecords('f', 0, 5) }]);
   const zombie = new Connector(options);
   const zombieRun = zombie.start();
@@ -101,4 +101,17 @@ test('a second instance with the same name fences the first', async () => {
   await successorRun;
   await zombie.stop();
   assert.deepEqual(ids, Array.from({ length: 10 }, (_, index) => `f-${index}`));
+});
+
+test('a round larger than the broker accepts in one request is sent in parts of one transaction', async () => {
+  // 3,000 records of about 2 KB: one round holds ~6 MB, far over the broker's 1 MB per request.
+  const records = simulatedRecords('big', 0, 3_000).map((record) => ({ ...record, newImage: { PK: { S: `ORDER#${record.id}` }, blob: { S: 'x'.repeat(2_000) } } }));
+  const { options, topic } = await simulatedConnector([{ shardId: 'big', closed: false, records }], {});
+  options.polling = { ...options.polling, recordsPerRound: 5_000 };
+  const connector = new Connector(options);
+  const running = connector.start();
+  const ids = await eventIdsIn(options, topic, 3_000);
+  await connector.stop();
+  await running;
+  assert.equal(new Set(ids).size, 3_000);
 });

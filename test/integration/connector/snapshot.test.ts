@@ -29,7 +29,7 @@ test('the initial snapshot: a parallel scan resumes where it stopped, and the st
   };
 
   // First run, small pages: stopped part way through the scan.
-  const first = new Connector({ ...options, sources: [snapshot(), ...options.sources], polling: { ...options.polling, recordsPerRead: 7 } });
+  const first = new Connector({ ...options, sources: [snapshot(), ...options.sources], polling: { ...options.polling, recordsPerRead: 7, recordsPerRound: 7 } });
   const firstRun = first.start();
   await waitForTopics(options.kafka, [topic]);
   await snapshotEvents(60);

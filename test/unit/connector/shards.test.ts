@@ -8,7 +8,7 @@ import { DedupeWindow } from '../../../connector/shards/dedupe.ts';
 import { SimulatedStream, simulatedRecords } from '../../harness/simulated-streams.ts';
 
 const ARN = 'arn:aws:dynamodb:us-east-1:000000000000:table/orders/stream/2026-01-01T00:00:00.000';
-const policy: PollingPolicy = { idleMinMs: 10, idleMaxMs: 40, recordsPerRead: 5, backoff: { baseMs: 1, maxMs: 5, attempts: 6 } };
+const policy: PollingPolicy = { idleMinMs: 10, idleMaxMs: 40, recordsPerRead: 5, recordsPerRound: 5, backoff: { baseMs: 1, maxMs: 5, attempts: 6 } };
 const sourceOf = (stream: SimulatedStream) =>
   new DynamoDbStreamSource(stream.client(), { table: 'orders', streamArn: ARN, region: 'us-east-1', entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' } });
 

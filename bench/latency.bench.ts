@@ -1,0 +1,103 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { createDynamoDb, createDynamoDbStreams, emulatorCredentials } from '../core/aws.ts';
+import { createKafka } from '../core/kafka.ts';
+import { logger } from '../core/logger.ts';
+import { ensureTopics } from '../core/topics.ts';
+import { Connector } from '../connector/connector.ts';
+import { DynamoDbStreamSource } from '../connector/dynamodb/streams-source.ts';
+import { streamArnOf } from '../connector/dynamodb/table.ts';
+import { OrdersWorkload } from '../cli/demo/workload.ts';
+import { connectClickHouse } from '../consumers/clickhouse/client.ts';
+import { defaultOrderView, defaultRollups } from '../consumers/rollups/definition.ts';
+import { RollupSink } from '../consumers/rollups/rollup-sink.ts';
+import { ConsumerGroup } from '../consumers/runtime/group.ts';
+import { ChangeEventCodec } from '../schemas/registry.ts';
+import type { Endpoints } from '../stack/endpoints.ts';
+import { percentile, round, withPeakRss, type BenchResult } from './measure.ts';
+
+const RATE = 25;
+const SECONDS = 20;
+
+/**
+ * End-to-end delay at a steady rate: from PutItem returning to the order being counted in the
+ * daily-sales rollup (DynamoDB emulator -> stream -> connector -> Kafka -> rollup group -> ClickHouse).
+ */
+export async function benchLatency(endpoints: Endpoints, run: string): Promise<BenchResult> {
+  const aws = { region: 'us-east-1', endpoint: endpoints.awsEndpoint, credentials: emulatorCredentials };
+  const dynamodb = createDynamoDb(aws);
+  const table = `bench-latency-${run}`;
+  await dynamodb.send(new CreateTableCommand({
+    TableName: table, BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [{ AttributeName: 'PK', KeyType: 'HASH' }, { AttributeName: 'SK', KeyType: 'RANGE' }],
+    AttributeDefinitions: [{ AttributeName: 'PK', AttributeType: 'S' }, { AttributeName: 'SK', AttributeType: 'S' }],
+    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+  }));
+  const prefix = `bench-latency-${run}`;
+  const topic = `${prefix}.${table}.order`;
+  const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: prefix });
+  await ensureTopics(kafka, [topic]);
+  const codec = new ChangeEventCodec({ url: endpoints.registryUrl });
+  const clickhouse = await connectClickHouse(endpoints.clickhouseUrl ? { kind: 'server', url: endpoints.clickhouseUrl } : { kind: 'embedded', path: mkdtempSync(join(tmpdir(), 'shardline-latency-ch-')) });
+  const sink = new RollupSink({ group: `${prefix}-rollups`, clickhouse, rollups: [defaultRollups[0]!], views: { order: defaultOrderView } });
+  const group = new ConsumerGroup({
+    groupId: `${prefix}-rollups`, topics: [topic], kafka, codec, sink, deadLetterTopic: `${prefix}.dlq`, batchSize: 500,
+    backoff: { baseMs: 100, maxMs: 1000, attempts: Infinity }, maxMessageBytes: 1_000_000, logger: logger.child({ bench: 'latency' }),
+  });
+  await group.start();
+  const connector = new Connector({
+    name: prefix,
+    sources: [new DynamoDbStreamSource(createDynamoDbStreams(aws), { table, streamArn: await streamArnOf(dynamodb, table), region: aws.region, entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' } })],
+    kafka, codec,
+    topics: { template: `${prefix}.{table}.{entity}`, checkpoints: `${prefix}.checkpoints`, deadLetter: `${prefix}.dlq`, tombstones: false },
+    startPosition: 'TRIM_HORIZON', gapPolicy: 'fail',
+    polling: { idleMinMs: 50, idleMaxMs: 250, recordsPerRead: 1000, recordsPerRound: 5000, backoff: { baseMs: 50, maxMs: 1000, attempts: 5 }, discoveryIntervalMs: 60_000 },
+    maxMessageBytes: 1_000_000, dedupeWindowSize: 1000, retentionHours: 24,
+    backoff: { baseMs: 100, maxMs: 1000, attempts: Infinity }, logger: logger.child({ bench: 'latency' }),
+  });
+  const running = connector.start();
+
+  const workload = new OrdersWorkload(dynamodb, table, 3);
+  const written = new Map<string, number>();
+  const seen = new Set<string>();
+  const delays: number[] = [];
+  let writing = true;
+  let lastWrite = performance.now();
+  const watcher = (async () => {
+    while (writing || seen.size < written.size) {
+      const result = await clickhouse.query({ query: 'SELECT item_key FROM rollup_daily_sales_items', format: 'JSONEachRow' });
+      const now = performance.now();
+      for (const { item_key: key } of await result.json<{ item_key: string }>()) {
+        const at = written.get(key);
+        if (at === undefined || seen.has(key)) continue;
+        seen.add(key);
+        delays.push(now - at);
+      }
+      if (!writing && performance.now() - lastWrite > 30_000) break;
+      await sleep(20);
+    }
+  })();
+  const { peakRssMb } = await withPeakRss(async () => {
+    for (let index = 0; index < RATE * SECONDS; index++) {
+      const order = await workload.createOrder();
+      lastWrite = performance.now();
+      written.set(`PK=S:ORDER#${order.id}|SK=S:ORDER#${order.id}`, lastWrite);
+      await sleep(1000 / RATE);
+    }
+    writing = false;
+    await watcher;
+  });
+  await connector.stop();
+  await running;
+  await group.stop();
+  await clickhouse.close();
+  dynamodb.destroy();
+  return {
+    name: `end to end: PutItem -> daily_sales rollup at ${RATE} orders/s for ${SECONDS} s (${delays.length} of ${written.size} seen)`,
+    rate: RATE, baseline_rate: null, ratio: null,
+    p50_ms: round(percentile(delays, 0.5), 0), p99_ms: round(percentile(delays, 0.99), 0), peak_rss_mb: peakRssMb,
+  };
+}

@@ -1,0 +1,45 @@
+/** One row of bench/results.json. */
+export interface BenchResult {
+  name: string;
+  /** Records a second through the measured path. */
+  rate: number | null;
+  /** Records a second through the raw baseline, measured in the same run. */
+  baseline_rate: number | null;
+  ratio: number | null;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  peak_rss_mb: number | null;
+}
+
+/** Samples the resident set size while `work` runs and returns the peak in MiB. */
+export async function withPeakRss<T>(work: () => Promise<T>): Promise<{ value: T; peakRssMb: number }> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 25);
+  try {
+    const value = await work();
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { value, peakRssMb: Math.round(peak / 1024 / 1024) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Records a second of `work` over `records` records. */
+export async function rateOf(records: number, work: () => Promise<void>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return records / ((performance.now() - started) / 1000);
+}
+
+export function percentile(values: number[], fraction: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? 0;
+}
+
+export const round = (value: number, places = 2): number => Math.round(value * 10 ** places) / 10 ** places;
+
+export function comparison(name: string, rate: number, baseline: number, peakRssMb: number): BenchResult {
+  return { name, rate: round(rate, 0), baseline_rate: round(baseline, 0), ratio: round(rate / baseline), p50_ms: null, p99_ms: null, peak_rss_mb: peakRssMb };
+}
