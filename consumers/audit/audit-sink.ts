@@ -1,6 +1,6 @@
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { ChangeEvent, DynamoImage } from '../../schemas/change-event.ts';
+import type { ChangeEvent } from '../../schemas/change-event.ts';
+import { plainImage } from '../../schemas/plain.ts';
 import { faultPoint } from '../../core/fault.ts';
 import { ClickHouseProgress } from '../clickhouse/progress.ts';
 import type { Sink, SinkBatch } from '../runtime/sink.ts';
@@ -22,17 +22,6 @@ export interface FieldChange {
   field: string;
   old: unknown;
   new: unknown;
-}
-
-/** A DynamoDB image as plain JSON: numbers stay exact strings, sets become sorted arrays, binary base64. */
-export function plainImage(image: DynamoImage | null): Record<string, unknown> | null {
-  if (!image) return null;
-  return JSON.parse(JSON.stringify(unmarshall(image as never, { wrapNumbers: true }), (_key, value: unknown) => {
-    if (value instanceof Set) return [...value].sort();
-    if (value && typeof value === 'object' && 'value' in value && Object.keys(value).length === 1) return (value as { value: string }).value;
-    if (value && typeof value === 'object' && (value as { type?: string }).type === 'Buffer') return Buffer.from((value as { data: number[] }).data).toString('base64');
-    return value;
-  })) as Record<string, unknown>;
 }
 
 /** Field-level changes between two plain images, in field order. */

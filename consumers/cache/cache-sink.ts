@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { plainImage } from '../audit/audit-sink.ts';
+import { plainImage } from '../../schemas/plain.ts';
 import type { Sink, SinkBatch } from '../runtime/sink.ts';
 
 const applyBatchScript = readFileSync(new URL('./apply-batch.lua', import.meta.url), 'utf8');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { diff, plainImage } from '../../../consumers/audit/audit-sink.ts';
+import { diff } from '../../../consumers/audit/audit-sink.ts';
+import { plainImage } from '../../../schemas/plain.ts';
 import { hashValue, redact } from '../../../consumers/audit/redaction.ts';
 
 test('plain images keep numbers exact, sets as sorted lists, binary as base64', () => {
