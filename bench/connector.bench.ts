@@ -1,6 +1,5 @@
 import type { Message } from 'kafkajs';
 import { createKafka } from '../core/kafka.ts';
-import { logger } from '../core/logger.ts';
 import { ensureTopics } from '../core/topics.ts';
 import { Connector } from '../connector/connector.ts';
 import { DynamoDbStreamSource } from '../connector/dynamodb/streams-source.ts';
@@ -10,6 +9,7 @@ import { cloudEventHeaders } from '../connector/events/routing.ts';
 import { chunkBySize } from '../connector/kafka-batches.ts';
 import { ChangeEventCodec } from '../schemas/registry.ts';
 import type { Endpoints } from '../stack/endpoints.ts';
+import { baseConnectorOptions } from '../test/harness/connector.ts';
 import { SimulatedStream, type SimulatedShard } from '../test/harness/simulated-streams.ts';
 import { comparison, rateOf, withPeakRss, type BenchResult } from './measure.ts';
 
@@ -62,21 +62,7 @@ export async function benchConnector(endpoints: Endpoints, run: string): Promise
   });
   await producer.disconnect();
 
-  const connector = new Connector({
-    name: prefix,
-    sources: [source],
-    kafka,
-    codec,
-    topics: { template: `${prefix}.{table}.{entity}`, checkpoints: `${prefix}.checkpoints`, deadLetter: `${prefix}.dlq`, tombstones: false },
-    startPosition: 'TRIM_HORIZON',
-    gapPolicy: 'fail',
-    polling: { idleMinMs: 10, idleMaxMs: 50, recordsPerRead: 1000, recordsPerRound: 5000, backoff: { baseMs: 50, maxMs: 1000, attempts: 5 }, discoveryIntervalMs: 60_000 },
-    maxMessageBytes: 1_000_000,
-    dedupeWindowSize: 1000,
-    retentionHours: 24,
-    backoff: { baseMs: 100, maxMs: 1000, attempts: Infinity },
-    logger: logger.child({ bench: 'connector' }),
-  });
+  const connector = new Connector({ ...baseConnectorOptions(prefix), sources: [source], kafka, codec });
   const before = await recordsWritten();
   const written = async () => (await recordsWritten()) - before;
   const { value: rate, peakRssMb } = await withPeakRss(async () => {

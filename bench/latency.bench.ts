@@ -2,7 +2,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoDb, createDynamoDbStreams, emulatorCredentials } from '../core/aws.ts';
 import { createKafka } from '../core/kafka.ts';
 import { logger } from '../core/logger.ts';
@@ -10,13 +9,14 @@ import { ensureTopics } from '../core/topics.ts';
 import { Connector } from '../connector/connector.ts';
 import { DynamoDbStreamSource } from '../connector/dynamodb/streams-source.ts';
 import { streamArnOf } from '../connector/dynamodb/table.ts';
-import { OrdersWorkload } from '../cli/demo/workload.ts';
+import { OrdersWorkload, createOrdersTable } from '../cli/demo/workload.ts';
 import { connectClickHouse } from '../consumers/clickhouse/client.ts';
 import { defaultOrderView, defaultRollups } from '../consumers/rollups/definition.ts';
 import { RollupSink } from '../consumers/rollups/rollup-sink.ts';
 import { ConsumerGroup } from '../consumers/runtime/group.ts';
 import { ChangeEventCodec } from '../schemas/registry.ts';
 import type { Endpoints } from '../stack/endpoints.ts';
+import { baseConnectorOptions } from '../test/harness/connector.ts';
 import { percentile, round, withPeakRss, type BenchResult } from './measure.ts';
 
 const RATE = 25;
@@ -30,12 +30,7 @@ export async function benchLatency(endpoints: Endpoints, run: string): Promise<B
   const aws = { region: 'us-east-1', endpoint: endpoints.awsEndpoint, credentials: emulatorCredentials };
   const dynamodb = createDynamoDb(aws);
   const table = `bench-latency-${run}`;
-  await dynamodb.send(new CreateTableCommand({
-    TableName: table, BillingMode: 'PAY_PER_REQUEST',
-    KeySchema: [{ AttributeName: 'PK', KeyType: 'HASH' }, { AttributeName: 'SK', KeyType: 'RANGE' }],
-    AttributeDefinitions: [{ AttributeName: 'PK', AttributeType: 'S' }, { AttributeName: 'SK', AttributeType: 'S' }],
-    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-  }));
+  await createOrdersTable(dynamodb, table);
   const prefix = `bench-latency-${run}`;
   const topic = `${prefix}.${table}.order`;
   const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: prefix });
@@ -49,14 +44,9 @@ export async function benchLatency(endpoints: Endpoints, run: string): Promise<B
   });
   await group.start();
   const connector = new Connector({
-    name: prefix,
+    ...baseConnectorOptions(prefix),
     sources: [new DynamoDbStreamSource(createDynamoDbStreams(aws), { table, streamArn: await streamArnOf(dynamodb, table), region: aws.region, entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' } })],
     kafka, codec,
-    topics: { template: `${prefix}.{table}.{entity}`, checkpoints: `${prefix}.checkpoints`, deadLetter: `${prefix}.dlq`, tombstones: false },
-    startPosition: 'TRIM_HORIZON', gapPolicy: 'fail',
-    polling: { idleMinMs: 50, idleMaxMs: 250, recordsPerRead: 1000, recordsPerRound: 5000, backoff: { baseMs: 50, maxMs: 1000, attempts: 5 }, discoveryIntervalMs: 60_000 },
-    maxMessageBytes: 1_000_000, dedupeWindowSize: 1000, retentionHours: 24,
-    backoff: { baseMs: 100, maxMs: 1000, attempts: Infinity }, logger: logger.child({ bench: 'latency' }),
   });
   const running = connector.start();
 

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDb } from '../../core/aws.ts';
 import type { ShardlineConfig } from '../../core/config/schema.ts';
 import { connectorMetrics } from '../../connector/metrics.ts';
@@ -9,7 +9,7 @@ import { stackUp } from '../../stack/stack.ts';
 import { awsOf } from '../pipeline.ts';
 import { startPipeline, type RunningPipeline } from '../commands/run.ts';
 import { untilSignal } from '../context.ts';
-import { OrdersWorkload, type DailySalesRow } from './workload.ts';
+import { OrdersWorkload, createOrdersTable, type DailySalesRow } from './workload.ts';
 
 export interface DemoOptions {
   /** Seconds of workload; undefined runs until Ctrl-C. */
@@ -24,13 +24,7 @@ export interface DemoOptions {
 async function recreateTable(dynamodb: DynamoDBClient, table: string): Promise<void> {
   const exists = await dynamodb.send(new DescribeTableCommand({ TableName: table })).then(() => true, () => false);
   if (exists) await dynamodb.send(new DeleteTableCommand({ TableName: table }));
-  await dynamodb.send(new CreateTableCommand({
-    TableName: table,
-    BillingMode: 'PAY_PER_REQUEST',
-    KeySchema: [{ AttributeName: 'PK', KeyType: 'HASH' }, { AttributeName: 'SK', KeyType: 'RANGE' }],
-    AttributeDefinitions: [{ AttributeName: 'PK', AttributeType: 'S' }, { AttributeName: 'SK', AttributeType: 'S' }],
-    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-  }));
+  await createOrdersTable(dynamodb, table);
 }
 
 /** Each run gets its own topics, groups and checkpoints, so a run never sees an earlier run's events. */

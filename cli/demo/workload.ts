@@ -1,4 +1,4 @@
-import { DeleteItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { formatScaled } from '../../schemas/decimal.ts';
 
 export interface Order {
@@ -16,6 +16,17 @@ export interface UserTotalsRow { user_id: string; order_count: string; total_spe
 
 const CATEGORIES = ['books', 'games', 'garden', 'music', 'toys'];
 const STATUSES = ['new', 'paid', 'shipped', 'delivered'];
+
+/** The single-table design the workload writes: PK and SK strings, a NEW_AND_OLD_IMAGES stream. */
+export async function createOrdersTable(dynamodb: DynamoDBClient, table: string): Promise<void> {
+  await dynamodb.send(new CreateTableCommand({
+    TableName: table,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [{ AttributeName: 'PK', KeyType: 'HASH' }, { AttributeName: 'SK', KeyType: 'RANGE' }],
+    AttributeDefinitions: [{ AttributeName: 'PK', AttributeType: 'S' }, { AttributeName: 'SK', AttributeType: 'S' }],
+    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+  }));
+}
 
 /** A small seeded generator, so that a run can be repeated. */
 export function seededRandom(seed: number): () => number {

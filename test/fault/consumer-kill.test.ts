@@ -5,15 +5,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import type { ChildProcess } from 'node:child_process';
-import { createDynamoDb } from '../../core/aws.ts';
-import { ensureTopics } from '../../core/topics.ts';
-import { Connector } from '../../connector/connector.ts';
-import { OrdersWorkload, type DailySalesRow, type UserTotalsRow } from '../../cli/demo/workload.ts';
-import { createStreamTable, streamEventIds, testAws, testConnectorOptions } from '../harness/connector.ts';
+import { type DailySalesRow, type UserTotalsRow } from '../../cli/demo/workload.ts';
+import { streamEventIds } from '../harness/connector.ts';
 import { auditSink, queryRows, rollupSink, testClickHouse, testGroup } from '../harness/consumers.ts';
-import { uniqueName } from '../harness/endpoints.ts';
 import { waitForCaughtUp } from '../harness/lag.ts';
 import { killHard, randomBetween, spawnEntry } from '../harness/processes.ts';
+import { startOrdersPipeline, writeInBackground } from '../harness/orders-pipeline.ts';
 
 const RUNS = 8;
 const FAULT_POINTS = ['rollups.after-insert', 'audit.after-insert'];
@@ -23,29 +20,14 @@ test(`kill the rollup and audit consumers ${RUNS} times (between insert and prog
   t.after(async () => {
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
   });
-  const dynamodb = createDynamoDb(testAws());
-  const table = await createStreamTable(dynamodb);
-  const workload = new OrdersWorkload(dynamodb, table, 7);
-  const prefix = uniqueName('cfault');
-  const options = await testConnectorOptions(table, prefix);
-  const topic = `${prefix}.${table}.order`;
-  await ensureTopics(options.kafka, [topic]);
-  const connector = new Connector(options);
-  const connectorRun = connector.start();
-  cleanup.push(() => connector.stop());
+  const pipeline = await startOrdersPipeline('cfault', 7);
+  const { table, workload, prefix, options, topic } = pipeline;
+  cleanup.push(() => pipeline.stop());
   const path = mkdtempSync(join(tmpdir(), 'shardline-fault-ch-'));
   const env = { SHARDLINE_TEST_PREFIX: prefix, SHARDLINE_TEST_TOPIC: topic, SHARDLINE_TEST_CLICKHOUSE_PATH: path };
 
-  let writing = true;
-  cleanup.push(async () => {
-    writing = false;
-  });
-  const writer = (async () => {
-    while (writing) {
-      await workload.step();
-      await sleep(randomBetween(1, 8));
-    }
-  })();
+  const writer = writeInBackground(workload);
+  cleanup.push(() => writer.stop());
 
   let crashedAtPoint = 0;
   for (let run = 0; run < RUNS; run++) {
@@ -59,8 +41,7 @@ test(`kill the rollup and audit consumers ${RUNS} times (between insert and prog
     if (outcome === 'crashed') crashedAtPoint++;
     await killHard(consumer);
   }
-  writing = false;
-  await writer;
+  await writer.stop();
   assert.ok(crashedAtPoint >= 3, `the fault point was hit (${crashedAtPoint} times)`);
 
   // A last clean run catches up; then the stores are compared with the workload's own model.
@@ -69,8 +50,7 @@ test(`kill the rollup and audit consumers ${RUNS} times (between insert and prog
   await waitForCaughtUp(options.kafka, [`${prefix}-rollups`, `${prefix}-audit`], topic, 90_000);
   last.kill('SIGTERM');
   await new Promise((resolve) => last.once('exit', resolve));
-  await connector.stop();
-  await connectorRun;
+  await pipeline.stop();
 
   const truth = (await streamEventIds(table)).sort();
   const { clickhouse } = await testClickHouse(path);
@@ -93,5 +73,4 @@ test(`kill the rollup and audit consumers ${RUNS} times (between insert and prog
   await Promise.all(groups.map((group) => group.stop()));
   assert.deepEqual(await read(), afterFaults);
   await clickhouse.close();
-  dynamodb.destroy();
 });

@@ -2,17 +2,12 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { createDynamoDb } from '../../core/aws.ts';
-import { ensureTopics } from '../../core/topics.ts';
-import { Connector } from '../../connector/connector.ts';
-import { OrdersWorkload } from '../../cli/demo/workload.ts';
-import { createStreamTable, testAws, testConnectorOptions } from '../harness/connector.ts';
-import { uniqueName } from '../harness/endpoints.ts';
 import { waitForCaughtUp } from '../harness/lag.ts';
 import { killHard, randomBetween, spawnEntry } from '../harness/processes.ts';
 import { canControlServers, freeze, restartRedis } from '../harness/servers.ts';
 import { cachedItems, expectedOrders, scanTable, searchAll } from '../harness/stores.ts';
 import { readTopics } from '../harness/topic-reader.ts';
+import { startOrdersPipeline, writeInBackground } from '../harness/orders-pipeline.ts';
 
 const RUNS = 6;
 
@@ -21,31 +16,13 @@ test(`kill the search and cache consumers ${RUNS} times, freeze OpenSearch and r
   t.after(async () => {
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
   });
-  const dynamodb = createDynamoDb(testAws());
-  const table = await createStreamTable(dynamodb);
-  const workload = new OrdersWorkload(dynamodb, table, 23);
-  const prefix = uniqueName('scfault');
-  const options = await testConnectorOptions(table, prefix);
-  const topic = `${prefix}.${table}.order`;
-  await ensureTopics(options.kafka, [topic, options.topics.deadLetter]);
-  const connector = new Connector(options);
-  const connectorRun = connector.start();
-  cleanup.push(async () => {
-    await connector.stop();
-    await connectorRun;
-  });
+  const pipeline = await startOrdersPipeline('scfault', 23);
+  const { dynamodb, table, workload, prefix, options, topic } = pipeline;
+  cleanup.push(() => pipeline.stop());
   const env = { SHARDLINE_TEST_PREFIX: prefix, SHARDLINE_TEST_TOPIC: topic, SHARDLINE_TEST_SINKS: 'search,cache' };
 
-  let writing = true;
-  cleanup.push(async () => {
-    writing = false;
-  });
-  const writer = (async () => {
-    while (writing) {
-      await workload.step();
-      await sleep(randomBetween(1, 8));
-    }
-  })();
+  const writer = writeInBackground(workload);
+  cleanup.push(() => writer.stop());
 
   const outages = canControlServers();
   for (let run = 0; run < RUNS; run++) {
@@ -57,8 +34,7 @@ test(`kill the search and cache consumers ${RUNS} times, freeze OpenSearch and r
     await sleep(randomBetween(500, 2_000));
     await killHard(consumer);
   }
-  writing = false;
-  await writer;
+  await writer.stop();
   t.diagnostic(outages ? 'OpenSearch frozen 5 s and Redis restarted during the runs' : 'servers not under this run\'s control: no outages injected');
 
   const last = spawnEntry(new URL('../harness/consumer-process.ts', import.meta.url), env);
@@ -80,5 +56,4 @@ test(`kill the search and cache consumers ${RUNS} times, freeze OpenSearch and r
   assert.equal([...cached.values()].filter((hash) => hash.doc !== undefined).length, expected.size);
   const dead = await readTopics(options.kafka, [options.topics.deadLetter], (messages) => messages.length > 0, 2_000);
   assert.deepEqual(dead, [], 'nothing went to the dead-letter topic');
-  dynamodb.destroy();
 });

@@ -1,4 +1,5 @@
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createOrdersTable } from '../../cli/demo/workload.ts';
 import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import type { Kafka } from 'kafkajs';
 import { createDynamoDb, createDynamoDbStreams, emulatorCredentials } from '../../core/aws.ts';
@@ -14,13 +15,7 @@ export const testAws = () => ({ region: 'us-east-1', endpoint: testEndpoints().a
 
 /** A single-table design table (PK, SK) with a NEW_AND_OLD_IMAGES stream. */
 export async function createStreamTable(dynamodb: DynamoDBClient, name = uniqueName('orders')): Promise<string> {
-  await dynamodb.send(new CreateTableCommand({
-    TableName: name,
-    BillingMode: 'PAY_PER_REQUEST',
-    KeySchema: [{ AttributeName: 'PK', KeyType: 'HASH' }, { AttributeName: 'SK', KeyType: 'RANGE' }],
-    AttributeDefinitions: [{ AttributeName: 'PK', AttributeType: 'S' }, { AttributeName: 'SK', AttributeType: 'S' }],
-    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-  }));
+  await createOrdersTable(dynamodb, name);
   return name;
 }
 

@@ -2,32 +2,19 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { createDynamoDb } from '../../../core/aws.ts';
-import { ensureTopics } from '../../../core/topics.ts';
-import { Connector } from '../../../connector/connector.ts';
-import { OrdersWorkload, type DailySalesRow } from '../../../cli/demo/workload.ts';
-import { createStreamTable, testAws, testConnectorOptions } from '../../harness/connector.ts';
+import { type DailySalesRow } from '../../../cli/demo/workload.ts';
 import { eventually, queryRows, rollupSink, testClickHouse, testGroup } from '../../harness/consumers.ts';
-import { uniqueName } from '../../harness/endpoints.ts';
 import { waitForCaughtUp } from '../../harness/lag.ts';
 import { readTopics } from '../../harness/topic-reader.ts';
+import { startOrdersPipeline } from '../../harness/orders-pipeline.ts';
 
 test('rebalances between two members lose and double nothing; poison records go to the dead-letter topic with reason and origin', async (t) => {
-  const dynamodb = createDynamoDb(testAws());
-  const table = await createStreamTable(dynamodb);
-  const workload = new OrdersWorkload(dynamodb, table, 11);
-  const prefix = uniqueName('reb');
-  const options = await testConnectorOptions(table, prefix);
-  const topic = `${prefix}.${table}.order`;
-  await ensureTopics(options.kafka, [topic, options.topics.deadLetter]);
-  const connector = new Connector(options);
-  const connectorRun = connector.start();
+  const pipeline = await startOrdersPipeline('reb', 11);
+  const { dynamodb, table, workload, prefix, options, topic } = pipeline;
   const { clickhouse } = await testClickHouse();
   t.after(async () => {
-    await connector.stop();
-    await connectorRun;
+    await pipeline.stop();
     await clickhouse.close();
-    dynamodb.destroy();
   });
 
   // Two members of one group over the same ClickHouse: the second joins mid-stream, the first leaves.

@@ -1,36 +1,24 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createDynamoDb } from '../../../core/aws.ts';
 import { createKafka } from '../../../core/kafka.ts';
 import { ensureTopics } from '../../../core/topics.ts';
-import { Connector } from '../../../connector/connector.ts';
-import { OrdersWorkload } from '../../../cli/demo/workload.ts';
 import type { ChangeEvent } from '../../../schemas/change-event.ts';
 import { canonicalKey } from '../../../schemas/change-event.ts';
 import { ChangeEventCodec } from '../../../schemas/registry.ts';
-import { createStreamTable, testAws, testConnectorOptions } from '../../harness/connector.ts';
 import { cacheSink, searchSink, testGroup } from '../../harness/consumers.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
 import { waitForCaughtUp } from '../../harness/lag.ts';
 import { cachedItems, expectedOrders, scanTable, searchAll } from '../../harness/stores.ts';
+import { startOrdersPipeline } from '../../harness/orders-pipeline.ts';
 
 test('the search index and the cache equal the table after a workload of puts, updates and deletes', async (t) => {
-  const dynamodb = createDynamoDb(testAws());
-  const table = await createStreamTable(dynamodb);
-  const workload = new OrdersWorkload(dynamodb, table, 5);
-  const prefix = uniqueName('sc');
-  const options = await testConnectorOptions(table, prefix);
-  const topic = `${prefix}.${table}.order`;
-  await ensureTopics(options.kafka, [topic]);
+  const pipeline = await startOrdersPipeline('sc', 5);
+  const { dynamodb, table, workload, prefix, options, topic } = pipeline;
   const groups = [testGroup(prefix, 'search', [topic], searchSink(prefix)), testGroup(prefix, 'cache', [topic], cacheSink(prefix))];
   await Promise.all(groups.map((group) => group.start()));
-  const connector = new Connector(options);
-  const running = connector.start();
   t.after(async () => {
-    await connector.stop();
-    await running;
+    await pipeline.stop();
     await Promise.all(groups.map((group) => group.stop()));
-    dynamodb.destroy();
   });
   for (let step = 0; step < 300; step++) await workload.step();
   await new Promise((resolve) => setTimeout(resolve, 1_000));
