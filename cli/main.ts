@@ -5,6 +5,8 @@ import { auditHistory, querySql } from './commands/query.ts';
 import { startPipeline } from './commands/run.ts';
 import { checkSchemas, registerSchemas } from './commands/schemas.ts';
 import { status } from './commands/status.ts';
+import { reindexEntity } from './commands/search.ts';
+import { reconcile } from './commands/reconcile.ts';
 import { listDeadLetters, replayDeadLetters } from './commands/dlq.ts';
 import { CliError, EXIT, configFrom, untilSignal } from './context.ts';
 import { runDemo } from './demo/demo.ts';
@@ -93,6 +95,21 @@ dlq.command('replay').description('put consumer-stage dead letters back on their
     const loaded = config();
     console.log(await replayDeadLetters(loaded, await listDeadLetters(loaded, options.limit)));
   });
+
+program.command('reconcile').description('compare every rollup with the same rollup computed from a scan of the source tables (exit 5 on a difference)')
+  .option('--json', 'print JSON').action(async (options: { json?: boolean }) => {
+    const result = await reconcile(config());
+    if (options.json) console.log(JSON.stringify(result, null, 2));
+    else {
+      console.log(`${result.rollups} rollups, ${result.groups} groups, ${result.differences.length} differences`);
+      if (result.differences.length > 0) print(result.differences.map((difference) => ({ ...difference, group: JSON.stringify(difference.group), expected: JSON.stringify(difference.expected), actual: JSON.stringify(difference.actual) })), false);
+    }
+    if (result.differences.length > 0) set(EXIT.mismatch);
+  });
+
+const search = program.command('search').description('the OpenSearch documents');
+search.command('reindex').description('build a new index for an entity from a replay of its topics, then move the alias to it')
+  .argument('<entity>').action(async (entity: string) => console.log(await reindexEntity(config(), entity, (message) => console.log(message))));
 
 const schemas = program.command('schemas').description('the change-event schema in the registry');
 schemas.command('register').action(async () => print(await registerSchemas(config()), false));

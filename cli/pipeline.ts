@@ -36,7 +36,7 @@ export const kafkaOf = (config: ShardlineConfig, role: string): Kafka =>
 export const codecOf = (config: ShardlineConfig): ChangeEventCodec =>
   new ChangeEventCodec({ url: config.registry.url, username: config.registry.username, password: config.registry.password }, config.registry.compatibility);
 
-function entityRuleOf(table: TableConfig): EntityRule {
+export function entityRuleOf(table: TableConfig): EntityRule {
   const rule = table.entity;
   if ('keyPrefix' in rule) return { kind: 'key-prefix', attribute: rule.keyPrefix.attribute, separator: rule.keyPrefix.separator };
   if ('attribute' in rule) return { kind: 'attribute', attribute: rule.attribute.name, fallback: rule.attribute.fallback };
@@ -176,7 +176,21 @@ export function selectedSinks(config: ShardlineConfig, names?: string[]): SinkNa
 export async function buildConsumerGroups(config: ShardlineConfig, names: SinkName[], clickhouse: ClickHouseClient | undefined): Promise<ConsumerGroup[]> {
   const plans = names.map((name) => planSink(config, name, clickhouse));
   await ensureTopics(kafkaOf(config, 'admin'), [...plans.flatMap((plan) => plan.topics), config.connector.topics.deadLetter], config.kafka.partitions);
-  return plans.map((plan) => new ConsumerGroup({
+  return plans.map((plan) => groupFor(config, plan));
+}
+
+/** A search consumer group of its own that writes one entity's documents into `index` (a reindex). */
+export function reindexGroup(config: ShardlineConfig, entity: string, groupId: string, index: string): ConsumerGroup {
+  const search = { ...config.consumers.search, documents: { [entity]: config.consumers.search.documents[entity]! } };
+  return groupFor(config, {
+    groupId,
+    topics: topicsFor(config, [entity]),
+    sink: new SearchSink({ group: groupId, client: opensearchOf(config), config: search, views: viewsOf(config), targetIndex: { [entity]: index }, itemBackoff: { baseMs: 200, maxMs: 5_000, attempts: 10 } }),
+  });
+}
+
+function groupFor(config: ShardlineConfig, plan: SinkPlan): ConsumerGroup {
+  return new ConsumerGroup({
     groupId: plan.groupId,
     topics: plan.topics,
     kafka: kafkaOf(config, plan.groupId),
@@ -188,5 +202,5 @@ export async function buildConsumerGroups(config: ShardlineConfig, names: SinkNa
     maxMessageBytes: config.connector.maxMessageBytes,
     logger: logger.child({ component: 'consumer' }),
     sessionTimeoutMs: config.consumers.sessionTimeoutMs,
-  }));
+  });
 }

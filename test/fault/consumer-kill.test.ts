@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { type DailySalesRow, type UserTotalsRow } from '../../cli/demo/workload.ts';
 import { streamEventIds } from '../harness/connector.ts';
 import { auditSink, queryRows, rollupSink, testClickHouse, testGroup } from '../harness/consumers.ts';
-import { waitForCaughtUp } from '../harness/lag.ts';
+import { waitForCaughtUp } from '../../core/lag.ts';
 import { killHard, randomBetween, spawnEntry } from '../harness/processes.ts';
 import { startOrdersPipeline, writeInBackground } from '../harness/orders-pipeline.ts';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { waitForCaughtUp } from '../harness/lag.ts';
+import { waitForCaughtUp } from '../../core/lag.ts';
 import { killHard, randomBetween, spawnEntry } from '../harness/processes.ts';
 import { canControlServers, freeze, restartRedis } from '../harness/servers.ts';
 import { cachedItems, expectedOrders, scanTable, searchAll } from '../harness/stores.ts';

@@ -47,8 +47,9 @@ export const rollupSink = (prefix: string, clickhouse: ClickHouseClient) =>
 export const auditSink = (prefix: string, clickhouse: ClickHouseClient) =>
   new AuditSink({ group: `${prefix}-audit`, clickhouse, table: 'audit_log', retentionDays: 90, redactions: { email: 'mask' }, hashSalt: 'test', includeSnapshots: false });
 
-export const searchSink = (prefix: string) => new SearchSink({
-  group: `${prefix}-search`,
+export const searchSink = (prefix: string, targetIndex?: string, group = `${prefix}-search`) => new SearchSink({
+  group,
+  targetIndex: targetIndex ? { order: targetIndex } : undefined,
   client: new OpenSearchClient({ node: testEndpoints().opensearchUrl }),
   config: searchConfigSchema.parse({ indexPrefix: prefix, replicas: 0, documents: { order: { text: ['category', 'status'] } } }),
   views: { order: defaultOrderView },

@@ -39,6 +39,14 @@ test('the demo in short mode runs the whole pipeline and checks its rollup again
   assert.equal(history.at(-1)?.op, 'INSERT');
   assert.ok(history.every((entry) => entry.entity_key === 'PK=S:ORDER#000000|SK=S:ORDER#000000'));
 
+  // The rollups equal the same rollups computed from a scan of the table.
+  const reconciled = await shardline(['reconcile', '--json']);
+  assert.equal(reconciled.code, 0, reconciled.stdout + reconciled.stderr);
+  const report = JSON.parse(reconciled.stdout) as { rollups: number; groups: number; differences: unknown[] };
+  assert.equal(report.rollups, 2);
+  assert.ok(report.groups > 0);
+  assert.deepEqual(report.differences, []);
+
   const readOnly = await shardline(['query', 'DROP TABLE daily_sales']);
   assert.equal(readOnly.code, 1);
   assert.match(readOnly.stderr, /readonly/i);

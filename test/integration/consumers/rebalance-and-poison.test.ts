@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { type DailySalesRow } from '../../../cli/demo/workload.ts';
 import { eventually, queryRows, rollupSink, testClickHouse, testGroup } from '../../harness/consumers.ts';
-import { waitForCaughtUp } from '../../harness/lag.ts';
+import { waitForCaughtUp } from '../../../core/lag.ts';
 import { readTopics } from '../../harness/topic-reader.ts';
 import { startOrdersPipeline } from '../../harness/orders-pipeline.ts';
 

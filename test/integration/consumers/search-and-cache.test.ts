@@ -7,7 +7,7 @@ import { canonicalKey } from '../../../schemas/change-event.ts';
 import { ChangeEventCodec } from '../../../schemas/registry.ts';
 import { cacheSink, searchSink, testGroup } from '../../harness/consumers.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
-import { waitForCaughtUp } from '../../harness/lag.ts';
+import { waitForCaughtUp } from '../../../core/lag.ts';
 import { cachedItems, expectedOrders, scanTable, searchAll } from '../../harness/stores.ts';
 import { startOrdersPipeline } from '../../harness/orders-pipeline.ts';
 

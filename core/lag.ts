@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 
-/** Waits until each group has committed the end offset of every partition of the topic. */
+/** Waits until each group has committed the end offset of every partition of the topic (its lag is zero). */
 export async function waitForCaughtUp(kafka: Kafka, groups: string[], topic: string, timeoutMs = 60_000): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
