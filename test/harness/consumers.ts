@@ -47,11 +47,13 @@ export const rollupSink = (prefix: string, clickhouse: ClickHouseClient) =>
 export const auditSink = (prefix: string, clickhouse: ClickHouseClient) =>
   new AuditSink({ group: `${prefix}-audit`, clickhouse, table: 'audit_log', retentionDays: 90, redactions: { email: 'mask' }, hashSalt: 'test', includeSnapshots: false });
 
+export const testSearchConfig = (prefix: string) => searchConfigSchema.parse({ indexPrefix: prefix, replicas: 0, documents: { order: { text: ['category', 'status'] } } });
+
 export const searchSink = (prefix: string, targetIndex?: string, group = `${prefix}-search`) => new SearchSink({
   group,
   targetIndex: targetIndex ? { order: targetIndex } : undefined,
   client: new OpenSearchClient({ node: testEndpoints().opensearchUrl }),
-  config: searchConfigSchema.parse({ indexPrefix: prefix, replicas: 0, documents: { order: { text: ['category', 'status'] } } }),
+  config: testSearchConfig(prefix),
   views: { order: defaultOrderView },
   itemBackoff: { baseMs: 100, maxMs: 2_000, attempts: 10 },
 });

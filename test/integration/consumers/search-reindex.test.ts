@@ -3,13 +3,13 @@ import { test } from 'node:test';
 import { Client as OpenSearchClient } from '@opensearch-project/opensearch';
 import { waitForCaughtUp } from '../../../core/lag.ts';
 import { defaultOrderView } from '../../../consumers/rollups/definition.ts';
-import { searchConfigSchema } from '../../../consumers/search/config.ts';
 import { SearchIndexes } from '../../../consumers/search/indexes.ts';
 import { reindex } from '../../../consumers/search/reindex.ts';
-import { searchSink, testGroup } from '../../harness/consumers.ts';
+import { searchSink, testGroup, testSearchConfig } from '../../harness/consumers.ts';
 import { testEndpoints } from '../../harness/endpoints.ts';
 import { startOrdersPipeline } from '../../harness/orders-pipeline.ts';
 import { expectedOrders, scanTable, searchAll } from '../../harness/stores.ts';
+import { readTopics } from '../../harness/topic-reader.ts';
 
 test('reindex: a new index is built from a replay of the topic while changes flow, then the alias moves to it', async (t) => {
   const pipeline = await startOrdersPipeline('reidx', 31);
@@ -23,7 +23,7 @@ test('reindex: a new index is built from a replay of the topic while changes flo
   for (let step = 0; step < 150; step++) await workload.step();
 
   const client = new OpenSearchClient({ node: testEndpoints().opensearchUrl });
-  const indexes = new SearchIndexes(client, searchConfigSchema.parse({ indexPrefix: prefix, replicas: 0, documents: { order: {} } }), { order: defaultOrderView });
+  const indexes = new SearchIndexes(client, testSearchConfig(prefix), { order: defaultOrderView });
   const groupId = `${prefix}-reindex`;
   const writing = (async () => {
     for (let step = 0; step < 100; step++) await workload.step();
@@ -41,5 +41,7 @@ test('reindex: a new index is built from a replay of the topic while changes flo
   const documents = await searchAll(`${prefix}-order`);
   assert.deepEqual(new Set(documents.keys()), new Set([...expected.keys()].map((key) => `${table}:${key}`)));
   for (const [key, fields] of expected) assert.equal(documents.get(`${table}:${key}`)?.status, fields.status, key);
+  const dead = await readTopics(options.kafka, [options.topics.deadLetter], (messages) => messages.length > 0, 2_000);
+  assert.deepEqual(dead, [], 'no document refused');
   await client.close();
 });
