@@ -338,6 +338,7 @@ export class Connector {
       // Recorded in the same transaction as the stream position after the gap, so a crash cannot
       // leave the stream past the gap with no re-snapshot to cover it.
       this.pendingCheckpoints.push(checkpointMessage(this.key(snapshot, 'segment-0'), { finished: false }));
+      this.lastDiscovery = 0;
       logger.warn({ table: source.table, run }, 're-snapshot started to cover the gap');
     }
   }

@@ -25,7 +25,8 @@ const files = patterns.length > 0 ? patterns : ['test/unit/**/*.test.ts', 'test/
 const { endpoints, source, stop } = await provideEndpoints();
 console.log(`# endpoints from the ${source}`);
 const exitCode = await new Promise<number>((resolve) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
+  // A test that hangs fails after ten minutes instead of holding CI.
+  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', '--test-force-exit', ...files], {
     stdio: 'inherit',
     // Fault tests may stop and start servers only when they belong to this run's native stack.
     env: { ...process.env, ...endpointsToEnv(endpoints), SHARDLINE_TEST_STACK_CONTROL: source === 'native stack' ? '1' : '0' },

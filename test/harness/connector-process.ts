@@ -7,5 +7,9 @@ import { Connector, testConnectorOptions } from './connector.ts';
 const table = process.env.SHARDLINE_TEST_TABLE!;
 const prefix = process.env.SHARDLINE_TEST_PREFIX!;
 const connector = new Connector(await testConnectorOptions(table, prefix));
-process.once('SIGTERM', () => void connector.stop());
+process.once('SIGTERM', async () => {
+  await connector.stop();
+  // Keep-alive sockets of the AWS and Kafka clients would keep the process alive.
+  process.exit(0);
+});
 await connector.start();

@@ -3,8 +3,12 @@ import { test } from 'node:test';
 import { Connector, type ConnectorOptions } from '../../../connector/connector.ts';
 import { DynamoDbStreamSource } from '../../../connector/dynamodb/streams-source.ts';
 import { GapError } from '../../../connector/shards/shard-reader.ts';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { createDynamoDb } from '../../../core/aws.ts';
+import { SnapshotSource } from '../../../connector/snapshot/snapshot-source.ts';
+import { createOrdersTable } from '../../../cli/demo/workload.ts';
 import { ChangeEventCodec } from '../../../schemas/registry.ts';
-import { baseConnectorOptions } from '../../harness/connector.ts';
+import { baseConnectorOptions, testAws } from '../../harness/connector.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
 import { SimulatedStream, simulatedRecords, type SimulatedShard } from '../../harness/simulated-streams.ts';
 import { readTopics, waitForTopics } from '../../harness/topic-reader.ts';
@@ -51,38 +55,61 @@ test('after a split, the parent shard is written before its children, each recor
   }
 });
 
-test('gap policy fail: a trimmed shard stops the connector with the shard and the lost position', async () => {
-  const records = simulatedRecords('t', 0, 10);
-  const { options, stream, topic } = await simulatedConnector([{ shardId: 'trimmed', closed: false, records: records.slice(0, 3) }]);
-  const first = new Connector(options);
+/**
+ * A connector reads three records and stops; while it is away the stream gets seven more and trims
+ * the first six, three of which it never read. Returns what a second run needs.
+ */
+async function trimmedWhileAway(name: string, overrides: Partial<ConnectorOptions>) {
+  const records = simulatedRecords(name, 0, 10);
+  const setup = await simulatedConnector([{ shardId: 'trimmed', closed: false, records: records.slice(0, 3) }], overrides);
+  const first = new Connector(setup.options);
   const running = first.start();
-  await eventIdsIn(options, topic, 3);
+  await eventIdsIn(setup.options, setup.topic, 3);
   await first.stop();
   await running;
-  // While the connector was away, the stream moved on and trimmed what it had not read.
-  stream.shards[0]!.records = records;
-  stream.shards[0]!.trimmedBefore = 6;
+  setup.stream.shards[0]!.records = records;
+  setup.stream.shards[0]!.trimmedBefore = 6;
+  return { ...setup, records };
+}
+
+test('gap policy fail: a trimmed shard stops the connector with the shard and the lost position', async () => {
+  const { options, records } = await trimmedWhileAway('t', {});
   const second = new Connector(options);
   await assert.rejects(second.start(), (error: unknown) => error instanceof GapError && error.shardId === 'trimmed' && error.afterSequenceNumber === records[2]!.sequenceNumber);
   await second.stop();
 });
 
 test('gap policy skip: the gap is reported and reading goes on from the oldest record held', async () => {
-  const records = simulatedRecords('s', 0, 10);
-  const { options, stream, topic } = await simulatedConnector([{ shardId: 'trimmed', closed: false, records: records.slice(0, 3) }], { gapPolicy: 'skip' });
-  const first = new Connector(options);
-  const running = first.start();
-  await eventIdsIn(options, topic, 3);
-  await first.stop();
-  await running;
-  stream.shards[0]!.records = records;
-  stream.shards[0]!.trimmedBefore = 6;
+  const { options, topic } = await trimmedWhileAway('s', { gapPolicy: 'skip' });
   const second = new Connector(options);
   const secondRun = second.start();
   const ids = await eventIdsIn(options, topic, 7);
   await second.stop();
   await secondRun;
   assert.deepEqual(ids, ['s-0', 's-1', 's-2', 's-6', 's-7', 's-8', 's-9']);
+});
+
+test('gap policy resnapshot: reading goes on and a re-scan of the table covers the lost window', async () => {
+  // The scan reads a real (emulator) table named like the scripted stream's table.
+  const dynamodb = createDynamoDb(testAws());
+  await createOrdersTable(dynamodb, 'orders').catch(() => undefined);
+  const key = (id: number) => ({ PK: { S: `ORDER#r${id}` }, SK: { S: `ORDER#r${id}` } });
+  for (let id = 0; id < 4; id++) await dynamodb.send(new PutItemCommand({ TableName: 'orders', Item: { ...key(id), total: { N: '1.00' } } }));
+  const snapshotFactory = (table: string, run: string) => new SnapshotSource(dynamodb, { table, region: 'us-east-1', entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' }, segments: 2, readCapacityPerSecond: 0, run });
+  const { options, topic } = await trimmedWhileAway('r', { gapPolicy: 'resnapshot', snapshotFactory });
+  const second = new Connector(options);
+  const secondRun = second.start();
+  await waitForTopics(options.kafka, [topic]);
+  const codec = new ChangeEventCodec({ url: testEndpoints().registryUrl });
+  const read = await readTopics(options.kafka, [topic], (messages) => messages.length >= 7 + 4, 20_000);
+  await second.stop();
+  await secondRun;
+  const events = await Promise.all(read.map(async ({ message }) => codec.decode(message.value!)));
+  const rescanned = events.filter((event) => event.op === 'SNAPSHOT');
+  assert.ok(rescanned.length >= 4, `the re-scan wrote the table's rows (${rescanned.length})`);
+  assert.ok(rescanned.every((event) => /^snapshot:orders:resnapshot-\d+$/.test(event.source.stream)));
+  assert.deepEqual(events.filter((event) => event.op !== 'SNAPSHOT').map((event) => event.eventId).sort(), ['r-0', 'r-1', 'r-2', 'r-6', 'r-7', 'r-8', 'r-9']);
+  dynamodb.destroy();
 });
 
 test('a second instance with the same name fences the first', { timeout: 60_000 }, async () => {
