@@ -2,7 +2,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoDb } from '../../core/aws.ts';
 import type { ShardlineConfig } from '../../core/config/schema.ts';
 import { entityOf } from '../../connector/events/entity.ts';
-import type { RollupDefinition } from '../../consumers/rollups/definition.ts';
+import { dimensionValue, type RollupDefinition } from '../../consumers/rollups/definition.ts';
 import type { DynamoImage } from '../../schemas/change-event.ts';
 import { formatScaled, toScaled } from '../../schemas/decimal.ts';
 import { readField, type EntityView } from '../../schemas/views.ts';
@@ -47,8 +47,7 @@ export async function reconcile(config: ShardlineConfig): Promise<{ rollups: num
       const group: Record<string, string> = {};
       try {
         for (const dimension of rollup.dimensions) {
-          const value = String(readField(image, dimension.field, view[dimension.field]!));
-          group[dimension.name] = dimension.transform === 'day' ? value.slice(0, 10) : dimension.transform === 'month' ? `${value.slice(0, 7)}-01` : value;
+          group[dimension.name] = String(dimensionValue(readField(image, dimension.field, view[dimension.field]!), dimension.transform));
         }
       } catch {
         continue; // the pipeline sent this item to the dead-letter topic

@@ -1,4 +1,4 @@
-import type { EntityView, FieldMapping } from '../../schemas/views.ts';
+import type { EntityView, FieldMapping, FieldValue } from '../../schemas/views.ts';
 
 /**
  * A rollup declared in config: which entity, the dimensions it groups by, and what it measures.
@@ -9,6 +9,13 @@ export interface RollupDefinition {
   entity: string;
   dimensions: { name: string; field: string; transform?: 'day' | 'month' }[];
   measures: ({ name: string; kind: 'count' } | { name: string; kind: 'sum'; field: string })[];
+}
+
+/** A dimension's value from its field's value: `day` and `month` cut a timestamp to a date. */
+export function dimensionValue(value: FieldValue, transform?: 'day' | 'month'): FieldValue {
+  if (transform === 'day') return String(value).slice(0, 10);
+  if (transform === 'month') return `${String(value).slice(0, 7)}-01`;
+  return value;
 }
 
 /** The ClickHouse column type of a field of the entity's view. */

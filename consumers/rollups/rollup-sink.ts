@@ -4,7 +4,7 @@ import { readField, ViewError, type EntityView, type FieldValue } from '../../sc
 import { faultPoint } from '../../core/fault.ts';
 import { ClickHouseProgress } from '../clickhouse/progress.ts';
 import type { Rejection, Sink, SinkBatch } from '../runtime/sink.ts';
-import { columnType, type RollupDefinition } from './definition.ts';
+import { columnType, dimensionValue, type RollupDefinition } from './definition.ts';
 
 export interface RollupSinkOptions {
   group: string;
@@ -101,7 +101,7 @@ export class RollupSink implements Sink {
     for (const dimension of rollup.dimensions) {
       const value = readField(image, dimension.field, view[dimension.field]!);
       if (value === null) throw new ViewError(`${dimension.field} is missing and has no default`);
-      row[dimension.name] = dimension.transform === 'day' ? String(value).slice(0, 10) : dimension.transform === 'month' ? `${String(value).slice(0, 7)}-01` : value;
+      row[dimension.name] = dimensionValue(value, dimension.transform);
     }
     for (const measure of rollup.measures) {
       if (measure.kind !== 'sum') continue;
