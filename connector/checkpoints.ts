@@ -1,4 +1,5 @@
 import type { Admin, Kafka, Message } from 'kafkajs';
+import { createTopics } from '../core/topics.ts';
 
 /** The committed position of one shard (or scan segment), stored in a compacted topic. */
 export interface Checkpoint {
@@ -20,13 +21,7 @@ export function checkpointMessage(key: string, checkpoint: Checkpoint): Message 
 export async function ensureCheckpointTopic(admin: Admin, topic: string): Promise<void> {
   const existing = await admin.listTopics();
   if (existing.includes(topic)) return;
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.compaction.lag.ms', value: '0' }] }],
-  }).catch((error: unknown) => {
-    // Another instance created it first.
-    if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error;
-  });
+  await createTopics(admin, [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.compaction.lag.ms', value: '0' }] }]);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { ConversionError, canonicalKey, type ChangeEvent } from '../schemas/change-event.ts';
-import type { ChangeEventCodec } from '../schemas/registry.ts';
+import { SchemaRegistrationError, type ChangeEventCodec } from '../schemas/registry.ts';
 import { deadLetterMessage, type DeadLetterOrigin } from '../core/dead-letter.ts';
 import { isUnavailable } from '../core/unavailable.ts';
 import type { Logger } from '../core/logger.ts';
@@ -279,7 +279,9 @@ export class Connector {
       try {
         value = await this.options.codec.encode(topic, event);
       } catch (error) {
-        if (isUnavailable(error)) throw error;
+        // Only a record's own encoding failure is dead-lettered; a registry that is down or refuses
+        // the schema fails the round.
+        if (isUnavailable(error) || error instanceof SchemaRegistrationError) throw error;
         metrics.deadLetters.inc({ table: event.table, reason: 'encoding' });
         add(topics.deadLetter, deadLetterMessage(origin, `Avro encoding failed: ${(error as Error).message}`, record.raw(), key, maxMessageBytes));
         continue;
@@ -350,9 +352,12 @@ function shardSet(byStream: Map<string, Set<string>>, streamId: string): Set<str
   return shards;
 }
 
-/** Fatal: the gap policy says stop, or another instance with the same name fenced this one. */
+/**
+ * Fatal: the gap policy says stop, the registry refused the schema (retrying cannot change its answer),
+ * or another instance with the same name fenced this one.
+ */
 function isFatal(error: unknown): boolean {
-  if (error instanceof GapError) return true;
+  if (error instanceof GapError || error instanceof SchemaRegistrationError) return true;
   // KafkaJS wraps the broker's answer when its own retries give up: look through the causes.
   for (let cause = error as { type?: string; cause?: unknown } | null; cause; cause = cause.cause as typeof cause) {
     if (cause.type && FENCED.has(cause.type)) return true;

@@ -1,4 +1,5 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { isUnavailable } from '../core/unavailable.ts';
 import { changeEventSchema, fromAvro, toAvro, type AvroChangeEvent, type ChangeEvent } from './change-event.ts';
 
 export interface RegistryConnection {
@@ -12,6 +13,28 @@ export type Compatibility = keyof typeof COMPATIBILITY;
 /** The subject of a topic's value schema (Confluent's TopicNameStrategy). */
 export const valueSubject = (topic: string): string => `${topic}-value`;
 
+/** One call of the Confluent-compatible REST API, for what the client library does not offer. */
+export async function registryRequest(connection: RegistryConnection, path: string, method: 'POST' | 'PUT', body: unknown): Promise<Response> {
+  const auth = connection.username ? { authorization: `Basic ${Buffer.from(`${connection.username}:${connection.password ?? ''}`).toString('base64')}` } : {};
+  return fetch(`${connection.url.replace(/\/$/, '')}${path}`, {
+    method,
+    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', ...auth },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+}
+
+/**
+ * The registry refused the change-event schema or its compatibility setting: no record is at fault, so
+ * the connector stops instead of dead-lettering every event of the topic.
+ */
+export class SchemaRegistrationError extends Error {
+  constructor(readonly subject: string, cause: unknown) {
+    super(`the schema registry refused the change-event schema for subject ${subject}: ${(cause as Error).message ?? String(cause)}`, { cause });
+    this.name = 'SchemaRegistrationError';
+  }
+}
+
 /**
  * Encodes and decodes change events in the Confluent wire format (magic byte, schema id, Avro body).
  * Schema ids are registered once per subject and cached; decoding caches schemas by id.
@@ -20,25 +43,40 @@ export class ChangeEventCodec {
   readonly registry: SchemaRegistry;
   private readonly subjectIds = new Map<string, Promise<number>>();
 
-  constructor(connection: RegistryConnection, private readonly compatibility: Compatibility = 'BACKWARD') {
+  constructor(private readonly connection: RegistryConnection, private readonly compatibility: Compatibility = 'BACKWARD') {
     this.registry = new SchemaRegistry({
       host: connection.url,
       auth: connection.username ? { username: connection.username, password: connection.password ?? '' } : undefined,
     });
   }
 
-  /** Registers the change-event schema under the topic's subject (idempotent) and returns its id. */
+  /**
+   * Sets the subject's compatibility, then registers the change-event schema under it (both idempotent)
+   * and returns its id. The setting comes first: registering first and setting it after (what the
+   * client library does) leaves a subject without it when the process dies in between, and later
+   * registrations then find the registry's global level and are refused.
+   */
   schemaId(topic: string): Promise<number> {
     const subject = valueSubject(topic);
     let id = this.subjectIds.get(subject);
     if (!id) {
-      id = this.registry
-        .register({ type: SchemaType.AVRO, schema: changeEventSchema }, { subject, compatibility: COMPATIBILITY[this.compatibility] })
-        .then((registered) => registered.id);
+      id = this.register(subject);
       id.catch(() => this.subjectIds.delete(subject));
       this.subjectIds.set(subject, id);
     }
     return id;
+  }
+
+  private async register(subject: string): Promise<number> {
+    try {
+      const response = await registryRequest(this.connection, `/config/${encodeURIComponent(subject)}`, 'PUT', { compatibility: this.compatibility });
+      if (!response.ok) throw Object.assign(new Error(`setting compatibility ${this.compatibility} answered ${response.status}: ${await response.text()}`), { status: response.status });
+      const registered = await this.registry.register({ type: SchemaType.AVRO, schema: changeEventSchema }, { subject, compatibility: COMPATIBILITY[this.compatibility] });
+      return registered.id;
+    } catch (error) {
+      if (isUnavailable(error)) throw error;
+      throw new SchemaRegistrationError(subject, error);
+    }
   }
 
   async encode(topic: string, event: ChangeEvent): Promise<Buffer> {

@@ -1,5 +1,5 @@
 import { changeEventSchema } from '../../schemas/change-event.ts';
-import { valueSubject } from '../../schemas/registry.ts';
+import { registryRequest, valueSubject } from '../../schemas/registry.ts';
 import type { ShardlineConfig } from '../../core/config/schema.ts';
 import { codecOf, topicsFor } from '../pipeline.ts';
 
@@ -11,15 +11,9 @@ export async function registerSchemas(config: ShardlineConfig): Promise<{ subjec
 
 /** Asks the registry whether this build's schema is compatible with what each subject holds. */
 export async function checkSchemas(config: ShardlineConfig): Promise<{ subject: string; compatible: boolean; detail: string }[]> {
-  const base = config.registry.url.replace(/\/$/, '');
-  const auth = config.registry.username ? { authorization: `Basic ${Buffer.from(`${config.registry.username}:${config.registry.password ?? ''}`).toString('base64')}` } : {};
   return Promise.all(topicsFor(config).map(async (topic) => {
     const subject = valueSubject(topic);
-    const response = await fetch(`${base}/compatibility/subjects/${encodeURIComponent(subject)}/versions/latest`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', ...auth },
-      body: JSON.stringify({ schema: changeEventSchema, schemaType: 'AVRO' }),
-    });
+    const response = await registryRequest(config.registry, `/compatibility/subjects/${encodeURIComponent(subject)}/versions/latest`, 'POST', { schema: changeEventSchema, schemaType: 'AVRO' });
     if (response.status === 404) return { subject, compatible: true, detail: 'not registered yet' };
     const body = (await response.json()) as { is_compatible?: boolean; message?: string };
     return { subject, compatible: body.is_compatible === true, detail: body.message ?? (body.is_compatible ? 'compatible' : 'incompatible') };

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 /** Starts a TypeScript entry point as a child process with the test's environment plus `env`. */
 export function spawnEntry(entry: URL, env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', fileURLToPath(entry)], {
-    env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', ...env },
+    // Warnings and errors only, unless the run asks for more (SHARDLINE_LOG_LEVEL=debug).
+    env: { SHARDLINE_LOG_LEVEL: 'warn', ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }

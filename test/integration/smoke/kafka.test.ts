@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Admin, Kafka } from 'kafkajs';
 import { createKafka } from '../../../core/kafka.ts';
+import { createTopics } from '../../../core/topics.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
 
 let kafka: Kafka;
@@ -16,7 +17,7 @@ after(async () => admin.disconnect());
 
 async function createTopic(partitions = 1): Promise<string> {
   const topic = uniqueName('smoke');
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  await createTopics(admin, [{ topic, numPartitions: partitions }]);
   return topic;
 }
 

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { Connector } from '../../../connector/connector.ts';
+import { createDynamoDb } from '../../../core/aws.ts';
+import { changeEventSchema } from '../../../schemas/change-event.ts';
+import { ChangeEventCodec, SchemaRegistrationError, registryRequest, valueSubject } from '../../../schemas/registry.ts';
+import { createStreamTable, testAws, testConnectorOptions } from '../../harness/connector.ts';
+import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
+
+const registry = () => ({ url: testEndpoints().registryUrl });
+
+async function compatibilityOf(subject: string): Promise<string> {
+  const response = await fetch(`${testEndpoints().registryUrl}/config/${encodeURIComponent(subject)}`);
+  return ((await response.json()) as { compatibilityLevel: string }).compatibilityLevel;
+}
+
+test('a subject whose schema was registered but whose compatibility was never set (a crash in between) is completed, not refused', async () => {
+  const topic = uniqueName('half-registered');
+  const subject = valueSubject(topic);
+  // What a process killed between the two calls leaves behind: the schema, and the registry's global level.
+  const response = await registryRequest(registry(), `/subjects/${encodeURIComponent(subject)}/versions`, 'POST', { schema: changeEventSchema });
+  const body = await response.text();
+  assert.equal(response.status, 200, body);
+  const { id } = JSON.parse(body) as { id: number };
+
+  const codec = new ChangeEventCodec(registry(), 'BACKWARD');
+  assert.equal(await codec.schemaId(topic), id);
+  assert.equal(await compatibilityOf(subject), 'BACKWARD');
+});
+
+test('a registry that refuses the schema stops the connector with the reason; no event is dead-lettered', async () => {
+  const dynamodb = createDynamoDb(testAws());
+  const table = await createStreamTable(dynamodb);
+  await dynamodb.send(new PutItemCommand({ TableName: table, Item: { PK: { S: 'ORDER#1' }, SK: { S: 'ORDER' }, total: { N: '1.50' } } }));
+  const prefix = uniqueName('refused');
+  const subject = valueSubject(`${prefix}.${table}.order`);
+  // Someone else's schema holds the subject: the change-event record cannot read a plain string.
+  await registryRequest(registry(), `/config/${encodeURIComponent(subject)}`, 'PUT', { compatibility: 'BACKWARD' });
+  await registryRequest(registry(), `/subjects/${encodeURIComponent(subject)}/versions`, 'POST', { schema: '"string"' });
+
+  const options = await testConnectorOptions(table, prefix);
+  const connector = new Connector(options);
+  await assert.rejects(connector.start(), (error: unknown) => error instanceof SchemaRegistrationError && error.subject === subject);
+  await connector.stop();
+
+  const admin = options.kafka.admin();
+  await admin.connect();
+  const topics = await admin.listTopics();
+  const deadLetters = topics.includes(options.topics.deadLetter) ? await admin.fetchTopicOffsets(options.topics.deadLetter) : [];
+  await admin.disconnect();
+  assert.deepEqual(deadLetters.filter(({ high }) => high !== '0'), [], 'nothing in the dead-letter topic');
+  dynamodb.destroy();
+});
