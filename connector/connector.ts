@@ -99,7 +99,8 @@ export class Connector {
 
   /** Connects, fences older instances with the same name, loads checkpoints and reads until stopped. */
   async start(): Promise<void> {
-    const { kafka, topics, name, logger } = this.options;
+    const { kafka, topics, name, logger, codec } = this.options;
+    await codec.checkAccess();
     const admin = kafka.admin();
     await admin.connect();
     await ensureCheckpointTopic(admin, topics.checkpoints);

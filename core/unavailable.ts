@@ -8,5 +8,6 @@ export function isUnavailable(error: unknown): boolean {
   if (status !== undefined) return status >= 500 || status === 429;
   const code = failure?.code ?? failure?.cause?.code ?? '';
   return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET'].includes(code)
-    || ((error as Error)?.name === 'TypeError' && /fetch failed/.test((error as Error).message));
+    || ((error as Error)?.name === 'TypeError' && /fetch failed/.test((error as Error).message))
+    || (error as Error)?.name === 'TimeoutError';
 }

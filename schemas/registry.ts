@@ -14,14 +14,24 @@ export type Compatibility = keyof typeof COMPATIBILITY;
 export const valueSubject = (topic: string): string => `${topic}-value`;
 
 /** One call of the Confluent-compatible REST API, for what the client library does not offer. */
-export async function registryRequest(connection: RegistryConnection, path: string, method: 'POST' | 'PUT', body: unknown): Promise<Response> {
+export async function registryRequest(connection: RegistryConnection, path: string, method: 'GET' | 'POST' | 'PUT', body?: unknown): Promise<Response> {
   const auth = connection.username ? { authorization: `Basic ${Buffer.from(`${connection.username}:${connection.password ?? ''}`).toString('base64')}` } : {};
   return fetch(`${connection.url.replace(/\/$/, '')}${path}`, {
     method,
     headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', ...auth },
-    body: JSON.stringify(body),
+    body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(30_000),
   });
+}
+
+/**
+ * An answer about the connection rather than a record (credentials, permissions, a bad request): such a
+ * failure must not send the record to a dead-letter topic. 404 stays a record's fault (an unknown
+ * schema id) once `checkAccess` has shown that the URL is right.
+ */
+export function isRegistryRefusal(error: unknown): boolean {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 && status !== 404 && status !== 429;
 }
 
 /**
@@ -48,6 +58,20 @@ export class ChangeEventCodec {
       host: connection.url,
       auth: connection.username ? { username: connection.username, password: connection.password ?? '' } : undefined,
     });
+  }
+
+  /**
+   * Fails with what to fix when the registry URL or the credentials are wrong, before any record could
+   * be blamed for it. A registry that does not answer is left to the callers' retries.
+   */
+  async checkAccess(): Promise<void> {
+    const response = await registryRequest(this.connection, '/config', 'GET').catch((error: unknown) => {
+      if (isUnavailable(error)) return undefined;
+      throw error;
+    });
+    if (!response || response.ok || isUnavailable({ status: response.status })) return;
+    throw new Error(`the schema registry at ${this.connection.url} answered ${response.status} to GET /config: check registry.url `
+      + '(the base of its Confluent-compatible API, e.g. http://host:8081/apis/ccompat/v7 for Apicurio) and registry.username/password');
   }
 
   /**

@@ -4,7 +4,7 @@ import { backoffDelay, type Backoff } from '../../core/backoff.ts';
 import { deadLetterMessage } from '../../core/dead-letter.ts';
 import { isUnavailable } from '../../core/unavailable.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { ChangeEventCodec } from '../../schemas/registry.ts';
+import { isRegistryRefusal, type ChangeEventCodec } from '../../schemas/registry.ts';
 import { groupMetrics as metrics } from './metrics.ts';
 import type { Rejection, Sink, SinkRecord } from './sink.ts';
 
@@ -42,7 +42,8 @@ export class ConsumerGroup {
   }
 
   async start(): Promise<void> {
-    const { kafka, groupId, topics, sink, sessionTimeoutMs } = this.options;
+    const { kafka, groupId, topics, sink, sessionTimeoutMs, codec } = this.options;
+    await codec.checkAccess();
     await sink.open();
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
@@ -121,7 +122,7 @@ export class ConsumerGroup {
       try {
         records.push({ offset: message.offset, key, event: await this.options.codec.decode(message.value) });
       } catch (error) {
-        if (isUnavailable(error)) throw error;
+        if (isUnavailable(error) || isRegistryRefusal(error)) throw error;
         rejections.push({ offset: message.offset, reason: `cannot decode: ${(error as Error).message}`, value: message.value });
       }
     }

@@ -52,3 +52,9 @@ test('a registry that refuses the schema stops the connector with the reason; no
   assert.deepEqual(deadLetters.filter(({ high }) => high !== '0'), [], 'nothing in the dead-letter topic');
   dynamodb.destroy();
 });
+
+test('a wrong registry URL is refused at start with the key to fix; a registry that is down is left to the retries', async () => {
+  await assert.rejects(new ChangeEventCodec({ url: `${testEndpoints().registryUrl}/wrong` }).checkAccess(), /answered 404 to GET \/config: check registry\.url/);
+  await new ChangeEventCodec({ url: 'http://127.0.0.1:9' }).checkAccess();
+  await new ChangeEventCodec(registry()).checkAccess();
+});

@@ -1,0 +1,13 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isUnavailable } from '../../../core/unavailable.ts';
+import { isRegistryRefusal } from '../../../schemas/registry.ts';
+
+test('registry answers: a server that does not answer is retried, a refusal of the caller fails the batch, an unknown schema id is the record\'s fault', () => {
+  const answer = (status: number) => Object.assign(new Error(`status ${status}`), { status });
+  for (const status of [500, 502, 503, 429]) assert.ok(isUnavailable(answer(status)), `${status} is unavailable`);
+  assert.ok(isUnavailable(new DOMException('The operation was aborted due to timeout', 'TimeoutError')));
+  for (const status of [400, 401, 403, 409, 422]) assert.ok(isRegistryRefusal(answer(status)), `${status} is a refusal`);
+  for (const status of [404, 429, 500]) assert.ok(!isRegistryRefusal(answer(status)), `${status} is not a refusal`);
+  assert.ok(!isRegistryRefusal(new SyntaxError('invalid Avro')));
+});
