@@ -3,6 +3,8 @@ export interface Service {
   name: string;
   /** Where clients reach it, as shown by `stack:status`. */
   address: string;
+  /** Every port it listens on, checked before it starts. */
+  ports: number[];
   /** Downloads and prepares what the server needs; idempotent and cached. */
   provision(): Promise<void>;
   /** Starts the server detached and returns its pid. */

@@ -4,6 +4,7 @@ import { opensearchService } from './services/opensearch.ts';
 import { redisService } from './services/redis.ts';
 import { registryService } from './services/registry.ts';
 import type { Service } from './service.ts';
+import { assertPortsFree } from './ports.ts';
 import { runningPid, stopProcess, waitUntilReady } from './supervisor.ts';
 
 export const services: readonly Service[] = [kafkaService, registryService, opensearchService, redisService, motoService];
@@ -28,6 +29,7 @@ export async function stackUp(progress: Progress = () => {}): Promise<void> {
   }
   await Promise.all(services.map(async (service) => {
     if (runningPid(service.name) === undefined) {
+      await assertPortsFree(service.name, service.ports);
       const pid = await service.start();
       progress(`${service.name}: started (pid ${pid})`);
     }

@@ -115,5 +115,7 @@ export class AuditSink implements Sink {
     };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.store.flush();
+  }
 }

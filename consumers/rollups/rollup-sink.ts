@@ -112,7 +112,9 @@ export class RollupSink implements Sink {
     return row;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.store.flush();
+  }
 }
 
 function zeroOf(type: string): FieldValue {

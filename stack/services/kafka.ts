@@ -52,6 +52,7 @@ logger.apache.level=WARN
 export const kafkaService: Service = {
   name: 'kafka',
   address: `127.0.0.1:${NATIVE_PORTS.kafka}`,
+  ports: [NATIVE_PORTS.kafka, NATIVE_PORTS.kafkaController],
   readyTimeoutMs: 90_000,
 
   async provision() {

@@ -16,6 +16,7 @@ const baseUrl = `http://127.0.0.1:${NATIVE_PORTS.moto}`;
 export const motoService: Service = {
   name: 'moto',
   address: baseUrl,
+  ports: [NATIVE_PORTS.moto],
   readyTimeoutMs: 30_000,
 
   async provision() {

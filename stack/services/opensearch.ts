@@ -17,6 +17,7 @@ const baseUrl = `http://127.0.0.1:${NATIVE_PORTS.opensearch}`;
 export const opensearchService: Service = {
   name: 'opensearch',
   address: baseUrl,
+  ports: [NATIVE_PORTS.opensearch, NATIVE_PORTS.opensearchTransport],
   readyTimeoutMs: 120_000,
 
   async provision() {

@@ -17,6 +17,7 @@ function redisCli(...args: string[]): string {
 export const redisService: Service = {
   name: 'redis',
   address: `redis://127.0.0.1:${NATIVE_PORTS.redis}`,
+  ports: [NATIVE_PORTS.redis],
   readyTimeoutMs: 20_000,
 
   async provision() {

@@ -15,6 +15,7 @@ const baseUrl = `http://127.0.0.1:${NATIVE_PORTS.registry}`;
 export const registryService: Service = {
   name: 'registry',
   address: `${baseUrl}/apis/ccompat/v7`,
+  ports: [NATIVE_PORTS.registry],
   readyTimeoutMs: 90_000,
 
   async provision() {
