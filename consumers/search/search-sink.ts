@@ -26,11 +26,17 @@ interface BulkItem {
 
 const PROGRESS_INDEX = 'shardline-progress';
 
+/** Answers about the document itself (it does not fit the mapping, the script refuses its values). */
+function refusesTheDocument(status: number, type: string | undefined): boolean {
+  return status === 400 && type !== 'cluster_block_exception' && type !== 'index_closed_exception';
+}
+
 /**
  * Search documents in OpenSearch: one index (behind an alias) per entity, documents built by the
  * configured transform, written in bulk through a compare-and-set script on the item version.
  * Duplicates and out-of-order replays end at the newest document; 429 and 5xx are retried per item;
- * a document the mapping refuses goes to the dead-letter topic. Progress is a document per partition,
+ * a document the mapping refuses goes to the dead-letter topic; a cluster that refuses every write
+ * (blocks, permissions) fails the batch, which the runtime retries. Progress is a document per partition,
  * written after the bulk request: replaying a batch is harmless.
  */
 export class SearchSink implements Sink {
@@ -112,7 +118,13 @@ export class SearchSink implements Sink {
         const item = pending[index]!;
         if (outcome.status < 300) return;
         if (outcome.status === 429 || outcome.status >= 500 || outcome.status === 409) retry.push(item);
-        else rejections.push({ offset: item.offset, reason: `OpenSearch refused the document (${outcome.status} ${outcome.error?.type}): ${outcome.error?.reason ?? ''}` });
+        else if (refusesTheDocument(outcome.status, outcome.error?.type)) {
+          rejections.push({ offset: item.offset, reason: `OpenSearch refused the document (${outcome.status} ${outcome.error?.type}): ${outcome.error?.reason ?? ''}` });
+        } else {
+          // A write block, missing permissions or a missing index refuse every document alike: the batch
+          // fails and is retried until someone fixes the cluster, instead of filling the dead-letter topic.
+          throw new Error(`OpenSearch refuses writes (${outcome.status} ${outcome.error?.type}): ${outcome.error?.reason ?? ''}`);
+        }
       });
       if (retry.length > 0 && attempt + 1 >= this.options.itemBackoff.attempts) {
         throw new Error(`${retry.length} documents still refused after ${attempt + 1} attempts (429/5xx/409)`);
