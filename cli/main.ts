@@ -90,10 +90,17 @@ const dlq = program.command('dlq').description('the dead-letter topic');
 dlq.command('list').option('--limit <n>', 'records', positive, 100).option('--json', 'print JSON')
   .action(async (options: { limit: number; json?: boolean }) =>
     print((await listDeadLetters(config(), options.limit)).map(({ message: _message, ...letter }) => letter), Boolean(options.json)));
-dlq.command('replay').description('put consumer-stage dead letters back on their topics').option('--limit <n>', 'records', positive, 1000)
-  .action(async (options: { limit: number }) => {
+dlq.command('replay').description('put dead letters back once their cause is fixed: consumer letters on their topics, connector letters converted again')
+  .option('--limit <n>', 'records', positive, 1000).option('--json', 'print JSON')
+  .action(async (options: { limit: number; json?: boolean }) => {
     const loaded = config();
-    console.log(await replayDeadLetters(loaded, await listDeadLetters(loaded, options.limit)));
+    const result = await replayDeadLetters(loaded, await listDeadLetters(loaded, options.limit));
+    if (options.json) console.log(JSON.stringify(result, null, 2));
+    else {
+      console.log(`${result.replayed} replayed, ${result.failed.length} still failing (left in the dead-letter topic)`);
+      if (result.failed.length > 0) print(result.failed, false);
+    }
+    if (result.failed.length > 0) set(EXIT.mismatch);
   });
 
 program.command('reconcile').description('compare every rollup with the same rollup computed from a scan of the source tables (exit 5 on a difference)')

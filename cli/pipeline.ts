@@ -54,10 +54,10 @@ export function topicsFor(config: ShardlineConfig, entities?: string[]): string[
   return [...new Set(topics)];
 }
 
-export async function buildConnector(config: ShardlineConfig): Promise<Connector> {
+/** The configured tables' sources, and how to make a table's scan source (re-snapshot runs have their own). */
+export async function buildSources(config: ShardlineConfig): Promise<{ sources: ShardSource[]; snapshotOf: (table: TableConfig, run?: string) => ShardSource }> {
   const aws = awsOf(config);
   const dynamodb = createDynamoDb(aws);
-  const { connector } = config;
   const snapshotOf = (table: TableConfig, run?: string): ShardSource => new SnapshotSource(dynamodb, {
     table: table.name,
     region: aws.region,
@@ -67,7 +67,7 @@ export async function buildConnector(config: ShardlineConfig): Promise<Connector
     run,
   });
   const sources: ShardSource[] = [];
-  for (const table of connector.tables) {
+  for (const table of config.connector.tables) {
     if (table.snapshot.enabled) sources.push(snapshotOf(table));
     if (table.source === 'kinesis') {
       sources.push(new KinesisSource(createKinesis(aws), { table: table.name, streamName: table.kinesisStream!, region: aws.region, entityRule: entityRuleOf(table) }));
@@ -75,6 +75,12 @@ export async function buildConnector(config: ShardlineConfig): Promise<Connector
       sources.push(new DynamoDbStreamSource(createDynamoDbStreams(aws), { table: table.name, streamArn: await streamArnOf(dynamodb, table.name), region: aws.region, entityRule: entityRuleOf(table) }));
     }
   }
+  return { sources, snapshotOf };
+}
+
+export async function buildConnector(config: ShardlineConfig): Promise<Connector> {
+  const { connector } = config;
+  const { sources, snapshotOf } = await buildSources(config);
   const kafka = kafkaOf(config, 'connector');
   await ensureTopics(kafka, [...topicsFor(config), connector.topics.deadLetter], config.kafka.partitions);
   return new Connector({

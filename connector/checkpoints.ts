@@ -1,4 +1,5 @@
 import type { Admin, Kafka, Message } from 'kafkajs';
+import { readToEnd } from '../core/read-to-end.ts';
 import { createTopics } from '../core/topics.ts';
 
 /** The committed position of one shard (or scan segment), stored in a compacted topic. */
@@ -30,48 +31,12 @@ export async function ensureCheckpointTopic(admin: Admin, topic: string): Promis
  * transaction, so its uncommitted checkpoints are never read.
  */
 export async function loadCheckpoints(kafka: Kafka, topic: string, connector: string): Promise<Map<string, Checkpoint>> {
-  const admin = kafka.admin();
-  await admin.connect();
   const checkpoints = new Map<string, Checkpoint>();
-  try {
-    const ends = await admin.fetchTopicOffsets(topic);
-    const remaining = new Map(ends.filter((end) => BigInt(end.offset) > BigInt(end.low)).map((end) => [end.partition, BigInt(end.offset)]));
-    if (remaining.size === 0) return checkpoints;
-    const groupId = `shardline-checkpoint-reader-${process.pid}-${Date.now()}`;
-    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, readUncommitted: false });
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        let idleFetches = 0;
-        // The stable end offset can sit after a commit marker, which is never delivered: a few empty
-        // fetches past the last record mean the end was reached.
-        consumer.on(consumer.events.FETCH, () => {
-          if (++idleFetches >= 5) resolve();
-        });
-        consumer.run({
-          autoCommit: false,
-          eachMessage: async ({ partition, message }) => {
-            idleFetches = 0;
-            const key = message.key?.toString();
-            if (key?.startsWith(`${connector}|`)) {
-              if (message.value) checkpoints.set(key, JSON.parse(message.value.toString()) as Checkpoint);
-              else checkpoints.delete(key);
-            }
-            const end = remaining.get(partition);
-            if (end !== undefined && BigInt(message.offset) + 1n >= end) {
-              remaining.delete(partition);
-              if (remaining.size === 0) resolve();
-            }
-          },
-        }).catch(reject);
-      });
-    } finally {
-      await consumer.disconnect();
-      await admin.deleteGroups([groupId]).catch(() => undefined);
-    }
-    return checkpoints;
-  } finally {
-    await admin.disconnect();
-  }
+  await readToEnd(kafka, topic, 'shardline-checkpoint-reader', (_partition, message) => {
+    const key = message.key?.toString();
+    if (!key?.startsWith(`${connector}|`)) return;
+    if (message.value) checkpoints.set(key, JSON.parse(message.value.toString()) as Checkpoint);
+    else checkpoints.delete(key);
+  });
+  return checkpoints;
 }

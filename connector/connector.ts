@@ -6,7 +6,7 @@ import { deadLetterMessage, type DeadLetterOrigin } from '../core/dead-letter.ts
 import { isUnavailable } from '../core/unavailable.ts';
 import type { Logger } from '../core/logger.ts';
 import { checkpointKey, checkpointMessage, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from './checkpoints.ts';
-import { cloudEventHeaders, topicFor } from './events/routing.ts';
+import { changeMessages, topicFor } from './events/routing.ts';
 import { chunkBySize } from './kafka-batches.ts';
 import type { SourceRecord } from './events/source-record.ts';
 import { connectorMetrics as metrics } from './metrics.ts';
@@ -292,8 +292,7 @@ export class Connector {
         add(topics.deadLetter, deadLetterMessage(origin, `the event is ${value.length} bytes, over the ${maxMessageBytes}-byte limit`, record.raw(), key, maxMessageBytes));
         continue;
       }
-      add(topic, { key, value, headers: cloudEventHeaders(event) });
-      if (event.op === 'REMOVE' && topics.tombstones) add(topic, { key, value: null });
+      for (const message of changeMessages(event, value, topics.tombstones)) add(topic, message);
     }
     const topicMessages: TopicMessages[] = [...byTopic].filter(([, messages]) => messages.length > 0).map(([topic, messages]) => ({ topic, messages }));
 

@@ -16,6 +16,23 @@ export interface DeadLetterOrigin {
 const bytesAsBase64 = (_key: string, value: unknown): unknown =>
   value instanceof Uint8Array ? { $binary: Buffer.from(value).toString('base64') } : typeof value === 'bigint' ? value.toString() : value;
 
+/** What a dead letter's value holds. */
+export interface DeadLetterBody {
+  reason: string;
+  origin: DeadLetterOrigin;
+  /** The original record; a string cut in half when the whole did not fit (`truncated`). */
+  record: unknown;
+  truncated?: true;
+}
+
+/** Reads a dead letter's value back, with binary values as bytes again. */
+export function readDeadLetterBody(value: Buffer): DeadLetterBody {
+  return JSON.parse(value.toString('utf8'), (_key, field: unknown) =>
+    field !== null && typeof field === 'object' && typeof (field as { $binary?: unknown }).$binary === 'string' && Object.keys(field).length === 1
+      ? new Uint8Array(Buffer.from((field as { $binary: string }).$binary, 'base64'))
+      : field) as DeadLetterBody;
+}
+
 /**
  * A dead-letter record: the reason and origin in headers (so tools can filter without decoding) and
  * the original record in the value, cut to `maxBytes` when it is itself too large for the broker.

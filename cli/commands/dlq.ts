@@ -1,6 +1,12 @@
-import type { KafkaMessage } from 'kafkajs';
+import type { KafkaMessage, TopicMessages } from 'kafkajs';
+import { changeMessages, topicFor } from '../../connector/events/routing.ts';
+import type { ShardSource } from '../../connector/shards/source.ts';
 import type { ShardlineConfig } from '../../core/config/schema.ts';
-import { kafkaOf } from '../pipeline.ts';
+import { readDeadLetterBody, type DeadLetterOrigin } from '../../core/dead-letter.ts';
+import { readToEnd } from '../../core/read-to-end.ts';
+import { isUnavailable } from '../../core/unavailable.ts';
+import { SchemaRegistrationError } from '../../schemas/registry.ts';
+import { buildSources, codecOf, kafkaOf } from '../pipeline.ts';
 
 export interface DeadLetter {
   offset: string;
@@ -22,53 +28,93 @@ export async function listDeadLetters(config: ShardlineConfig, limit: number): P
   const topic = config.connector.topics.deadLetter;
   const admin = kafka.admin();
   await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic).catch(() => []);
+  const exists = (await admin.listTopics()).includes(topic);
   await admin.disconnect();
-  const total = ends.reduce((sum, end) => sum + Number(end.high) - Number(end.low), 0);
-  const wanted = Math.min(total, limit);
-  if (wanted === 0) return [];
-  const consumer = kafka.consumer({ groupId: `shardline-dlq-reader-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 200 });
+  if (!exists) return [];
   const letters: DeadLetter[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, 15_000);
-    void consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ partition, message }) => {
-        letters.push({
-          offset: message.offset, partition, message,
-          reason: header(message, 'shardline_dlq_reason'), stage: header(message, 'shardline_dlq_stage'), source: header(message, 'shardline_dlq_source'),
-          shard: header(message, 'shardline_dlq_shard'), position: header(message, 'shardline_dlq_position'), at: header(message, 'shardline_dlq_at'),
-        });
-        if (letters.length >= wanted) {
-          clearTimeout(timer);
-          resolve();
-        }
-      },
+  await readToEnd(kafka, topic, 'shardline-dlq-reader', (partition, message) => {
+    letters.push({
+      offset: message.offset, partition, message,
+      reason: header(message, 'shardline_dlq_reason'), stage: header(message, 'shardline_dlq_stage'), source: header(message, 'shardline_dlq_source'),
+      shard: header(message, 'shardline_dlq_shard'), position: header(message, 'shardline_dlq_position'), at: header(message, 'shardline_dlq_at'),
     });
+    return letters.length >= limit;
   });
-  await consumer.disconnect();
   return letters;
 }
 
+/** A dead letter that could not be put back, and why; it stays in the dead-letter topic. */
+export interface ReplayFailure {
+  partition: number;
+  offset: string;
+  stage: string;
+  reason: string;
+}
+
 /**
- * Puts dead letters of consumer groups back on the topic they came from (after the cause was fixed, for
- * example a missing default in the entity's fields); every group sees them again, which idempotent sinks
- * absorb. Dead letters of the connector hold the raw source record: those are covered by a re-snapshot.
+ * Puts dead letters back where they would have gone, once their cause is fixed (a missing default, a size
+ * limit, a conversion bug fixed by an upgrade). A consumer group's letter holds the Kafka record: it goes back
+ * on its topic. A connector letter holds the source record: its table's source converts it again and the
+ * event goes to its change topic. Every group sees them again, which the sinks absorb (a late older
+ * version never replaces a newer one). A letter that still fails is reported and left where it is.
  */
-export async function replayDeadLetters(config: ShardlineConfig, letters: DeadLetter[]): Promise<{ replayed: number; skipped: number }> {
-  const replayable = letters.filter((letter) => letter.stage !== 'connector');
-  if (replayable.length === 0) return { replayed: 0, skipped: letters.length };
+export async function replayDeadLetters(config: ShardlineConfig, letters: DeadLetter[]): Promise<{ replayed: number; failed: ReplayFailure[] }> {
+  const failed: ReplayFailure[] = [];
+  let replayed = 0;
+  let reconvert: ((letter: DeadLetter) => Promise<TopicMessages>) | undefined;
   const producer = kafkaOf(config, 'dlq-replay').producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
-    for (const letter of replayable) {
-      const body = JSON.parse(letter.message.value!.toString()) as { record: { key?: string; value: string | null } };
-      await producer.send({ topic: letter.source, acks: -1, messages: [{ key: body.record.key ?? null, value: body.record.value === null ? null : Buffer.from(body.record.value, 'base64') }] });
+    for (const letter of letters) {
+      try {
+        let messages: TopicMessages;
+        if (letter.stage === 'connector') {
+          reconvert ??= await connectorReconversion(config);
+          messages = await reconvert(letter);
+        } else {
+          messages = consumerRecord(letter);
+        }
+        await producer.send({ ...messages, acks: -1 });
+        replayed++;
+      } catch (error) {
+        if (isUnavailable(error) || error instanceof SchemaRegistrationError) throw error;
+        failed.push({ partition: letter.partition, offset: letter.offset, stage: letter.stage, reason: (error as Error).message });
+      }
     }
   } finally {
     await producer.disconnect();
   }
-  return { replayed: replayable.length, skipped: letters.length - replayable.length };
+  return { replayed, failed };
+}
+
+function consumerRecord(letter: DeadLetter): TopicMessages {
+  const { record } = readDeadLetterBody(letter.message.value!) as { record: { key?: string; value: string | null } };
+  return { topic: letter.source, messages: [{ key: record.key ?? null, value: record.value === null ? null : Buffer.from(record.value, 'base64') }] };
+}
+
+/** Converts connector letters again with the configured tables' sources, as the connector would have. */
+async function connectorReconversion(config: ShardlineConfig): Promise<(letter: DeadLetter) => Promise<TopicMessages>> {
+  const { sources, snapshotOf } = await buildSources(config);
+  const codec = codecOf(config);
+  const { topics, maxMessageBytes, tables } = config.connector;
+  const sourceOf = (origin: DeadLetterOrigin): ShardSource | undefined => {
+    const exact = sources.find((source) => source.streamId === origin.source);
+    if (exact) return exact;
+    // Re-snapshot runs are not configured sources; a table's stream may have been re-created since.
+    const run = /^snapshot:(.+?)(?::(resnapshot-\d+))?$/.exec(origin.source);
+    const table = tables.find((candidate) => candidate.name === (run ? run[1] : origin.table));
+    if (!table) return undefined;
+    return run ? snapshotOf(table, run[2]) : sources.find((source) => source.table === table.name && source.kind !== 'SNAPSHOT');
+  };
+  return async (letter) => {
+    const body = readDeadLetterBody(letter.message.value!);
+    if (body.truncated) throw new Error('the source record was cut to fit the dead-letter topic; re-snapshot the table to cover it');
+    const source = sourceOf(body.origin);
+    if (!source) throw new Error(`no configured table reads ${body.origin.source}`);
+    const event = (await source.revive(body.origin.shard, body.record)).toEvent();
+    const topic = topicFor(topics.template, event);
+    const value = await codec.encode(topic, event);
+    if (value.length > maxMessageBytes) throw new Error(`the event is ${value.length} bytes, over the ${maxMessageBytes}-byte limit`);
+    return { topic, messages: changeMessages(event, value, topics.tombstones) };
+  };
 }

@@ -64,6 +64,13 @@ export class DynamoDbStreamSource implements ShardSource {
     return { records: (Records ?? []).map((record) => this.toSourceRecord(shardId, record)), nextIterator: NextShardIterator };
   }
 
+  async revive(shardId: string, raw: unknown): Promise<SourceRecord> {
+    // JSON turned the creation time into a string.
+    const record = raw as StreamRecord;
+    const created = record.dynamodb?.ApproximateCreationDateTime as unknown as string | undefined;
+    return this.toSourceRecord(shardId, { ...record, dynamodb: record.dynamodb && { ...record.dynamodb, ApproximateCreationDateTime: created === undefined ? undefined : new Date(created) } });
+  }
+
   private toSourceRecord(shardId: string, record: StreamRecord): SourceRecord {
     const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
     const created = record.dynamodb?.ApproximateCreationDateTime;

@@ -1,4 +1,4 @@
-import type { IHeaders } from 'kafkajs';
+import type { IHeaders, Message } from 'kafkajs';
 import type { ChangeEvent, Op } from '../../schemas/change-event.ts';
 import { canonicalKey } from '../../schemas/change-event.ts';
 
@@ -28,4 +28,12 @@ export function cloudEventHeaders(event: ChangeEvent): IHeaders {
   };
   if (event.source.ttlDelete) headers.shardline_ttl_delete = 'true';
   return headers;
+}
+
+/** The Kafka records of one change: the event keyed by the item, then a tombstone after a REMOVE when asked. */
+export function changeMessages(event: ChangeEvent, value: Buffer, tombstones: boolean): Message[] {
+  const key = canonicalKey(event.keys);
+  const messages: Message[] = [{ key, value, headers: cloudEventHeaders(event) }];
+  if (event.op === 'REMOVE' && tombstones) messages.push({ key, value: null });
+  return messages;
 }

@@ -73,6 +73,11 @@ export class KinesisSource implements ShardSource {
     };
   }
 
+  async revive(shardId: string, raw: unknown): Promise<SourceRecord> {
+    const { sequenceNumber, partitionKey, data } = raw as { sequenceNumber: string; partitionKey?: string; data: string };
+    return this.toSourceRecord(shardId, { SequenceNumber: sequenceNumber, PartitionKey: partitionKey, Data: Buffer.from(data, 'utf8') });
+  }
+
   private toSourceRecord(shardId: string, record: KinesisRecord): SourceRecord {
     const sequenceNumber = record.SequenceNumber ?? '';
     const data = Buffer.from(record.Data ?? new Uint8Array());

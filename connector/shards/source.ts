@@ -31,4 +31,6 @@ export interface ShardSource {
   listShards(): Promise<ShardInfo[]>;
   iterator(shardId: string, position: ShardPosition): Promise<string>;
   read(shardId: string, iterator: string, limit: number): Promise<ReadResult>;
+  /** A record as its `raw()` gave it to the dead-letter topic, made a source record again for a replay. */
+  revive(shardId: string, raw: unknown): Promise<SourceRecord>;
 }

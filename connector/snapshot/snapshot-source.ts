@@ -82,6 +82,11 @@ export class SnapshotSource implements ShardSource {
     if (wait > 0) await sleep(wait);
   }
 
+  async revive(shardId: string, raw: unknown): Promise<SourceRecord> {
+    this.keyAttributes ??= await this.describeKey();
+    return this.toSourceRecord(shardId, raw as DynamoImage);
+  }
+
   private toSourceRecord(shardId: string, item: DynamoImage): SourceRecord {
     const keys: DynamoImage = Object.fromEntries(this.keyAttributes!.map((name) => [name, item[name]!]));
     // The item's key is where the scan resumes after it.

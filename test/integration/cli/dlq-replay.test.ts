@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { listDeadLetters, replayDeadLetters } from '../../../cli/commands/dlq.ts';
+import { buildConnector, buildSources, kafkaOf } from '../../../cli/pipeline.ts';
+import { createDynamoDb } from '../../../core/aws.ts';
+import { loadConfig } from '../../../core/config/load.ts';
+import type { ShardlineConfig } from '../../../core/config/schema.ts';
+import { deadLetterMessage } from '../../../core/dead-letter.ts';
+import { canonicalKey } from '../../../schemas/change-event.ts';
+import { ChangeEventCodec } from '../../../schemas/registry.ts';
+import { createStreamTable, testAws } from '../../harness/connector.ts';
+import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
+import { readTopics } from '../../harness/topic-reader.ts';
+
+/** The project's configuration, narrowed to one fresh table and topics of this test. */
+function configFor(table: string, prefix: string, maxMessageBytes: number): ShardlineConfig {
+  const base = loadConfig(new URL('../../../shardline.yaml', import.meta.url).pathname);
+  return {
+    ...base,
+    connector: {
+      ...base.connector,
+      name: `${prefix}-connector`,
+      tables: base.connector.tables.map((tableConfig) => ({ ...tableConfig, name: table, snapshot: { ...tableConfig.snapshot, enabled: false } })),
+      topics: { ...base.connector.topics, template: `${prefix}.{table}.{entity}`, checkpoints: `${prefix}.checkpoints`, deadLetter: `${prefix}.dlq` },
+      maxMessageBytes,
+    },
+  };
+}
+
+test('dlq replay: a connector dead letter is converted again into the event the stream record makes; one that cannot be is reported and kept', async () => {
+  const dynamodb = createDynamoDb(testAws());
+  const table = await createStreamTable(dynamodb);
+  const prefix = uniqueName('replay');
+  const put = (id: number, note: string) => dynamodb.send(new PutItemCommand({ TableName: table, Item: { PK: { S: `ORDER#${id}` }, SK: { S: 'ORDER' }, total: { N: '12.50' }, note: { S: note }, tag: { B: new Uint8Array([0, 1, 2, 255]) } } }));
+  await put(1, 'small');
+  await put(2, 'x'.repeat(6_000));
+
+  // Order 2 is over the event limit: dead-lettered, and its record is cut to fit the dead-letter topic too.
+  const config = configFor(table, prefix, 4_000);
+  const kafka = kafkaOf(config, 'test');
+  const topic = `${prefix}.${table}.order`;
+  const connector = await buildConnector(config);
+  const running = connector.start();
+  const delivered = await readTopics(kafka, [topic], (messages) => messages.length >= 1, 30_000);
+  await connector.stop();
+  await running;
+
+  // Order 1's stream record dead-lettered as the connector does when a conversion fails (same message,
+  // same raw record from the real source), standing in for a conversion bug fixed by an upgrade.
+  const [source] = (await buildSources(config)).sources;
+  const [shard] = await source!.listShards();
+  const { records } = await source!.read(shard!.shardId, await source!.iterator(shard!.shardId, { type: 'TRIM_HORIZON' }), 10);
+  const record = records.find((candidate) => candidate.toEvent().keys.PK?.S === 'ORDER#1')!;
+  const producer = kafka.producer();
+  await producer.connect();
+  const origin = { stage: 'connector', source: source!.streamId, shard: shard!.shardId, position: record.sequenceNumber, table };
+  await producer.send({ topic: config.connector.topics.deadLetter, messages: [deadLetterMessage(origin, 'conversion failed (simulated)', record.raw(), canonicalKey(record.toEvent().keys), 4_000)] });
+  await producer.disconnect();
+
+  const letters = await listDeadLetters(config, 10);
+  assert.equal(letters.length, 2);
+  assert.match(letters[0]!.reason, /^the event is \d+ bytes, over the 4000-byte limit$/);
+  assert.equal(letters[1]!.reason, 'conversion failed (simulated)');
+  const result = await replayDeadLetters(config, letters);
+  assert.equal(result.replayed, 1);
+  assert.equal(result.failed.length, 1);
+  assert.match(result.failed[0]!.reason, /cut to fit the dead-letter topic; re-snapshot the table/);
+
+  const codec = new ChangeEventCodec({ url: testEndpoints().registryUrl });
+  const read = await readTopics(kafka, [topic], (messages) => messages.length >= 2, 30_000);
+  const [original, replayed] = await Promise.all(read.map(async ({ message }) => codec.decode(message.value!)));
+  assert.equal(read.length, 2);
+  assert.equal(delivered.length, 1);
+  // Binary values, the version (its sequence number) and the source position survive the round trip.
+  assert.deepEqual(replayed, original);
+  assert.equal((await listDeadLetters(config, 10)).length, 2, 'the dead-letter topic is a log: both letters are still there');
+  dynamodb.destroy();
+});
