@@ -9,7 +9,9 @@ import type { ShardlineConfig } from '../../../core/config/schema.ts';
 import { deadLetterMessage } from '../../../core/dead-letter.ts';
 import { canonicalKey } from '../../../schemas/change-event.ts';
 import { ChangeEventCodec } from '../../../schemas/registry.ts';
+import { ensureTopics } from '../../../core/topics.ts';
 import { createStreamTable, testAws } from '../../harness/connector.ts';
+import { cacheSink, testGroup } from '../../harness/consumers.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
 import { readTopics } from '../../harness/topic-reader.ts';
 
@@ -76,4 +78,31 @@ test('dlq replay: a connector dead letter is converted again into the event the 
   assert.deepEqual(replayed, original);
   assert.equal((await listDeadLetters(config, 10)).length, 2, 'the dead-letter topic is a log: both letters are still there');
   dynamodb.destroy();
+});
+
+test('dlq replay: a consumer group\'s dead letter goes back on its topic byte for byte', async (t) => {
+  const prefix = uniqueName('replay-group');
+  const config = configFor('orders', prefix, 1_000_000);
+  const kafka = kafkaOf(config, 'test');
+  const topic = `${prefix}.orders.order`;
+  await ensureTopics(kafka, [topic]);
+  const poison = Buffer.from([0, 0, 0, 0, 7, 1, 2, 3]);
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: [{ key: 'PK=S:ORDER#1|SK=S:ORDER', value: poison }] });
+  await producer.disconnect();
+
+  const group = testGroup(prefix, 'cache', [topic], cacheSink(prefix));
+  await group.start();
+  t.after(() => group.stop());
+  let letters = await listDeadLetters(config, 10);
+  for (const deadline = Date.now() + 30_000; letters.length === 0 && Date.now() < deadline; letters = await listDeadLetters(config, 10)) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  assert.equal(letters.length, 1);
+  assert.equal(letters[0]!.stage, `${prefix}-cache`);
+
+  assert.deepEqual(await replayDeadLetters(config, letters), { replayed: 1, failed: [] });
+  const read = await readTopics(kafka, [topic], (messages) => messages.length >= 2, 30_000);
+  assert.deepEqual(read.map(({ message }) => [message.key?.toString(), message.value]), [['PK=S:ORDER#1|SK=S:ORDER', poison], ['PK=S:ORDER#1|SK=S:ORDER', poison]]);
 });
