@@ -91,11 +91,29 @@ export class ChangeEventCodec {
     return id;
   }
 
+  /**
+   * Credentials that may register schemas but not change settings (common with managed registries) are
+   * fine when the subject already has the wanted level; otherwise the refusal names what to do.
+   */
+  private async setCompatibility(subject: string): Promise<void> {
+    const path = `/config/${encodeURIComponent(subject)}`;
+    const response = await registryRequest(this.connection, path, 'PUT', { compatibility: this.compatibility });
+    if (response.ok) return;
+    const refusal = `setting compatibility ${this.compatibility} answered ${response.status}: ${await response.text()}`;
+    if (response.status === 401 || response.status === 403) {
+      // The level in effect: the subject's own, else the registry's global one.
+      const current = await registryRequest(this.connection, `${path}?defaultToGlobal=true`, 'GET');
+      if (current.ok && ((await current.json()) as { compatibilityLevel?: string }).compatibilityLevel === this.compatibility) return;
+      throw Object.assign(new Error(`${refusal}; set the subject's compatibility to ${this.compatibility} with other credentials, or change registry.compatibility`), { status: response.status });
+    }
+    throw Object.assign(new Error(refusal), { status: response.status });
+  }
+
   private async register(subject: string): Promise<number> {
     try {
-      const response = await registryRequest(this.connection, `/config/${encodeURIComponent(subject)}`, 'PUT', { compatibility: this.compatibility });
-      if (!response.ok) throw Object.assign(new Error(`setting compatibility ${this.compatibility} answered ${response.status}: ${await response.text()}`), { status: response.status });
-      const registered = await this.registry.register({ type: SchemaType.AVRO, schema: changeEventSchema }, { subject, compatibility: COMPATIBILITY[this.compatibility] });
+      await this.setCompatibility(subject);
+      // The setting is done above; the library would otherwise set it again after a first registration.
+      const registered = await this.registry.register({ type: SchemaType.AVRO, schema: changeEventSchema }, { subject, compatibility: COMPATIBILITY[this.compatibility], updateConfig: false });
       return registered.id;
     } catch (error) {
       if (isUnavailable(error)) throw error;

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { Connector } from '../../../connector/connector.ts';
@@ -57,4 +59,39 @@ test('a wrong registry URL is refused at start with the key to fix; a registry t
   await assert.rejects(new ChangeEventCodec({ url: `${testEndpoints().registryUrl}/wrong` }).checkAccess(), /answered 404 to GET \/config: check registry\.url/);
   await new ChangeEventCodec({ url: 'http://127.0.0.1:9' }).checkAccess();
   await new ChangeEventCodec(registry()).checkAccess();
+});
+
+/** The real registry behind credentials that may register schemas but not change settings. */
+async function withoutSettingsRights(): Promise<{ url: string; server: Server }> {
+  const upstream = new URL(testEndpoints().registryUrl);
+  const server = createServer(async (request, response) => {
+    if (request.method === 'PUT' && request.url?.includes('/config')) {
+      response.writeHead(403, { 'content-type': 'application/json' }).end('{"error_code":40301,"message":"User is denied operation AlterConfigs"}');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const answer = await fetch(`${upstream.origin}${request.url}`, {
+      method: request.method,
+      headers: { 'content-type': request.headers['content-type'] ?? 'application/json' },
+      body: chunks.length > 0 ? Buffer.concat(chunks) : undefined,
+    });
+    response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await answer.arrayBuffer()));
+  }).listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${upstream.pathname}`, server };
+}
+
+test('credentials that may not change settings: registration goes on where the subject already has the level, and says what to do where not', async (t) => {
+  const { url, server } = await withoutSettingsRights();
+  t.after(() => server.close());
+  const prepared = uniqueName('prepared');
+  await registryRequest(registry(), `/config/${encodeURIComponent(valueSubject(prepared))}`, 'PUT', { compatibility: 'BACKWARD' });
+  const codec = new ChangeEventCodec({ url }, 'BACKWARD');
+  assert.ok((await codec.schemaId(prepared)) > 0);
+
+  // A subject left to the registry's global level (NONE on Apicurio) cannot get BACKWARD with these credentials.
+  const unprepared = uniqueName('unprepared');
+  await assert.rejects(codec.schemaId(unprepared), (error: unknown) => error instanceof SchemaRegistrationError
+    && /answered 403.*set the subject's compatibility to BACKWARD with other credentials, or change registry\.compatibility/.test(error.message));
 });
