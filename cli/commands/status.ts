@@ -39,10 +39,11 @@ export async function status(config: ShardlineConfig): Promise<StatusReport> {
       return { stream, shard, iteratorAgeSeconds: age, trimHeadroomSeconds: headroom.get(key) ?? 0 };
     });
     const groups: StatusReport['groups'] = [];
+    const topicEnds = new Map<string, Awaited<ReturnType<typeof admin.fetchTopicOffsets>>>();
+    for (const topic of topicsFor(config).filter((candidate) => existing.has(candidate))) topicEnds.set(topic, await admin.fetchTopicOffsets(topic));
     for (const sink of selectedSinks(config)) {
       const groupId = config.consumers[sink].groupId;
-      for (const topic of topicsFor(config).filter((candidate) => existing.has(candidate))) {
-        const ends = await admin.fetchTopicOffsets(topic);
+      for (const [topic, ends] of topicEnds) {
         const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
         for (const end of ends) {
           const at = committed?.partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1';

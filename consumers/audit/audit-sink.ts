@@ -43,7 +43,7 @@ export class AuditSink implements Sink {
   private readonly store: ClickHouseProgress;
 
   constructor(private readonly options: AuditSinkOptions) {
-    this.store = new ClickHouseProgress(options.clickhouse);
+    this.store = new ClickHouseProgress(options.clickhouse, options.group);
   }
 
   async open(): Promise<void> {
@@ -75,7 +75,7 @@ export class AuditSink implements Sink {
   }
 
   progress(topic: string, partition: number): Promise<string | undefined> {
-    return this.store.read(this.options.group, topic, partition);
+    return this.store.read(topic, partition);
   }
 
   // Every change can be recorded: the audit sink never rejects a record.
@@ -85,7 +85,7 @@ export class AuditSink implements Sink {
       .map(({ key, event }) => this.entry(key, event));
     if (rows.length > 0) await this.options.clickhouse.insert({ table: this.options.table, values: rows, format: 'JSONEachRow' });
     faultPoint('audit.after-insert');
-    await this.store.write(this.options.group, batch.topic, batch.partition, batch.nextOffset);
+    await this.store.write(batch.topic, batch.partition, batch.nextOffset);
   }
 
   private entry(entityKey: string, event: ChangeEvent) {

@@ -4,14 +4,13 @@ import type { ClickHouseClient } from '@clickhouse/client';
 const STORE_INTERVAL_MS = 1_000;
 
 interface Position {
-  group: string;
   topic: string;
   partition: number;
   next_offset: string;
 }
 
 /**
- * Consumer progress kept in ClickHouse beside the data it describes: the next offset per group and
+ * One consumer group's progress kept in ClickHouse beside the data it describes: the next offset per
  * partition. Positions are recorded after the batch's rows and stored at most once a second, so a
  * crash replays up to a second of batches, which the ClickHouse sinks absorb (newest version per item
  * wins; audit entries are keyed by event id). A stored position only ever follows rows already
@@ -23,6 +22,7 @@ export class ClickHouseProgress {
 
   constructor(
     private readonly clickhouse: ClickHouseClient,
+    private readonly group: string,
     private readonly table = 'shardline_progress',
     private readonly storeIntervalMs = STORE_INTERVAL_MS,
   ) {}
@@ -35,13 +35,13 @@ export class ClickHouseProgress {
     });
   }
 
-  async read(group: string, topic: string, partition: number): Promise<string | undefined> {
-    const recorded = this.pending.get(positionKey(group, topic, partition));
+  async read(topic: string, partition: number): Promise<string | undefined> {
+    const recorded = this.pending.get(positionKey(topic, partition));
     if (recorded) return recorded.next_offset;
     // The highest, not the newest: a member that lost the partition may store an older position late.
     const result = await this.clickhouse.query({
       query: `SELECT toString(next_offset) AS next FROM ${this.table} WHERE group = {group:String} AND topic = {topic:String} AND partition = {partition:UInt32} ORDER BY next_offset DESC LIMIT 1`,
-      query_params: { group, topic, partition },
+      query_params: { group: this.group, topic, partition },
       format: 'JSONEachRow',
     });
     const rows = await result.json<{ next: string }>();
@@ -49,8 +49,8 @@ export class ClickHouseProgress {
   }
 
   /** Records where a partition goes on, once its batch's rows are inserted; stores it when the interval is up. */
-  async write(group: string, topic: string, partition: number, nextOffset: string): Promise<void> {
-    this.pending.set(positionKey(group, topic, partition), { group, topic, partition, next_offset: nextOffset });
+  async write(topic: string, partition: number, nextOffset: string): Promise<void> {
+    this.pending.set(positionKey(topic, partition), { topic, partition, next_offset: nextOffset });
     if (Date.now() - this.lastStored >= this.storeIntervalMs) await this.flush();
   }
 
@@ -58,13 +58,13 @@ export class ClickHouseProgress {
   async flush(): Promise<void> {
     if (this.pending.size === 0) return;
     const positions = [...this.pending.values()];
-    await this.clickhouse.insert({ table: this.table, format: 'JSONEachRow', values: positions });
+    await this.clickhouse.insert({ table: this.table, format: 'JSONEachRow', values: positions.map((position) => ({ group: this.group, ...position })) });
     for (const position of positions) {
-      const key = positionKey(position.group, position.topic, position.partition);
+      const key = positionKey(position.topic, position.partition);
       if (this.pending.get(key) === position) this.pending.delete(key);
     }
     this.lastStored = Date.now();
   }
 }
 
-const positionKey = (group: string, topic: string, partition: number): string => `${group}\u0000${topic}\u0000${partition}`;
+const positionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;

@@ -32,7 +32,7 @@ export class RollupSink implements Sink {
   private readonly store: ClickHouseProgress;
 
   constructor(private readonly options: RollupSinkOptions) {
-    this.store = new ClickHouseProgress(options.clickhouse);
+    this.store = new ClickHouseProgress(options.clickhouse, options.group);
   }
 
   async open(): Promise<void> {
@@ -59,7 +59,7 @@ export class RollupSink implements Sink {
   }
 
   progress(topic: string, partition: number): Promise<string | undefined> {
-    return this.store.read(this.options.group, topic, partition);
+    return this.store.read(topic, partition);
   }
 
   async apply(batch: SinkBatch, deadLetter: (rejections: Rejection[]) => Promise<void>): Promise<void> {
@@ -85,7 +85,7 @@ export class RollupSink implements Sink {
       if (values.length > 0) await this.options.clickhouse.insert({ table: itemsTable(rollup), values, format: 'JSONEachRow' });
     }
     faultPoint('rollups.after-insert');
-    await this.store.write(this.options.group, batch.topic, batch.partition, batch.nextOffset);
+    await this.store.write(batch.topic, batch.partition, batch.nextOffset);
   }
 
   private row(rollup: RollupDefinition, itemKey: string, event: ChangeEvent): Row {
