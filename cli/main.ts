@@ -10,7 +10,7 @@ import { reconcile } from './commands/reconcile.ts';
 import { listDeadLetters, replayDeadLetters } from './commands/dlq.ts';
 import { CliError, EXIT, configFrom, untilSignal } from './context.ts';
 import { runDemo } from './demo/demo.ts';
-import { selectedSinks } from './pipeline.ts';
+import { selectedSinks, SINK_NAMES, type SinkName } from './pipeline.ts';
 
 const positive = (value: string): number => {
   const number = Number(value);
@@ -20,19 +20,22 @@ const positive = (value: string): number => {
 
 const program = new Command()
   .name('shardline')
-  .description('DynamoDB Streams and Kinesis changes into Kafka, and exactly-once sinks: ClickHouse rollups, audit log')
+  .description(`DynamoDB Streams and Kinesis changes into Kafka, and exactly-once sinks: ${SINK_NAMES.join(', ')}`)
   .option('-c, --config <file>', 'configuration file (default: ./shardline.yaml when present)')
   .showHelpAfterError()
   .exitOverride();
 
 const config = () => configFrom(program.opts<{ config?: string }>().config);
 
-/** Runs until Ctrl-C or SIGTERM, then stops cleanly (the connector commits what it read). */
-async function serve(parts: { connector: boolean; sinks: string[] }): Promise<number> {
+/**
+ * Runs until Ctrl-C or SIGTERM, then stops cleanly (the connector commits what it read). A part that
+ * stops on an error it cannot retry stops the process with exit 1 and the cause.
+ */
+async function serve(connector: boolean, sinks: (config: ReturnType<typeof configFrom>) => SinkName[]): Promise<number> {
   const loaded = config();
-  const pipeline = await startPipeline(loaded, { connector: parts.connector, sinks: parts.sinks.length || !parts.connector ? selectedSinks(loaded, parts.sinks) : [] });
-  logger.info({ connector: parts.connector, groups: pipeline.groups.length, http: `${loaded.http.host}:${loaded.http.port}` }, 'shardline running');
-  const outcome = await Promise.race([untilSignal().then(() => 'signal' as const), pipeline.connectorDone.then(() => 'done' as const, (error: unknown) => error)]);
+  const pipeline = await startPipeline(loaded, { connector, sinks: sinks(loaded) });
+  logger.info({ connector, groups: pipeline.groups.map((group) => group.groupId), http: `${loaded.http.host}:${loaded.http.port}` }, 'shardline running');
+  const outcome = await Promise.race([untilSignal(), pipeline.failed.catch((error: unknown) => error as Error)]);
   await pipeline.stop();
   if (outcome instanceof Error) throw new CliError(outcome.message, EXIT.failure);
   return EXIT.ok;
@@ -49,13 +52,13 @@ const set = (code: number): void => {
   exitCode = code;
 };
 
-program.command('connector').description('read the configured tables and write change events to Kafka').action(async () => set(await serve({ connector: true, sinks: [] })));
+program.command('connector').description('read the configured tables and write change events to Kafka').action(async () => set(await serve(true, () => [])));
 
-program.command('consumer').description('run consumer groups (rollups, audit); all enabled ones when none are named')
-  .argument('[sinks...]', 'sinks to run').action(async (sinks: string[]) => set(await serve({ connector: false, sinks })));
+program.command('consumer').description(`run consumer groups (${SINK_NAMES.join(', ')}); all enabled ones when none are named`)
+  .argument('[sinks...]', 'sinks to run').action(async (sinks: string[]) => set(await serve(false, (loaded) => selectedSinks(loaded, sinks))));
 
 program.command('run').description('the connector and every enabled consumer group in one process, each group independent')
-  .action(async () => set(await serve({ connector: true, sinks: [] })));
+  .action(async () => set(await serve(true, (loaded) => selectedSinks(loaded))));
 
 program.command('stack').description('the local real-service stack (Kafka, registry, OpenSearch, Redis, moto)')
   .argument('<action>', 'up, down or status').action(async (action: string) => set(await runStackCommand(action)));

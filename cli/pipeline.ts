@@ -99,6 +99,7 @@ export async function buildConnector(config: ShardlineConfig): Promise<Connector
     retentionHours: connector.retentionHours,
     backoff: { ...connector.backoff, attempts: Infinity },
     logger: logger.child({ component: 'connector' }),
+    stuckAfterMs: config.http.stuckAfterSeconds * 1000,
   });
 }
 
@@ -208,5 +209,6 @@ function groupFor(config: ShardlineConfig, plan: SinkPlan): ConsumerGroup {
     maxMessageBytes: config.connector.maxMessageBytes,
     logger: logger.child({ component: 'consumer' }),
     sessionTimeoutMs: config.consumers.sessionTimeoutMs,
+    stuckAfterMs: config.http.stuckAfterSeconds * 1000,
   });
 }

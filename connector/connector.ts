@@ -4,6 +4,8 @@ import { ConversionError, canonicalKey, type ChangeEvent } from '../schemas/chan
 import { SchemaRegistrationError, type ChangeEventCodec } from '../schemas/registry.ts';
 import { deadLetterMessage, type DeadLetterOrigin } from '../core/dead-letter.ts';
 import { isUnavailable } from '../core/unavailable.ts';
+import { classifyError, describeError, isFenced } from '../core/errors.ts';
+import { FailureStreak, type PartHealth } from '../core/health.ts';
 import type { Logger } from '../core/logger.ts';
 import { checkpointKey, checkpointMessage, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from './checkpoints.ts';
 import { changeMessages, topicFor } from './events/routing.ts';
@@ -50,6 +52,8 @@ export interface ConnectorOptions {
   retentionHours: number;
   backoff: Backoff;
   logger: Logger;
+  /** Rounds failing for longer than this make the connector not ready (default 30 s). */
+  stuckAfterMs?: number;
 }
 
 interface ConvertedEvent {
@@ -88,9 +92,21 @@ export class Connector {
   /** Checkpoints to write with the next transaction (a re-snapshot run that has begun). */
   private readonly pendingCheckpoints: Message[] = [];
   private lastDiscovery = 0;
+  private readonly streak: FailureStreak;
+  private fatal: Error | undefined;
 
   constructor(private readonly options: ConnectorOptions) {
     this.dedupe = new DedupeWindow(options.dedupeWindowSize);
+    this.streak = new FailureStreak(options.stuckAfterMs ?? 30_000, () => metrics.stuck.inc());
+  }
+
+  /** Not ready while stopped on an error, or while rounds have failed (nothing committed) for too long. */
+  health(): PartHealth {
+    const part = `connector ${this.options.name}`;
+    if (this.fatal) return { part, ready: false, detail: describeError(this.fatal) };
+    if (!this.running) return { part, ready: false, detail: 'not running' };
+    const problem = this.streak.problem();
+    return problem ? { part, ready: false, detail: problem } : { part, ready: true };
   }
 
   private key(source: ShardSource, shardId: string): string {
@@ -106,17 +122,53 @@ export class Connector {
     await ensureCheckpointTopic(admin, topics.checkpoints);
     await admin.disconnect();
 
-    // Initialising the transactional producer bumps its epoch: an older instance with the same id is
-    // fenced, and its open transaction is aborted before the checkpoints are read.
-    this.producer = kafka.producer({ transactionalId: `shardline-connector-${name}`, idempotent: true, maxInFlightRequests: 1 });
-    await this.producer.connect();
+    this.producer = await this.fencingProducer();
     const checkpoints = await loadCheckpoints(kafka, topics.checkpoints, name);
     this.restore(checkpoints);
     logger.info({ connector: name, checkpoints: checkpoints.size }, 'connector started');
 
     this.running = true;
-    this.stopped = this.loop();
+    this.stopped = this.loop().catch((error: unknown) => {
+      this.fatal = error as Error;
+      throw error;
+    });
     return this.stopped;
+  }
+
+  /**
+   * A transactional producer whose id is initialised before anything is read: that bumps the epoch, so
+   * an older instance with the same name is fenced and its open transaction ends before the
+   * checkpoints are loaded (KafkaJS initialises only at the first transaction; an empty one does it).
+   */
+  private async fencingProducer(): Promise<Producer> {
+    const producer = this.options.kafka.producer({ transactionalId: `shardline-connector-${this.options.name}`, idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      await (await producer.transaction()).abort();
+    } catch (error) {
+      await producer.disconnect().catch(() => undefined);
+      throw error;
+    }
+    return producer;
+  }
+
+  /**
+   * After a commit whose outcome is unknown (KafkaJS leaves the producer in COMMITTING, refusing every
+   * later transaction): a new producer fences the old epoch and completes or aborts what it left, and
+   * the readers go on from the checkpoints as Kafka now holds them.
+   */
+  private async recover(): Promise<void> {
+    const { kafka, topics, name } = this.options;
+    await this.producer?.disconnect().catch(() => undefined);
+    this.producer = undefined;
+    this.producer = await this.fencingProducer();
+    const checkpoints = await loadCheckpoints(kafka, topics.checkpoints, name);
+    this.restore(checkpoints);
+    for (const [key, { reader }] of this.readers) {
+      const checkpoint = checkpoints.get(key);
+      if (checkpoint?.finished) this.retire(reader);
+      else reader.resetTo(checkpoint?.sequenceNumber);
+    }
   }
 
   private restore(checkpoints: Map<string, Checkpoint>): void {
@@ -158,9 +210,13 @@ export class Connector {
 
   private async loop(): Promise<void> {
     let failures = 0;
+    let uncertain = false;
     while (this.running) {
       const now = Date.now();
       try {
+        // The last commit's outcome is unknown: start from what Kafka holds.
+        if (uncertain || !this.producer) await this.recover();
+        uncertain = false;
         if (now - this.lastDiscovery >= this.options.polling.discoveryIntervalMs || this.readers.size === 0) {
           await this.discover();
           this.lastDiscovery = Date.now();
@@ -168,10 +224,13 @@ export class Connector {
         const round = await this.readRound(now);
         if (round.readers.size > 0 || round.checkpoints.length > 0) await this.commit(round);
         failures = 0;
+        this.streak.succeeded();
       } catch (error) {
         if (isFatal(error)) throw error;
+        uncertain = error instanceof CommitUncertain;
         // Kafka, the registry or AWS did not answer: nothing was committed, so read it all again.
-        for (const { reader } of this.readers.values()) reader.rewind();
+        if (!uncertain) for (const { reader } of this.readers.values()) reader.rewind();
+        this.streak.failed(describeError(error));
         this.options.logger.warn({ err: error, attempt: failures }, 'round failed; reading again from the committed checkpoints');
         await sleep(backoffDelay(this.options.backoff, failures++));
         continue;
@@ -301,11 +360,17 @@ export class Connector {
       // KafkaJS sends a partition's messages as one record batch, which the broker refuses above its
       // message size limit: a large round goes out in several sends inside the one transaction.
       for (const chunk of chunkBySize(topicMessages, this.options.maxMessageBytes / 2)) await transaction.sendBatch({ topicMessages: chunk, acks: -1 });
-      await transaction.commit();
     } catch (error) {
       metrics.transactions.inc({ outcome: 'aborted' });
-      await transaction.abort().catch(() => undefined);
-      throw error;
+      // An abort that fails leaves the transaction's outcome to the next producer's fencing.
+      const aborted = await transaction.abort().then(() => true, () => false);
+      throw aborted || isFenced(error) ? error : new CommitUncertain(error);
+    }
+    try {
+      await transaction.commit();
+    } catch (error) {
+      metrics.transactions.inc({ outcome: 'unknown' });
+      throw isFenced(error) ? error : new CommitUncertain(error);
     }
     metrics.transactions.inc({ outcome: 'committed' });
     this.pendingCheckpoints.splice(0, this.pendingCheckpoints.length);
@@ -354,15 +419,18 @@ function shardSet(byStream: Map<string, Set<string>>, streamId: string): Set<str
 
 /**
  * Fatal: the gap policy says stop, the registry refused the schema (retrying cannot change its answer),
- * or another instance with the same name fenced this one.
+ * another instance with the same name fenced this one, or anything the one classification calls fatal
+ * (a programming error, credentials refused).
  */
 function isFatal(error: unknown): boolean {
   if (error instanceof GapError || error instanceof SchemaRegistrationError) return true;
-  // KafkaJS wraps the broker's answer when its own retries give up: look through the causes.
-  for (let cause = error as { type?: string; cause?: unknown } | null; cause; cause = cause.cause as typeof cause) {
-    if (cause.type && FENCED.has(cause.type)) return true;
-  }
-  return false;
+  return classifyError(error instanceof CommitUncertain ? error.cause : error) === 'fatal';
 }
 
-const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'INVALID_PRODUCER_ID_MAPPING']);
+/** A commit (or the abort after a failed send) that did not answer: whether Kafka holds the round is unknown. */
+class CommitUncertain extends Error {
+  constructor(cause: unknown) {
+    super(`the transaction's outcome is unknown: ${describeError(cause)}`, { cause });
+    this.name = 'CommitUncertain';
+  }
+}

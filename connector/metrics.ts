@@ -17,5 +17,6 @@ export const connectorMetrics = {
     labelNames: ['stream', 'shard'],
     registers,
   }),
+  stuck: new Counter({ name: 'shardline_connector_stuck_total', help: 'Times rounds kept failing past the configured time (the connector turned not ready)', registers }),
   activeShards: new Gauge({ name: 'shardline_connector_active_shards', help: 'Shards being read', labelNames: ['stream'], registers }),
 };

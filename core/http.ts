@@ -1,14 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { PartHealth } from './health.ts';
 import { metricsRegistry } from './metrics.ts';
 
 export interface HttpOptions {
   host: string;
   port: number;
-  /** True once the process does its work (groups joined, connector reading). */
-  ready: () => boolean;
-  /** The process's ClickHouse client: embedded ClickHouse answers other processes only through here. */
-  clickhouse?: ClickHouseClient;
+  /** Each part of the process (connector, groups): ready once it does its work and while it is not stuck. */
+  health: () => PartHealth[];
+  /** Read-only SQL against the process's ClickHouse, as JSON lines: embedded ClickHouse answers other processes only through here. */
+  query?: (sql: string) => Promise<string>;
 }
 
 const MAX_QUERY_BYTES = 64 * 1024;
@@ -30,8 +30,8 @@ async function readBody(request: IncomingMessage): Promise<string | undefined> {
 }
 
 /**
- * Metrics (/metrics), liveness (/health), readiness (/ready) and read-only SQL (/query, POST, body = SQL,
- * answered as JSON lines). Queries run with ClickHouse's readonly setting: nothing can be changed through it.
+ * Metrics (/metrics), liveness (/health), readiness (/ready: 200 when every part is ready, else 503
+ * naming the parts that are not) and read-only SQL (/query, POST, body = SQL, answered as JSON lines).
  */
 export function startHttp(options: HttpOptions): Promise<Server> {
   const server = createServer((request, response) => {
@@ -39,16 +39,20 @@ export function startHttp(options: HttpOptions): Promise<Server> {
       const path = (request.url ?? '/').split('?')[0];
       if (request.method === 'GET' && path === '/metrics') return send(response, 200, await metricsRegistry.metrics(), metricsRegistry.contentType);
       if (request.method === 'GET' && path === '/health') return send(response, 200, 'ok\n');
-      if (request.method === 'GET' && path === '/ready') return options.ready() ? send(response, 200, 'ready\n') : send(response, 503, 'starting\n');
+      if (request.method === 'GET' && path === '/ready') {
+        const parts = options.health();
+        const lines = parts.map((part) => `${part.part}: ${part.ready ? 'ready' : `not ready${part.detail ? ` (${part.detail})` : ''}`}`);
+        const ready = parts.length > 0 && parts.every((part) => part.ready);
+        return send(response, ready ? 200 : 503, `${ready ? 'ready' : 'not ready'}\n${lines.join('\n')}\n`);
+      }
       if (path === '/query') {
         if (request.method !== 'POST') return send(response, 405, 'POST the SQL as the request body\n');
-        if (!options.clickhouse) return send(response, 404, 'this process has no ClickHouse\n');
+        if (!options.query) return send(response, 404, 'this process has no ClickHouse\n');
         const sql = await readBody(request);
         if (sql === undefined) return send(response, 413, `queries are limited to ${MAX_QUERY_BYTES} bytes\n`);
         if (!sql.trim()) return send(response, 400, 'empty query\n');
         try {
-          const result = await options.clickhouse.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: { readonly: '1' } });
-          return send(response, 200, await result.text(), 'application/x-ndjson');
+          return send(response, 200, await options.query(sql), 'application/x-ndjson');
         } catch (error) {
           return send(response, 400, `${(error as Error).message}\n`);
         }

@@ -3,6 +3,12 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 /**
  * Reads a topic's committed records (read_committed) from its start up to its end as it is now, with a
  * throwaway consumer group, calling `onMessage` for each; `onMessage` returns true to stop early.
+ *
+ * "The end" is each partition's last stable offset when the read begins (the admin client lists
+ * offsets read_committed): a transaction still open then is not waited for. A partition is done when
+ * the consumer's position reaches that offset, which counts transaction markers and aborted records
+ * too, so a partition ending in a marker is recognised without guessing from idle fetches (those also
+ * come from brokers that hold none of the topic's partitions).
  */
 export async function readToEnd(kafka: Kafka, topic: string, groupPrefix: string, onMessage: (partition: number, message: KafkaMessage) => boolean | void): Promise<void> {
   const admin = kafka.admin();
@@ -22,24 +28,24 @@ export async function readToEnd(kafka: Kafka, topic: string, groupPrefix: string
           done = true;
           resolve();
         };
-        let idleFetches = 0;
-        // The end offset can sit after a transaction marker, which is never delivered: a few empty
-        // fetches past the last record mean the end was reached.
-        consumer.on(consumer.events.FETCH, () => {
-          if (++idleFetches >= 5) finish();
+        const reached = (partition: number, lastOffset: string) => {
+          const end = remaining.get(partition);
+          if (end === undefined || BigInt(lastOffset) + 1n < end) return;
+          remaining.delete(partition);
+          if (remaining.size === 0) finish();
+        };
+        // Emitted for every fetched batch, also one holding only markers or aborted records, after its
+        // messages were handed over; `lastOffset` is the batch's last offset, markers included.
+        consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+          if (!done && payload.topic === topic) reached(payload.partition, payload.lastOffset);
         });
         consumer.run({
           autoCommit: false,
           eachMessage: async ({ partition, message }) => {
             // Records fetched before the consumer stops are not the caller's any more.
             if (done) return;
-            idleFetches = 0;
             if (onMessage(partition, message) === true) return finish();
-            const end = remaining.get(partition);
-            if (end !== undefined && BigInt(message.offset) + 1n >= end) {
-              remaining.delete(partition);
-              if (remaining.size === 0) finish();
-            }
+            reached(partition, message.offset);
           },
         }).catch(reject);
       });

@@ -1,5 +1,8 @@
 import type { ShardlineConfig } from '../../core/config/schema.ts';
+import { readOnlyQuery } from '../../consumers/clickhouse/read-only-query.ts';
 import { clickhouseOf } from '../pipeline.ts';
+
+const parseLines = (body: string): Record<string, unknown>[] => body.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
 
 /**
  * Runs read-only SQL against the rollups and audit log. With a ClickHouse server it connects directly;
@@ -12,13 +15,12 @@ export async function querySql(config: ShardlineConfig, sql: string): Promise<Re
     if (viaProcess) {
       const body = await viaProcess.text();
       if (!viaProcess.ok) throw new Error(body.trim());
-      return body.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+      return parseLines(body);
     }
   }
   const clickhouse = await clickhouseOf(config);
   try {
-    const result = await clickhouse.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: { readonly: '1' } });
-    return await result.json<Record<string, unknown>>();
+    return parseLines(await readOnlyQuery(clickhouse, sql));
   } finally {
     await clickhouse.close();
   }

@@ -1,9 +1,11 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Server } from 'node:http';
+import type { PartHealth } from '../../core/health.ts';
 import { startHttp } from '../../core/http.ts';
 import { logger } from '../../core/logger.ts';
 import type { ShardlineConfig } from '../../core/config/schema.ts';
 import type { Connector } from '../../connector/connector.ts';
+import { readOnlyQuery } from '../../consumers/clickhouse/read-only-query.ts';
 import type { ConsumerGroup } from '../../consumers/runtime/group.ts';
 import { CLICKHOUSE_SINKS, buildConnector, buildConsumerGroups, clickhouseOf, type SinkName } from '../pipeline.ts';
 
@@ -11,8 +13,11 @@ export interface RunningPipeline {
   connector: Connector | undefined;
   groups: ConsumerGroup[];
   clickhouse: ClickHouseClient | undefined;
-  /** Rejects when the connector stops on its own (a gap under `fail`, or fenced by another instance). */
-  connectorDone: Promise<void>;
+  /**
+   * Rejects when a part stops on its own: the connector (a gap under `fail`, fenced by another
+   * instance, a fatal error) or a consumer group (a fatal error). Never resolves while all run.
+   */
+  failed: Promise<never>;
   stop(): Promise<void>;
 }
 
@@ -21,27 +26,36 @@ export interface RunningPipeline {
  * group, plus the HTTP endpoint (metrics, health, and queries for embedded ClickHouse).
  */
 export async function startPipeline(config: ShardlineConfig, parts: { connector: boolean; sinks: SinkName[]; http?: boolean }): Promise<RunningPipeline> {
-  let ready = false;
+  let started = false;
+  // Filled in below; /ready asks them once everything has started.
+  const running: { connector?: Connector; groups: ConsumerGroup[] } = { groups: [] };
   const clickhouse = parts.sinks.some((sink) => CLICKHOUSE_SINKS.includes(sink)) ? await clickhouseOf(config) : undefined;
+  const health = (): PartHealth[] => {
+    if (!started) return [{ part: 'process', ready: false, detail: 'starting' }];
+    return [...(running.connector ? [running.connector.health()] : []), ...running.groups.map((group) => group.health())];
+  };
   let server: Server | undefined;
   if (parts.http !== false) {
-    server = await startHttp({ host: config.http.host, port: config.http.port, ready: () => ready, clickhouse }).catch((error: unknown) => {
+    const query = clickhouse ? (sql: string) => readOnlyQuery(clickhouse, sql) : undefined;
+    server = await startHttp({ host: config.http.host, port: config.http.port, health, query }).catch((error: unknown) => {
       logger.warn({ err: error, port: config.http.port }, 'HTTP endpoint not started (port in use?)');
       return undefined;
     });
   }
-  const groups = parts.sinks.length > 0 ? await buildConsumerGroups(config, parts.sinks, clickhouse) : [];
+  const groups = (running.groups = parts.sinks.length > 0 ? await buildConsumerGroups(config, parts.sinks, clickhouse) : []);
   await Promise.all(groups.map((group) => group.start()));
-  const connector = parts.connector ? await buildConnector(config) : undefined;
-  const connectorDone = connector ? connector.start() : new Promise<void>(() => {});
-  ready = true;
+  const connector = (running.connector = parts.connector ? await buildConnector(config) : undefined);
+  const connectorDone = connector?.start().then(() => Promise.reject(new Error('the connector stopped')));
+  const failed = Promise.race([...(connectorDone ? [connectorDone] : []), ...groups.map((group) => group.failed), new Promise<never>(() => {})]);
+  failed.catch(() => undefined);
+  started = true;
   return {
     connector,
     groups,
     clickhouse,
-    connectorDone,
+    failed,
     async stop() {
-      ready = false;
+      started = false;
       await connector?.stop();
       await Promise.all(groups.map((group) => group.stop()));
       await clickhouse?.close();

@@ -93,7 +93,7 @@ export async function runDemo(baseConfig: ShardlineConfig, options: DemoOptions)
       await sleep(1000 / options.rate);
     }
     if (!options.check) {
-      if (!stopping) await Promise.race([signal, pipeline.connectorDone]);
+      if (!stopping) await Promise.race([signal, pipeline.failed]);
       return 0;
     }
     // Check mode: the rollup must come to equal the ground truth of the workload that ran.

@@ -53,7 +53,7 @@ export class DynamoDbStreamSource implements ShardSource {
       StreamArn: this.streamId,
       ShardId: shardId,
       ShardIteratorType: position.type,
-      SequenceNumber: position.type === 'AFTER_SEQUENCE_NUMBER' ? position.sequenceNumber : undefined,
+      SequenceNumber: 'sequenceNumber' in position ? position.sequenceNumber : undefined,
     }));
     if (!ShardIterator) throw new Error(`no iterator for ${shardId}`);
     return ShardIterator;

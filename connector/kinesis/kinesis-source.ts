@@ -58,7 +58,7 @@ export class KinesisSource implements ShardSource {
       StreamName: this.streamId,
       ShardId: shardId,
       ShardIteratorType: position.type,
-      StartingSequenceNumber: position.type === 'AFTER_SEQUENCE_NUMBER' ? position.sequenceNumber : undefined,
+      StartingSequenceNumber: 'sequenceNumber' in position ? position.sequenceNumber : undefined,
     }));
     if (!ShardIterator) throw new Error(`no iterator for ${shardId}`);
     return ShardIterator;

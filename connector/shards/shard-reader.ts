@@ -80,6 +80,9 @@ export class ShardReader {
     this.millisBehindLatest = millisBehindLatest;
     if (nextIterator === undefined) this.ended = true;
     const last = records.at(-1);
+    // A LATEST iterator names no position: pin where it first found records, so that a failed round
+    // reads them again instead of asking for LATEST anew and skipping them.
+    if (this.initial.type === 'LATEST' && records[0]) this.initial = { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: records[0].sequenceNumber };
     if (last) {
       this.lastRead = last.sequenceNumber;
       this.newestReadMicros = last.approximateCreationTimeMicros;
@@ -107,8 +110,20 @@ export class ShardReader {
 
   /** A transaction failed: read again from the committed position. */
   rewind(): void {
-    this.lastRead = this.committed;
-    this.iterator = undefined;
+    this.resetTo(this.committed);
+  }
+
+  /**
+   * Reads on from `sequenceNumber`, the position Kafka holds (after a commit whose outcome was unknown,
+   * the checkpoints read back). Undefined: from the shard's initial position.
+   */
+  resetTo(sequenceNumber: string | undefined): void {
+    // A LATEST iterator that has read nothing yet still stands where LATEST was first asked: asking
+    // again would skip whatever arrived in between.
+    const unreadLatest = sequenceNumber === undefined && this.lastRead === undefined && this.initial.type === 'LATEST';
+    this.lastRead = sequenceNumber;
+    this.committed = sequenceNumber;
+    if (!unreadLatest) this.iterator = undefined;
     this.ended = false;
     this.nextPollAt = 0;
   }

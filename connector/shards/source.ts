@@ -12,7 +12,9 @@ export interface ShardInfo {
 export type ShardPosition =
   | { type: 'TRIM_HORIZON' }
   | { type: 'LATEST' }
-  | { type: 'AFTER_SEQUENCE_NUMBER'; sequenceNumber: string };
+  | { type: 'AFTER_SEQUENCE_NUMBER'; sequenceNumber: string }
+  /** Streams and Kinesis only: where a LATEST read first found records, to read them again after a failed round. */
+  | { type: 'AT_SEQUENCE_NUMBER'; sequenceNumber: string };
 
 export interface ReadResult {
   records: SourceRecord[];

@@ -2,6 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Batch, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { backoffDelay, type Backoff } from '../../core/backoff.ts';
 import { deadLetterMessage } from '../../core/dead-letter.ts';
+import { classifyError, describeError, FatalError } from '../../core/errors.ts';
+import { FailureStreak, type PartHealth } from '../../core/health.ts';
 import { isUnavailable } from '../../core/unavailable.ts';
 import type { Logger } from '../../core/logger.ts';
 import { isRegistryRefusal, type ChangeEventCodec } from '../../schemas/registry.ts';
@@ -22,13 +24,22 @@ export interface ConsumerGroupOptions {
   maxMessageBytes: number;
   logger: Logger;
   sessionTimeoutMs?: number;
+  /** The same batch failing for longer than this makes the group not ready (default 60 s). */
+  stuckAfterMs?: number;
 }
+
+type Outcome<T> = { kind: 'done'; value: T } | { kind: 'record'; error: unknown } | { kind: 'gone' };
 
 /**
  * Runs one sink as its own consumer group, reading committed transactions only. Progress lives in the
  * sink's store: on (re)assignment a partition resumes at the offset the sink stored, whatever Kafka's
  * committed offset says, and redelivered records below it are skipped. Kafka offsets are committed too,
  * after the sink, so that lag is visible to the usual tools.
+ *
+ * Failures are classified once (core/errors.ts): an unavailable store is retried with backoff (the
+ * group turns not ready when one batch fails for too long); a record the store refuses is found by
+ * halving the batch and dead-lettered; a programming error or misconfiguration stops the group, and
+ * `failed` rejects with the cause.
  */
 export class ConsumerGroup {
   private consumer: Consumer | undefined;
@@ -36,9 +47,31 @@ export class ConsumerGroup {
   /** Next offset per `topic:partition` since the last assignment; filled from the sink on first sight. */
   private readonly next = new Map<string, bigint>();
   private readonly log: Logger;
+  private readonly streak: FailureStreak;
+  private fatal: FatalError | undefined;
+  private rejectFailed: (error: FatalError) => void = () => {};
+  /** Rejects when the group stopped on a fatal error; never resolves. */
+  readonly failed: Promise<never>;
 
   constructor(private readonly options: ConsumerGroupOptions) {
     this.log = options.logger.child({ group: options.groupId });
+    this.streak = new FailureStreak(options.stuckAfterMs ?? 60_000, () => metrics.stuck.inc({ group: options.groupId }));
+    this.failed = new Promise<never>((_resolve, reject) => {
+      this.rejectFailed = reject;
+    });
+    // Observed by whoever runs the group; a rejection nobody awaits must not end the process by itself.
+    this.failed.catch(() => undefined);
+  }
+
+  get groupId(): string {
+    return this.options.groupId;
+  }
+
+  health(): PartHealth {
+    const part = `group ${this.options.groupId}`;
+    if (this.fatal) return { part, ready: false, detail: this.fatal.message };
+    const problem = this.streak.problem();
+    return problem ? { part, ready: false, detail: problem } : { part, ready: true };
   }
 
   async start(): Promise<void> {
@@ -66,14 +99,15 @@ export class ConsumerGroup {
   }
 
   private async handle(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary } = payload;
     const { groupId, batchSize, sink } = this.options;
+    const live = () => payload.isRunning() && !payload.isStale() && !this.fatal;
     const key = `${batch.topic}:${batch.partition}`;
     metrics.lag.set({ group: groupId, topic: batch.topic, partition: batch.partition }, Number(batch.offsetLag()));
     let next = this.next.get(key);
     if (next === undefined) {
-      const loaded = await this.untilApplied(() => sink.progress(batch.topic, batch.partition), isRunning, isStale);
-      if (!loaded) return;
+      const loaded = await this.attempt(() => sink.progress(batch.topic, batch.partition), live, heartbeat);
+      if (loaded.kind !== 'done') return;
       next = BigInt(loaded.value ?? '0');
       this.next.set(key, next);
       // Kafka's committed offset is ahead of the sink (its store was reset): go back to where the sink is.
@@ -89,25 +123,49 @@ export class ConsumerGroup {
       if (fresh.length === 0) resolveOffset(batch.lastOffset());
     }
     for (let start = 0; start < fresh.length; start += batchSize) {
-      if (!isRunning() || isStale()) return;
+      if (!live()) return;
       const chunk = fresh.slice(start, start + batchSize);
-      const { records, rejections } = await this.decode(chunk);
-      await this.deadLetter(batch, rejections, 'decode');
+      const decoded = await this.attempt(() => this.decode(chunk), live, heartbeat);
+      if (decoded.kind !== 'done') return;
+      if ((await this.attempt(() => this.deadLetter(batch, decoded.value.rejections, 'decode'), live, heartbeat)).kind !== 'done') return;
+      if (!(await this.applyIsolating(batch, decoded.value.records, nextOf(chunk.at(-1)!.offset), live, heartbeat))) return;
       const lastOffset = chunk.at(-1)!.offset;
-      const nextOffset = (BigInt(lastOffset) + 1n).toString();
-      const applied = await this.untilApplied(
-        () => sink.apply({ topic: batch.topic, partition: batch.partition, records, nextOffset }, (sinkRejections) => this.deadLetter(batch, sinkRejections, 'sink')),
-        isRunning,
-        isStale,
-        heartbeat,
-      );
-      if (!applied) return;
-      this.next.set(key, BigInt(nextOffset));
+      this.next.set(key, BigInt(nextOf(lastOffset)));
       metrics.records.inc({ group: groupId, topic: batch.topic }, chunk.length);
       resolveOffset(lastOffset);
       await heartbeat();
       await commitOffsetsIfNecessary();
     }
+  }
+
+  /**
+   * Applies records ending at `nextOffset`. When the store refuses a record without saying which, the
+   * records are applied in halves (sinks are idempotent, so what a failed half wrote is harmless) until
+   * the one refused is alone; it goes to the dead-letter topic with the store's reason.
+   */
+  private async applyIsolating(batch: Batch, records: SinkRecord[], nextOffset: string, live: () => boolean, heartbeat: () => Promise<void>): Promise<boolean> {
+    const { sink } = this.options;
+    const outcome = await this.attempt(
+      () => sink.apply({ topic: batch.topic, partition: batch.partition, records, nextOffset }, (rejections) => this.deadLetter(batch, rejections, 'sink')),
+      live,
+      heartbeat,
+    );
+    if (outcome.kind === 'done') return true;
+    if (outcome.kind === 'gone') return false;
+    // Refused with no record in it: the store refuses the progress itself, which no record explains.
+    if (records.length === 0) {
+      this.stopOnFatal(outcome.error);
+      return false;
+    }
+    if (records.length === 1) {
+      const rejection = { offset: records[0]!.offset, reason: `refused by the store: ${describeError(outcome.error)}` };
+      if ((await this.attempt(() => this.deadLetter(batch, [rejection], 'sink'), live, heartbeat)).kind !== 'done') return false;
+      return this.applyIsolating(batch, [], nextOffset, live, heartbeat);
+    }
+    const half = Math.ceil(records.length / 2);
+    const first = records.slice(0, half);
+    return (await this.applyIsolating(batch, first, nextOf(first.at(-1)!.offset), live, heartbeat))
+      && this.applyIsolating(batch, records.slice(half), nextOffset, live, heartbeat);
   }
 
   private async decode(messages: Batch['messages']): Promise<{ records: SinkRecord[]; rejections: (Rejection & { value: Buffer | null })[] }> {
@@ -122,7 +180,8 @@ export class ConsumerGroup {
       try {
         records.push({ offset: message.offset, key, event: await this.options.codec.decode(message.value) });
       } catch (error) {
-        if (isUnavailable(error) || isRegistryRefusal(error)) throw error;
+        if (isUnavailable(error)) throw error;
+        if (isRegistryRefusal(error)) throw new FatalError(`the schema registry refused this group: ${describeError(error)}`, { cause: error });
         rejections.push({ offset: message.offset, reason: `cannot decode: ${(error as Error).message}`, value: message.value });
       }
     }
@@ -130,21 +189,39 @@ export class ConsumerGroup {
   }
 
   /**
-   * Retries while the sink's store is unavailable, never advancing. Returns undefined when the group
-   * is stopping or lost the partition: the records are then read again by whoever owns it.
+   * Runs `call` until it succeeds, retrying while the store is unavailable. `gone` when the group is
+   * stopping, lost the partition, or stopped on a fatal error: the records are then read again by
+   * whoever owns the partition.
    */
-  private async untilApplied<T>(call: () => Promise<T>, isRunning: () => boolean, isStale: () => boolean, heartbeat?: () => Promise<void>): Promise<{ value: T } | undefined> {
+  private async attempt<T>(call: () => Promise<T>, live: () => boolean, heartbeat: () => Promise<void>): Promise<Outcome<T>> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return { value: await call() };
+        const value = await call();
+        this.streak.succeeded();
+        return { kind: 'done', value };
       } catch (error) {
-        if (!isRunning() || isStale()) return undefined;
+        if (!live()) return { kind: 'gone' };
+        const kind = classifyError(error);
+        if (kind === 'record') return { kind: 'record', error };
+        if (kind === 'fatal') {
+          this.stopOnFatal(error);
+          return { kind: 'gone' };
+        }
         metrics.retries.inc({ group: this.options.groupId });
+        this.streak.failed(describeError(error));
         this.log.warn({ err: error, attempt }, `${this.options.sink.name} unavailable; retrying`);
         await sleep(backoffDelay(this.options.backoff, attempt));
-        await heartbeat?.().catch(() => undefined);
+        await heartbeat().catch(() => undefined);
       }
     }
+  }
+
+  private stopOnFatal(error: unknown): void {
+    if (this.fatal) return;
+    this.fatal = error instanceof FatalError ? error : new FatalError(`${this.options.groupId} (${this.options.sink.name}) stopped: ${describeError(error)}`, { cause: error });
+    metrics.fatal.inc({ group: this.options.groupId });
+    this.log.error({ err: error }, this.fatal.message);
+    this.rejectFailed(this.fatal);
   }
 
   private async deadLetter(batch: Batch, rejections: (Rejection & { value?: Buffer | null })[], reason: string): Promise<void> {
@@ -159,3 +236,5 @@ export class ConsumerGroup {
     metrics.deadLetters.inc({ group: groupId, reason }, rejections.length);
   }
 }
+
+const nextOf = (offset: string): string => (BigInt(offset) + 1n).toString();

@@ -8,5 +8,7 @@ export const groupMetrics = {
   lag: new Gauge({ name: 'shardline_consumer_lag', help: 'Records behind the end of the partition', labelNames: ['group', 'topic', 'partition'], registers }),
   retries: new Counter({ name: 'shardline_consumer_retries_total', help: 'Batches retried because the sink was unavailable', labelNames: ['group'], registers }),
   deadLetters: new Counter({ name: 'shardline_consumer_dead_letters_total', help: 'Records sent to the dead-letter topic', labelNames: ['group', 'reason'], registers }),
+  stuck: new Counter({ name: 'shardline_consumer_stuck_total', help: 'Times one batch kept failing past the configured time (the group turned not ready)', labelNames: ['group'], registers }),
+  fatal: new Counter({ name: 'shardline_consumer_fatal_errors_total', help: 'Consumer groups stopped by an error retrying cannot fix', labelNames: ['group'], registers }),
   skipped: new Counter({ name: 'shardline_consumer_replayed_skipped_total', help: 'Redelivered records below the sink progress, skipped', labelNames: ['group'], registers }),
 };

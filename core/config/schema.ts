@@ -61,6 +61,8 @@ export const configSchema = z.strictObject({
     /** Metrics (/metrics), health (/health, /ready) and, for embedded ClickHouse, queries (/query). */
     port: z.number().int().min(0).max(65535).default(9464),
     host: z.string().default('127.0.0.1'),
+    /** A part whose work keeps failing (a store or broker down) this long reports not ready on /ready. */
+    stuckAfterSeconds: positiveInt.default(60),
   }).prefault({}),
 });
 
