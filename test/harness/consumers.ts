@@ -12,7 +12,7 @@ import { SearchSink } from '../../consumers/search/search-sink.ts';
 import { connectClickHouse } from '../../consumers/clickhouse/client.ts';
 import { defaultOrderView, defaultRollups } from '../../consumers/rollups/definition.ts';
 import { RollupSink } from '../../consumers/rollups/rollup-sink.ts';
-import { ConsumerGroup } from '../../consumers/runtime/group.ts';
+import { ConsumerGroup, type ConsumerGroupOptions } from '../../consumers/runtime/group.ts';
 import type { Sink } from '../../consumers/runtime/sink.ts';
 import { ChangeEventCodec } from '../../schemas/registry.ts';
 import { testEndpoints } from './endpoints.ts';
@@ -24,7 +24,7 @@ export async function testClickHouse(path = mkdtempSync(join(tmpdir(), 'shardlin
   return { clickhouse, path };
 }
 
-export function testGroup(prefix: string, name: string, topics: string[], sink: Sink): ConsumerGroup {
+export function testGroup(prefix: string, name: string, topics: string[], sink: Sink, overrides: Partial<ConsumerGroupOptions> = {}): ConsumerGroup {
   // Short sessions: a member killed by a fault test leaves the group quickly.
   return new ConsumerGroup({
     groupId: `${prefix}-${name}`,
@@ -38,6 +38,7 @@ export function testGroup(prefix: string, name: string, topics: string[], sink: 
     maxMessageBytes: 1_000_000,
     logger: logger.child({ test: prefix, group: name }),
     sessionTimeoutMs: 6_000,
+    ...overrides,
   });
 }
 

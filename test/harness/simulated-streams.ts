@@ -76,6 +76,7 @@ export class SimulatedStream {
     let index = 0;
     if (input.ShardIteratorType === 'LATEST') index = shard.records.length;
     if (input.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER') index = shard.records.findIndex((record) => record.sequenceNumber === input.SequenceNumber) + 1;
+    if (input.ShardIteratorType === 'AT_SEQUENCE_NUMBER') index = shard.records.findIndex((record) => record.sequenceNumber === input.SequenceNumber);
     if (index < (shard.trimmedBefore ?? 0)) {
       if (input.ShardIteratorType === 'TRIM_HORIZON') index = shard.trimmedBefore!;
       else throw Object.assign(new Error('trimmed (simulated)'), { name: 'TrimmedDataAccessException' });
