@@ -35,14 +35,51 @@ function lookup(image: DynamoImage, path: string): DynamoValue | undefined {
   return value;
 }
 
-/** An ISO 8601 string or epoch seconds, as ClickHouse DateTime64(6) text in UTC. */
+/** A date, optionally a time (`T` or a space between), optionally an offset (Z, ±hh:mm, ±hhmm, ±hh). */
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(?:Z|([+-]\d{2})(?::?(\d{2}))?)?)?$/i;
+
+/** What ClickHouse's DateTime64 holds: a time outside it would fail the whole insert, not just this record. */
+const EARLIEST = Date.UTC(1900, 0, 1);
+const LATEST = Date.UTC(2300, 0, 1);
+
+/**
+ * An ISO 8601 string without an offset is UTC (date-only too): never the process's local time, which
+ * would move days with the machine's TZ. A string that is not ISO 8601 or names no real day is refused.
+ */
+function isoTime(text: string, field: string): number {
+  const match = ISO_8601.exec(text);
+  if (!match) throw new ViewError(`${field}: ${JSON.stringify(text)} is not an ISO 8601 timestamp`);
+  const [, year, month, day, time = '00:00', offsetHours, offsetMinutes = '00'] = match;
+  // Date would roll 2026-02-30 over into March.
+  if (new Date(Date.UTC(Number(year), Number(month) - 1, Number(day))).getUTCDate() !== Number(day)) throw new ViewError(`${field}: ${JSON.stringify(text)} is not a date`);
+  const offset = offsetHours ? `${offsetHours}:${offsetMinutes}` : 'Z';
+  return new Date(`${year}-${month}-${day}T${time}${offset}`).getTime();
+}
+
+/**
+ * Epoch numbers by magnitude, since sources write all three: below 1e11 seconds (up to year 5138),
+ * below 1e14 milliseconds, below 1e17 microseconds; anything larger is refused. Unambiguous for times
+ * from 1973-03-03 on in every unit; a millisecond epoch before 1970-05 would read as seconds, and one
+ * from then to 1973-03 is refused by the range check below.
+ */
+function epochTime(text: string, field: string): number {
+  const value = Number(text);
+  const magnitude = Math.abs(value);
+  if (magnitude < 1e11) return value * 1000;
+  if (magnitude < 1e14) return value;
+  if (magnitude < 1e17) return value / 1000;
+  throw new ViewError(`${field}: ${text} is too large for epoch seconds, milliseconds or microseconds`);
+}
+
+/** An ISO 8601 string or an epoch number, as ClickHouse DateTime64(6) text in UTC. */
 function timestamp(value: DynamoValue, field: string): string {
-  let date: Date;
-  if (value.S !== undefined) date = new Date(value.S);
-  else if (value.N !== undefined) date = new Date(Number(value.N) * 1000);
-  else throw new ViewError(`${field}: a timestamp must be an ISO 8601 string or epoch seconds`);
-  if (Number.isNaN(date.getTime())) throw new ViewError(`${field}: ${JSON.stringify(value.S ?? value.N)} is not a timestamp`);
-  return date.toISOString().replace('T', ' ').replace('Z', '');
+  let time: number;
+  if (value.S !== undefined) time = isoTime(value.S, field);
+  else if (value.N !== undefined) time = epochTime(value.N, field);
+  else throw new ViewError(`${field}: a timestamp must be an ISO 8601 string or an epoch number`);
+  if (Number.isNaN(time)) throw new ViewError(`${field}: ${JSON.stringify(value.S ?? value.N)} is not a timestamp`);
+  if (time < EARLIEST || time >= LATEST) throw new ViewError(`${field}: ${JSON.stringify(value.S ?? value.N)} is outside 1900-01-01 to 2299-12-31`);
+  return new Date(time).toISOString().replace('T', ' ').replace('Z', '');
 }
 
 export function readField(image: DynamoImage, name: string, mapping: FieldMapping): FieldValue {

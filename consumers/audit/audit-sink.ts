@@ -1,10 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { ChangeEvent } from '../../schemas/change-event.ts';
+import { canonicalKey, type ChangeEvent } from '../../schemas/change-event.ts';
 import { plainImage } from '../../schemas/plain.ts';
 import { faultPoint } from '../../core/fault.ts';
 import { ClickHouseProgress } from '../clickhouse/progress.ts';
 import type { Sink, SinkBatch } from '../runtime/sink.ts';
-import { redact, type Redactions } from './redaction.ts';
+import { redact, redactKeys, type Redactions } from './redaction.ts';
 
 export interface AuditSinkOptions {
   group: string;
@@ -36,7 +36,10 @@ export function diff(before: Record<string, unknown> | null, after: Record<strin
  * The audit trail: one entry per source change — who, what (field by field), when, which event — in a
  * ClickHouse table ordered by the change's own identity, so a replay cannot add a second entry (the
  * table collapses equal keys; reads use FINAL). Sensitive fields are dropped, masked or hashed before
- * anything is stored, and entries expire after the retention period.
+ * anything is stored, key attributes too: `entity_key` is then the canonical key of the redacted key
+ * (`PK=S:sha256:…|SK=S:ORDER#1`) and `key_values` hold the redacted values, so a hashed key is found by
+ * its hash (`shardline audit sha256:…`, the text the log shows), a masked or dropped one not at all.
+ * Entries expire after the retention period.
  */
 export class AuditSink implements Sink {
   readonly name = 'clickhouse-audit';
@@ -82,22 +85,23 @@ export class AuditSink implements Sink {
   async apply(batch: SinkBatch): Promise<void> {
     const rows = batch.records
       .filter((record): record is typeof record & { event: ChangeEvent } => record.event !== null && (this.options.includeSnapshots || record.event.op !== 'SNAPSHOT'))
-      .map(({ key, event }) => this.entry(key, event));
+      .map(({ event }) => this.entry(event));
     if (rows.length > 0) await this.options.clickhouse.insert({ table: this.options.table, values: rows, format: 'JSONEachRow' });
     faultPoint('audit.after-insert');
     await this.store.write(batch.topic, batch.partition, batch.nextOffset);
   }
 
-  private entry(entityKey: string, event: ChangeEvent) {
+  private entry(event: ChangeEvent) {
     const { redactions, hashSalt } = this.options;
+    const keys = redactKeys(event.keys, redactions, hashSalt);
     const before = redact(plainImage(event.before), redactions, hashSalt);
     const after = redact(plainImage(event.after), redactions, hashSalt);
     const micros = BigInt(event.source.approximateCreationTimeMicros);
     return {
       table: event.table,
       entity: event.entity,
-      entity_key: entityKey,
-      key_values: Object.values(plainImage(event.keys) ?? {}).map(String),
+      entity_key: canonicalKey(keys),
+      key_values: Object.values(plainImage(keys) ?? {}).map(String),
       event_id: event.eventId,
       op: event.op,
       at: `${micros / 1_000_000n}.${(micros % 1_000_000n).toString().padStart(6, '0')}`,

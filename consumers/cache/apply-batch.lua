@@ -1,5 +1,6 @@
 -- Applies one batch of item changes and records the partition's progress, atomically.
--- KEYS[1]: the group's offsets hash; KEYS[2..n]: item hashes (all in one hash slot: {table}).
+-- KEYS[1]: the group's offsets hash; KEYS[2]: the cache's versions hash (item key -> newest version);
+-- KEYS[3..n]: item hashes (all in one hash slot: {table}).
 -- ARGV[1]: offsets field (topic:partition), ARGV[2]: next offset, ARGV[3]: TTL in ms (0 = none),
 -- then three values per item: version, op ("set" or "del"), JSON document.
 -- A change is applied only when its version is newer than the item's: versions are decimal integer
@@ -10,17 +11,29 @@ local function newer(candidate, current)
   return candidate > current
 end
 
+-- The TTL only bounds what readers see: an item's entry (document or tombstone) may expire, but its
+-- version stays in the versions hash without expiry, so a replay of an older change (a dead letter,
+-- a reset group) can neither resurrect a deleted item nor cache a stale document for an expired one.
+-- Entries written before the versions hash existed carry their version themselves.
+local function known(index)
+  local recorded = redis.call('HGET', KEYS[2], KEYS[index])
+  local cached = redis.call('HGET', KEYS[index], 'v')
+  if cached and newer(cached, recorded) then return cached end
+  return recorded
+end
+
 local ttl = tonumber(ARGV[3])
 local applied = 0
-for index = 2, #KEYS do
-  local base = 4 + (index - 2) * 3
+for index = 3, #KEYS do
+  local base = 4 + (index - 3) * 3
   local version, op, doc = ARGV[base], ARGV[base + 1], ARGV[base + 2]
-  if newer(version, redis.call('HGET', KEYS[index], 'v')) then
+  if newer(version, known(index)) then
+    redis.call('HSET', KEYS[2], KEYS[index], version)
     if op == 'set' then
       redis.call('HSET', KEYS[index], 'v', version, 'doc', doc)
       redis.call('HDEL', KEYS[index], 'deleted')
     else
-      -- A tombstone, not a missing key: a late replay of an older write cannot bring the item back.
+      -- A tombstone, not a missing key: readers can tell a deleted item from one not cached.
       redis.call('HSET', KEYS[index], 'v', version, 'deleted', '1')
       redis.call('HDEL', KEYS[index], 'doc')
     end

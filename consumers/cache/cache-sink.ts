@@ -17,9 +17,11 @@ export interface CacheSinkOptions {
 /**
  * The Redis item cache. Key scheme: `<prefix>:{<table>}:<item key>`, a hash with `doc` (the item as
  * JSON, numbers as exact strings), `v` (its version) and `deleted` for a removed item; for example
- * `HGET "item:{orders}:PK=S:ORDER#1|SK=S:ORDER#1" doc`. The braces are a hash tag: one table's items
- * and the group's offsets share a slot, so one script can update a batch and its progress at once on
- * Redis Cluster too.
+ * `HGET "item:{orders}:PK=S:ORDER#1|SK=S:ORDER#1" doc`. Entries expire `ttlSeconds` after their last
+ * change; each item's newest version is also kept in `shardline:versions:{<table>}:<prefix>`, which never
+ * expires (about a hundred bytes per item ever seen), so no replay brings back a deleted item or an
+ * older document (see apply-batch.lua). The braces are a hash tag: one table's items, versions and the
+ * group's offsets share a slot, so one script can update a batch and its progress at once on Redis Cluster too.
  */
 export class CacheSink implements Sink {
   readonly name = 'redis-cache';
@@ -38,6 +40,11 @@ export class CacheSink implements Sink {
 
   private offsetsKey(table: string): string {
     return `shardline:offsets:{${table}}:${this.options.group}`;
+  }
+
+  /** Every item's newest version, never expiring: shared by all groups that write this cache. */
+  private versionsKey(table: string): string {
+    return `shardline:versions:{${table}}:${this.options.keyPrefix}`;
   }
 
   async open(): Promise<void> {
@@ -66,7 +73,7 @@ export class CacheSink implements Sink {
     const tables = [...byTable.keys()].filter((table) => table !== home).concat(home);
     for (const table of tables) {
       const { keys, args } = byTable.get(table) ?? { keys: [], args: [] };
-      await this.redis.applyBatch(keys.length + 1, this.offsetsKey(table), ...keys, field, batch.nextOffset, ttl, ...args);
+      await this.redis.applyBatch(keys.length + 2, this.offsetsKey(table), this.versionsKey(table), ...keys, field, batch.nextOffset, ttl, ...args);
     }
   }
 

@@ -27,12 +27,52 @@ export class ClickHouseProgress {
     private readonly storeIntervalMs = STORE_INTERVAL_MS,
   ) {}
 
+  /** Creates the table, or migrates an old one; the sinks of one process that share it open it once at a time. */
   async open(): Promise<void> {
-    await this.clickhouse.command({
-      query: `CREATE TABLE IF NOT EXISTS ${this.table} (
-        group String, topic String, partition UInt32, next_offset UInt64, updated DateTime64(6) DEFAULT now64(6)
-      ) ENGINE = ReplacingMergeTree(updated) ORDER BY (group, topic, partition)`,
+    const byTable = opening.get(this.clickhouse) ?? new Map<string, Promise<void>>();
+    opening.set(this.clickhouse, byTable);
+    let pending = byTable.get(this.table);
+    if (!pending) {
+      pending = this.createOrMigrate().finally(() => byTable.delete(this.table));
+      byTable.set(this.table, pending);
+    }
+    await pending;
+  }
+
+  private async createOrMigrate(): Promise<void> {
+    await this.clickhouse.command({ query: `CREATE TABLE IF NOT EXISTS ${this.table} ${positionsTable}` });
+    await this.migrateFromNewestWins();
+    await this.clickhouse.command({ query: `DROP TABLE IF EXISTS ${this.table}_newest_wins` });
+  }
+
+  /**
+   * Tables made before the highest position was the merge version (ReplacingMergeTree(updated)) keep the
+   * last-inserted row on a merge, which may be a late member's lower position. Their rows are copied into
+   * a table of the current layout, which then takes the name in one RENAME. Idempotent: a crash before the
+   * rename copies again (copies collapse to the highest), one after it leaves only the old table to drop.
+   * A second process migrating at the same time fails its RENAME (the names are taken) and finds the new
+   * layout; what it can lose is a position stored during the copy, which only replays batches the sinks absorb.
+   */
+  private async migrateFromNewestWins(): Promise<void> {
+    if (!(await this.engine()).startsWith('ReplacingMergeTree(updated)')) return;
+    const copy = `${this.table}_highest_wins`;
+    await this.clickhouse.command({ query: `DROP TABLE IF EXISTS ${copy}` });
+    await this.clickhouse.command({ query: `CREATE TABLE ${copy} ${positionsTable}` });
+    await this.clickhouse.command({ query: `INSERT INTO ${copy} SELECT group, topic, partition, next_offset, updated FROM ${this.table}` });
+    try {
+      await this.clickhouse.command({ query: `RENAME TABLE ${this.table} TO ${this.table}_newest_wins, ${copy} TO ${this.table}` });
+    } catch (error) {
+      if ((await this.engine()).startsWith('ReplacingMergeTree(updated)')) throw error;
+    }
+  }
+
+  private async engine(): Promise<string> {
+    const result = await this.clickhouse.query({
+      query: 'SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = {table:String}',
+      query_params: { table: this.table },
+      format: 'JSONEachRow',
     });
+    return (await result.json<{ engine_full: string }>())[0]?.engine_full ?? '';
   }
 
   async read(topic: string, partition: number): Promise<string | undefined> {
@@ -66,5 +106,12 @@ export class ClickHouseProgress {
     this.lastStored = Date.now();
   }
 }
+
+// The merge keeps each partition's highest position, whatever order members stored theirs in.
+const positionsTable = `(
+  group String, topic String, partition UInt32, next_offset UInt64, updated DateTime64(6) DEFAULT now64(6)
+) ENGINE = ReplacingMergeTree(next_offset) ORDER BY (group, topic, partition)`;
+
+const opening = new WeakMap<ClickHouseClient, Map<string, Promise<void>>>();
 
 const positionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;

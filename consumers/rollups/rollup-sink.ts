@@ -5,6 +5,7 @@ import { faultPoint } from '../../core/fault.ts';
 import { ClickHouseProgress } from '../clickhouse/progress.ts';
 import type { Rejection, Sink, SinkBatch } from '../runtime/sink.ts';
 import { columnType, dimensionValue, type RollupDefinition } from './definition.ts';
+import { ensureItemsTable } from './items-table.ts';
 
 export interface RollupSinkOptions {
   group: string;
@@ -20,7 +21,7 @@ export const itemsTable = (rollup: RollupDefinition): string => `rollup_${rollup
 const measureColumn = (name: string): string => `m_${name}`;
 
 /**
- * Rollups kept as per-item state: each order's latest version (and whether it is deleted) with the
+ * Rollups kept as per-item state: each order's (per table and key) latest version (and whether it is deleted) with the
  * dimensions and amounts it contributes, in a ReplacingMergeTree(version, is_deleted); the rollup is
  * a view that sums the current state. Duplicates, replays, a snapshot that overlaps the stream, and
  * changes that arrive out of order all end at the newest version of each item, so the sums are exact
@@ -40,15 +41,18 @@ export class RollupSink implements Sink {
     await this.store.open();
     for (const rollup of rollups) {
       const view = views[rollup.entity]!;
-      const columns = [
-        'item_key String',
-        'version UInt256',
-        'is_deleted UInt8',
-        ...rollup.dimensions.map((dimension) => `${dimension.name} ${columnType(view[dimension.field]!, dimension.transform)}`),
-        ...rollup.measures.flatMap((measure) => (measure.kind === 'sum' ? [`${measureColumn(measure.name)} ${columnType(view[measure.field]!)}`] : [])),
-      ];
-      await clickhouse.command({
-        query: `CREATE TABLE IF NOT EXISTS ${itemsTable(rollup)} (${columns.join(', ')}) ENGINE = ReplacingMergeTree(version, is_deleted) ORDER BY item_key`,
+      await ensureItemsTable(clickhouse, rollup.name, itemsTable(rollup), {
+        columns: [
+          ['table', 'String'],
+          ['item_key', 'String'],
+          ['version', 'UInt256'],
+          ['is_deleted', 'UInt8'],
+          ...rollup.dimensions.map((dimension): [string, string] => [dimension.name, columnType(view[dimension.field]!, dimension.transform)]),
+          ...rollup.measures.flatMap((measure): [string, string][] => (measure.kind === 'sum' ? [[measureColumn(measure.name), columnType(view[measure.field]!)]] : [])),
+        ],
+        engine: 'ReplacingMergeTree(version, is_deleted)',
+        // An item is its table's: two tables of one entity may hold equal keys.
+        orderBy: ['table', 'item_key'],
       });
       const dimensions = rollup.dimensions.map((dimension) => dimension.name).join(', ');
       const measures = rollup.measures.map((measure) => (measure.kind === 'count' ? `count() AS ${measure.name}` : `sum(${measureColumn(measure.name)}) AS ${measure.name}`)).join(', ');
@@ -90,7 +94,7 @@ export class RollupSink implements Sink {
 
   private row(rollup: RollupDefinition, itemKey: string, event: ChangeEvent): Row {
     const view = this.options.views[rollup.entity]!;
-    const row: Row = { item_key: itemKey, version: event.version, is_deleted: event.op === 'REMOVE' ? 1 : 0 };
+    const row: Row = { table: event.table, item_key: itemKey, version: event.version, is_deleted: event.op === 'REMOVE' ? 1 : 0 };
     const image = event.after;
     if (event.op === 'REMOVE' || !image) {
       // A deleted item contributes nothing; its row only has to be newer than what it replaces.

@@ -2,6 +2,7 @@ import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { Client as OpenSearchClient } from '@opensearch-project/opensearch';
 import { Redis } from 'ioredis';
+import { normalizeDecimal } from '../../schemas/decimal.ts';
 import { testEndpoints } from './endpoints.ts';
 
 /** The table's final contents, read directly from DynamoDB: the ground truth for search and cache. */
@@ -42,10 +43,10 @@ export async function cachedItems(prefix: string): Promise<Map<string, Record<st
   return items;
 }
 
-/** Orders in the table, as the search documents and cache entries should show them. */
+/** Orders in the table, as the search documents and cache entries should show them (amounts as exact two-place decimal text). */
 export function expectedOrders(items: Record<string, unknown>[]): Map<string, { category: unknown; status: unknown; total: unknown; user_id: unknown }> {
   return new Map(items.filter((item) => String(item.PK).startsWith('ORDER#')).map((item) => [
     `PK=S:${item.PK}|SK=S:${item.SK}`,
-    { category: item.category, status: item.status, total: Number(item.total).toFixed(2), user_id: item.user_id },
+    { category: item.category, status: item.status, total: normalizeDecimal(String(item.total), 2), user_id: item.user_id },
   ]));
 }

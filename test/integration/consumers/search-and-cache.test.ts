@@ -10,6 +10,7 @@ import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
 import { waitForCaughtUp } from '../../../core/lag.ts';
 import { cachedItems, expectedOrders, scanTable, searchAll } from '../../harness/stores.ts';
 import { startOrdersPipeline } from '../../harness/orders-pipeline.ts';
+import { normalizeDecimal } from '../../../schemas/decimal.ts';
 
 test('the search index and the cache equal the table after a workload of puts, updates and deletes', async (t) => {
   const pipeline = await startOrdersPipeline('sc', 5);
@@ -37,7 +38,7 @@ test('the search index and the cache equal the table after a workload of puts, u
   assert.equal(live.length, expected.size);
   for (const [key, fields] of expected) {
     const doc = JSON.parse(cached.get(`${prefix}:{${table}}:${key}`)!.doc!) as Record<string, unknown>;
-    assert.deepEqual({ category: doc.category, status: doc.status, total: Number(doc.total).toFixed(2), user_id: doc.user_id }, fields);
+    assert.deepEqual({ category: doc.category, status: doc.status, total: normalizeDecimal(String(doc.total), 2), user_id: doc.user_id }, fields);
   }
   // Deleted orders are tombstones in the cache, never documents.
   assert.ok([...cached.values()].filter((hash) => hash.deleted === '1').every((hash) => hash.doc === undefined));

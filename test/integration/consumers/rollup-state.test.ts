@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigurationError } from '../../../core/config-error.ts';
+import { defaultOrderView, type RollupDefinition } from '../../../consumers/rollups/definition.ts';
+import { RollupSink } from '../../../consumers/rollups/rollup-sink.ts';
+import type { SinkBatch } from '../../../consumers/runtime/sink.ts';
+import { canonicalKey, type ChangeEvent } from '../../../schemas/change-event.ts';
+import { queryRows, testClickHouse } from '../../harness/consumers.ts';
+
+const userTotals: RollupDefinition = {
+  name: 'user_totals',
+  entity: 'order',
+  dimensions: [{ name: 'user_id', field: 'user_id' }],
+  measures: [{ name: 'order_count', kind: 'count' }, { name: 'total_spent', kind: 'sum', field: 'total' }],
+};
+
+const keys = { PK: { S: 'ORDER#1' }, SK: { S: 'ORDER#1' } };
+
+function orderEvent(table: string, op: ChangeEvent['op'], version: string, total: string | null): ChangeEvent {
+  return {
+    op, eventId: `${table}-${version}`, table, entity: 'order', version, keys, before: null,
+    after: total === null ? null : { ...keys, total: { N: total }, created_at: { S: '2026-03-01T10:00:00Z' }, user_id: { S: 'USER#1' } },
+    source: { kind: 'DYNAMODB_STREAMS', region: 'us-east-1', table, stream: 's', shardId: 'sh', sequenceNumber: version, approximateCreationTimeMicros: 1, userIdentity: null, ttlDelete: false },
+  };
+}
+
+let nextOffset = 0;
+function batchOf(...events: ChangeEvent[]): SinkBatch {
+  const records = events.map((event) => ({ offset: String(nextOffset++), key: canonicalKey(keys), event }));
+  return { topic: 'orders', partition: 0, records, nextOffset: String(nextOffset) };
+}
+
+const noDeadLetters = async (rejections: unknown[]) => assert.deepEqual(rejections, []);
+
+test('rollup state is kept per table: equal keys in two tables neither overwrite nor delete each other', async (t) => {
+  const { clickhouse } = await testClickHouse();
+  t.after(() => clickhouse.close());
+  const sink = new RollupSink({ group: 'tables', clickhouse, rollups: [userTotals], views: { order: defaultOrderView } });
+  await sink.open();
+  await sink.apply(batchOf(orderEvent('orders_eu', 'INSERT', '5', '10.00'), orderEvent('orders_us', 'INSERT', '3', '20.00')), noDeadLetters);
+  assert.deepEqual(await queryRows(clickhouse, 'SELECT user_id, order_count, total_spent FROM user_totals'), [{ user_id: 'USER#1', order_count: '2', total_spent: '30.00' }]);
+
+  await sink.apply(batchOf(orderEvent('orders_us', 'REMOVE', '9', null)), noDeadLetters);
+  assert.deepEqual(await queryRows(clickhouse, 'SELECT user_id, order_count, total_spent FROM user_totals'), [{ user_id: 'USER#1', order_count: '1', total_spent: '10.00' }]);
+  await sink.close();
+});
+
+test('a rollup whose definition no longer fits its existing table is refused at open, naming the difference', async (t) => {
+  const { clickhouse } = await testClickHouse();
+  t.after(() => clickhouse.close());
+  const open = (rollup: RollupDefinition, view = defaultOrderView) => new RollupSink({ group: 'defs', clickhouse, rollups: [rollup], views: { order: view } }).open();
+  await open(userTotals);
+  await open(userTotals); // the same definition opens again
+
+  const byCategory: RollupDefinition = { ...userTotals, dimensions: [{ name: 'category', field: 'category' }] };
+  await assert.rejects(open(byCategory), (error: unknown) => {
+    assert.ok(error instanceof ConfigurationError, String(error));
+    assert.match(error.message, /rollup user_totals/);
+    assert.match(error.message, /column category .*missing/);
+    assert.match(error.message, /column user_id .*not in the definition/);
+    assert.match(error.message, /DROP TABLE rollup_user_totals_items/);
+    return true;
+  });
+  const finerMoney = { ...defaultOrderView, total: { attribute: 'total', type: 'decimal', scale: 4 } } as const;
+  await assert.rejects(open(userTotals, finerMoney), (error: unknown) =>
+    error instanceof ConfigurationError && /column m_total_spent is Decimal\(38, 2\); the definition needs Decimal\(38, 4\)/.test(error.message));
+
+  // A table made before items were keyed by their table.
+  await clickhouse.command({ query: 'CREATE TABLE rollup_older_items (item_key String, version UInt256, is_deleted UInt8, user_id String, m_total_spent Decimal(38, 2)) ENGINE = ReplacingMergeTree(version, is_deleted) ORDER BY item_key' });
+  await assert.rejects(open({ ...userTotals, name: 'older' }), (error: unknown) =>
+    error instanceof ConfigurationError && /column table \(String\) is missing; ORDER BY is \(item_key\); the definition needs \(table, item_key\)/.test(error.message));
+});
