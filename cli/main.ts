@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { ConfigurationError } from '../core/errors.ts';
 import { logger } from '../core/logger.ts';
 import { runStackCommand } from '../stack/cli.ts';
 import { auditHistory, querySql } from './commands/query.ts';
@@ -135,7 +136,10 @@ try {
   const code = (error as { code?: string }).code;
   if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') exitCode = EXIT.ok;
   else if (typeof code === 'string' && code.startsWith('commander.')) exitCode = EXIT.usage;
-  else if (error instanceof CliError) {
+  else if (error instanceof ConfigurationError) {
+    console.error(error.message);
+    exitCode = EXIT.config;
+  } else if (error instanceof CliError) {
     console.error(error.message);
     exitCode = error.exitCode;
   } else {

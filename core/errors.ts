@@ -18,6 +18,17 @@ export class FatalError extends Error {
   }
 }
 
+/**
+ * The configuration contradicts what a store already holds (a rollup definition changed under its
+ * existing table, for example). Retrying cannot help: the message says what differs and what to do.
+ */
+export class ConfigurationError extends FatalError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigurationError';
+  }
+}
+
 /** A record the store refuses however often it is asked (a value out of the column's range, bad data). */
 export class RecordError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

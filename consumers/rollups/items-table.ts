@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { ConfigurationError } from '../../core/config-error.ts';
+import { ConfigurationError } from '../../core/errors.ts';
 
 /** What a rollup's per-item table must look like: columns in order (name, ClickHouse type), engine, sorting key. */
 export interface ItemsLayout {

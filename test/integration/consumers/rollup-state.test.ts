@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigurationError } from '../../../core/config-error.ts';
+import { ConfigurationError } from '../../../core/errors.ts';
 import { defaultOrderView, type RollupDefinition } from '../../../consumers/rollups/definition.ts';
 import { RollupSink } from '../../../consumers/rollups/rollup-sink.ts';
 import type { SinkBatch } from '../../../consumers/runtime/sink.ts';

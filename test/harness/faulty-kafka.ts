@@ -1,0 +1,52 @@
+import net from 'node:net';
+import { Kafka, logLevel, type ISocketFactory } from 'kafkajs';
+import { testEndpoints } from './endpoints.ts';
+
+/** Kafka API key of EndTxn, the request that commits or aborts a transaction. */
+const END_TXN = 26;
+
+export type EndTxnFault = 'none' | 'lose-response' | 'drop-request';
+
+/**
+ * A KafkaJS client whose connections to the real broker can be made to fail the way a network or a
+ * broker restart fails a commit: `lose-response` lets EndTxn reach the broker and cuts the connection
+ * before the answer (the commit happens, the client cannot know), `drop-request` cuts it before the
+ * request leaves (the transaction stays open until the producer's successor fences it).
+ */
+export function faultyKafka(clientId: string): { kafka: Kafka; fault: { mode: EndTxnFault; hits: number } } {
+  const fault = { mode: 'none' as EndTxnFault, hits: 0 };
+  const socketFactory: ISocketFactory = ({ host, port, onConnect }) => {
+    const socket = net.connect({ host, port }, onConnect);
+    const write = socket.write.bind(socket) as (chunk: Buffer, ...rest: unknown[]) => boolean;
+    socket.write = ((chunk: Buffer, ...rest: unknown[]) => {
+      const isEndTxn = Buffer.isBuffer(chunk) && chunk.length >= 6 && chunk.readInt16BE(4) === END_TXN;
+      if (!isEndTxn || fault.mode === 'none') return write(chunk, ...rest);
+      fault.hits++;
+      if (fault.mode === 'drop-request') {
+        socket.destroy();
+        return false;
+      }
+      return write(chunk, () => setTimeout(() => socket.destroy(), 20));
+    }) as typeof socket.write;
+    return socket;
+  };
+  return { kafka: new Kafka({ clientId, brokers: testEndpoints().kafkaBrokers, socketFactory, logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 100 } }), fault };
+}
+
+/** The same client with every consumer connecting `delayMs` late: a slow checkpoint read. */
+export function slowConsumersKafka(kafka: Kafka, delayMs: number): Kafka {
+  return new Proxy(kafka, {
+    get(target, property, receiver) {
+      if (property !== 'consumer') return Reflect.get(target, property, receiver);
+      return (...args: Parameters<Kafka['consumer']>) => {
+        const consumer = target.consumer(...args);
+        const connect = consumer.connect.bind(consumer);
+        consumer.connect = async () => {
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+          await connect();
+        };
+        return consumer;
+      };
+    },
+  });
+}
