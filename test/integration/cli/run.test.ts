@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { stringify } from 'yaml';
+import { createDynamoDb } from '../../../core/aws.ts';
+import { createOrdersTable, OrdersWorkload } from '../../../cli/demo/workload.ts';
+import { testAws } from '../../harness/connector.ts';
+import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
+import { cachedItems, expectedOrders, scanTable, searchAll } from '../../harness/stores.ts';
+
+const bin = fileURLToPath(new URL('../../../bin/shardline.js', import.meta.url));
+const port = 19471;
+
+/** A config file of its own for one run: every name (topics, groups, indices, keys) unique to it. */
+function writeConfig(table: string, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'shardline-run-'));
+  const endpoints = testEndpoints();
+  const config = {
+    aws: { region: 'us-east-1', endpoint: endpoints.awsEndpoint, credentials: { accessKeyId: 'shardline', secretAccessKey: 'shardline' } },
+    kafka: { brokers: endpoints.kafkaBrokers },
+    registry: { url: endpoints.registryUrl },
+    clickhouse: endpoints.clickhouseUrl ? { url: endpoints.clickhouseUrl } : { path: join(dir, 'clickhouse') },
+    http: { port },
+    connector: {
+      name: prefix,
+      tables: [{ name: table, entities: ['order'] }],
+      topics: { template: `${prefix}.{table}.{entity}`, checkpoints: `${prefix}.checkpoints`, deadLetter: `${prefix}.dlq` },
+      polling: { idleMinMs: 50, idleMaxMs: 200 },
+    },
+    consumers: {
+      rollups: { groupId: `${prefix}-rollups` },
+      audit: { groupId: `${prefix}-audit`, table: `audit_${prefix.replaceAll('-', '_')}` },
+      search: { groupId: `${prefix}-search`, url: endpoints.opensearchUrl, indexPrefix: prefix, replicas: 0, documents: { order: { text: ['category', 'status'] } } },
+      cache: { groupId: `${prefix}-cache`, url: endpoints.redisUrl, keyPrefix: prefix, ttlSeconds: 3600 },
+    },
+  };
+  const path = join(dir, 'shardline.yaml');
+  writeFileSync(path, stringify(config));
+  return path;
+}
+
+async function query(sql: string): Promise<Record<string, string>[]> {
+  const response = await fetch(`http://127.0.0.1:${port}/query`, { method: 'POST', body: sql });
+  const body = await response.text();
+  if (!response.ok) throw new Error(`${response.status}: ${body}`);
+  return body.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, string>);
+}
+
+test('`shardline run` as a process runs the connector and every enabled group; queries every 100 ms while it writes freeze nothing', { timeout: 300_000 }, async () => {
+  const dynamodb = createDynamoDb(testAws());
+  const table = uniqueName('runorders');
+  await createOrdersTable(dynamodb, table);
+  const prefix = uniqueName('run');
+  const configPath = writeConfig(table, prefix);
+  const child = spawn(process.execPath, [bin, '-c', configPath, 'run'], { env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  try {
+    // Ready once the connector and all four groups run.
+    const readyBy = Date.now() + 90_000;
+    let readiness = '';
+    while (Date.now() < readyBy) {
+      const response = await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined);
+      readiness = (await response?.text()) ?? '';
+      if (response?.ok) break;
+      await sleep(500);
+    }
+    for (const part of ['connector', `group ${prefix}-rollups`, `group ${prefix}-audit`, `group ${prefix}-search`, `group ${prefix}-cache`]) {
+      assert.match(readiness, new RegExp(`${part}.*: ready`), readiness);
+    }
+
+    const workload = new OrdersWorkload(dynamodb, table, 21);
+    let querying = true;
+    let queries = 0;
+    const reader = (async () => {
+      while (querying) {
+        await query('SELECT day, category, order_count, revenue FROM daily_sales');
+        queries++;
+        await sleep(100);
+      }
+    })();
+    for (let step = 0; step < 250; step++) await workload.step();
+    // What a user cannot do through the endpoint: change anything, or sneak a second statement in.
+    await assert.rejects(query('DROP TABLE daily_sales'), /400: only queries that read are accepted/);
+    await assert.rejects(query('SELECT 1; DROP TABLE daily_sales'), /400: not a valid query.*Multi-statements/s);
+    await assert.rejects(query('SET readonly = 0'), /400: only queries that read/);
+
+    const expectedSales = workload.expectedDailySales();
+    const until = Date.now() + 90_000;
+    let sales = await query('SELECT day, category, order_count, revenue FROM daily_sales ORDER BY day, category');
+    while (JSON.stringify(sales) !== JSON.stringify(expectedSales) && Date.now() < until) {
+      await sleep(500);
+      sales = await query('SELECT day, category, order_count, revenue FROM daily_sales ORDER BY day, category');
+    }
+    querying = false;
+    await reader;
+    assert.ok(queries >= 20, `queried ${queries} times while writing`);
+    assert.deepEqual(sales, expectedSales);
+    assert.deepEqual(await query('SELECT user_id, order_count, total_spent FROM user_totals ORDER BY user_id'), workload.expectedUserTotals());
+    const audited = await query(`SELECT count() AS entries FROM audit_${prefix.replaceAll('-', '_')} FINAL`);
+    assert.ok(Number(audited[0]!.entries) >= workload.operations, `audit entries ${audited[0]!.entries} for ${workload.operations} operations`);
+
+    const expected = expectedOrders(await scanTable(dynamodb, table));
+    const searchBy = Date.now() + 30_000;
+    let documents = await searchAll(`${prefix}-order`);
+    while (documents.size !== expected.size && Date.now() < searchBy) {
+      await sleep(500);
+      documents = await searchAll(`${prefix}-order`);
+    }
+    assert.deepEqual(new Set(documents.keys()), new Set(expected.keys()));
+    const cached = [...(await cachedItems(prefix))].filter(([, fields]) => fields.doc !== undefined);
+    assert.equal(cached.length, expected.size);
+  } finally {
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, 'a clean stop on SIGTERM');
+    dynamodb.destroy();
+  }
+});

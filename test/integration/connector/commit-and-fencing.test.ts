@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { Connector, type ConnectorOptions } from '../../../connector/connector.ts';
+import { DynamoDbStreamSource } from '../../../connector/dynamodb/streams-source.ts';
+import { ChangeEventCodec } from '../../../schemas/registry.ts';
+import { baseConnectorOptions } from '../../harness/connector.ts';
+import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
+import { faultyKafka, slowConsumersKafka, type EndTxnFault } from '../../harness/faulty-kafka.ts';
+import { SimulatedStream, simulatedRecords } from '../../harness/simulated-streams.ts';
+import { readTopics } from '../../harness/topic-reader.ts';
+
+// The AWS client is scripted so that records arrive exactly when the test says; Kafka and the registry are real.
+function setup(name: string) {
+  const prefix = uniqueName(name);
+  const stream = new SimulatedStream(`arn:aws:dynamodb:us-east-1:0:table/${prefix}/stream/1`, [{ shardId: 'open', closed: false, records: [] }]);
+  const source = new DynamoDbStreamSource(stream.client(), { table: 'orders', streamArn: stream.streamArn, region: 'us-east-1', entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' } });
+  const { kafka, fault } = faultyKafka(prefix);
+  const options: ConnectorOptions = { ...baseConnectorOptions(prefix), sources: [source], kafka, stuckAfterMs: 1_000, backoff: { baseMs: 100, maxMs: 500, attempts: Infinity } };
+  let written = 0;
+  const write = (count: number) => {
+    stream.shards[0]!.records.push(...simulatedRecords('r', written, count));
+    written += count;
+  };
+  return { options, fault, write, written: () => written, topic: `${prefix}.orders.order` };
+}
+
+/** Every event id in the topic, however many there are (read to the end, not to an expected count). */
+async function allEventIds(options: ConnectorOptions, topic: string, atLeast: number): Promise<string[]> {
+  const codec = new ChangeEventCodec({ url: testEndpoints().registryUrl });
+  await readTopics(options.kafka, [topic], (messages) => messages.length >= atLeast, 30_000);
+  await sleep(1_500); // anything more that would make a duplicate
+  const read = await readTopics(options.kafka, [topic], () => false, 4_000);
+  return Promise.all(read.map(async ({ message }) => (await codec.decode(message.value!)).eventId));
+}
+
+function assertExactlyOnce(ids: string[], written: number): void {
+  const counts = new Map<string, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const doubled = [...counts].filter(([, count]) => count > 1).map(([id]) => id);
+  const lost = Array.from({ length: written }, (_, index) => `r-${index}`).filter((id) => !counts.has(id));
+  assert.deepEqual({ lost, doubled }, { lost: [], doubled: [] });
+}
+
+for (const mode of ['lose-response', 'drop-request'] as EndTxnFault[]) {
+  test(`a commit that fails (${mode}) is recovered: nothing lost or doubled, the connector goes on, /ready is false meanwhile`, { timeout: 120_000 }, async () => {
+    const { options, fault, write, written, topic } = setup(`commit-${mode}`);
+    const connector = new Connector(options);
+    const running = connector.start();
+    try {
+      write(30);
+      await readTopics(options.kafka, [topic], (messages) => messages.length >= 30, 30_000);
+      fault.mode = mode;
+      write(20);
+      let notReady = false;
+      const until = Date.now() + 4_000;
+      while (Date.now() < until) {
+        notReady ||= !connector.health().ready;
+        await sleep(100);
+      }
+      fault.mode = 'none';
+      assert.ok(fault.hits > 0, 'the fault was hit');
+      assert.ok(notReady, '/ready turned false while commits failed');
+      write(25);
+      assertExactlyOnce(await allEventIds(options, topic, written()), written());
+      assert.equal(connector.health().ready, true);
+    } finally {
+      fault.mode = 'none';
+      await connector.stop();
+      await running;
+    }
+  });
+}
+
+test('a second instance fences the first before it reads the checkpoints: every record once, however slowly it starts', { timeout: 120_000 }, async () => {
+  const { options, write, written, topic } = setup('fence');
+  const zombie = new Connector(options);
+  const zombieRun = zombie.start();
+  zombieRun.catch(() => undefined);
+  write(20);
+  await readTopics(options.kafka, [topic], (messages) => messages.length >= 20, 30_000);
+  // Records keep arriving while the successor starts; its checkpoint read takes two seconds.
+  let writing = true;
+  const writer = (async () => {
+    while (writing) {
+      write(2);
+      await sleep(100);
+    }
+  })();
+  const successor = new Connector({ ...options, kafka: slowConsumersKafka(options.kafka, 2_000) });
+  const successorRun = successor.start();
+  await assert.rejects(zombieRun, 'the zombie is fenced and stops');
+  await sleep(1_500);
+  writing = false;
+  await writer;
+  const ids = await allEventIds(options, topic, written());
+  await successor.stop();
+  await successorRun;
+  await zombie.stop();
+  assertExactlyOnce(ids, written());
+});
