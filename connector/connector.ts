@@ -65,8 +65,8 @@ interface Round {
   checkpoints: Message[];
   /** Readers whose reads this transaction commits. */
   readers: Set<ShardReader>;
-  /** Source event ids of this round, for duplicate removal. */
-  dedupeIds: Set<string>;
+  /** Source event ids of this round, for duplicate removal: event id -> its shard's checkpoint key. */
+  dedupeIds: Map<string, string>;
 }
 
 /**
@@ -129,6 +129,7 @@ export class Connector {
         this.streamsWithCheckpoints.add(source.streamId);
         shardSet(this.started, source.streamId).add(shardId);
         if (checkpoint.finished) shardSet(this.finished, source.streamId).add(shardId);
+        if (checkpoint.recentEventIds) this.dedupe.seed(key, checkpoint.recentEventIds);
       }
     }
     this.checkpoints = checkpoints;
@@ -210,7 +211,7 @@ export class Connector {
   }
 
   private async readRound(now: number): Promise<Round> {
-    const round: Round = { events: [], deadLetters: [], checkpoints: [...this.pendingCheckpoints], readers: new Set(), dedupeIds: new Set() };
+    const round: Round = { events: [], deadLetters: [], checkpoints: [...this.pendingCheckpoints], readers: new Set(), dedupeIds: new Map() };
     for (const [key, { reader, source }] of this.readers) {
       if (reader.nextPollAt > now) continue;
       const records: SourceRecord[] = [];
@@ -232,7 +233,8 @@ export class Connector {
       if (records.length === 0 && !reader.ended) continue;
       for (const record of records) this.convert(source, reader.shardId, record, round);
       round.readers.add(reader);
-      round.checkpoints.push(checkpointMessage(key, { sequenceNumber: reader.position, finished: reader.ended }));
+      const recentEventIds = this.dedupe.recent(key, round.dedupeIds);
+      round.checkpoints.push(checkpointMessage(key, { sequenceNumber: reader.position, finished: reader.ended, ...(recentEventIds.length > 0 && { recentEventIds }) }));
     }
     return round;
   }
@@ -252,7 +254,7 @@ export class Connector {
         metrics.duplicates.inc({ stream: source.streamId });
         return;
       }
-      round.dedupeIds.add(record.dedupeId);
+      round.dedupeIds.set(record.dedupeId, this.key(source, shardId));
     }
     const origin: DeadLetterOrigin = { stage: 'connector', source: source.streamId, shard: shardId, position: record.sequenceNumber, table: source.table };
     try {
