@@ -2,10 +2,11 @@ import { z } from 'zod';
 import { backoffSchema, name, positiveInt } from '../core/config/common.ts';
 
 const entityRule = z.union([
-  z.strictObject({ keyPrefix: z.strictObject({ attribute: z.string().default('PK'), separator: z.string().min(1).default('#') }) }),
+  // fallback: the entity of a change whose key has no prefix or whose entity is not declared; without it such changes are dead letters.
+  z.strictObject({ keyPrefix: z.strictObject({ attribute: z.string().default('PK'), separator: z.string().min(1).default('#'), fallback: name.optional() }) }),
   z.strictObject({ attribute: z.strictObject({ name: z.string(), fallback: z.string().default('item') }) }),
   z.strictObject({ fixed: name }),
-], { error: 'expected one of { keyPrefix: { attribute, separator } }, { attribute: { name, fallback } } or { fixed: <entity> }' });
+], { error: 'expected one of { keyPrefix: { attribute, separator, fallback? } }, { attribute: { name, fallback } } or { fixed: <entity> }' });
 
 const tableSchema = z.strictObject({
   name: z.string().min(3).max(255),
