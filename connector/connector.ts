@@ -3,6 +3,7 @@ import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { ConversionError, canonicalKey, type ChangeEvent } from '../schemas/change-event.ts';
 import { SchemaRegistrationError, type ChangeEventCodec } from '../schemas/registry.ts';
 import { deadLetterMessage, type DeadLetterOrigin } from '../core/dead-letter.ts';
+import { applyTopicPolicy, KEEP_EVERYTHING, type TopicPolicy } from '../core/topics.ts';
 import { isUnavailable } from '../core/unavailable.ts';
 import type { Logger } from '../core/logger.ts';
 import { checkpointKey, checkpointMessage, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from './checkpoints.ts';
@@ -32,7 +33,7 @@ export interface ConnectorOptions {
     deadLetter: string;
     /** A null-valued record after each REMOVE, so compacted topics drop the item. */
     tombstones: boolean;
-  };
+  } & Partial<TopicPolicy>;
   /** Where shards without a checkpoint start when the connector first runs. */
   startPosition: 'TRIM_HORIZON' | 'LATEST';
   gapPolicy: GapPolicy;
@@ -88,6 +89,8 @@ export class Connector {
   /** Checkpoints to write with the next transaction (a re-snapshot run that has begun). */
   private readonly pendingCheckpoints: Message[] = [];
   private lastDiscovery = 0;
+  /** Change topics given the retention policy by this process. */
+  private readonly topicsWithPolicy = new Set<string>();
 
   constructor(private readonly options: ConnectorOptions) {
     this.dedupe = new DedupeWindow(options.dedupeWindowSize);
@@ -297,6 +300,7 @@ export class Connector {
       for (const message of changeMessages(event, value, topics.tombstones)) add(topic, message);
     }
     const topicMessages: TopicMessages[] = [...byTopic].filter(([, messages]) => messages.length > 0).map(([topic, messages]) => ({ topic, messages }));
+    await this.applyTopicPolicy(topicMessages.map(({ topic }) => topic).filter((topic) => topic !== topics.deadLetter && topic !== topics.checkpoints));
 
     const transaction = await this.producer!.transaction();
     try {
@@ -318,6 +322,15 @@ export class Connector {
       shardSet(this.started, reader.streamId).add(reader.shardId);
       if (reader.ended) this.retire(reader);
     }
+  }
+
+  /** Before its first write, a change topic gets the configured retention (created with it, or altered to it). */
+  private async applyTopicPolicy(changeTopics: string[]): Promise<void> {
+    const fresh = changeTopics.filter((topic) => !this.topicsWithPolicy.has(topic));
+    if (fresh.length === 0) return;
+    const { retentionMs = KEEP_EVERYTHING.retentionMs, compaction } = this.options.topics;
+    await applyTopicPolicy(this.options.kafka, fresh, { retentionMs, compaction });
+    for (const topic of fresh) this.topicsWithPolicy.add(topic);
   }
 
   /** A closed shard read to its end: its children may start at once. */
