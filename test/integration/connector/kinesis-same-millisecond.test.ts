@@ -51,14 +51,21 @@ function histories(table: string, items: number): Change[][] {
   });
 }
 
-/** Items interleaved; neighbours swapped where their times differ (a tie keeps its order: the sequence number breaks it); ~10% copies a little later. */
+/**
+ * Each item's neighbouring changes swapped where their times differ (the newer one arrives first; a tie
+ * keeps its order, which its sequence numbers then give), items interleaved, ~10% copies a little later.
+ */
 function deliveryOrder(changes: Change[][], next: () => number): Change[] {
+  const swapped = changes.map((history) => {
+    const order = [...history];
+    for (let i = 0; i + 1 < order.length; i++) {
+      const [a, b] = [order[i]!, order[i + 1]!];
+      if (a.creationTimeMicros !== b.creationTimeMicros && next() < 0.4) [order[i], order[i + 1]] = [b, a];
+    }
+    return order;
+  });
   const order: Change[] = [];
-  for (let step = 0; changes.some((history) => history[step]); step++) for (const history of changes) if (history[step]) order.push(history[step]!);
-  for (let i = 0; i + 1 < order.length; i++) {
-    const [a, b] = [order[i]!, order[i + 1]!];
-    if (a.creationTimeMicros !== b.creationTimeMicros && next() < 0.3) [order[i], order[i + 1]] = [b, a];
-  }
+  for (let step = 0; swapped.some((history) => history[step]); step++) for (const history of swapped) if (history[step]) order.push(history[step]!);
   const withCopies: Change[] = [];
   const late: Array<{ at: number; change: Change }> = [];
   order.forEach((change, index) => {
