@@ -10,6 +10,11 @@ export interface Checkpoint {
   finished: boolean;
   /** Snapshot segments: where the scan resumes (DynamoDB's LastEvaluatedKey, as JSON). */
   resumeKey?: string;
+  /**
+   * Kinesis shards: the event ids of the newest committed records (oldest first), so that a restarted
+   * connector still removes copies of them.
+   */
+  recentEventIds?: string[];
 }
 
 export const checkpointKey = (connector: string, stream: string, shardId: string): string => `${connector}|${stream}|${shardId}`;

@@ -3,6 +3,7 @@ import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { ConversionError, canonicalKey, type ChangeEvent } from '../schemas/change-event.ts';
 import { SchemaRegistrationError, type ChangeEventCodec } from '../schemas/registry.ts';
 import { deadLetterMessage, type DeadLetterOrigin } from '../core/dead-letter.ts';
+import { applyTopicPolicy, KEEP_EVERYTHING, type TopicPolicy } from '../core/topics.ts';
 import { isUnavailable } from '../core/unavailable.ts';
 import { classifyError, describeError, isFenced } from '../core/errors.ts';
 import { FailureStreak, type PartHealth } from '../core/health.ts';
@@ -34,7 +35,7 @@ export interface ConnectorOptions {
     deadLetter: string;
     /** A null-valued record after each REMOVE, so compacted topics drop the item. */
     tombstones: boolean;
-  };
+  } & Partial<TopicPolicy>;
   /** Where shards without a checkpoint start when the connector first runs. */
   startPosition: 'TRIM_HORIZON' | 'LATEST';
   gapPolicy: GapPolicy;
@@ -69,8 +70,8 @@ interface Round {
   checkpoints: Message[];
   /** Readers whose reads this transaction commits. */
   readers: Set<ShardReader>;
-  /** Source event ids of this round, for duplicate removal. */
-  dedupeIds: Set<string>;
+  /** Source event ids of this round, for duplicate removal: event id -> its shard's checkpoint key. */
+  dedupeIds: Map<string, string>;
 }
 
 /**
@@ -94,6 +95,8 @@ export class Connector {
   private lastDiscovery = 0;
   private readonly streak: FailureStreak;
   private fatal: Error | undefined;
+  /** Change topics given the retention policy by this process. */
+  private readonly topicsWithPolicy = new Set<string>();
 
   constructor(private readonly options: ConnectorOptions) {
     this.dedupe = new DedupeWindow(options.dedupeWindowSize);
@@ -181,6 +184,7 @@ export class Connector {
         this.streamsWithCheckpoints.add(source.streamId);
         shardSet(this.started, source.streamId).add(shardId);
         if (checkpoint.finished) shardSet(this.finished, source.streamId).add(shardId);
+        if (checkpoint.recentEventIds) this.dedupe.seed(key, checkpoint.recentEventIds);
       }
     }
     this.checkpoints = checkpoints;
@@ -269,7 +273,7 @@ export class Connector {
   }
 
   private async readRound(now: number): Promise<Round> {
-    const round: Round = { events: [], deadLetters: [], checkpoints: [...this.pendingCheckpoints], readers: new Set(), dedupeIds: new Set() };
+    const round: Round = { events: [], deadLetters: [], checkpoints: [...this.pendingCheckpoints], readers: new Set(), dedupeIds: new Map() };
     for (const [key, { reader, source }] of this.readers) {
       if (reader.nextPollAt > now) continue;
       const records: SourceRecord[] = [];
@@ -291,7 +295,8 @@ export class Connector {
       if (records.length === 0 && !reader.ended) continue;
       for (const record of records) this.convert(source, reader.shardId, record, round);
       round.readers.add(reader);
-      round.checkpoints.push(checkpointMessage(key, { sequenceNumber: reader.position, finished: reader.ended }));
+      const recentEventIds = this.dedupe.recent(key, round.dedupeIds);
+      round.checkpoints.push(checkpointMessage(key, { sequenceNumber: reader.position, finished: reader.ended, ...(recentEventIds.length > 0 && { recentEventIds }) }));
     }
     return round;
   }
@@ -311,7 +316,7 @@ export class Connector {
         metrics.duplicates.inc({ stream: source.streamId });
         return;
       }
-      round.dedupeIds.add(record.dedupeId);
+      round.dedupeIds.set(record.dedupeId, this.key(source, shardId));
     }
     const origin: DeadLetterOrigin = { stage: 'connector', source: source.streamId, shard: shardId, position: record.sequenceNumber, table: source.table };
     try {
@@ -354,6 +359,7 @@ export class Connector {
       for (const message of changeMessages(event, value, topics.tombstones)) add(topic, message);
     }
     const topicMessages: TopicMessages[] = [...byTopic].filter(([, messages]) => messages.length > 0).map(([topic, messages]) => ({ topic, messages }));
+    await this.applyTopicPolicy(topicMessages.map(({ topic }) => topic).filter((topic) => topic !== topics.deadLetter && topic !== topics.checkpoints));
 
     const transaction = await this.producer!.transaction();
     try {
@@ -381,6 +387,15 @@ export class Connector {
       shardSet(this.started, reader.streamId).add(reader.shardId);
       if (reader.ended) this.retire(reader);
     }
+  }
+
+  /** Before its first write, a change topic gets the configured retention (created with it, or altered to it). */
+  private async applyTopicPolicy(changeTopics: string[]): Promise<void> {
+    const fresh = changeTopics.filter((topic) => !this.topicsWithPolicy.has(topic));
+    if (fresh.length === 0) return;
+    const { retentionMs = KEEP_EVERYTHING.retentionMs, compaction } = this.options.topics;
+    await applyTopicPolicy(this.options.kafka, fresh, { retentionMs, compaction });
+    for (const topic of fresh) this.topicsWithPolicy.add(topic);
   }
 
   /** A closed shard read to its end: its children may start at once. */

@@ -186,11 +186,12 @@ export function fromAvro(event: AvroChangeEvent): ChangeEvent {
   };
 }
 
-function keyPart(value: DynamoValue): string {
-  if (value.S !== undefined) return `S:${value.S}`;
-  if (value.N !== undefined) return `N:${value.N}`;
-  if (value.B !== undefined) return `B:${Buffer.from(value.B).toString('base64')}`;
-  throw new ConversionError('a key attribute must be S, N or B');
+function keyPart(name: string, value: DynamoValue): string {
+  if (typeof value?.S === 'string') return `S:${value.S}`;
+  if (typeof value?.N === 'string') return `N:${value.N}`;
+  if (value?.B instanceof Uint8Array) return `B:${Buffer.from(value.B).toString('base64')}`;
+  const found = value !== null && typeof value === 'object' ? Object.keys(value).join(', ') || 'no type' : typeof value;
+  throw new ConversionError(`key attribute ${name} must be S, N or B, found ${found}`);
 }
 
 /**
@@ -198,7 +199,7 @@ function keyPart(value: DynamoValue): string {
  * so every change of an item gets the same Kafka key (and partition), document id and cache key.
  */
 export function canonicalKey(keys: DynamoImage): string {
-  return Object.keys(keys).sort().map((name) => `${name}=${keyPart(keys[name]!)}`).join('|');
+  return Object.keys(keys).sort().map((name) => `${name}=${keyPart(name, keys[name]!)}`).join('|');
 }
 
 /** Orders two versions (non-negative decimal integer strings of any length). */

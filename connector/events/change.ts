@@ -1,5 +1,5 @@
 import type { ChangeEvent, DynamoImage, Op, SourcePosition } from '../../schemas/change-event.ts';
-import { ConversionError } from '../../schemas/change-event.ts';
+import { ConversionError, canonicalKey } from '../../schemas/change-event.ts';
 import { entityOf, type EntityRule } from './entity.ts';
 
 /** What the two stream formats (DynamoDB Streams and Kinesis) have in common. */
@@ -26,6 +26,8 @@ export function streamChangeToEvent(
   if (!OPS.has(op)) throw new ConversionError(`unknown eventName ${JSON.stringify(change.eventName)}`);
   if (!change.eventId) throw new ConversionError('the record has no eventID');
   if (!change.keys || Object.keys(change.keys).length === 0) throw new ConversionError('the record has no Keys');
+  // The Kafka key, document id and cache key are made from it later: a key that cannot be one is this record's fault.
+  canonicalKey(change.keys);
   const identity = change.userIdentity?.type && change.userIdentity.principalId
     ? { type: change.userIdentity.type, principalId: change.userIdentity.principalId }
     : null;

@@ -30,7 +30,12 @@ export function cloudEventHeaders(event: ChangeEvent): IHeaders {
   return headers;
 }
 
-/** The Kafka records of one change: the event keyed by the item, then a tombstone after a REMOVE when asked. */
+/**
+ * The Kafka records of one change: the event keyed by the item, then a tombstone after a REMOVE when
+ * asked. Tombstones are for compacted topics only (the config allows them with `topics.compaction`): their
+ * min.compaction.lag.ms keeps the REMOVE event itself readable for deleteRetentionMs before compaction
+ * may drop it in favour of the tombstone.
+ */
 export function changeMessages(event: ChangeEvent, value: Buffer, tombstones: boolean): Message[] {
   const key = canonicalKey(event.keys);
   const messages: Message[] = [{ key, value, headers: cloudEventHeaders(event) }];

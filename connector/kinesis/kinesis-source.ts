@@ -10,6 +10,7 @@ import { streamChangeToEvent } from '../events/change.ts';
 import type { SourceRecord } from '../events/source-record.ts';
 import type { ReadResult, ShardInfo, ShardPosition, ShardSource } from '../shards/source.ts';
 import { parseKinesisChange } from './record-format.ts';
+import { kinesisVersion } from './version.ts';
 
 export interface KinesisStreamConfig {
   /** The DynamoDB table whose changes the stream carries. */
@@ -21,8 +22,8 @@ export interface KinesisStreamConfig {
 
 /**
  * Kinesis Data Streams for DynamoDB as a shard source. The stream may carry a change twice and out of
- * order: each record's DynamoDB event id feeds duplicate removal, and its creation time in
- * microseconds is the per-item version that lets sinks keep the newest change whatever the order.
+ * order: each record's DynamoDB event id feeds duplicate removal, and its creation time then its
+ * sequence number make the per-item version that lets sinks keep the newest change whatever the order.
  */
 export class KinesisSource implements ShardSource {
   readonly kind = 'KINESIS' as const;
@@ -95,7 +96,7 @@ export class KinesisSource implements ShardSource {
         return streamChangeToEvent(change, {
           table: change.tableName ?? this.table,
           entityRule: this.config.entityRule,
-          version: String(change.creationTimeMicros),
+          version: kinesisVersion(change.creationTimeMicros, sequenceNumber),
           position: {
             kind: 'KINESIS',
             region: change.awsRegion ?? this.config.region,

@@ -26,14 +26,27 @@ function decodeImage(image: unknown, path: string): DynamoImage {
   return Object.fromEntries(Object.entries(image).map(([name, value]) => [name, decodeValue(value as Record<string, unknown>, `${path}.${name}`)]));
 }
 
+// Epoch milliseconds stay below this until the year 5138; epoch microseconds passed it in 1973.
+const MICROS_FROM = 1e14;
+
+/**
+ * The creation time in microseconds. The table's streaming destination sets the precision and records
+ * name it; a record without the field is told apart by magnitude rather than assumed to be milliseconds.
+ */
+function creationMicros(dynamodb: Record<string, unknown>): number {
+  const created = Number(dynamodb.ApproximateCreationDateTime);
+  if (dynamodb.ApproximateCreationDateTime === undefined || !Number.isFinite(created)) throw new ConversionError('dynamodb.ApproximateCreationDateTime is missing');
+  if (!Number.isSafeInteger(created) || created < 0) throw new ConversionError(`dynamodb.ApproximateCreationDateTime ${created} is not a whole number of milliseconds or microseconds`);
+  const precision = dynamodb.ApproximateCreationDateTimePrecision;
+  const micros = precision === 'MICROSECOND' || (precision === undefined && created >= MICROS_FROM);
+  return micros ? created : created * 1000;
+}
+
 export function parseKinesisChange(data: Buffer): Parsed {
   try {
     const json = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
     const dynamodb = (json.dynamodb ?? {}) as Record<string, unknown>;
-    const created = Number(dynamodb.ApproximateCreationDateTime);
-    if (!Number.isFinite(created)) throw new ConversionError('dynamodb.ApproximateCreationDateTime is missing');
-    // The table's streaming destination sets the precision; milliseconds unless MICROSECOND was chosen.
-    const creationTimeMicros = dynamodb.ApproximateCreationDateTimePrecision === 'MICROSECOND' ? created : created * 1000;
+    const creationTimeMicros = creationMicros(dynamodb);
     if (typeof json.eventID !== 'string') throw new ConversionError('the record has no eventID');
     const identity = json.userIdentity as { type?: string; principalId?: string } | undefined;
     return {

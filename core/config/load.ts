@@ -77,6 +77,12 @@ export function validateConfig(raw: unknown, source = 'configuration'): Shardlin
       if (!fields[field]) problems.push(`consumers.search.documents.${entity}: '${field}' is not a field of ${entity}`);
     }
   }
+  config.connector.tables.forEach((table, index) => {
+    // The fallback entity needs a topic that consumer groups read.
+    const fallback = 'keyPrefix' in table.entity ? table.entity.keyPrefix.fallback : undefined;
+    const declared = table.entities.length > 0 ? table.entities : Object.keys(config.entities);
+    if (fallback !== undefined && !declared.includes(fallback)) problems.push(`connector.tables[${index}].entity.keyPrefix.fallback: '${fallback}' is not one of the table's entities (${declared.join(', ')})`);
+  });
   if (problems.length > 0) throw new ConfigError(problems, source);
   return config;
 }

@@ -11,9 +11,15 @@ export function kinesisChangeRecord(change: {
   newImage?: Record<string, unknown>;
   oldImage?: Record<string, unknown>;
   creationTimeMicros: number;
+  /**
+   * The stream's precision (MICROSECOND by default); MILLISECOND writes the time in milliseconds, and
+   * `unstated` too but without the precision field, as records written before the field existed.
+   */
+  precision?: 'MICROSECOND' | 'MILLISECOND' | 'unstated';
   eventId?: string;
   ttl?: boolean;
 }): Buffer {
+  const precision = change.precision ?? 'MICROSECOND';
   return Buffer.from(JSON.stringify({
     awsRegion: 'us-east-1',
     eventID: change.eventId ?? randomUUID(),
@@ -22,8 +28,8 @@ export function kinesisChangeRecord(change: {
     recordFormat: 'application/json',
     tableName: change.table,
     dynamodb: {
-      ApproximateCreationDateTime: change.creationTimeMicros,
-      ApproximateCreationDateTimePrecision: 'MICROSECOND',
+      ApproximateCreationDateTime: precision === 'MICROSECOND' ? change.creationTimeMicros : Math.floor(change.creationTimeMicros / 1000),
+      ApproximateCreationDateTimePrecision: precision === 'unstated' ? undefined : precision,
       Keys: change.keys,
       NewImage: change.newImage,
       OldImage: change.oldImage,

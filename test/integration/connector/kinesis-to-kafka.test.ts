@@ -10,7 +10,7 @@ import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
 import { kinesisChangeRecord } from '../../harness/kinesis-records.ts';
 import { readTopics, waitForTopics } from '../../harness/topic-reader.ts';
 
-test('Kinesis Data Streams for DynamoDB: duplicates removed, creation-time versions, binary decoded, TTL deletes marked', async () => {
+test('Kinesis Data Streams for DynamoDB: duplicates removed, creation-time-then-sequence versions, binary decoded, TTL deletes marked', async () => {
   const kinesis = createKinesis(testAws());
   const StreamName = uniqueName('kds');
   await kinesis.send(new CreateStreamCommand({ StreamName, ShardCount: 2 }));
@@ -50,9 +50,10 @@ test('Kinesis Data Streams for DynamoDB: duplicates removed, creation-time versi
   const events = await Promise.all(read.map(({ message }) => codec.decode(message.value!)));
   const inserted = events.find((event) => event.eventId === 'insert-1')!;
   assert.deepEqual(inserted.after?.blob, { B: Buffer.from([9, 8, 7]) });
-  assert.equal(inserted.version, String(base + 1));
+  // Creation time, then the sequence number (60 digits) that orders changes sharing a creation time.
+  assert.match(inserted.version, new RegExp(`^${base + 1}\\d{60}$`));
   assert.equal(inserted.source.kind, 'KINESIS');
-  assert.deepEqual(events.filter((event) => event.op === 'MODIFY').map((event) => event.version).sort(), [String(base + 200), String(base + 300)]);
+  assert.deepEqual(events.filter((event) => event.op === 'MODIFY').map((event) => event.version.slice(0, -60)).sort(), [String(base + 200), String(base + 300)]);
   assert.equal(events.find((event) => event.op === 'REMOVE')?.source.ttlDelete, true);
   assert.equal(dead.length, 1);
   assert.match(dead[0]!.message.headers!.shardline_dlq_reason!.toString(), /not a Kinesis DynamoDB record/);

@@ -9,7 +9,6 @@ const position = { kind: 'DYNAMODB_STREAMS', region: 'eu-west-1', stream: 'arn',
 
 test('entity rules: key prefix, attribute, fixed', () => {
   assert.equal(entityOf(keyPrefix, { PK: { S: 'ORDER#123' } }, null), 'order');
-  assert.equal(entityOf(keyPrefix, { PK: { S: 'plain' } }, null), 'plain');
   assert.equal(entityOf({ kind: 'attribute', attribute: 'type', fallback: 'item' }, { PK: { S: 'x' } }, { type: { S: 'Invoice' } }), 'invoice');
   assert.equal(entityOf({ kind: 'attribute', attribute: 'type', fallback: 'item' }, { PK: { S: 'x' } }, {}), 'item');
   assert.equal(entityOf({ kind: 'fixed', name: 'user' }, { PK: { S: 'x' } }, null), 'user');

@@ -121,8 +121,8 @@ test('backoff is full jitter under a cap', () => {
 
 test('the dedupe window forgets the oldest ids first', () => {
   const window = new DedupeWindow(2);
-  window.remember(['a', 'b']);
+  window.remember(new Map([['a', 'shard'], ['b', 'shard']]));
   assert.ok(window.has('a') && window.has('b'));
-  window.remember(['c']);
+  window.remember(new Map([['c', 'shard']]));
   assert.ok(!window.has('a') && window.has('b') && window.has('c'));
 });
