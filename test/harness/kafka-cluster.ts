@@ -36,21 +36,29 @@ export function kafkaClusterUnavailable(): string | undefined {
  * Starts a throwaway KRaft cluster of `brokers` nodes on ports from `basePort` on (node i: broker
  * base+2(i-1), controller the next), with its data in a temporary directory, beside the stack's own
  * Kafka. The nodes are the stack's cluster nodes with other ports and directories. Call `stop()` in an
- * `after` hook; a test process that exits without it still kills the nodes (their data stays in the
- * temporary directory then).
+ * `after` hook; a test process that exits or is interrupted (SIGINT, SIGTERM) without it still kills
+ * the nodes and removes their data.
  */
 export async function startKafkaCluster({ brokers, basePort }: { brokers: number; basePort: number }): Promise<KafkaTestCluster> {
   const home = mkdtempSync(join(tmpdir(), `shardline-kafka-${basePort}-`));
   const layout = kafkaClusterLayout(brokers, basePort, (id) => join(home, `node-${id}`));
   const nodes = kafkaNodeServices(layout, { name: (node) => `test-kafka-${node.id}@${node.brokerPort}`, heap: CLUSTER_NODE_HEAP });
-  // The nodes run detached (in their own process groups): without this they would outlive a crashed test.
-  const killOnExit = (): void => {
+  // The nodes run detached (in their own process groups): without this they would outlive a test
+  // process that exits or is interrupted before `stop()`.
+  const cleanUpOnExit = (): void => {
     for (const node of nodes) {
       const pid = runningPid(supervised(node));
       if (pid !== undefined) process.kill(-pid, 'SIGKILL');
     }
+    rmSync(home, { recursive: true, force: true });
   };
-  process.on('exit', killOnExit);
+  const cleanUpOnSignal = (signal: NodeJS.Signals): void => {
+    cleanUpOnExit();
+    process.kill(process.pid, signal);
+  };
+  process.on('exit', cleanUpOnExit);
+  process.once('SIGINT', cleanUpOnSignal);
+  process.once('SIGTERM', cleanUpOnSignal);
 
   const nodeWithId = (id: number): Service => {
     const node = nodes[id - 1];
@@ -65,7 +73,9 @@ export async function startKafkaCluster({ brokers, basePort }: { brokers: number
   const stop = async (): Promise<void> => {
     // A throwaway cluster needs no controlled shutdown.
     await Promise.all(nodes.map((node) => stopProcess(supervised(node), 0)));
-    process.off('exit', killOnExit);
+    process.off('exit', cleanUpOnExit);
+    process.off('SIGINT', cleanUpOnSignal);
+    process.off('SIGTERM', cleanUpOnSignal);
     rmSync(home, { recursive: true, force: true });
   };
 
