@@ -1,17 +1,35 @@
-import { stackDown, stackStatus, stackUp } from './stack.ts';
+import { kafkaBrokers, stackDown, stackStatus, stackUp, type StackOptions } from './stack.ts';
 import { clickhouseDescription } from './clickhouse.ts';
+import { ENDPOINT_VARIABLES } from './endpoints.ts';
 import { MissingPrerequisite } from './prerequisites.ts';
 
-/** `npm run stack:up|down|status`; `shardline stack …` calls the same functions. */
-export async function runStackCommand(command: string): Promise<number> {
+/** Reads `--brokers N` (Kafka nodes, 1 by default) from the arguments after the command. */
+export function parseStackOptions(args: readonly string[]): StackOptions {
+  const options: StackOptions = {};
+  for (let index = 0; index < args.length; index++) {
+    const [flag, inline] = args[index]!.split('=', 2);
+    if (flag !== '--brokers') throw new Error(`unknown option '${args[index]}': expected --brokers N`);
+    const value = inline ?? args[++index];
+    const brokers = Number(value);
+    if (!Number.isInteger(brokers) || brokers < 1) throw new Error(`--brokers needs a whole number ≥ 1, got '${value ?? ''}'`);
+    options.brokers = brokers;
+  }
+  return options;
+}
+
+/** `npm run stack:up|down|status [-- --brokers N]`; `shardline stack …` calls the same functions. */
+export async function runStackCommand(command: string, args: readonly string[] = []): Promise<number> {
   const log = (message: string): void => console.log(message);
   const started = Date.now();
   try {
     switch (command) {
-      case 'up':
-        await stackUp(log);
+      case 'up': {
+        const options = parseStackOptions(args);
+        await stackUp(log, options);
         log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+        log(`${ENDPOINT_VARIABLES.kafkaBrokers}=${kafkaBrokers(options)}`);
         return 0;
+      }
       case 'down':
         await stackDown(log);
         log('stack down');
@@ -36,5 +54,5 @@ export async function runStackCommand(command: string): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.exitCode = await runStackCommand(process.argv[2] ?? 'status');
+  process.exitCode = await runStackCommand(process.argv[2] ?? 'status', process.argv.slice(3));
 }

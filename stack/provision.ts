@@ -18,11 +18,12 @@ export function provisionOnce(dir: string, inputs: string[], work: (dir: string)
   writeFileSync(marker, fingerprint);
 }
 
-const mavenHint = 'Install Maven (Debian: apt-get install maven); the stack takes its jars from Maven Central.';
+/** The mvn binary: the stack takes its jars from Maven Central. */
+export const requireMaven = (): string => requireCommand('mvn', 'Install Maven (Debian: apt-get install maven); the stack takes its jars from Maven Central.');
 
 /** Copies the dependencies a POM declares (with their transitive ones) into `libDir`. */
 export function mavenDependencies(pomPath: string, libDir: string): void {
-  const mvn = requireCommand('mvn', mavenHint);
+  const mvn = requireMaven();
   provisionOnce(libDir, [readFileSync(pomPath, 'utf8')], (dir) => {
     execFileSync(mvn, ['-q', '-B', '-f', pomPath, 'dependency:copy-dependencies', `-DoutputDirectory=${dir}`], { stdio: 'inherit' });
   });
@@ -30,7 +31,7 @@ export function mavenDependencies(pomPath: string, libDir: string): void {
 
 /** Fetches one artifact (group:artifact:version:type[:classifier]) from Maven Central into `dir`. */
 export function mavenArtifact(coordinates: string, dir: string, unpack: (file: string, dir: string) => void): void {
-  const mvn = requireCommand('mvn', mavenHint);
+  const mvn = requireMaven();
   provisionOnce(dir, [coordinates], (target) => {
     const downloads = join(target, 'download');
     execFileSync(mvn, ['-q', '-B', 'dependency:copy', `-Dartifact=${coordinates}`, `-DoutputDirectory=${downloads}`], { stdio: 'inherit' });

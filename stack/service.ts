@@ -1,6 +1,10 @@
+import type { Supervised } from './supervisor.ts';
+
 /** One server of the local stack: how to provision, start, probe and describe it. */
 export interface Service {
   name: string;
+  /** Directory of its pid and log files when it is not `name` under the stack home. */
+  dir?: string;
   /** Where clients reach it, as shown by `stack:status`. */
   address: string;
   /** Every port it listens on, checked before it starts. */
@@ -15,6 +19,9 @@ export interface Service {
   version(): Promise<string>;
   readyTimeoutMs: number;
 }
+
+/** What the supervisor knows the service's process by. */
+export const supervised = (service: Service): Supervised => (service.dir === undefined ? service.name : { name: service.name, dir: service.dir });
 
 export async function fetchJson(url: string, init?: RequestInit): Promise<unknown> {
   const response = await fetch(url, { ...init, signal: AbortSignal.timeout(5_000) });
