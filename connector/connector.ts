@@ -94,13 +94,17 @@ export class Connector {
   private readonly pendingCheckpoints: Message[] = [];
   private lastDiscovery = 0;
   private readonly streak: FailureStreak;
+  private readonly stuckAfterMs: number;
+  /** When the round in progress began: a round that hangs (a broker that never answers) is stuck too. */
+  private roundStartedAt: number | undefined;
   private fatal: Error | undefined;
   /** Change topics given the retention policy by this process. */
   private readonly topicsWithPolicy = new Set<string>();
 
   constructor(private readonly options: ConnectorOptions) {
     this.dedupe = new DedupeWindow(options.dedupeWindowSize);
-    this.streak = new FailureStreak(options.stuckAfterMs ?? 30_000, () => metrics.stuck.inc());
+    this.stuckAfterMs = options.stuckAfterMs ?? 30_000;
+    this.streak = new FailureStreak(this.stuckAfterMs, () => metrics.stuck.inc());
   }
 
   /** Not ready while stopped on an error, or while rounds have failed (nothing committed) for too long. */
@@ -108,6 +112,8 @@ export class Connector {
     const part = `connector ${this.options.name}`;
     if (this.fatal) return { part, ready: false, detail: describeError(this.fatal) };
     if (!this.running) return { part, ready: false, detail: 'not running' };
+    const roundMs = this.roundStartedAt === undefined ? 0 : Date.now() - this.roundStartedAt;
+    if (roundMs > this.stuckAfterMs) return { part, ready: false, detail: `one round has been running for ${Math.round(roundMs / 1000)} s` };
     const problem = this.streak.problem();
     return problem ? { part, ready: false, detail: problem } : { part, ready: true };
   }
@@ -217,6 +223,7 @@ export class Connector {
     let uncertain = false;
     while (this.running) {
       const now = Date.now();
+      this.roundStartedAt = now;
       try {
         // The last commit's outcome is unknown: start from what Kafka holds.
         if (uncertain || !this.producer) await this.recover();
@@ -229,7 +236,9 @@ export class Connector {
         if (round.readers.size > 0 || round.checkpoints.length > 0) await this.commit(round);
         failures = 0;
         this.streak.succeeded();
+        this.roundStartedAt = undefined;
       } catch (error) {
+        this.roundStartedAt = undefined;
         if (isFatal(error)) throw error;
         uncertain = error instanceof CommitUncertain;
         // Kafka, the registry or AWS did not answer: nothing was committed, so read it all again.

@@ -22,11 +22,16 @@ export function faultyKafka(clientId: string): { kafka: Kafka; fault: { mode: En
       const isEndTxn = Buffer.isBuffer(chunk) && chunk.length >= 6 && chunk.readInt16BE(4) === END_TXN;
       if (!isEndTxn || fault.mode === 'none') return write(chunk, ...rest);
       fault.hits++;
+      const reset = () => socket.destroy(Object.assign(new Error('read ECONNRESET (injected)'), { code: 'ECONNRESET' }));
       if (fault.mode === 'drop-request') {
-        socket.destroy();
+        reset();
         return false;
       }
-      return write(chunk, () => setTimeout(() => socket.destroy(), 20));
+      // The request goes out; the answer is never read (the connection stops reading, then is reset).
+      const written = write(chunk, ...rest);
+      socket.pause();
+      setTimeout(reset, 100);
+      return written;
     }) as typeof socket.write;
     return socket;
   };

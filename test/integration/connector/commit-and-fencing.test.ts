@@ -8,7 +8,7 @@ import { baseConnectorOptions } from '../../harness/connector.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
 import { faultyKafka, slowConsumersKafka, type EndTxnFault } from '../../harness/faulty-kafka.ts';
 import { SimulatedStream, simulatedRecords } from '../../harness/simulated-streams.ts';
-import { readTopics } from '../../harness/topic-reader.ts';
+import { readTopics, waitForTopics } from '../../harness/topic-reader.ts';
 
 // The AWS client is scripted so that records arrive exactly when the test says; Kafka and the registry are real.
 function setup(name: string) {
@@ -49,12 +49,14 @@ for (const mode of ['lose-response', 'drop-request'] as EndTxnFault[]) {
     const running = connector.start();
     try {
       write(30);
+      await waitForTopics(options.kafka, [topic]);
       await readTopics(options.kafka, [topic], (messages) => messages.length >= 30, 30_000);
+      // Every commit fails for four seconds while records keep coming.
       fault.mode = mode;
-      write(20);
       let notReady = false;
       const until = Date.now() + 4_000;
       while (Date.now() < until) {
+        write(2);
         notReady ||= !connector.health().ready;
         await sleep(100);
       }
@@ -78,6 +80,7 @@ test('a second instance fences the first before it reads the checkpoints: every 
   const zombieRun = zombie.start();
   zombieRun.catch(() => undefined);
   write(20);
+  await waitForTopics(options.kafka, [topic]);
   await readTopics(options.kafka, [topic], (messages) => messages.length >= 20, 30_000);
   // Records keep arriving while the successor starts; its checkpoint read takes two seconds.
   let writing = true;
