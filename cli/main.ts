@@ -62,7 +62,8 @@ program.command('run').description('the connector and every enabled consumer gro
   .action(async () => set(await serve(true, (loaded) => selectedSinks(loaded))));
 
 program.command('stack').description('the local real-service stack (Kafka, registry, OpenSearch, Redis, moto)')
-  .argument('<action>', 'up, down or status').action(async (action: string) => set(await runStackCommand(action)));
+  .argument('<action>', 'up, down or status').option('--brokers <n>', 'Kafka brokers for up (1, or 3 for a replicated cluster)', positive)
+  .action(async (action: string, options: { brokers?: number }) => set(await runStackCommand(action, options.brokers ? ['--brokers', String(options.brokers)] : [])));
 
 program.command('demo').description('start the local stack, run an orders workload through the whole pipeline, and show the daily-sales rollup live')
   .option('--duration <seconds>', 'stop the workload after this long', positive)
@@ -120,7 +121,9 @@ program.command('reconcile').description('compare every rollup with the same rol
 
 const search = program.command('search').description('the OpenSearch documents');
 search.command('reindex').description('build a new index for an entity from a replay of its topics, then move the alias to it')
-  .argument('<entity>').action(async (entity: string) => console.log(await reindexEntity(config(), entity, (message) => console.log(message))));
+  .argument('<entity>').option('--allow-partial', 'swap the alias even when a topic no longer holds its whole history')
+  .action(async (entity: string, options: { allowPartial?: boolean }) =>
+    console.log(await reindexEntity(config(), entity, (message) => console.log(message), { allowPartial: Boolean(options.allowPartial) })));
 
 const schemas = program.command('schemas').description('the change-event schema in the registry');
 schemas.command('register').action(async () => print(await registerSchemas(config()), false));

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDb, createDynamoDbStreams, createKinesis, type AwsConnection } from '../core/aws.ts';
 import type { ShardlineConfig } from '../core/config/schema.ts';
 import { createKafka } from '../core/kafka.ts';
@@ -8,7 +9,7 @@ import { ensureTopics } from '../core/topics.ts';
 import { Connector } from '../connector/connector.ts';
 import { DynamoDbStreamSource } from '../connector/dynamodb/streams-source.ts';
 import { streamArnOf } from '../connector/dynamodb/table.ts';
-import type { EntityRule } from '../connector/events/entity.ts';
+import { checkEntityRule, type EntityRule } from '../connector/events/entity.ts';
 import { topicFor } from '../connector/events/routing.ts';
 import { KinesisSource } from '../connector/kinesis/kinesis-source.ts';
 import type { ShardSource } from '../connector/shards/source.ts';
@@ -36,16 +37,24 @@ export const kafkaOf = (config: ShardlineConfig, role: string): Kafka =>
 export const codecOf = (config: ShardlineConfig): ChangeEventCodec =>
   new ChangeEventCodec({ url: config.registry.url, username: config.registry.username, password: config.registry.password }, config.registry.compatibility);
 
-export function entityRuleOf(table: TableConfig): EntityRule {
+/** The table's entity rule; only the entities whose topics exist are named, others go to the fallback or the DLQ. */
+export function entityRuleOf(config: ShardlineConfig, table: TableConfig): EntityRule {
   const rule = table.entity;
-  if ('keyPrefix' in rule) return { kind: 'key-prefix', attribute: rule.keyPrefix.attribute, separator: rule.keyPrefix.separator };
-  if ('attribute' in rule) return { kind: 'attribute', attribute: rule.attribute.name, fallback: rule.attribute.fallback };
-  return { kind: 'fixed', name: rule.fixed };
+  const declared = entitiesOf(config, table);
+  if ('keyPrefix' in rule) return { kind: 'key-prefix', attribute: rule.keyPrefix.attribute, separator: rule.keyPrefix.separator, fallback: rule.keyPrefix.fallback, declared };
+  if ('attribute' in rule) return { kind: 'attribute', attribute: rule.attribute.name, fallback: rule.attribute.fallback, declared };
+  return { kind: 'fixed', name: rule.fixed, declared };
 }
 
 /** The entities a table's topics are made for: declared on the table, else every configured entity. */
 const entitiesOf = (config: ShardlineConfig, table: TableConfig): string[] =>
   table.entities.length > 0 ? table.entities : Object.keys(config.entities);
+
+/** At start: the table's key schema must fit its entity rule (a key-prefix attribute that is a string key). */
+async function checkTableKeys(dynamodb: DynamoDBClient, config: ShardlineConfig, table: TableConfig, index: number): Promise<void> {
+  const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: table.name }));
+  checkEntityRule(table.name, entityRuleOf(config, table), Table ?? {}, `connector.tables[${index}].entity`);
+}
 
 /** The topics holding changes of the given entities (all entities when undefined). */
 export function topicsFor(config: ShardlineConfig, entities?: string[]): string[] {
@@ -61,18 +70,19 @@ export async function buildSources(config: ShardlineConfig): Promise<{ sources: 
   const snapshotOf = (table: TableConfig, run?: string): ShardSource => new SnapshotSource(dynamodb, {
     table: table.name,
     region: aws.region,
-    entityRule: entityRuleOf(table),
+    entityRule: entityRuleOf(config, table),
     segments: table.snapshot.segments,
     readCapacityPerSecond: table.snapshot.readCapacityPerSecond,
     run,
   });
   const sources: ShardSource[] = [];
-  for (const table of config.connector.tables) {
+  for (const [index, table] of config.connector.tables.entries()) {
+    await checkTableKeys(dynamodb, config, table, index);
     if (table.snapshot.enabled) sources.push(snapshotOf(table));
     if (table.source === 'kinesis') {
-      sources.push(new KinesisSource(createKinesis(aws), { table: table.name, streamName: table.kinesisStream!, region: aws.region, entityRule: entityRuleOf(table) }));
+      sources.push(new KinesisSource(createKinesis(aws), { table: table.name, streamName: table.kinesisStream!, region: aws.region, entityRule: entityRuleOf(config, table) }));
     } else {
-      sources.push(new DynamoDbStreamSource(createDynamoDbStreams(aws), { table: table.name, streamArn: await streamArnOf(dynamodb, table.name), region: aws.region, entityRule: entityRuleOf(table) }));
+      sources.push(new DynamoDbStreamSource(createDynamoDbStreams(aws), { table: table.name, streamArn: await streamArnOf(dynamodb, table.name), region: aws.region, entityRule: entityRuleOf(config, table) }));
     }
   }
   return { sources, snapshotOf };

@@ -1,9 +1,9 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoDb } from '../../core/aws.ts';
 import type { ShardlineConfig } from '../../core/config/schema.ts';
-import { entityOf } from '../../connector/events/entity.ts';
+import { entityOf, type EntityRule } from '../../connector/events/entity.ts';
 import { dimensionValue, type RollupDefinition } from '../../consumers/rollups/definition.ts';
-import type { DynamoImage } from '../../schemas/change-event.ts';
+import { ConversionError, type DynamoImage } from '../../schemas/change-event.ts';
 import { formatScaled, toScaled } from '../../schemas/decimal.ts';
 import { readField, type EntityView } from '../../schemas/views.ts';
 import { awsOf, entityRuleOf } from '../pipeline.ts';
@@ -29,7 +29,11 @@ export async function reconcile(config: ShardlineConfig): Promise<{ rollups: num
       let start: Record<string, unknown> | undefined;
       do {
         const page = await dynamodb.send(new ScanCommand({ TableName: table.name, ConsistentRead: true, ExclusiveStartKey: start as never }));
-        for (const image of (page.Items ?? []) as DynamoImage[]) items.push({ entity: entityOf(entityRuleOf(table), image, image), image });
+        for (const image of (page.Items ?? []) as DynamoImage[]) {
+          // An item no entity can be named for was dead-lettered by the connector: it is in no rollup either.
+          const entity = entityNameOf(entityRuleOf(config, table), image);
+          if (entity !== undefined) items.push({ entity, image });
+        }
         start = page.LastEvaluatedKey;
       } while (start);
     }
@@ -81,4 +85,13 @@ export async function reconcile(config: ShardlineConfig): Promise<{ rollups: num
     }
   }
   return { rollups: definitions.length, groups, differences };
+}
+
+function entityNameOf(rule: EntityRule, image: DynamoImage): string | undefined {
+  try {
+    return entityOf(rule, image, image);
+  } catch (error) {
+    if (error instanceof ConversionError) return undefined;
+    throw error;
+  }
 }
