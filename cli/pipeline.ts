@@ -64,16 +64,17 @@ export function topicsFor(config: ShardlineConfig, entities?: string[]): string[
 }
 
 /** The configured tables' sources, and how to make a table's scan source (re-snapshot runs have their own). */
-export async function buildSources(config: ShardlineConfig): Promise<{ sources: ShardSource[]; snapshotOf: (table: TableConfig, run?: string) => ShardSource }> {
+export async function buildSources(config: ShardlineConfig): Promise<{ sources: ShardSource[]; snapshotOf: (table: TableConfig, run?: string, version?: string) => ShardSource }> {
   const aws = awsOf(config);
   const dynamodb = createDynamoDb(aws);
-  const snapshotOf = (table: TableConfig, run?: string): ShardSource => new SnapshotSource(dynamodb, {
+  const snapshotOf = (table: TableConfig, run?: string, version?: string): ShardSource => new SnapshotSource(dynamodb, {
     table: table.name,
     region: aws.region,
     entityRule: entityRuleOf(config, table),
     segments: table.snapshot.segments,
     readCapacityPerSecond: table.snapshot.readCapacityPerSecond,
     run,
+    version,
   });
   const sources: ShardSource[] = [];
   for (const [index, table] of config.connector.tables.entries()) {
@@ -102,7 +103,7 @@ export async function buildConnector(config: ShardlineConfig): Promise<Connector
     // With a snapshot, the stream starts at its oldest record: nothing between scan and stream is missed.
     startPosition: connector.startPosition === 'latest' && !connector.tables.some((table) => table.snapshot.enabled) ? 'LATEST' : 'TRIM_HORIZON',
     gapPolicy: connector.gapPolicy,
-    snapshotFactory: (tableName, run) => snapshotOf(connector.tables.find((table) => table.name === tableName)!, run),
+    snapshotFactory: (tableName, run, version) => snapshotOf(connector.tables.find((table) => table.name === tableName)!, run, version),
     polling: { ...connector.polling, backoff: { ...connector.backoff, attempts: 8 } },
     maxMessageBytes: connector.maxMessageBytes,
     dedupeWindowSize: connector.dedupeWindow,

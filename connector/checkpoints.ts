@@ -15,6 +15,11 @@ export interface Checkpoint {
    * connector still removes copies of them.
    */
   recentEventIds?: string[];
+  /**
+   * The highest event version written from this shard (a decimal integer string), or the version every
+   * row of a re-snapshot run carries: a re-snapshot after a gap orders its rows above all of them.
+   */
+  version?: string;
 }
 
 export const checkpointKey = (connector: string, stream: string, shardId: string): string => `${connector}|${stream}|${shardId}`;

@@ -19,6 +19,7 @@ import { withAwsRetries } from './shards/errors.ts';
 import { planShards } from './shards/lineage.ts';
 import { GapError, ShardReader, type PollingPolicy } from './shards/shard-reader.ts';
 import type { ShardInfo, ShardSource } from './shards/source.ts';
+import { SWEEP_SHARD } from './snapshot/snapshot-source.ts';
 
 export type GapPolicy = 'fail' | 'resnapshot' | 'skip';
 
@@ -43,7 +44,7 @@ export interface ConnectorOptions {
    * Makes the scan source for a table, under the `resnapshot` policy: a gap in a table's stream
    * starts a new snapshot run of that table, which is checkpointed and resumed like the initial one.
    */
-  snapshotFactory?: (table: string, run: string) => ShardSource;
+  snapshotFactory?: (table: string, run: string, version: string) => ShardSource;
   polling: PollingPolicy & { discoveryIntervalMs: number };
   /** Records larger than this go to the dead-letter topic instead of failing the transaction. */
   maxMessageBytes: number;
@@ -72,6 +73,8 @@ interface Round {
   readers: Set<ShardReader>;
   /** Source event ids of this round, for duplicate removal: event id -> its shard's checkpoint key. */
   dedupeIds: Map<string, string>;
+  /** The highest event version per checkpoint key after this round. */
+  versions: Map<string, bigint>;
 }
 
 /**
@@ -90,6 +93,8 @@ export class Connector {
   private readonly streamsWithCheckpoints = new Set<string>();
   private readonly dedupe: DedupeWindow;
   private checkpoints = new Map<string, Checkpoint>();
+  /** The highest event version committed per checkpoint key: where a re-snapshot's versions start. */
+  private readonly shardVersions = new Map<string, bigint>();
   /** Checkpoints to write with the next transaction (a re-snapshot run that has begun). */
   private readonly pendingCheckpoints: Message[] = [];
   private lastDiscovery = 0;
@@ -191,22 +196,31 @@ export class Connector {
         shardSet(this.started, source.streamId).add(shardId);
         if (checkpoint.finished) shardSet(this.finished, source.streamId).add(shardId);
         if (checkpoint.recentEventIds) this.dedupe.seed(key, checkpoint.recentEventIds);
+        const version = checkpoint.version ?? (source.kind === 'DYNAMODB_STREAMS' ? checkpoint.sequenceNumber : undefined);
+        if (version !== undefined && /^\d+$/.test(version)) this.shardVersions.set(key, BigInt(version));
       }
     }
     this.checkpoints = checkpoints;
   }
 
-  /** Re-snapshot runs started after a gap are not in the configuration: unfinished ones are resumed from their checkpoints. */
+  /**
+   * Re-snapshot runs started after a gap are not in the configuration: unfinished ones (their segments
+   * or their closing sweep) are resumed from their checkpoints, with the version their rows carry.
+   */
   private resumeSnapshotRuns(checkpoints: Map<string, Checkpoint>): void {
-    const runs = new Map<string, boolean>();
+    const runs = new Map<string, { table: string; id: string; finished: boolean; version: string }>();
     for (const [key, checkpoint] of checkpoints) {
-      const match = /^[^|]*\|snapshot:(.+):(resnapshot-\d+)\|/.exec(key);
-      if (match) runs.set(`${match[1]}\u0000${match[2]}`, (runs.get(`${match[1]}\u0000${match[2]}`) ?? true) && checkpoint.finished);
+      const match = /^[^|]*\|snapshot:(.+):(resnapshot-\d+)\|(.*)$/.exec(key);
+      if (!match) continue;
+      const [, table, id, shard] = match as unknown as [string, string, string, string];
+      const run = runs.get(`${table}\u0000${id}`) ?? { table, id, finished: false, version: '0' };
+      if (shard === SWEEP_SHARD && checkpoint.finished) run.finished = true;
+      if (checkpoint.version !== undefined && BigInt(checkpoint.version) > BigInt(run.version)) run.version = checkpoint.version;
+      runs.set(`${table}\u0000${id}`, run);
     }
-    for (const [run, finished] of runs) {
-      const [table, id] = run.split('\u0000') as [string, string];
+    for (const { table, id, finished, version } of runs.values()) {
       if (!finished && this.options.snapshotFactory && !this.options.sources.some((source) => source.streamId === `snapshot:${table}:${id}`)) {
-        this.options.sources.push(this.options.snapshotFactory(table, id));
+        this.options.sources.push(this.options.snapshotFactory(table, id, version));
       }
     }
   }
@@ -282,7 +296,7 @@ export class Connector {
   }
 
   private async readRound(now: number): Promise<Round> {
-    const round: Round = { events: [], deadLetters: [], checkpoints: [...this.pendingCheckpoints], readers: new Set(), dedupeIds: new Map() };
+    const round: Round = { events: [], deadLetters: [], checkpoints: [...this.pendingCheckpoints], readers: new Set(), dedupeIds: new Map(), versions: new Map() };
     for (const [key, { reader, source }] of this.readers) {
       if (reader.nextPollAt > now) continue;
       const records: SourceRecord[] = [];
@@ -302,10 +316,18 @@ export class Connector {
       }
       this.observeLag(source, reader);
       if (records.length === 0 && !reader.ended) continue;
+      const converted = round.events.length;
       for (const record of records) this.convert(source, reader.shardId, record, round);
       round.readers.add(reader);
       const recentEventIds = this.dedupe.recent(key, round.dedupeIds);
-      round.checkpoints.push(checkpointMessage(key, { sequenceNumber: reader.position, finished: reader.ended, ...(recentEventIds.length > 0 && { recentEventIds }) }));
+      const version = highestVersion(round.events.slice(converted).map(({ event }) => event.version), this.shardVersions.get(key));
+      if (version !== undefined) round.versions.set(key, version);
+      round.checkpoints.push(checkpointMessage(key, {
+        sequenceNumber: reader.position,
+        finished: reader.ended,
+        ...(recentEventIds.length > 0 && { recentEventIds }),
+        ...(version !== undefined && { version: version.toString() }),
+      }));
     }
     return round;
   }
@@ -390,6 +412,7 @@ export class Connector {
     metrics.transactions.inc({ outcome: 'committed' });
     this.pendingCheckpoints.splice(0, this.pendingCheckpoints.length);
     this.dedupe.remember(round.dedupeIds);
+    for (const [key, version] of round.versions) this.shardVersions.set(key, version);
     for (const { event } of round.events) metrics.records.inc({ table: event.table, op: event.op });
     for (const reader of round.readers) {
       reader.commit();
@@ -424,14 +447,32 @@ export class Connector {
     if (gapPolicy === 'resnapshot') {
       if (!this.options.snapshotFactory) throw new Error('gap policy resnapshot needs a snapshot source factory');
       const run = `resnapshot-${Date.now()}`;
-      const snapshot = this.options.snapshotFactory(source.table, run);
+      const version = this.resnapshotVersion(source.table);
+      const snapshot = this.options.snapshotFactory(source.table, run, version);
       this.options.sources.push(snapshot);
       // Recorded in the same transaction as the stream position after the gap, so a crash cannot
       // leave the stream past the gap with no re-snapshot to cover it.
-      this.pendingCheckpoints.push(checkpointMessage(this.key(snapshot, 'segment-0'), { finished: false }));
+      this.pendingCheckpoints.push(checkpointMessage(this.key(snapshot, 'segment-0'), { finished: false, version }));
       this.lastDiscovery = 0;
-      logger.warn({ table: source.table, run }, 're-snapshot started to cover the gap');
+      logger.warn({ table: source.table, run, version }, 're-snapshot started to cover the gap');
     }
+  }
+
+  /**
+   * The version of a re-snapshot's rows: above every version any shard of the table's streams has
+   * written (so a row beats whatever a sink holds from before the gap, including the lost changes'
+   * predecessors), and, since versions grow with time, below the changes made after the scan reads the
+   * item. The sweep that closes the run removes what is below it and was not re-read; its tombstones
+   * carry this version minus one, so a re-read row (this version) always wins over them.
+   */
+  private resnapshotVersion(table: string): string {
+    let highest = 0n;
+    for (const source of this.options.sources) {
+      if (source.table !== table || source.kind === 'SNAPSHOT') continue;
+      const prefix = `${this.options.name}|${source.streamId}|`;
+      for (const [key, version] of this.shardVersions) if (key.startsWith(prefix) && version > highest) highest = version;
+    }
+    return (highest + 2n).toString();
   }
 }
 
@@ -457,4 +498,14 @@ class CommitUncertain extends Error {
     super(`the transaction's outcome is unknown: ${describeError(cause)}`, { cause });
     this.name = 'CommitUncertain';
   }
+}
+
+/** The higher of the versions (decimal integer strings) and `current`; undefined when there is none. */
+function highestVersion(versions: string[], current: bigint | undefined): bigint | undefined {
+  let highest = current;
+  for (const version of versions) {
+    const value = BigInt(version);
+    if (highest === undefined || value > highest) highest = value;
+  }
+  return highest;
 }

@@ -33,7 +33,8 @@ export interface AvroValue {
 }
 export type AvroImage = Record<string, AvroValue>;
 
-export type Op = 'INSERT' | 'MODIFY' | 'REMOVE' | 'SNAPSHOT';
+/** SWEEP: items of the event's table and entity with a version below the event's were not found by a re-snapshot. */
+export type Op = 'INSERT' | 'MODIFY' | 'REMOVE' | 'SNAPSHOT' | 'SWEEP';
 export type SourceKind = 'DYNAMODB_STREAMS' | 'KINESIS' | 'SNAPSHOT';
 
 export interface SourcePosition {

@@ -10,7 +10,7 @@ export function topicFor(template: string, event: Pick<ChangeEvent, 'table' | 'e
 // Kafka topic names allow [a-zA-Z0-9._-].
 const sanitize = (part: string): string => part.replace(/[^a-zA-Z0-9._-]/g, '_');
 
-const VERBS: Record<Op, string> = { INSERT: 'created', MODIFY: 'updated', REMOVE: 'deleted', SNAPSHOT: 'snapshot' };
+const VERBS: Record<Op, string> = { INSERT: 'created', MODIFY: 'updated', REMOVE: 'deleted', SNAPSHOT: 'snapshot', SWEEP: 'swept' };
 
 /** `order.created`, `order.updated`, `order.deleted`, `order.snapshot`: the domain-event type. */
 export const eventType = (event: Pick<ChangeEvent, 'entity' | 'op'>): string => `${event.entity}.${VERBS[event.op]}`;

@@ -15,15 +15,25 @@ export interface SnapshotConfig {
   readCapacityPerSecond: number;
   /** Distinguishes a re-snapshot (after a gap) from the initial one; part of the checkpoint keys. */
   run?: string;
+  /** The version of the rows: 0 for the initial snapshot, above everything written before the gap for a re-snapshot. */
+  version?: string;
 }
 
 const segmentId = (segment: number): string => `segment-${segment}`;
+
+/** The last "shard" of a re-snapshot run: its one read, after every segment finished, says what to sweep. */
+export const SWEEP_SHARD = 'sweep';
 
 /**
  * The initial snapshot as a shard source: a parallel Scan whose segments are the shards. A segment's
  * position is the key of the last item written, which is where DynamoDB resumes a scan
  * (ExclusiveStartKey), so a restart goes on from the committed page instead of starting over.
  * Rows are SNAPSHOT events with version 0: any stream change of the same item is newer.
+ *
+ * A re-snapshot after a gap gives its rows a version above everything written before the gap, and has
+ * one more shard, `sweep`, whose parents are all the segments: once they are finished, it yields one
+ * SWEEP event per entity topic of the table, telling the sinks that items below the run's version were
+ * not found by the scan (deleted during the gap) and are to be removed.
  */
 export class SnapshotSource implements ShardSource {
   readonly kind = 'SNAPSHOT' as const;
@@ -32,23 +42,31 @@ export class SnapshotSource implements ShardSource {
   private keyAttributes: string[] | undefined;
   private readonly started = Date.now();
   private consumedUnits = 0;
+  private readonly version: string;
+  /** Entities of the rows read, for the sweep where the rule does not list them. */
+  private readonly seenEntities = new Set<string>();
 
   constructor(private readonly dynamodb: DynamoDBClient, private readonly config: SnapshotConfig) {
     this.table = config.table;
     this.streamId = config.run ? `snapshot:${config.table}:${config.run}` : `snapshot:${config.table}`;
+    this.version = config.version ?? '0';
   }
 
   async listShards(): Promise<ShardInfo[]> {
-    return Array.from({ length: this.config.segments }, (_, segment) => ({ shardId: segmentId(segment), parentShardIds: [], closed: true }));
+    const segments = Array.from({ length: this.config.segments }, (_, segment) => ({ shardId: segmentId(segment), parentShardIds: [], closed: true }));
+    if (!this.config.run) return segments;
+    return [...segments, { shardId: SWEEP_SHARD, parentShardIds: segments.map((segment) => segment.shardId), closed: true }];
   }
 
   async iterator(shardId: string, position: ShardPosition): Promise<string> {
+    if (shardId === SWEEP_SHARD) return SWEEP_SHARD;
     const segment = Number(shardId.slice('segment-'.length));
     const exclusiveStartKey = position.type === 'AFTER_SEQUENCE_NUMBER' ? position.sequenceNumber : undefined;
     return JSON.stringify({ segment, exclusiveStartKey });
   }
 
   async read(shardId: string, iterator: string, limit: number): Promise<ReadResult> {
+    if (shardId === SWEEP_SHARD) return { records: this.sweepRecords(), nextIterator: undefined };
     const { segment, exclusiveStartKey } = JSON.parse(iterator) as { segment: number; exclusiveStartKey?: string };
     this.keyAttributes ??= await this.describeKey();
     await this.respectBudget();
@@ -82,6 +100,29 @@ export class SnapshotSource implements ShardSource {
     if (wait > 0) await sleep(wait);
   }
 
+  /** One SWEEP per entity topic of the table: the declared entities, or those the run's rows had. */
+  private sweepRecords(): SourceRecord[] {
+    const rule = this.config.entityRule;
+    const entities = rule.declared ?? (rule.kind === 'fixed' ? [rule.name] : [...this.seenEntities]);
+    const now = Date.now() * 1000;
+    return entities.map((entity) => ({
+      sequenceNumber: SWEEP_SHARD,
+      approximateCreationTimeMicros: now,
+      raw: () => ({ sweep: entity }),
+      toEvent: () => ({
+        op: 'SWEEP',
+        eventId: `${this.streamId}:${SWEEP_SHARD}:${entity}`,
+        table: this.table,
+        entity,
+        version: this.version,
+        keys: {},
+        before: null,
+        after: null,
+        source: { kind: 'SNAPSHOT', region: this.config.region, table: this.table, stream: this.streamId, shardId: SWEEP_SHARD, sequenceNumber: SWEEP_SHARD, approximateCreationTimeMicros: now, userIdentity: null, ttlDelete: false },
+      }),
+    }));
+  }
+
   async revive(shardId: string, raw: unknown): Promise<SourceRecord> {
     this.keyAttributes ??= await this.describeKey();
     return this.toSourceRecord(shardId, raw as DynamoImage);
@@ -96,27 +137,31 @@ export class SnapshotSource implements ShardSource {
       sequenceNumber,
       approximateCreationTimeMicros: now,
       raw: () => item,
-      toEvent: () => ({
-        op: 'SNAPSHOT',
-        eventId: `${this.streamId}:${canonicalKey(keys)}`,
-        table: this.table,
-        entity: entityOf(this.config.entityRule, keys, item),
-        version: '0',
-        keys,
-        before: null,
-        after: item,
-        source: {
-          kind: 'SNAPSHOT',
-          region: this.config.region,
+      toEvent: () => {
+        const entity = entityOf(this.config.entityRule, keys, item);
+        this.seenEntities.add(entity);
+        return {
+          op: 'SNAPSHOT',
+          eventId: `${this.streamId}:${canonicalKey(keys)}`,
           table: this.table,
-          stream: this.streamId,
-          shardId,
-          sequenceNumber,
-          approximateCreationTimeMicros: now,
-          userIdentity: null,
-          ttlDelete: false,
-        },
-      }),
+          entity,
+          version: this.version,
+          keys,
+          before: null,
+          after: item,
+          source: {
+            kind: 'SNAPSHOT',
+            region: this.config.region,
+            table: this.table,
+            stream: this.streamId,
+            shardId,
+            sequenceNumber,
+            approximateCreationTimeMicros: now,
+            userIdentity: null,
+            ttlDelete: false,
+          },
+        };
+      },
     };
   }
 }

@@ -84,7 +84,7 @@ export class AuditSink implements Sink {
   // Every change can be recorded: the audit sink never rejects a record.
   async apply(batch: SinkBatch): Promise<void> {
     const rows = batch.records
-      .filter((record): record is typeof record & { event: ChangeEvent } => record.event !== null && (this.options.includeSnapshots || record.event.op !== 'SNAPSHOT'))
+      .filter((record): record is typeof record & { event: ChangeEvent } => record.event !== null && record.event.op !== 'SWEEP' && (this.options.includeSnapshots || record.event.op !== 'SNAPSHOT'))
       .map(({ event }) => this.entry(event));
     if (rows.length > 0) await this.options.clickhouse.insert({ table: this.options.table, values: rows, format: 'JSONEachRow' });
     faultPoint('audit.after-insert');

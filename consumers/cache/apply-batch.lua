@@ -1,7 +1,7 @@
 -- Applies one batch of item changes and records the partition's progress, atomically.
 -- KEYS[1]: the group's offsets hash; KEYS[2]: the cache's versions hash (item key -> newest version);
 -- KEYS[3..n]: item hashes (all in one hash slot: {table}).
--- ARGV[1]: offsets field (topic:partition), ARGV[2]: next offset, ARGV[3]: TTL in ms (0 = none),
+-- ARGV[1]: offsets field (topic:partition; empty: store no progress), ARGV[2]: next offset, ARGV[3]: TTL in ms (0 = none),
 -- then three values per item: version, op ("set" or "del"), JSON document.
 -- A change is applied only when its version is newer than the item's: versions are decimal integer
 -- strings of up to 40 digits, compared by length and then text (Lua numbers would lose digits).
@@ -41,5 +41,5 @@ for index = 3, #KEYS do
     applied = applied + 1
   end
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 return applied

@@ -57,8 +57,14 @@ export class CacheSink implements Sink {
 
   async apply(batch: SinkBatch): Promise<void> {
     const byTable = new Map<string, { keys: string[]; args: string[] }>();
+    const ttl = String(this.options.ttlSeconds * 1000);
     for (const { key, event } of batch.records) {
       if (!event) continue;
+      // Before the batch's progress is stored, so a crash replays it.
+      if (event.op === 'SWEEP') {
+        await this.sweep(event.table, event.version, ttl);
+        continue;
+      }
       const entry = byTable.get(event.table) ?? { keys: [], args: [] };
       entry.keys.push(CacheSink.itemKey(this.options.keyPrefix, event.table, key));
       const removed = event.op === 'REMOVE' || !event.after;
@@ -67,7 +73,6 @@ export class CacheSink implements Sink {
     }
     const home = this.options.tableOf(batch.topic);
     const field = `${batch.topic}:${batch.partition}`;
-    const ttl = String(this.options.ttlSeconds * 1000);
     // A topic normally carries one table. Items of another table live in another slot: they are applied
     // first, each table with its offsets, and the topic's own table last, so progress never runs ahead.
     const tables = [...byTable.keys()].filter((table) => table !== home).concat(home);
@@ -75,6 +80,26 @@ export class CacheSink implements Sink {
       const { keys, args } = byTable.get(table) ?? { keys: [], args: [] };
       await this.redis.applyBatch(keys.length + 2, this.offsetsKey(table), this.versionsKey(table), ...keys, field, batch.nextOffset, ttl, ...args);
     }
+  }
+
+  /**
+   * A re-snapshot did not find the table's items whose version is below `version`: each gets a deletion
+   * one below it (so a re-read row, carrying `version` itself, wins when it comes later). Every entity of
+   * the table is swept: the cache holds all of them.
+   */
+  private async sweep(table: string, version: string, ttl: string): Promise<void> {
+    const versionsKey = this.versionsKey(table);
+    const below = (BigInt(version) - 1n).toString();
+    let cursor = '0';
+    do {
+      const [next, entries] = await this.redis.hscan(versionsKey, cursor, 'COUNT', 500);
+      cursor = next;
+      const keys: string[] = [];
+      for (let index = 0; index < entries.length; index += 2) {
+        if (BigInt(entries[index + 1]!) < BigInt(version)) keys.push(entries[index]!);
+      }
+      if (keys.length > 0) await this.redis.applyBatch(keys.length + 2, this.offsetsKey(table), versionsKey, ...keys, '', '', ttl, ...keys.flatMap(() => [below, 'del', '']));
+    } while (cursor !== '0');
   }
 
   async close(): Promise<void> {

@@ -69,8 +69,13 @@ export class RollupSink implements Sink {
   async apply(batch: SinkBatch, deadLetter: (rejections: Rejection[]) => Promise<void>): Promise<void> {
     const rows = new Map<RollupDefinition, Row[]>(this.options.rollups.map((rollup) => [rollup, []]));
     const rejections: Rejection[] = [];
+    const sweeps: ChangeEvent[] = [];
     for (const { offset, key, event } of batch.records) {
       if (!event) continue;
+      if (event.op === 'SWEEP') {
+        sweeps.push(event);
+        continue;
+      }
       const reasons: string[] = [];
       for (const rollup of this.options.rollups) {
         if (event.entity !== rollup.entity) continue;
@@ -88,8 +93,37 @@ export class RollupSink implements Sink {
     for (const [rollup, values] of rows) {
       if (values.length > 0) await this.options.clickhouse.insert({ table: itemsTable(rollup), values, format: 'JSONEachRow' });
     }
+    for (const sweep of sweeps) await this.sweep(sweep);
     faultPoint('rollups.after-insert');
     await this.store.write(batch.topic, batch.partition, batch.nextOffset);
+  }
+
+  /**
+   * A re-snapshot found no trace of the items of this table below the sweep's version: they were
+   * deleted while the stream's records were lost. Each gets a deletion one below that version, so a
+   * re-read row (carrying the version itself) still wins when it arrives later. Replaying it is harmless:
+   * what it deleted no longer matches.
+   */
+  private async sweep(event: ChangeEvent): Promise<void> {
+    for (const rollup of this.options.rollups) {
+      if (rollup.entity !== event.entity) continue;
+      const table = itemsTable(rollup);
+      // By position, without aliases: in ClickHouse an alias named like a column would replace it in WHERE.
+      const columns = (await this.columnsOf(table)).map((column) => (column === 'version' ? '{below:UInt256}' : column === 'is_deleted' ? 'toUInt8(1)' : `\`${column}\``));
+      await this.options.clickhouse.command({
+        query: `INSERT INTO ${table} SELECT ${columns.join(', ')} FROM ${table} FINAL WHERE table = {table:String} AND is_deleted = 0 AND version < {version:UInt256}`,
+        query_params: { table: event.table, version: event.version, below: (BigInt(event.version) - 1n).toString() },
+      });
+    }
+  }
+
+  private async columnsOf(table: string): Promise<string[]> {
+    const result = await this.options.clickhouse.query({
+      query: 'SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {table:String} ORDER BY position',
+      query_params: { table },
+      format: 'JSONEachRow',
+    });
+    return (await result.json<{ name: string }>()).map(({ name }) => name);
   }
 
   private row(rollup: RollupDefinition, itemKey: string, event: ChangeEvent): Row {

@@ -26,6 +26,21 @@ interface BulkItem {
 
 const PROGRESS_INDEX = 'shardline-progress';
 
+/** A document below the sweep's version becomes a tombstone one below it (versions compare by length, then text). */
+const SWEEP_SCRIPT = `
+  String current = ctx._source.shardline_version;
+  String sweep = params.version;
+  boolean older = current == null || current.length() < sweep.length() || (current.length() == sweep.length() && current.compareTo(sweep) < 0);
+  if (!older) { ctx.op = 'noop'; return; }
+  String table = ctx._source.table;
+  String key = ctx._source.key;
+  ctx._source.clear();
+  ctx._source.table = table;
+  ctx._source.key = key;
+  ctx._source.shardline_version = params.below;
+  ctx._source.shardline_deleted = true;
+`;
+
 /** Answers about the document itself (it does not fit the mapping, the script refuses its values). */
 function refusesTheDocument(status: number, type: string | undefined): boolean {
   return status === 400 && type !== 'cluster_block_exception' && type !== 'index_closed_exception';
@@ -80,11 +95,16 @@ export class SearchSink implements Sink {
     const { config, views } = this.options;
     const items: BulkItem[] = [];
     const rejections: Rejection[] = [];
+    const sweeps: { index: string; table: string; version: string }[] = [];
     for (const { offset, key, event } of batch.records) {
       if (!event) continue;
       const transform = config.documents[event.entity];
       const index = this.targets.get(event.entity);
       if (!transform || !index) continue;
+      if (event.op === 'SWEEP') {
+        sweeps.push({ index, table: event.table, version: event.version });
+        continue;
+      }
       const deleted = event.op === 'REMOVE' || !event.after;
       let doc: Record<string, unknown> = {};
       try {
@@ -101,8 +121,26 @@ export class SearchSink implements Sink {
       });
     }
     rejections.push(...(await this.bulk(items)));
+    for (const sweep of sweeps) await this.sweep(sweep);
     await deadLetter(rejections);
     await this.options.client.index({ index: PROGRESS_INDEX, id: this.progressId(batch.topic, batch.partition), body: { next_offset: batch.nextOffset } });
+  }
+
+  /**
+   * A re-snapshot did not find the table's documents below the sweep's version: each becomes a tombstone
+   * one below it, so a re-read document (carrying the version itself) still wins when it arrives later.
+   * A version conflict (a write racing the sweep) fails the batch, and the runtime runs it again.
+   */
+  private async sweep({ index, table, version }: { index: string; table: string; version: string }): Promise<void> {
+    await this.options.client.indices.refresh({ index });
+    await this.options.client.updateByQuery({
+      index,
+      refresh: true,
+      body: {
+        query: { bool: { filter: [{ term: { table } }], must_not: [{ term: { shardline_deleted: true } }] } },
+        script: { lang: 'painless', source: SWEEP_SCRIPT, params: { version, below: (BigInt(version) - 1n).toString() } },
+      },
+    });
   }
 
   /** Sends the items, retrying those answered 429 or 5xx; returns those OpenSearch refused for good. */

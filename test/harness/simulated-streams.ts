@@ -10,7 +10,7 @@ export interface SimulatedShard {
   parentShardId?: string;
   closed: boolean;
   /** Sequence numbers in order; records before `trimmedBefore` are past retention. */
-  records: { sequenceNumber: string; id: string; newImage?: Record<string, unknown> }[];
+  records: { sequenceNumber: string; id: string; newImage?: Record<string, unknown>; eventName?: 'INSERT' | 'MODIFY' | 'REMOVE'; keys?: Record<string, unknown> }[];
   trimmedBefore?: number;
 }
 
@@ -96,13 +96,13 @@ export class SimulatedStream {
     return {
       Records: records.map((record) => ({
         eventID: record.id,
-        eventName: 'INSERT',
+        eventName: record.eventName ?? 'INSERT',
         awsRegion: 'us-east-1',
         dynamodb: {
           SequenceNumber: record.sequenceNumber,
           ApproximateCreationDateTime: new Date(),
-          Keys: { PK: { S: `ORDER#${record.id}` } },
-          NewImage: record.newImage ?? { PK: { S: `ORDER#${record.id}` }, total: { N: '1' } },
+          Keys: record.keys ?? { PK: { S: `ORDER#${record.id}` } },
+          NewImage: record.eventName === 'REMOVE' ? undefined : (record.newImage ?? { PK: { S: `ORDER#${record.id}` }, total: { N: '1' } }),
         },
       })),
       NextShardIterator: ended ? undefined : JSON.stringify({ shardId, index: next, epoch }),
