@@ -19,13 +19,15 @@ export function dimensionValue(value: FieldValue, transform?: 'day' | 'month'): 
   return value;
 }
 
+/** Decimal columns are Decimal(38, scale): the widest that is still an Int128. */
+const DECIMAL_PRECISION = 38;
 const decimalScale = (mapping: FieldMapping): number => mapping.scale ?? 2;
 
 /** The ClickHouse column type of a field of the entity's view. */
 export function columnType(mapping: FieldMapping, transform?: 'day' | 'month'): string {
   if (transform === 'day' || transform === 'month') return 'Date';
   switch (mapping.type) {
-    case 'decimal': return `Decimal(38, ${decimalScale(mapping)})`;
+    case 'decimal': return `Decimal(${DECIMAL_PRECISION}, ${decimalScale(mapping)})`;
     case 'integer': return 'Int64';
     case 'timestamp': return "DateTime64(6, 'UTC')";
     case 'boolean': return 'Bool';
@@ -35,10 +37,10 @@ export function columnType(mapping: FieldMapping, transform?: 'day' | 'month'): 
 
 /** What a ClickHouse Date holds; a day outside is clamped to the nearer end, not refused. */
 const DATE_RANGE = { from: '1970-01-01', to: '2149-06-06' };
-/** What an Int64 holds; a larger integer is clamped, not refused. */
+/** What an Int64 holds; an integer outside is clamped to the nearer end, not refused. */
 const INT64_RANGE = { from: -(2n ** 63n), to: 2n ** 63n - 1n };
 /** A Decimal(38, s) holds fewer than 10^38 units of 10^-s; a larger value fails the whole insert. */
-const DECIMAL_UNITS_LIMIT = 10n ** 38n;
+const DECIMAL_UNITS_LIMIT = 10n ** BigInt(DECIMAL_PRECISION);
 
 /**
  * A field's value as its rollup column holds it (a `day`/`month` cut to a date). A value the column cannot
@@ -60,7 +62,7 @@ export function columnValue(field: string, value: FieldValue, mapping: FieldMapp
   }
   if (mapping.type === 'decimal') {
     const units = toScaled(String(value), decimalScale(mapping));
-    if ((units < 0n ? -units : units) >= DECIMAL_UNITS_LIMIT) throw new ViewError(`${field}: ${String(value)} does not fit ${type}, which holds at most ${38 - decimalScale(mapping)} integer digits`);
+    if ((units < 0n ? -units : units) >= DECIMAL_UNITS_LIMIT) throw new ViewError(`${field}: ${String(value)} does not fit ${type}, which holds at most ${DECIMAL_PRECISION - decimalScale(mapping)} integer digits`);
   }
   return value;
 }
