@@ -1,4 +1,5 @@
 import type { ShardlineConfig } from '../../core/config/schema.ts';
+import { hashValue } from '../../consumers/audit/redaction.ts';
 import { readOnlyQuery } from '../../consumers/clickhouse/read-only-query.ts';
 import { clickhouseOf } from '../pipeline.ts';
 
@@ -28,10 +29,15 @@ export async function querySql(config: ShardlineConfig, sql: string): Promise<Re
 
 const quote = (text: string): string => `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 
-/** An entity's audit history, newest first: by canonical key (`PK=S:ORDER#1|SK=S:ORDER#1`) or any key value (`ORDER#1`). */
+/**
+ * An entity's audit history, newest first: by canonical key (`PK=S:ORDER#1|SK=S:ORDER#1`) or any key value
+ * (`ORDER#1`). A key attribute redacted by `hash` is stored as its salted hash, so with a `hash` rule the
+ * value's hash is looked up too (the value itself or the `sha256:…` text the log shows both find it).
+ */
 export function auditHistory(config: ShardlineConfig, key: string, limit: number): Promise<Record<string, unknown>[]> {
-  const table = config.consumers.audit.table;
+  const { table, redact, hashSalt } = config.consumers.audit;
+  const values = Object.values(redact).includes('hash') ? [key, hashValue(key, hashSalt)] : [key];
   return querySql(config, `SELECT at, op, entity_key, user_type, user_principal, ttl_delete, changes, event_id, source_shard, source_sequence
-    FROM ${table} FINAL WHERE entity_key = ${quote(key)} OR has(key_values, ${quote(key)})
+    FROM ${table} FINAL WHERE entity_key = ${quote(key)} OR hasAny(key_values, [${values.map(quote).join(', ')}])
     ORDER BY at DESC, toUInt256OrZero(version) DESC LIMIT ${Math.max(1, Math.floor(limit))}`);
 }

@@ -4,7 +4,7 @@ import { readField, ViewError, type EntityView, type FieldValue } from '../../sc
 import { faultPoint } from '../../core/fault.ts';
 import { ClickHouseProgress } from '../clickhouse/progress.ts';
 import type { Rejection, Sink, SinkBatch } from '../runtime/sink.ts';
-import { columnType, dimensionValue, type RollupDefinition } from './definition.ts';
+import { columnType, columnValue, sumOf, type RollupDefinition } from './definition.ts';
 import { ensureItemsTable } from './items-table.ts';
 
 export interface RollupSinkOptions {
@@ -55,7 +55,7 @@ export class RollupSink implements Sink {
         orderBy: ['table', 'item_key'],
       });
       const dimensions = rollup.dimensions.map((dimension) => dimension.name).join(', ');
-      const measures = rollup.measures.map((measure) => (measure.kind === 'count' ? `count() AS ${measure.name}` : `sum(${measureColumn(measure.name)}) AS ${measure.name}`)).join(', ');
+      const measures = rollup.measures.map((measure) => (measure.kind === 'count' ? `count() AS ${measure.name}` : `${sumOf(measureColumn(measure.name), view[measure.field]!)} AS ${measure.name}`)).join(', ');
       await clickhouse.command({
         query: `CREATE OR REPLACE VIEW ${rollup.name} AS SELECT ${dimensions}, ${measures} FROM ${itemsTable(rollup)} FINAL WHERE is_deleted = 0 GROUP BY ${dimensions} ORDER BY ${dimensions}`,
       });
@@ -139,13 +139,13 @@ export class RollupSink implements Sink {
     for (const dimension of rollup.dimensions) {
       const value = readField(image, dimension.field, view[dimension.field]!);
       if (value === null) throw new ViewError(`${dimension.field} is missing and has no default`);
-      row[dimension.name] = dimensionValue(value, dimension.transform);
+      row[dimension.name] = columnValue(dimension.field, value, view[dimension.field]!, dimension.transform);
     }
     for (const measure of rollup.measures) {
       if (measure.kind !== 'sum') continue;
       const value = readField(image, measure.field, view[measure.field]!);
       if (value === null) throw new ViewError(`${measure.field} is missing and has no default`);
-      row[measureColumn(measure.name)] = value;
+      row[measureColumn(measure.name)] = columnValue(measure.field, value, view[measure.field]!);
     }
     return row;
   }

@@ -10,7 +10,7 @@ import { hostPort, httpUrl, name, positiveInt, secret } from './common.ts';
 const fieldSchema = z.strictObject({
   attribute: z.string().min(1),
   type: z.enum(['string', 'decimal', 'integer', 'timestamp', 'boolean']),
-  scale: z.number().int().min(0).max(38).optional(),
+  scale: z.number().int().min(0).max(36, 'expected at most 36 decimal places (a Decimal(38, scale) column keeps 38 - scale integer digits; at least 2 are needed)').optional(),
   default: z.union([z.string(), z.number(), z.boolean()]).optional(),
 });
 

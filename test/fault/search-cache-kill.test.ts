@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { waitForCaughtUp } from '../../core/lag.ts';
+import { normalizeDecimal } from '../../schemas/decimal.ts';
 import { killHard, randomBetween, spawnEntry } from '../harness/processes.ts';
 import { canControlServers, freeze, restartRedis } from '../harness/servers.ts';
 import { cachedItems, expectedOrders, scanTable, searchAll } from '../harness/stores.ts';
@@ -51,7 +52,7 @@ test(`kill the search and cache consumers ${RUNS} times, freeze OpenSearch and r
     const document = documents.get(`${table}:${key}`)!;
     assert.deepEqual({ category: document.category, status: document.status, total: document.total, user_id: document.user_id }, fields, key);
     const doc = JSON.parse(cached.get(`${prefix}:{${table}}:${key}`)?.doc ?? 'null') as Record<string, unknown> | null;
-    assert.deepEqual(doc && { category: doc.category, status: doc.status, total: Number(doc.total).toFixed(2), user_id: doc.user_id }, fields, key);
+    assert.deepEqual(doc && { category: doc.category, status: doc.status, total: normalizeDecimal(String(doc.total), 2), user_id: doc.user_id }, fields, key);
   }
   assert.equal([...cached.values()].filter((hash) => hash.doc !== undefined).length, expected.size);
   const dead = await readTopics(options.kafka, [options.topics.deadLetter], (messages) => messages.length > 0, 2_000);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, loadConfig, validateConfig } from '../../core/config/load.ts';
+import { defaultOrderView } from '../../consumers/rollups/definition.ts';
 
 const minimal = {
   kafka: { brokers: ['127.0.0.1:9092'] },
@@ -69,4 +70,11 @@ test('the file is YAML; the environment overrides endpoints and any key', () => 
   writeFileSync(path, 'kafka: [unclosed');
   assert.throws(() => loadConfig(path, {}), /not valid YAML/);
   assert.throws(() => loadConfig(join(dir, 'missing.yaml'), {}), /cannot read/);
+});
+
+test('a decimal scale must leave at least 2 integer digits in Decimal(38, scale)', () => {
+  const withScale = (scale: number) => ({ ...minimal, entities: { order: { fields: { ...defaultOrderView, total: { attribute: 'total', type: 'decimal', scale } } } } });
+  assert.deepEqual(problemsOf(withScale(36)), []);
+  assert.deepEqual(problemsOf(withScale(37)), ['entities.order.fields.total.scale: got 37; expected at most 36 decimal places (a Decimal(38, scale) column keeps 38 - scale integer digits; at least 2 are needed)']);
+  assert.deepEqual(problemsOf(withScale(38)).length, 1);
 });
