@@ -2,10 +2,10 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoDb } from '../../core/aws.ts';
 import type { ShardlineConfig } from '../../core/config/schema.ts';
 import { entityOf, type EntityRule } from '../../connector/events/entity.ts';
-import { dimensionValue, type RollupDefinition } from '../../consumers/rollups/definition.ts';
+import { columnValue, type RollupDefinition } from '../../consumers/rollups/definition.ts';
 import { ConversionError, type DynamoImage } from '../../schemas/change-event.ts';
 import { formatScaled, toScaled } from '../../schemas/decimal.ts';
-import { readField, type EntityView } from '../../schemas/views.ts';
+import { readField, ViewError, type EntityView } from '../../schemas/views.ts';
 import { awsOf, entityRuleOf } from '../pipeline.ts';
 import { querySql } from './query.ts';
 
@@ -49,22 +49,30 @@ export async function reconcile(config: ShardlineConfig): Promise<{ rollups: num
     for (const { entity, image } of items) {
       if (entity !== rollup.entity) continue;
       const group: Record<string, string> = {};
+      const amounts = new Map<string, bigint>();
       try {
+        // The same reads and column checks as the sink: what it dead-letters is in no rollup.
         for (const dimension of rollup.dimensions) {
-          group[dimension.name] = String(dimensionValue(readField(image, dimension.field, view[dimension.field]!), dimension.transform));
+          const mapping = view[dimension.field]!;
+          const value = readField(image, dimension.field, mapping);
+          if (value === null) throw new ViewError(`${dimension.field} is missing`);
+          group[dimension.name] = String(columnValue(dimension.field, value, mapping, dimension.transform));
         }
-      } catch {
-        continue; // the pipeline sent this item to the dead-letter topic
+        for (const measure of rollup.measures) {
+          if (measure.kind !== 'sum') continue;
+          const mapping = view[measure.field]!;
+          const value = readField(image, measure.field, mapping);
+          if (value === null) throw new ViewError(`${measure.field} is missing`);
+          amounts.set(measure.name, toScaled(String(columnValue(measure.field, value, mapping)), mapping.type === 'integer' ? 0 : (mapping.scale ?? 2)));
+        }
+      } catch (error) {
+        if (error instanceof ViewError) continue;
+        throw error;
       }
       const key = JSON.stringify(group);
       const entry = expected.get(key) ?? { group, count: 0, sums: new Map() };
       entry.count++;
-      for (const measure of rollup.measures) {
-        if (measure.kind !== 'sum') continue;
-        const mapping = view[measure.field]!;
-        const scale = mapping.type === 'integer' ? 0 : (mapping.scale ?? 2);
-        entry.sums.set(measure.name, (entry.sums.get(measure.name) ?? 0n) + toScaled(String(readField(image, measure.field, mapping) ?? '0'), scale));
-      }
+      for (const [name, amount] of amounts) entry.sums.set(name, (entry.sums.get(name) ?? 0n) + amount);
       expected.set(key, entry);
     }
     const dimensionNames = rollup.dimensions.map((dimension) => dimension.name);
