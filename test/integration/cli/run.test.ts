@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoDb } from '../../../core/aws.ts';
 import { createOrdersTable, OrdersWorkload } from '../../../cli/demo/workload.ts';
 import { testAws } from '../../harness/connector.ts';
@@ -42,6 +43,18 @@ function writeConfig(table: string, prefix: string): string {
   const path = join(dir, 'shardline.yaml');
   writeFileSync(path, stringify(config));
   return path;
+}
+
+/** Runs a shardline command to its end, as a user would. */
+function shardline(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 async function query(sql: string): Promise<Record<string, string>[]> {
@@ -119,6 +132,69 @@ test('`shardline run` as a process runs the connector and every enabled group; q
   } finally {
     child.kill('SIGTERM');
     assert.equal(await exited, 0, 'a clean stop on SIGTERM');
+    dynamodb.destroy();
+  }
+});
+
+test('`shardline connector` and `shardline consumer` as separate processes; query, audit, status and dlq as commands while they run', { timeout: 300_000 }, async () => {
+  const dynamodb = createDynamoDb(testAws());
+  const table = uniqueName('sepoders');
+  await createOrdersTable(dynamodb, table);
+  const prefix = uniqueName('sep');
+  const configPath = writeConfig(table, prefix);
+  const start = (command: string, env: Record<string, string> = {}) => {
+    const child = spawn(process.execPath, [bin, '-c', configPath, command], { env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+    return { child, exited: new Promise<number | null>((resolve) => child.once('exit', resolve)) };
+  };
+  // The consumer process owns the embedded ClickHouse and answers queries on the configured port.
+  const consumer = start('consumer');
+  const connector = start('connector', { SHARDLINE_CONFIG__http__port: String(port + 1) });
+  const cli = (args: string[]) => shardline(['-c', configPath, ...args]);
+  try {
+    const workload = new OrdersWorkload(dynamodb, table, 33);
+    for (let step = 0; step < 150; step++) await workload.step();
+    // An order no rollup can hold: dead-lettered by the groups that read totals, with the reason.
+    await dynamodb.send(new PutItemCommand({ TableName: table, Item: { PK: { S: 'ORDER#bad' }, SK: { S: 'ORDER#bad' }, total: { S: 'ten euros' }, created_at: { S: '2026-11-02T10:00:00Z' } } }));
+    const expected = workload.expectedDailySales();
+    const until = Date.now() + 120_000;
+    let sales: unknown = undefined;
+    while (Date.now() < until) {
+      const result = await cli(['query', '--json', 'SELECT day, category, order_count, revenue FROM daily_sales ORDER BY day, category']);
+      if (result.code === 0) sales = JSON.parse(result.stdout);
+      if (JSON.stringify(sales) === JSON.stringify(expected)) break;
+      await sleep(1_000);
+    }
+    assert.deepEqual(sales, expected);
+
+    const audit = await cli(['audit', '--json', 'ORDER#000001']);
+    assert.equal(audit.code, 0, audit.stderr);
+    const history = JSON.parse(audit.stdout) as { op: string }[];
+    assert.ok(history.length > 0 && history.at(-1)!.op === 'INSERT', audit.stdout);
+
+    const status = await cli(['status', '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    const report = JSON.parse(status.stdout) as { shards: unknown[]; groups: { group: string }[] };
+    assert.ok(report.shards.length > 0, status.stdout);
+    assert.deepEqual([...new Set(report.groups.map((group) => group.group))].sort(), ['audit', 'cache', 'rollups', 'search'].map((name) => `${prefix}-${name}`));
+
+    let letters: { reason: string }[] = [];
+    const lettersBy = Date.now() + 30_000;
+    while (letters.length < 3 && Date.now() < lettersBy) {
+      const list = await cli(['dlq', 'list', '--json']);
+      assert.equal(list.code, 0, list.stderr);
+      letters = JSON.parse(list.stdout) as { reason: string }[];
+      await sleep(500);
+    }
+    // One from the rollups (for both rollups) and one from search; the audit and the cache keep the item as it is.
+    assert.ok(letters.length >= 2 && letters.every((letter) => /total/.test(letter.reason)), JSON.stringify(letters));
+    const replay = await cli(['dlq', 'replay', '--json']);
+    assert.equal(replay.code, 0, replay.stdout + replay.stderr);
+    assert.equal((JSON.parse(replay.stdout) as { replayed: number }).replayed, letters.length);
+  } finally {
+    connector.child.kill('SIGTERM');
+    consumer.child.kill('SIGTERM');
+    assert.equal(await connector.exited, 0, 'the connector stops cleanly on SIGTERM');
+    assert.equal(await consumer.exited, 0, 'the consumer stops cleanly on SIGTERM');
     dynamodb.destroy();
   }
 });
