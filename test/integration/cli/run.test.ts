@@ -57,6 +57,21 @@ function shardline(args: string[], env: Record<string, string> = {}): Promise<{ 
   });
 }
 
+/** A long-running shardline command (run, connector, consumer) as a process of its own. */
+function startCommand(configPath: string, command: string, env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [bin, '-c', configPath, command], { env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  return { child, exited: new Promise<number | null>((resolve) => child.once('exit', resolve)) };
+}
+
+/** A fresh orders table and a config file of its own. */
+async function orders(name: string) {
+  const dynamodb = createDynamoDb(testAws());
+  const table = uniqueName(`${name}orders`);
+  await createOrdersTable(dynamodb, table);
+  const prefix = uniqueName(name);
+  return { dynamodb, table, prefix, configPath: writeConfig(table, prefix) };
+}
+
 async function query(sql: string): Promise<Record<string, string>[]> {
   const response = await fetch(`http://127.0.0.1:${port}/query`, { method: 'POST', body: sql });
   const body = await response.text();
@@ -65,13 +80,8 @@ async function query(sql: string): Promise<Record<string, string>[]> {
 }
 
 test('`shardline run` as a process runs the connector and every enabled group; queries every 100 ms while it writes freeze nothing', { timeout: 300_000 }, async () => {
-  const dynamodb = createDynamoDb(testAws());
-  const table = uniqueName('runorders');
-  await createOrdersTable(dynamodb, table);
-  const prefix = uniqueName('run');
-  const configPath = writeConfig(table, prefix);
-  const child = spawn(process.execPath, [bin, '-c', configPath, 'run'], { env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const { dynamodb, table, prefix, configPath } = await orders('run');
+  const { child, exited } = startCommand(configPath, 'run');
   try {
     // Ready once the connector and all four groups run.
     const readyBy = Date.now() + 90_000;
@@ -137,18 +147,10 @@ test('`shardline run` as a process runs the connector and every enabled group; q
 });
 
 test('`shardline connector` and `shardline consumer` as separate processes; query, audit, status and dlq as commands while they run', { timeout: 300_000 }, async () => {
-  const dynamodb = createDynamoDb(testAws());
-  const table = uniqueName('sepoders');
-  await createOrdersTable(dynamodb, table);
-  const prefix = uniqueName('sep');
-  const configPath = writeConfig(table, prefix);
-  const start = (command: string, env: Record<string, string> = {}) => {
-    const child = spawn(process.execPath, [bin, '-c', configPath, command], { env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
-    return { child, exited: new Promise<number | null>((resolve) => child.once('exit', resolve)) };
-  };
+  const { dynamodb, table, prefix, configPath } = await orders('sep');
   // The consumer process owns the embedded ClickHouse and answers queries on the configured port.
-  const consumer = start('consumer');
-  const connector = start('connector', { SHARDLINE_CONFIG__http__port: String(port + 1) });
+  const consumer = startCommand(configPath, 'consumer');
+  const connector = startCommand(configPath, 'connector', { SHARDLINE_CONFIG__http__port: String(port + 1) });
   const cli = (args: string[]) => shardline(['-c', configPath, ...args]);
   try {
     const workload = new OrdersWorkload(dynamodb, table, 33);
