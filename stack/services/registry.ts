@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { NATIVE_PORTS } from '../endpoints.ts';
 import { serviceDir } from '../paths.ts';
-import { requireJava } from '../prerequisites.ts';
+import { requireJava } from '../java-runtime.ts';
 import { mavenArtifact } from '../provision.ts';
 import { fetchJson, type Service } from '../service.ts';
 import { startDetached } from '../supervisor.ts';
