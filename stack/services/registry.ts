@@ -2,12 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { NATIVE_PORTS } from '../endpoints.ts';
 import { serviceDir } from '../paths.ts';
-import { requireJava } from '../prerequisites.ts';
+import { requireJava } from '../java-runtime.ts';
 import { mavenArtifact } from '../provision.ts';
 import { fetchJson, type Service } from '../service.ts';
 import { startDetached } from '../supervisor.ts';
 
 const APICURIO_VERSION = '3.3.3';
+/** Apicurio Registry 3.3 is compiled for Java 21. */
+export const REGISTRY_JAVA = 21;
 const home = serviceDir('registry');
 const appDir = join(home, 'app');
 const baseUrl = `http://127.0.0.1:${NATIVE_PORTS.registry}`;
@@ -25,8 +27,7 @@ export const registryService: Service = {
   },
 
   async start() {
-    // Apicurio Registry 3.3 is compiled for Java 21.
-    const java = requireJava(21);
+    const java = requireJava(REGISTRY_JAVA);
     return startDetached('registry', java, [
       '-Xms128m', '-Xmx384m',
       `-Dquarkus.http.port=${NATIVE_PORTS.registry}`,
