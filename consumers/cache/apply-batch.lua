@@ -1,8 +1,9 @@
 -- Applies one batch of item changes and records the partition's progress, atomically.
 -- KEYS[1]: the group's offsets hash; KEYS[2]: the cache's versions hash (item key -> newest version);
--- KEYS[3..n]: item hashes (all in one hash slot: {table}).
+-- KEYS[3]: the table's sweeps (entity -> version below which a re-snapshot found no item);
+-- KEYS[4..n]: item hashes (all in one hash slot: {table}).
 -- ARGV[1]: offsets field (topic:partition; empty: store no progress), ARGV[2]: next offset, ARGV[3]: TTL in ms (0 = none),
--- then three values per item: version, op ("set" or "del"), JSON document.
+-- then four values per item: version, op ("set" or "del"), JSON document, entity.
 -- A change is applied only when its version is newer than the item's: versions are decimal integer
 -- strings of up to 40 digits, compared by length and then text (Lua numbers would lose digits).
 local function newer(candidate, current)
@@ -22,12 +23,19 @@ local function known(index)
   return recorded
 end
 
+-- A change below its entity's sweep is of an item a re-snapshot did not find: it arrives late (a lagging
+-- partition, a replay) and must not bring the item back.
+local function swept(version, entity)
+  local sweep = redis.call('HGET', KEYS[3], entity)
+  return sweep and newer(sweep, version)
+end
+
 local ttl = tonumber(ARGV[3])
 local applied = 0
-for index = 3, #KEYS do
-  local base = 4 + (index - 3) * 3
-  local version, op, doc = ARGV[base], ARGV[base + 1], ARGV[base + 2]
-  if newer(version, known(index)) then
+for index = 4, #KEYS do
+  local base = 4 + (index - 4) * 4
+  local version, op, doc, entity = ARGV[base], ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
+  if not swept(version, entity) and newer(version, known(index)) then
     redis.call('HSET', KEYS[2], KEYS[index], version)
     if op == 'set' then
       redis.call('HSET', KEYS[index], 'v', version, 'doc', doc)

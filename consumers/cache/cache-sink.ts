@@ -5,6 +5,12 @@ import type { Sink, SinkBatch } from '../runtime/sink.ts';
 
 const applyBatchScript = readFileSync(new URL('./apply-batch.lua', import.meta.url), 'utf8');
 
+/** Raises an entity's sweep to a version (decimal integer text), never lowers it. */
+const RAISE_SWEEP = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if not current or #ARGV[2] > #current or (#ARGV[2] == #current and ARGV[2] > current) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 1`;
+
 export interface CacheSinkOptions {
   group: string;
   url: string;
@@ -43,6 +49,10 @@ export class CacheSink implements Sink {
   }
 
   /** Every item's newest version, never expiring: shared by all groups that write this cache. */
+  private sweepsKey(table: string): string {
+    return `shardline:sweeps:{${table}}:${this.options.keyPrefix}`;
+  }
+
   private versionsKey(table: string): string {
     return `shardline:versions:{${table}}:${this.options.keyPrefix}`;
   }
@@ -62,13 +72,13 @@ export class CacheSink implements Sink {
       if (!event) continue;
       // Before the batch's progress is stored, so a crash replays it.
       if (event.op === 'SWEEP') {
-        await this.sweep(event.table, event.version, ttl);
+        await this.sweep(event.table, event.entity, event.version, ttl);
         continue;
       }
       const entry = byTable.get(event.table) ?? { keys: [], args: [] };
       entry.keys.push(CacheSink.itemKey(this.options.keyPrefix, event.table, key));
       const removed = event.op === 'REMOVE' || !event.after;
-      entry.args.push(event.version, removed ? 'del' : 'set', removed ? '' : JSON.stringify(plainImage(event.after)));
+      entry.args.push(event.version, removed ? 'del' : 'set', removed ? '' : JSON.stringify(plainImage(event.after)), event.entity);
       byTable.set(event.table, entry);
     }
     const home = this.options.tableOf(batch.topic);
@@ -78,18 +88,21 @@ export class CacheSink implements Sink {
     const tables = [...byTable.keys()].filter((table) => table !== home).concat(home);
     for (const table of tables) {
       const { keys, args } = byTable.get(table) ?? { keys: [], args: [] };
-      await this.redis.applyBatch(keys.length + 2, this.offsetsKey(table), this.versionsKey(table), ...keys, field, batch.nextOffset, ttl, ...args);
+      await this.redis.applyBatch(keys.length + 3, this.offsetsKey(table), this.versionsKey(table), this.sweepsKey(table), ...keys, field, batch.nextOffset, ttl, ...args);
     }
   }
 
   /**
-   * A re-snapshot did not find the table's items whose version is below `version`: each gets a deletion
-   * one below it (so a re-read row, carrying `version` itself, wins when it comes later). Every entity of
-   * the table is swept: the cache holds all of them.
+   * A re-snapshot did not find the table's items whose version is below `version`. The sweep is stored
+   * first, so any change of the entity below it that arrives later is refused; then the items cached now
+   * below it get a deletion one below it (a re-read row, carrying `version` itself, wins when it comes).
+   * The versions hash does not say which entity an item is: every entity of the table is swept, and each
+   * entity's own re-read rows restore what exists (the cache reads every entity's topic).
    */
-  private async sweep(table: string, version: string, ttl: string): Promise<void> {
+  private async sweep(table: string, entity: string, version: string, ttl: string): Promise<void> {
     const versionsKey = this.versionsKey(table);
     const below = (BigInt(version) - 1n).toString();
+    await this.redis.eval(RAISE_SWEEP, 1, this.sweepsKey(table), entity, version);
     let cursor = '0';
     do {
       const [next, entries] = await this.redis.hscan(versionsKey, cursor, 'COUNT', 500);
@@ -98,7 +111,8 @@ export class CacheSink implements Sink {
       for (let index = 0; index < entries.length; index += 2) {
         if (BigInt(entries[index + 1]!) < BigInt(version)) keys.push(entries[index]!);
       }
-      if (keys.length > 0) await this.redis.applyBatch(keys.length + 2, this.offsetsKey(table), versionsKey, ...keys, '', '', ttl, ...keys.flatMap(() => [below, 'del', '']));
+      // No entity for these deletions: they are the sweep's own, below it by design.
+      if (keys.length > 0) await this.redis.applyBatch(keys.length + 3, this.offsetsKey(table), versionsKey, this.sweepsKey(table), ...keys, '', '', ttl, ...keys.flatMap(() => [below, 'del', '', '']));
     } while (cursor !== '0');
   }
 

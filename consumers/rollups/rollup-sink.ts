@@ -19,6 +19,7 @@ type Row = Record<string, FieldValue | number>;
 
 export const itemsTable = (rollup: RollupDefinition): string => `rollup_${rollup.name}_items`;
 const measureColumn = (name: string): string => `m_${name}`;
+const SWEEPS_TABLE = 'rollup_sweeps';
 
 /**
  * Rollups kept as per-item state: each order's (per table and key) latest version (and whether it is deleted) with the
@@ -39,6 +40,10 @@ export class RollupSink implements Sink {
   async open(): Promise<void> {
     const { clickhouse, rollups, views } = this.options;
     await this.store.open();
+    // The highest sweep per table and entity: the version below which a re-snapshot found no item.
+    await clickhouse.command({
+      query: `CREATE TABLE IF NOT EXISTS ${SWEEPS_TABLE} (table String, entity String, version UInt256) ENGINE = ReplacingMergeTree(version) ORDER BY (table, entity)`,
+    });
     for (const rollup of rollups) {
       const view = views[rollup.entity]!;
       await ensureItemsTable(clickhouse, rollup.name, itemsTable(rollup), {
@@ -56,8 +61,12 @@ export class RollupSink implements Sink {
       });
       const dimensions = rollup.dimensions.map((dimension) => dimension.name).join(', ');
       const measures = rollup.measures.map((measure) => (measure.kind === 'count' ? `count() AS ${measure.name}` : `${sumOf(measureColumn(measure.name), view[measure.field]!)} AS ${measure.name}`)).join(', ');
+      // Items below their table's sweep were not found by a re-snapshot: whatever row of theirs arrives,
+      // early or late, it is not counted (a table never swept has floor 0).
+      const floors = `(SELECT table, max(version) AS floor FROM ${SWEEPS_TABLE} WHERE entity = '${rollup.entity}' GROUP BY table)`;
       await clickhouse.command({
-        query: `CREATE OR REPLACE VIEW ${rollup.name} AS SELECT ${dimensions}, ${measures} FROM ${itemsTable(rollup)} FINAL WHERE is_deleted = 0 GROUP BY ${dimensions} ORDER BY ${dimensions}`,
+        query: `CREATE OR REPLACE VIEW ${rollup.name} AS SELECT ${dimensions}, ${measures} FROM ${itemsTable(rollup)} AS items FINAL `
+          + `LEFT JOIN ${floors} AS sweeps ON items.table = sweeps.table WHERE is_deleted = 0 AND version >= sweeps.floor GROUP BY ${dimensions} ORDER BY ${dimensions}`,
       });
     }
   }
@@ -99,31 +108,13 @@ export class RollupSink implements Sink {
   }
 
   /**
-   * A re-snapshot found no trace of the items of this table below the sweep's version: they were
-   * deleted while the stream's records were lost. Each gets a deletion one below that version, so a
-   * re-read row (carrying the version itself) still wins when it arrives later. Replaying it is harmless:
-   * what it deleted no longer matches.
+   * A re-snapshot did not find the items of this table and entity below the sweep's version: they were
+   * deleted while the stream's records were lost. The sweep is stored, and the rollup views leave out
+   * every item below it, whether its row is here already or arrives later (a lagging partition, a replay).
+   * Re-read rows carry the sweep's version, so every item that exists stays counted. Replaying it is harmless.
    */
   private async sweep(event: ChangeEvent): Promise<void> {
-    for (const rollup of this.options.rollups) {
-      if (rollup.entity !== event.entity) continue;
-      const table = itemsTable(rollup);
-      // By position, without aliases: in ClickHouse an alias named like a column would replace it in WHERE.
-      const columns = (await this.columnsOf(table)).map((column) => (column === 'version' ? '{below:UInt256}' : column === 'is_deleted' ? 'toUInt8(1)' : `\`${column}\``));
-      await this.options.clickhouse.command({
-        query: `INSERT INTO ${table} SELECT ${columns.join(', ')} FROM ${table} FINAL WHERE table = {table:String} AND is_deleted = 0 AND version < {version:UInt256}`,
-        query_params: { table: event.table, version: event.version, below: (BigInt(event.version) - 1n).toString() },
-      });
-    }
-  }
-
-  private async columnsOf(table: string): Promise<string[]> {
-    const result = await this.options.clickhouse.query({
-      query: 'SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {table:String} ORDER BY position',
-      query_params: { table },
-      format: 'JSONEachRow',
-    });
-    return (await result.json<{ name: string }>()).map(({ name }) => name);
+    await this.options.clickhouse.insert({ table: SWEEPS_TABLE, values: [{ table: event.table, entity: event.entity, version: event.version }], format: 'JSONEachRow' });
   }
 
   private row(rollup: RollupDefinition, itemKey: string, event: ChangeEvent): Row {

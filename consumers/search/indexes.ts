@@ -3,20 +3,23 @@ import type { EntityView } from '../../schemas/views.ts';
 import type { SearchConfig } from './config.ts';
 import { mappingFor } from './documents.ts';
 
-export const APPLY_SCRIPT_ID = 'shardline-apply-change-v1';
+export const APPLY_SCRIPT_ID = 'shardline-apply-change-v2';
 
 /**
  * Compare-and-set on the item's version (a decimal integer string of up to 40 digits, too long for
  * OpenSearch's 63-bit external versions): a change is applied only when it is newer. A delete leaves a
  * tombstone document that keeps the version, so a late replay of an older write cannot bring the item
- * back, however long ago the delete happened (no `index.gc_deletes` window to outlive).
+ * back, however long ago the delete happened (no `index.gc_deletes` window to outlive). A change below
+ * `params.floor` (the table's last re-snapshot sweep) is of an item the re-scan did not find: it is refused.
  */
 const APPLY_SCRIPT = `
   String current = ctx._source.shardline_version;
   String incoming = params.version;
+  String floor = params.floor;
+  boolean swept = floor != null && (incoming.length() < floor.length() || (incoming.length() == floor.length() && incoming.compareTo(floor) < 0));
   boolean newer = current == null || incoming.length() > current.length()
     || (incoming.length() == current.length() && incoming.compareTo(current) > 0);
-  if (!newer) { ctx.op = 'none'; return; }
+  if (swept || !newer) { ctx.op = 'none'; return; }
   ctx._source.clear();
   if (params.deleted) {
     ctx._source.table = params.table;

@@ -25,6 +25,8 @@ interface BulkItem {
 }
 
 const PROGRESS_INDEX = 'shardline-progress';
+/** Where a table's last re-snapshot sweep is kept, per index: below it no change is applied. */
+const floorId = (index: string, table: string): string => `sweep:${index}:${table}`;
 
 /** A document below the sweep's version becomes a tombstone one below it (versions compare by length, then text). */
 const SWEEP_SCRIPT = `
@@ -96,6 +98,7 @@ export class SearchSink implements Sink {
     const items: BulkItem[] = [];
     const rejections: Rejection[] = [];
     const sweeps: { index: string; table: string; version: string }[] = [];
+    const floors = await this.floors(batch);
     for (const { offset, key, event } of batch.records) {
       if (!event) continue;
       const transform = config.documents[event.entity];
@@ -117,7 +120,7 @@ export class SearchSink implements Sink {
       items.push({
         offset,
         action: { update: { _index: index, _id: documentId(event.table, key), retry_on_conflict: 5 } },
-        body: { scripted_upsert: true, upsert: {}, script: { id: APPLY_SCRIPT_ID, params: { version: event.version, deleted, doc, table: event.table, key } } },
+        body: { scripted_upsert: true, upsert: {}, script: { id: APPLY_SCRIPT_ID, params: { version: event.version, deleted, doc, table: event.table, key, floor: floors.get(floorId(index, event.table)) ?? null } } },
       });
     }
     rejections.push(...(await this.bulk(items)));
@@ -132,15 +135,43 @@ export class SearchSink implements Sink {
    * A version conflict (a write racing the sweep) fails the batch, and the runtime runs it again.
    */
   private async sweep({ index, table, version }: { index: string; table: string; version: string }): Promise<void> {
-    await this.options.client.indices.refresh({ index });
-    await this.options.client.updateByQuery({
-      index,
-      refresh: true,
-      body: {
-        query: { bool: { filter: [{ term: { table } }], must_not: [{ term: { shardline_deleted: true } }] } },
-        script: { lang: 'painless', source: SWEEP_SCRIPT, params: { version, below: (BigInt(version) - 1n).toString() } },
-      },
-    });
+    const { client } = this.options;
+    // Stored first: from now on a change of this table below the sweep is refused (see the apply script).
+    const id = floorId(index, table);
+    const stored = (await this.readFloors([id])).get(id);
+    if (!stored || BigInt(stored) < BigInt(version)) await client.index({ index: PROGRESS_INDEX, id, body: { version }, refresh: true });
+    await client.indices.refresh({ index });
+    // Documents written while it runs conflict; passes repeat until one meets no conflict.
+    for (let pass = 0; ; pass++) {
+      const response = await client.updateByQuery({
+        index,
+        refresh: true,
+        conflicts: 'proceed',
+        body: {
+          query: { bool: { filter: [{ term: { table } }], must_not: [{ term: { shardline_deleted: true } }] } },
+          script: { lang: 'painless', source: SWEEP_SCRIPT, params: { version, below: (BigInt(version) - 1n).toString() } },
+        },
+      });
+      if (((response.body as { version_conflicts?: number }).version_conflicts ?? 0) === 0) return;
+      if (pass >= 10) throw new Error(`the sweep of ${table} in ${index} kept meeting version conflicts`);
+    }
+  }
+
+  /** The sweeps of the tables in a batch, read once per batch: members of a group share them through OpenSearch. */
+  private async floors(batch: SinkBatch): Promise<Map<string, string>> {
+    const ids = new Set<string>();
+    for (const { event } of batch.records) {
+      const index = event && this.targets.get(event.entity);
+      if (event && index) ids.add(floorId(index, event.table));
+    }
+    return this.readFloors([...ids]);
+  }
+
+  private async readFloors(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const response = await this.options.client.mget({ index: PROGRESS_INDEX, body: { ids } });
+    const docs = (response.body as { docs: { _id: string; found?: boolean; _source?: { version?: string } }[] }).docs;
+    return new Map(docs.filter((doc) => doc.found && doc._source?.version).map((doc) => [doc._id, doc._source!.version!]));
   }
 
   /** Sends the items, retrying those answered 429 or 5xx; returns those OpenSearch refused for good. */
