@@ -20,6 +20,7 @@ import { planShards } from './shards/lineage.ts';
 import { GapError, ShardReader, type PollingPolicy } from './shards/shard-reader.ts';
 import type { ShardInfo, ShardSource } from './shards/source.ts';
 import { SWEEP_SHARD } from './snapshot/snapshot-source.ts';
+import { kinesisVersionAt } from './kinesis/version.ts';
 
 export type GapPolicy = 'fail' | 'resnapshot' | 'skip';
 
@@ -71,6 +72,8 @@ interface Round {
   checkpoints: Message[];
   /** Readers whose reads this transaction commits. */
   readers: Set<ShardReader>;
+  /** How many of the pending checkpoints (a re-snapshot that began) this round carries. */
+  pending: number;
   /** Source event ids of this round, for duplicate removal: event id -> its shard's checkpoint key. */
   dedupeIds: Map<string, string>;
   /** The highest event version per checkpoint key after this round. */
@@ -254,7 +257,8 @@ export class Connector {
       } catch (error) {
         this.roundStartedAt = undefined;
         if (isFatal(error)) throw error;
-        uncertain = error instanceof CommitUncertain;
+        // Stays set until a recovery succeeds: a recovery that failed half-way must run again.
+        uncertain ||= error instanceof CommitUncertain;
         // Kafka, the registry or AWS did not answer: nothing was committed, so read it all again.
         if (!uncertain) for (const { reader } of this.readers.values()) reader.rewind();
         this.streak.failed(describeError(error));
@@ -296,7 +300,7 @@ export class Connector {
   }
 
   private async readRound(now: number): Promise<Round> {
-    const round: Round = { events: [], deadLetters: [], checkpoints: [...this.pendingCheckpoints], readers: new Set(), dedupeIds: new Map(), versions: new Map() };
+    const round: Round = { events: [], deadLetters: [], checkpoints: [...this.pendingCheckpoints], pending: this.pendingCheckpoints.length, readers: new Set(), dedupeIds: new Map(), versions: new Map() };
     for (const [key, { reader, source }] of this.readers) {
       if (reader.nextPollAt > now) continue;
       const records: SourceRecord[] = [];
@@ -410,7 +414,8 @@ export class Connector {
       throw isFenced(error) ? error : new CommitUncertain(error);
     }
     metrics.transactions.inc({ outcome: 'committed' });
-    this.pendingCheckpoints.splice(0, this.pendingCheckpoints.length);
+    // A gap found while this round was read added its own, for the next round.
+    this.pendingCheckpoints.splice(0, round.pending);
     this.dedupe.remember(round.dedupeIds);
     for (const [key, version] of round.versions) this.shardVersions.set(key, version);
     for (const { event } of round.events) metrics.records.inc({ table: event.table, op: event.op });
@@ -466,13 +471,19 @@ export class Connector {
    * carry this version minus one, so a re-read row (this version) always wins over them.
    */
   private resnapshotVersion(table: string): string {
-    let highest = 0n;
+    let floor = 0n;
     for (const source of this.options.sources) {
       if (source.table !== table || source.kind === 'SNAPSHOT') continue;
       const prefix = `${this.options.name}|${source.streamId}|`;
-      for (const [key, version] of this.shardVersions) if (key.startsWith(prefix) && version > highest) highest = version;
+      for (const [key, version] of this.shardVersions) if (key.startsWith(prefix) && version + 2n > floor) floor = version + 2n;
+      // Kinesis versions begin with the creation time: now is above every change already made, also when
+      // no checkpoint carries a version yet (written by an older Shardline).
+      if (source.kind === 'KINESIS') {
+        const now = kinesisVersionAt(BigInt(Date.now()) * 1000n);
+        if (now > floor) floor = now;
+      }
     }
-    return (highest + 2n).toString();
+    return floor.toString();
   }
 }
 

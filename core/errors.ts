@@ -41,8 +41,12 @@ export class RecordError extends Error {
 const CLICKHOUSE_RECORD_CODES = new Set([6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 321, 407]);
 const CLICKHOUSE_FATAL_CODES = new Set([8, 10, 16, 43, 44, 47, 60, 62, 81, 164, 497, 516]);
 
-/** KafkaJS error types that mean a newer instance with the same transactional id took over. */
-const KAFKA_FENCED_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING']);
+/**
+ * KafkaJS error types that mean a newer instance with the same transactional id took over. Not
+ * INVALID_PRODUCER_ID_MAPPING: the coordinator forgets an idle transactional id after
+ * transactional.id.expiration.ms; a new producer (the connector's recovery) is the answer.
+ */
+const KAFKA_FENCED_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
 /** KafkaJS error types that mean this client may never do its work with the credentials it has. */
 const KAFKA_REFUSED_TYPES = new Set([
   'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED',

@@ -21,3 +21,6 @@ export function kinesisVersion(creationTimeMicros: number, sequenceNumber: strin
   }
   return `${creationTimeMicros}${sequenceNumber.padStart(SEQUENCE_DIGITS, '0')}`;
 }
+
+/** The lowest Kinesis version of a change created at this time: every change created later is above it. */
+export const kinesisVersionAt = (creationTimeMicros: bigint): bigint => creationTimeMicros * 10n ** BigInt(SEQUENCE_DIGITS);

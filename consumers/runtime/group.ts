@@ -86,6 +86,10 @@ export class ConsumerGroup {
     this.consumer = consumer;
     // A new assignment may bring partitions another member was applying: ask the sink again.
     consumer.on(consumer.events.GROUP_JOIN, () => this.next.clear());
+    // KafkaJS gives up on a consumer after an error it does not retry: the group no longer works.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) this.stopOnFatal(payload.error);
+    });
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
     await consumer.run({ eachBatchAutoResolve: false, autoCommit: true, eachBatch: (payload) => this.handle(payload) });

@@ -17,9 +17,13 @@ test('a query through the sinks\' own ClickHouse connection leaves it writable, 
     ['SET readonly = 1', /only queries that read/],
     ['SELECT 1; DROP TABLE sales', /not a valid query: .*Multi-statements are not allowed/],
     ["SELECT 1 INTO OUTFILE '/tmp/x'", /only queries that read/],
+    ["SELECT * FROM file('/etc/passwd', 'LineAsString')", /table functions that read files or other servers/],
+    ["SELECT * FROM url('http://127.0.0.1:1/', 'LineAsString')", /table functions/],
   ] as const) {
     await assert.rejects(readOnlyQuery(clickhouse, sql), refusal, sql);
   }
+  // An endless result is cut at the row limit, and the next query on the connection is its own.
+  assert.ok((await readOnlyQuery(clickhouse, 'SELECT number FROM system.numbers')).split('\n').length <= 1_100_001);
   assert.equal(await readOnlyQuery(clickhouse, 'SELECT count() AS rows FROM sales'), '{"rows":"2"}\n');
   await clickhouse.insert({ table: 'sales', values: [{ day: '2026-11-03', revenue: '2.00' }], format: 'JSONEachRow' });
 });
