@@ -96,7 +96,7 @@ test('gap policy resnapshot: reading goes on and a re-scan of the table covers t
   await createOrdersTable(dynamodb, table);
   const key = (id: number) => ({ PK: { S: `ORDER#r${id}` }, SK: { S: `ORDER#r${id}` } });
   for (let id = 0; id < 4; id++) await dynamodb.send(new PutItemCommand({ TableName: table, Item: { ...key(id), total: { N: '1.00' } } }));
-  const snapshotFactory = (name: string, run: string) => new SnapshotSource(dynamodb, { table: name, region: 'us-east-1', entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' }, segments: 2, readCapacityPerSecond: 0, run });
+  const snapshotFactory = (name: string, run: string, version: string) => new SnapshotSource(dynamodb, { table: name, region: 'us-east-1', entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' }, segments: 2, readCapacityPerSecond: 0, run, version });
   const { options, topic } = await trimmedWhileAway('r', { gapPolicy: 'resnapshot', snapshotFactory }, table);
   const second = new Connector(options);
   const secondRun = second.start();
