@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Batch, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { Admin, Batch, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { backoffDelay, type Backoff } from '../../core/backoff.ts';
 import { deadLetterMessage } from '../../core/dead-letter.ts';
 import { classifyError, describeError, FatalError } from '../../core/errors.ts';
@@ -44,6 +44,7 @@ type Outcome<T> = { kind: 'done'; value: T } | { kind: 'record'; error: unknown 
 export class ConsumerGroup {
   private consumer: Consumer | undefined;
   private producer: Producer | undefined;
+  private admin: Admin | undefined;
   /** Next offset per `topic:partition` since the last assignment; filled from the sink on first sight. */
   private readonly next = new Map<string, bigint>();
   private readonly log: Logger;
@@ -96,7 +97,18 @@ export class ConsumerGroup {
     this.log.info({ topics }, 'consumer group started');
   }
 
+  /** The partition's first offset still held (records before it were deleted by retention). */
+  private async logStart(topic: string, partition: number): Promise<bigint> {
+    if (!this.admin) {
+      this.admin = this.options.kafka.admin();
+      await this.admin.connect();
+    }
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    return BigInt(offsets.find((offset) => offset.partition === partition)?.low ?? '0');
+  }
+
   async stop(): Promise<void> {
+    await this.admin?.disconnect();
     await this.consumer?.disconnect();
     await this.producer?.disconnect();
     await this.options.sink.close();
@@ -113,6 +125,16 @@ export class ConsumerGroup {
       const loaded = await this.attempt(() => sink.progress(batch.topic, batch.partition), live, heartbeat);
       if (loaded.kind !== 'done') return;
       next = BigInt(loaded.value ?? '0');
+      const start = await this.attempt(() => this.logStart(batch.topic, batch.partition), live, heartbeat);
+      if (start.kind !== 'done') return;
+      if (next < start.value) {
+        // Retention deleted records this group never applied: the store cannot be exact any more. Said
+        // loudly (log, metric) instead of going on from the log's start as if nothing happened.
+        metrics.gaps.inc({ group: groupId, topic: batch.topic });
+        this.log.error({ topic: batch.topic, partition: batch.partition, applied: next.toString(), logStart: start.value.toString() },
+          `records ${next}..${start.value - 1n} of ${key} were deleted by retention before this group applied them: rebuild the store from a complete history (see connector.topics.retentionMs)`);
+        next = start.value;
+      }
       this.next.set(key, next);
       // Kafka's committed offset is ahead of the sink (its store was reset): go back to where the sink is.
       if (next < BigInt(batch.firstOffset() ?? '0')) {

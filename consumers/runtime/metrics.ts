@@ -10,5 +10,6 @@ export const groupMetrics = {
   deadLetters: new Counter({ name: 'shardline_consumer_dead_letters_total', help: 'Records sent to the dead-letter topic', labelNames: ['group', 'reason'], registers }),
   stuck: new Counter({ name: 'shardline_consumer_stuck_total', help: 'Times one batch kept failing past the configured time (the group turned not ready)', labelNames: ['group'], registers }),
   fatal: new Counter({ name: 'shardline_consumer_fatal_errors_total', help: 'Consumer groups stopped by an error retrying cannot fix', labelNames: ['group'], registers }),
+  gaps: new Counter({ name: 'shardline_consumer_gaps_total', help: 'Partitions whose unapplied records were deleted by retention before this group read them', labelNames: ['group', 'topic'], registers }),
   skipped: new Counter({ name: 'shardline_consumer_replayed_skipped_total', help: 'Redelivered records below the sink progress, skipped', labelNames: ['group'], registers }),
 };

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { waitForCaughtUp } from '../../../core/lag.ts';
 import { RecordError } from '../../../core/errors.ts';
 import type { Sink, SinkBatch } from '../../../consumers/runtime/sink.ts';
+import { groupMetrics } from '../../../consumers/runtime/metrics.ts';
 import { testGroup } from '../../harness/consumers.ts';
 import { startOrdersPipeline } from '../../harness/orders-pipeline.ts';
 import { readTopics } from '../../harness/topic-reader.ts';
@@ -97,3 +98,36 @@ test('a store down longer than the configured time makes the group not ready unt
   const all = await readTopics(pipeline.options.kafka, [pipeline.topic], () => false, 3_000);
   assert.equal(sink.applied.size, all.length);
 });
+
+test('records deleted by retention before the group applied them are reported as a gap, not skipped silently', async (t) => {
+  const sink = new ScriptedSink();
+  const { pipeline, group } = await withGroup('retained', sink);
+  const restarted = testGroup(pipeline.prefix, 'scripted', [pipeline.topic], sink);
+  t.after(async () => {
+    await group.stop();
+    await restarted.stop();
+    await pipeline.stop();
+  });
+  await group.start();
+  await sleep(1_000);
+  await waitForCaughtUp(pipeline.options.kafka, [`${pipeline.prefix}-scripted`], pipeline.topic, 60_000);
+  await group.stop();
+  // While the group is away, more changes arrive and retention deletes all of them before it reads them.
+  for (let step = 0; step < 40; step++) await pipeline.workload.step();
+  await sleep(1_000);
+  const admin = pipeline.options.kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(pipeline.topic);
+  await admin.deleteTopicRecords({ topic: pipeline.topic, partitions: ends.map(({ partition, high }) => ({ partition, offset: high })) });
+  await admin.disconnect();
+  const gapsBefore = await counterTotal(groupMetrics.gaps);
+  await restarted.start();
+  for (let step = 0; step < 20; step++) await pipeline.workload.step(); // the next records show the gap
+  const until = Date.now() + 30_000;
+  while ((await counterTotal(groupMetrics.gaps)) === gapsBefore && Date.now() < until) await sleep(200);
+  assert.ok((await counterTotal(groupMetrics.gaps)) > gapsBefore, 'shardline_consumer_gaps_total counts the partitions that lost records');
+});
+
+async function counterTotal(counter: typeof groupMetrics.gaps): Promise<number> {
+  return (await counter.get()).values.reduce((sum, { value }) => sum + value, 0);
+}
