@@ -50,13 +50,17 @@ export class ConsumerGroup {
   private readonly log: Logger;
   private readonly streak: FailureStreak;
   private fatal: FatalError | undefined;
+  /** When the store call in progress began: a call that hangs (a store that never answers) is stuck too. */
+  private callStartedAt: number | undefined;
+  private readonly stuckAfterMs: number;
   private rejectFailed: (error: FatalError) => void = () => {};
   /** Rejects when the group stopped on a fatal error; never resolves. */
   readonly failed: Promise<never>;
 
   constructor(private readonly options: ConsumerGroupOptions) {
     this.log = options.logger.child({ group: options.groupId });
-    this.streak = new FailureStreak(options.stuckAfterMs ?? 60_000, () => metrics.stuck.inc({ group: options.groupId }));
+    this.stuckAfterMs = options.stuckAfterMs ?? 60_000;
+    this.streak = new FailureStreak(this.stuckAfterMs, () => metrics.stuck.inc({ group: options.groupId }));
     this.failed = new Promise<never>((_resolve, reject) => {
       this.rejectFailed = reject;
     });
@@ -71,6 +75,8 @@ export class ConsumerGroup {
   health(): PartHealth {
     const part = `group ${this.options.groupId}`;
     if (this.fatal) return { part, ready: false, detail: this.fatal.message };
+    const callMs = this.callStartedAt === undefined ? 0 : Date.now() - this.callStartedAt;
+    if (callMs > this.stuckAfterMs) return { part, ready: false, detail: `a call to ${this.options.sink.name} has been running for ${Math.round(callMs / 1000)} s` };
     const problem = this.streak.problem();
     return problem ? { part, ready: false, detail: problem } : { part, ready: true };
   }
@@ -221,11 +227,14 @@ export class ConsumerGroup {
    */
   private async attempt<T>(call: () => Promise<T>, live: () => boolean, heartbeat: () => Promise<void>): Promise<Outcome<T>> {
     for (let attempt = 0; ; attempt++) {
+      this.callStartedAt = Date.now();
       try {
         const value = await call();
+        this.callStartedAt = undefined;
         this.streak.succeeded();
         return { kind: 'done', value };
       } catch (error) {
+        this.callStartedAt = undefined;
         if (!live()) return { kind: 'gone' };
         const kind = classifyError(error);
         if (kind === 'record') return { kind: 'record', error };

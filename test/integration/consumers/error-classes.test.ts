@@ -131,3 +131,27 @@ test('records deleted by retention before the group applied them are reported as
 async function counterTotal(counter: typeof groupMetrics.gaps): Promise<number> {
   return (await counter.get()).values.reduce((sum, { value }) => sum + value, 0);
 }
+
+test('a store call that hangs makes the group not ready until it returns', async (t) => {
+  const sink = new ScriptedSink();
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const apply = sink.apply.bind(sink);
+  sink.apply = async (batch) => {
+    await gate;
+    return apply(batch);
+  };
+  const { pipeline, group } = await withGroup('hang', sink, { stuckAfterMs: 1_500 });
+  t.after(async () => {
+    release();
+    await group.stop();
+    await pipeline.stop();
+  });
+  await group.start();
+  const until = Date.now() + 20_000;
+  while (group.health().ready && Date.now() < until) await sleep(200);
+  assert.match(group.health().detail ?? '', /a call to scripted has been running for \d+ s/);
+  release();
+  await waitForCaughtUp(pipeline.options.kafka, [`${pipeline.prefix}-scripted`], pipeline.topic, 60_000);
+  assert.equal(group.health().ready, true);
+});
