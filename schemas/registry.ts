@@ -31,7 +31,7 @@ export async function registryRequest(connection: RegistryConnection, path: stri
  */
 export function isRegistryRefusal(error: unknown): boolean {
   const status = (error as { status?: unknown } | null)?.status;
-  return typeof status === 'number' && status >= 400 && status < 500 && status !== 404 && status !== 429;
+  return typeof status === 'number' && status >= 400 && status < 500 && status !== 404 && status !== 429 && !isUnavailable(error);
 }
 
 /**

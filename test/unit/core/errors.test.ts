@@ -12,6 +12,7 @@ const cases: [string, unknown, ErrorClass][] = [
   ['connection refused', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 'retry'],
   ['HTTP 503', Object.assign(new Error('unavailable'), { statusCode: 503 }), 'retry'],
   ['fetch failed', new TypeError('fetch failed'), 'retry'],
+  ['the registry client\'s refused connection (status 400)', Object.assign(new Error('Confluent_Schema_Registry - Error, status 400: connect ECONNREFUSED 127.0.0.1:8081'), { status: 400 }), 'retry'],
   ['NOT_COORDINATOR after KafkaJS retries', new KafkaJSNumberOfRetriesExceeded(protocolError('NOT_COORDINATOR', 16), { retryCount: 5, retryTime: 1000 }), 'retry'],
   ['a request timeout', Object.assign(new Error('Request timed out'), { name: 'KafkaJSRequestTimeoutError' }), 'retry'],
   ['a transaction state error', new KafkaJSNonRetriableError('Transaction state exception: Cannot call "transaction" in state "COMMITTING"'), 'retry'],

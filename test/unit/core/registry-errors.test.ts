@@ -10,4 +10,6 @@ test('registry answers: a server that does not answer is retried, a refusal of t
   for (const status of [400, 401, 403, 409, 422]) assert.ok(isRegistryRefusal(answer(status)), `${status} is a refusal`);
   for (const status of [404, 429, 500]) assert.ok(!isRegistryRefusal(answer(status)), `${status} is not a refusal`);
   assert.ok(!isRegistryRefusal(new SyntaxError('invalid Avro')));
+  // The client library reports a registry that does not answer as a 400 with the socket error.
+  assert.ok(!isRegistryRefusal(Object.assign(new Error('Confluent_Schema_Registry - Error, status 400: connect ECONNREFUSED 127.0.0.1:8081'), { status: 400 })));
 });
