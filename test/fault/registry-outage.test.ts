@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { waitForCaughtUp } from '../../core/lag.ts';
+import { queryRows, rollupSink, testClickHouse, testGroup } from '../harness/consumers.ts';
+import { canControlServers, freeze } from '../harness/servers.ts';
+import { startOrdersPipeline } from '../harness/orders-pipeline.ts';
+import { readTopics } from '../harness/topic-reader.ts';
+import type { DailySalesRow } from '../../cli/demo/workload.ts';
+
+test('a registry that stops answering while a group learns the schema: the group waits, dead-letters nothing, and catches up', { skip: !canControlServers() && 'needs the native stack to freeze the registry' }, async (t) => {
+  const pipeline = await startOrdersPipeline('regout', 41);
+  const { clickhouse } = await testClickHouse();
+  const group = testGroup(pipeline.prefix, 'rollups', [pipeline.topic], rollupSink(pipeline.prefix, clickhouse), { stuckAfterMs: 2_000 });
+  t.after(async () => {
+    await group.stop();
+    await pipeline.stop();
+    await clickhouse.close();
+  });
+  for (let step = 0; step < 60; step++) await pipeline.workload.step();
+  await sleep(1_500); // the connector has written them (it knows the schema id already)
+  // The registry stops answering as the group joins: it cannot look up the schema of any record yet.
+  await group.start();
+  const outage = freeze('registry', 12_000);
+  let notReady = false;
+  const until = Date.now() + 11_000;
+  while (!notReady && Date.now() < until) {
+    notReady = !group.health().ready;
+    await sleep(200);
+  }
+  await outage;
+  assert.ok(notReady, 'the group reported itself not ready while the registry did not answer');
+  const failed = await Promise.race([group.failed.then(() => 'resolved', (error: Error) => error.message), sleep(100).then(() => 'running')]);
+  assert.equal(failed, 'running', 'the outage is waited out, not taken for a refusal');
+  await waitForCaughtUp(pipeline.options.kafka, [`${pipeline.prefix}-rollups`], pipeline.topic, 90_000);
+  assert.deepEqual(await queryRows<DailySalesRow>(clickhouse, 'SELECT day, category, order_count, revenue FROM daily_sales'), pipeline.workload.expectedDailySales());
+  assert.deepEqual(await readTopics(pipeline.options.kafka, [pipeline.options.topics.deadLetter], () => false, 2_000), []);
+});
