@@ -28,6 +28,8 @@ export const NATIVE_PORTS = {
   kafka: 9092,
   kafkaController: 9093,
   registry: 8081,
+  /** The registry's management interface (health, metrics), kept on loopback. */
+  registryManagement: 8091,
   opensearch: 9200,
   opensearchTransport: 9300,
   redis: 6379,

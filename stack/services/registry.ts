@@ -17,7 +17,7 @@ const baseUrl = `http://127.0.0.1:${NATIVE_PORTS.registry}`;
 export const registryService: Service = {
   name: 'registry',
   address: `${baseUrl}/apis/ccompat/v7`,
-  ports: [NATIVE_PORTS.registry],
+  ports: [NATIVE_PORTS.registry, NATIVE_PORTS.registryManagement],
   readyTimeoutMs: 90_000,
 
   async provision() {
@@ -32,8 +32,12 @@ export const registryService: Service = {
       '-Xms128m', '-Xmx384m',
       `-Dquarkus.http.port=${NATIVE_PORTS.registry}`,
       '-Dquarkus.http.host=127.0.0.1',
-      // The management interface would listen on every address; the stack needs none of it.
-      '-Dquarkus.management.enabled=false',
+      // The management interface is fixed on at build time: keep it on loopback, on a port of the stack's.
+      '-Dquarkus.management.host=127.0.0.1',
+      `-Dquarkus.management.port=${NATIVE_PORTS.registryManagement}`,
+      // Schemas on disk (H2 file), not in memory: a restarted registry still knows the ids in the topics,
+      // or every record written before the restart would fail to decode.
+      `-Dapicurio.datasource.url=jdbc:h2:file:${join(home, 'data', 'registry')}`,
       '-jar', join(appDir, 'quarkus-run.jar'),
     ], { cwd: appDir });
   },
