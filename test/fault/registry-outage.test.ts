@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import { waitForCaughtUp } from '../../core/lag.ts';
 import { queryRows, rollupSink, testClickHouse, testGroup } from '../harness/consumers.ts';
 import { canControlServers, freeze } from '../harness/servers.ts';
+import { registryService } from '../../stack/services/registry.ts';
+import { stopProcess, waitUntilReady } from '../../stack/supervisor.ts';
 import { startOrdersPipeline } from '../harness/orders-pipeline.ts';
 import { readTopics } from '../harness/topic-reader.ts';
 import type { DailySalesRow } from '../../cli/demo/workload.ts';
@@ -32,6 +34,33 @@ test('a registry that stops answering while a group learns the schema: the group
   assert.ok(notReady, 'the group reported itself not ready while the registry did not answer');
   const failed = await Promise.race([group.failed.then(() => 'resolved', (error: Error) => error.message), sleep(100).then(() => 'running')]);
   assert.equal(failed, 'running', 'the outage is waited out, not taken for a refusal');
+  await waitForCaughtUp(pipeline.options.kafka, [`${pipeline.prefix}-rollups`], pipeline.topic, 90_000);
+  assert.deepEqual(await queryRows<DailySalesRow>(clickhouse, 'SELECT day, category, order_count, revenue FROM daily_sales'), pipeline.workload.expectedDailySales());
+  assert.deepEqual(await readTopics(pipeline.options.kafka, [pipeline.options.topics.deadLetter], () => false, 2_000), []);
+});
+
+test('a registry stopped and started again while a group learns the schema: refused connections are waited out, the schemas survive the restart', { skip: !canControlServers() && 'needs the native stack to stop the registry' }, async (t) => {
+  const pipeline = await startOrdersPipeline('regstop', 43);
+  const { clickhouse } = await testClickHouse();
+  const group = testGroup(pipeline.prefix, 'rollups', [pipeline.topic], rollupSink(pipeline.prefix, clickhouse), { stuckAfterMs: 2_000 });
+  t.after(async () => {
+    await group.stop();
+    await pipeline.stop();
+    await clickhouse.close();
+  });
+  for (let step = 0; step < 60; step++) await pipeline.workload.step();
+  await sleep(1_500);
+  await group.start();
+  await stopProcess('registry');
+  try {
+    await sleep(8_000);
+    assert.equal(group.health().ready, false, 'not ready while the registry refuses connections');
+    const failed = await Promise.race([group.failed.then(() => 'resolved', (error: Error) => error.message), sleep(100).then(() => 'running')]);
+    assert.equal(failed, 'running', 'a refused connection is waited out, not taken for the registry refusing the group');
+  } finally {
+    await registryService.start();
+    await waitUntilReady('registry', () => registryService.ready(), registryService.readyTimeoutMs);
+  }
   await waitForCaughtUp(pipeline.options.kafka, [`${pipeline.prefix}-rollups`], pipeline.topic, 90_000);
   assert.deepEqual(await queryRows<DailySalesRow>(clickhouse, 'SELECT day, category, order_count, revenue FROM daily_sales'), pipeline.workload.expectedDailySales());
   assert.deepEqual(await readTopics(pipeline.options.kafka, [pipeline.options.topics.deadLetter], () => false, 2_000), []);
