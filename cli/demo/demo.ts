@@ -73,7 +73,7 @@ export async function runDemo(baseConfig: ShardlineConfig, options: DemoOptions)
   // Orders that exist before the pipeline starts reach it through the initial snapshot.
   for (let index = 0; index < 40; index++) await workload.createOrder();
 
-  const pipeline = await startPipeline(config, { connector: true, sinks: ['rollups', 'audit', 'search', 'cache'] });
+  const pipeline = await startPipeline(config, { connector: true, sinks: ['rollups', 'audit', 'search', 'cache'], register: 'demo' });
   const tty = Boolean(process.stdout.isTTY) && !options.check;
   let stopping = false;
   const signal = untilSignal().then(() => {

@@ -1,0 +1,55 @@
+import { formatCount, formatDuration, formatRate, formatTable } from '../format.ts';
+import type { PipelineStatus, StatusReport } from './status.ts';
+
+const readiness = (ready: boolean | undefined): string => (ready === undefined ? 'no answer' : ready ? 'ready' : 'NOT READY');
+
+/**
+ * How a group is catching up, from its lag now and `seconds` ago: records a second and the time left at
+ * that pace (the progress of a group working through a backlog).
+ */
+export function catchUp(lagBefore: number | undefined, lagNow: number, seconds: number): string {
+  if (lagNow === 0) return 'caught up';
+  if (lagBefore === undefined || seconds <= 0) return '';
+  const perSecond = (lagBefore - lagNow) / seconds;
+  if (perSecond <= 0) return lagNow > lagBefore ? 'falling behind' : 'not moving';
+  return `${formatRate(perSecond)}/s, ~${formatDuration(lagNow / perSecond)} left`;
+}
+
+function pipelineLines(pipeline: PipelineStatus, previous: PipelineStatus | undefined, seconds: number): string[] {
+  const title = pipeline.source === 'process'
+    ? `${pipeline.command} (pid ${pipeline.pid}, since ${pipeline.startedAt?.slice(11, 19)}, http ${pipeline.http ?? 'none'}): ${readiness(pipeline.ready)}`
+    : `configured pipeline (no running shardline process found; http ${pipeline.http ?? 'none'}): ${readiness(pipeline.ready)}`;
+  const notReady = pipeline.parts.filter((part) => !part.ready).map((part) => `  ${part.part}: not ready${part.detail ? ` (${part.detail})` : ''}`);
+  const shards = pipeline.shards.map((shard) => ({
+    stream: shard.stream.length > 60 ? `…${shard.stream.slice(-59)}` : shard.stream,
+    shard: shard.shard,
+    'iterator age': shard.iteratorAgeSeconds === undefined ? '' : formatDuration(shard.iteratorAgeSeconds),
+    'trim headroom': shard.trimHeadroomSeconds === undefined ? '' : formatDuration(shard.trimHeadroomSeconds),
+    state: shard.finished ? 'finished' : 'reading',
+  }));
+  const partOf = (group: string) => pipeline.parts.find((part) => part.part === `group ${group}`);
+  const groups = pipeline.groups.map((group) => ({
+    group: group.group,
+    lag: formatCount(group.lag),
+    partitions: group.partitions.length,
+    ready: partOf(group.group) ? readiness(partOf(group.group)!.ready) : '',
+    progress: catchUp(previous?.groups.find((before) => before.group === group.group)?.lag, group.lag, seconds),
+  }));
+  return [
+    title,
+    ...notReady,
+    ...(shards.length > 0 ? ['', ...formatTable(shards).map((line) => `  ${line}`)] : []),
+    '',
+    ...formatTable(groups).map((line) => `  ${line}`),
+    '',
+    `  dead letters: ${formatCount(pipeline.deadLetters)}${pipeline.deadLetters > 0 ? ' (npx shardline dlq list)' : ''}`,
+  ];
+}
+
+/** The status screen; `previous` (a report `seconds` earlier, under --watch) adds each group's catch-up pace. */
+export function statusLines(report: StatusReport, previous?: StatusReport, seconds = 0): string[] {
+  return report.pipelines.flatMap((pipeline, index) => [
+    ...(index > 0 ? [''] : []),
+    ...pipelineLines(pipeline, previous?.pipelines.find((before) => before.pid === pipeline.pid && before.source === pipeline.source), seconds),
+  ]);
+}
