@@ -15,17 +15,21 @@ export function catchUp(lagBefore: number | undefined, lagNow: number, seconds: 
   return `${formatRate(perSecond)}/s, ~${formatDuration(lagNow / perSecond)} left`;
 }
 
+/** A DynamoDB stream ARN as `table stream label` (the account and region add nothing on one screen). */
+const shortStream = (stream: string): string => stream.replace(/^arn:aws:dynamodb:[^:]*:[^:]*:table\/([^/]+)\/stream\/(.+)$/, '$1 stream $2');
+
 function pipelineLines(pipeline: PipelineStatus, previous: PipelineStatus | undefined, seconds: number): string[] {
   const title = pipeline.source === 'process'
     ? `${pipeline.command} (pid ${pipeline.pid}, since ${pipeline.startedAt?.slice(11, 19)}, http ${pipeline.http ?? 'none'}): ${readiness(pipeline.ready)}`
     : `configured pipeline (no running shardline process found; http ${pipeline.http ?? 'none'}): ${readiness(pipeline.ready)}`;
   const notReady = pipeline.parts.filter((part) => !part.ready).map((part) => `  ${part.part}: not ready${part.detail ? ` (${part.detail})` : ''}`);
+  // A finished shard (or snapshot segment) is read to its end: its age and headroom no longer mean anything.
   const shards = pipeline.shards.map((shard) => ({
-    stream: shard.stream.length > 60 ? `…${shard.stream.slice(-59)}` : shard.stream,
+    stream: shortStream(shard.stream),
     shard: shard.shard,
-    'iterator age': shard.iteratorAgeSeconds === undefined ? '' : formatDuration(shard.iteratorAgeSeconds),
-    'trim headroom': shard.trimHeadroomSeconds === undefined ? '' : formatDuration(shard.trimHeadroomSeconds),
-    state: shard.finished ? 'finished' : 'reading',
+    'iterator age': shard.iteratorAgeSeconds === undefined || shard.finished ? '' : formatDuration(shard.iteratorAgeSeconds),
+    'trim headroom': shard.trimHeadroomSeconds === undefined || shard.finished ? '' : formatDuration(shard.trimHeadroomSeconds),
+    state: shard.finished ? 'finished' : shard.stream.startsWith('snapshot:') ? 'scanning' : 'reading',
   }));
   const partOf = (group: string) => pipeline.parts.find((part) => part.part === `group ${group}`);
   const groups = pipeline.groups.map((group) => ({

@@ -56,7 +56,10 @@ test('the status screen shows each pipeline, what is not ready and why, lag and 
     pipelines: [{
       source: 'process', pid: 42, command: 'demo', startedAt: '2026-11-26T10:00:00.000Z', http: '127.0.0.1:9464', ready: false,
       parts: [{ part: 'connector d', ready: true }, { part: 'group d-rollups', ready: false, detail: 'failing for 61 s: ECONNREFUSED' }],
-      shards: [{ stream: 'arn:stream', shard: 'shardId-1', sequenceNumber: '9', finished: false, iteratorAgeSeconds: 1, trimHeadroomSeconds: 86_000 }],
+      shards: [
+        { stream: 'arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-11-26T14:32:35.325', shard: 'shardId-1', sequenceNumber: '9', finished: false, iteratorAgeSeconds: 1, trimHeadroomSeconds: 86_000 },
+        { stream: 'snapshot:orders', shard: 'segment-0', sequenceNumber: '{}', finished: true, iteratorAgeSeconds: 0, trimHeadroomSeconds: 86_400 },
+      ],
       groups: [{ group: 'd-rollups', lag: 1200, partitions: [] }],
       deadLetters: 3,
     }],
@@ -67,8 +70,9 @@ test('the status screen shows each pipeline, what is not ready and why, lag and 
     'demo (pid 42, since 10:00:00, http 127.0.0.1:9464): NOT READY',
     '  group d-rollups: not ready (failing for 61 s: ECONNREFUSED)',
     '',
-    '  stream      shard      iterator age  trim headroom  state',
-    '  arn:stream  shardId-1           1 s      23 h 53 m  reading',
+    '  stream                                 shard      iterator age  trim headroom  state',
+    '  orders stream 2026-11-26T14:32:35.325  shardId-1           1 s      23 h 53 m  reading',
+    '  snapshot:orders                        segment-0                               finished',
     '',
     '  group        lag  partitions  ready      progress',
     '  d-rollups  1,200           0  NOT READY  300/s, ~4 s left',
