@@ -1,3 +1,4 @@
+import type { PartHealth } from '../../core/health.ts';
 import { formatCount, formatRate, formatTable } from '../format.ts';
 import type { PipelineSample } from './pipeline-sample.ts';
 import type { DailySalesRow } from './workload.ts';
@@ -9,6 +10,8 @@ export interface DemoFrame {
   /** The sample of the previous frame: rates and delays are over the time between the two. */
   before: PipelineSample | undefined;
   workload: { operations: number; orders: number };
+  /** The parts' health: one not ready is named, with why, above the figures. */
+  parts: PartHealth[];
   sales: DailySalesRow[];
   /** Rows of the rollup shown (the latest days). */
   salesRows: number;
@@ -37,6 +40,7 @@ export function demoScreenLines(frame: DemoFrame): string[] {
     `Shardline demo · ${formatCount(frame.workload.operations)} operations on ${formatCount(frame.workload.orders)} live orders`
       + ` · events in ${rate(now.eventsIn, before?.eventsIn) || '…'}/s (${formatCount(now.eventsIn)} written)`
       + ` · dead letters ${formatCount(now.deadLetters)}`,
+    ...frame.parts.filter((part) => !part.ready).map((part) => `NOT READY ${part.part}: ${part.detail ?? ''}`),
     '',
     ...formatTable(groups),
     '',

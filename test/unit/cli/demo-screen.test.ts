@@ -15,9 +15,11 @@ test('the demo screen says what the pipeline does: events a second in and out, l
     workload: { operations: 1234, orders: 56 },
     sales: [{ day: '2026-11-01', category: 'books', order_count: '3', revenue: '45.50' }, { day: '2026-11-02', category: 'garden', order_count: '12', revenue: '1203.00' }],
     salesRows: 14,
+    parts: [{ part: 'connector demo', ready: false, detail: 'failing for 61 s: ECONNREFUSED 127.0.0.1:8081' }, { part: 'group x-rollups', ready: true }],
   });
   assert.deepEqual(lines, [
     'Shardline demo · 1,234 operations on 56 live orders · events in 20/s (140 written) · dead letters 1',
+    'NOT READY connector demo: failing for 61 s: ECONNREFUSED 127.0.0.1:8081',
     '',
     'group    applied/s  applied  lag  end-to-end',
     'rollups         20      130    4      0.20 s',
