@@ -37,7 +37,7 @@ function pipelineLines(pipeline: PipelineStatus, previous: PipelineStatus | unde
     lag: formatCount(group.lag),
     partitions: group.partitions.length,
     ready: partOf(group.group) ? readiness(partOf(group.group)!.ready) : '',
-    progress: catchUp(previous?.groups.find((before) => before.group === group.group)?.lag, group.lag, seconds),
+    progress: group.partitions.length === 0 ? 'no topics yet' : catchUp(previous?.groups.find((before) => before.group === group.group)?.lag, group.lag, seconds),
   }));
   return [
     title,

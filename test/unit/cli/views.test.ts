@@ -60,7 +60,7 @@ test('the status screen shows each pipeline, what is not ready and why, lag and 
         { stream: 'arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-11-26T14:32:35.325', shard: 'shardId-1', sequenceNumber: '9', finished: false, iteratorAgeSeconds: 1, trimHeadroomSeconds: 86_000 },
         { stream: 'snapshot:orders', shard: 'segment-0', sequenceNumber: '{}', finished: true, iteratorAgeSeconds: 0, trimHeadroomSeconds: 86_400 },
       ],
-      groups: [{ group: 'd-rollups', lag: 1200, partitions: [] }],
+      groups: [{ group: 'd-rollups', lag: 1200, partitions: [{ group: 'd-rollups', topic: 't', partition: 0, committed: '5', end: '1205', lag: 1200 }] }],
       deadLetters: 3,
     }],
   };
@@ -75,7 +75,7 @@ test('the status screen shows each pipeline, what is not ready and why, lag and 
     '  snapshot:orders                        segment-0                               finished',
     '',
     '  group        lag  partitions  ready      progress',
-    '  d-rollups  1,200           0  NOT READY  300/s, ~4 s left',
+    '  d-rollups  1,200           1  NOT READY  300/s, ~4 s left',
     '',
     '  dead letters: 3 (npx shardline dlq list)',
   ]);
