@@ -3,15 +3,20 @@ import type { PipelineStatus, StatusReport } from './status.ts';
 
 const readiness = (ready: boolean | undefined): string => (ready === undefined ? 'no answer' : ready ? 'ready' : 'NOT READY');
 
+/** Records behind from which a group counts as working through a backlog. */
+const BACKLOG = 100;
+
 /**
  * How a group is catching up, from its lag now and `seconds` ago: records a second and the time left at
  * that pace (the progress of a group working through a backlog).
  */
 export function catchUp(lagBefore: number | undefined, lagNow: number, seconds: number): string {
   if (lagNow === 0) return 'caught up';
+  // A live workload keeps a few records in flight: that is no backlog to report a pace for.
+  if (lagNow < BACKLOG) return 'keeping up';
   if (lagBefore === undefined || seconds <= 0) return '';
   const perSecond = (lagBefore - lagNow) / seconds;
-  if (perSecond <= 0) return lagNow > lagBefore ? 'falling behind' : 'not moving';
+  if (perSecond <= 0) return lagNow > lagBefore ? 'growing' : 'not moving';
   return `${formatRate(perSecond)}/s, ~${formatDuration(lagNow / perSecond)} left`;
 }
 

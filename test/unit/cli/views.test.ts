@@ -46,7 +46,8 @@ test('/ready lines become parts; a group catching up shows its pace and time lef
   ]);
   assert.equal(catchUp(10_000, 4_000, 2), '3,000/s, ~1 s left');
   assert.equal(catchUp(100, 0, 2), 'caught up');
-  assert.equal(catchUp(100, 150, 2), 'falling behind');
+  assert.equal(catchUp(100, 150, 2), 'growing');
+  assert.equal(catchUp(3, 8, 2), 'keeping up');
   assert.equal(catchUp(undefined, 150, 0), '');
 });
 
