@@ -51,6 +51,11 @@ export class Progress {
     if (this.now() - this.lastReport >= this.everyMs) this.report();
   }
 
+  /** Clears the progress line on a terminal so that other output starts on a clean line; the next report draws it again. */
+  interrupt(): void {
+    if (this.out.isTTY) this.out.write('\r\x1b[K');
+  }
+
   /** The last report, then the terminal line is left as it is. */
   finish(): void {
     this.report();

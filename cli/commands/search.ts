@@ -16,7 +16,8 @@ export async function reindexEntity(config: ShardlineConfig, entity: string, pro
   const groupId = `${config.consumers.search.groupId}-reindex-${Date.now().toString(36)}`;
   const kafka = kafkaOf(config, 'reindex');
   const topics = topicsFor(config, [entity]);
-  const following = followReplay(kafka, groupId, topics, new Progress(`search reindex ${entity}`, undefined));
+  const tracker = new Progress(`search reindex ${entity}`, undefined);
+  const following = followReplay(kafka, groupId, topics, tracker);
   try {
     return await reindex({
       entity,
@@ -27,7 +28,10 @@ export async function reindexEntity(config: ShardlineConfig, entity: string, pro
       group: (index) => reindexGroup(config, entity, groupId, index),
       timeoutMs: 60 * 60_000,
       allowPartial: options.allowPartial,
-    }, progress);
+    }, (message) => {
+      tracker.interrupt();
+      progress(message);
+    });
   } finally {
     await following.stop();
   }

@@ -98,6 +98,13 @@ test('status finds a running pipeline under names of its own (as the demo runs),
     assert.ok(pipeline.shards.length > 0, found.stdout);
     assert.equal(pipeline.deadLetters, 1);
 
+    // What alerts and the dashboard read: readiness per part and the end-to-end delay of applied changes.
+    const applied = new RegExp(`^shardline_consumer_end_to_end_seconds_count\\{group="${prefix}-rollups"\\} [1-9]`, 'm');
+    let metrics = '';
+    for (const until = Date.now() + 30_000; !applied.test(metrics) && Date.now() < until; await sleep(500)) metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, applied);
+    assert.match(metrics, new RegExp(`^shardline_ready\\{part="group ${prefix}-rollups"\\} 1$`, 'm'));
+
     const text = await shardline(['status']);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, new RegExp(`run \\(pid ${child.pid},.*\\): ready`));

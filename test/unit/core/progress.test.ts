@@ -20,6 +20,8 @@ test('progress shows done of total, rate and time left, redrawn on one terminal 
   const metrics = await metricsRegistry.metrics();
   assert.match(metrics, /^shardline_progress_done\{task="dlq replay"\} 250$/m);
   assert.match(metrics, /^shardline_progress_total\{task="dlq replay"\} 1000$/m);
+  progress.interrupt();
+  assert.equal(written.at(-1), '\r\x1b[K');
   now = 4_000;
   progress.advance(750);
   progress.finish();
