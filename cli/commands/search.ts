@@ -43,25 +43,29 @@ export async function reindexEntity(config: ShardlineConfig, entity: string, pro
  */
 function followReplay(kafka: Kafka, groupId: string, topics: string[], progress: Progress): { stop(): Promise<void> } {
   let running = true;
+  let reported = 0;
   const admin = kafka.admin();
-  const loop = (async () => {
-    await admin.connect();
-    let reported = 0;
-    while (running) {
-      let total = 0;
-      let done = 0;
-      for (const topic of topics) {
-        const ends = await admin.fetchTopicOffsets(topic);
-        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-        for (const end of ends) {
-          total += Number(end.offset) - Number(end.low);
-          const at = Number(committed?.partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1');
-          done += at < 0 ? 0 : Math.max(0, at - Number(end.low));
-        }
+  const connected = admin.connect();
+  const poll = async () => {
+    await connected;
+    let total = 0;
+    let done = 0;
+    for (const topic of topics) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      for (const end of ends) {
+        total += Number(end.offset) - Number(end.low);
+        const at = Number(committed?.partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1');
+        done += at < 0 ? 0 : Math.max(0, at - Number(end.low));
       }
-      progress.setTotal(total);
-      if (done > reported) progress.advance(done - reported);
-      reported = Math.max(reported, done);
+    }
+    progress.setTotal(total);
+    if (done > reported) progress.advance(done - reported);
+    reported = Math.max(reported, done);
+  };
+  const loop = (async () => {
+    while (running) {
+      await poll();
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
   })().catch(() => undefined);
@@ -69,6 +73,8 @@ function followReplay(kafka: Kafka, groupId: string, topics: string[], progress:
     async stop() {
       running = false;
       await loop;
+      // The replay may end between two polls: the last report says where it ended.
+      await poll().catch(() => undefined);
       progress.finish();
       await admin.disconnect().catch(() => undefined);
     },
