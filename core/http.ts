@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Gauge } from 'prom-client';
 import type { PartHealth } from './health.ts';
 import { metricsRegistry } from './metrics.ts';
 
@@ -12,6 +13,14 @@ export interface HttpOptions {
 }
 
 const MAX_QUERY_BYTES = 64 * 1024;
+
+/** Readiness as a metric, so alerts see a part that is not ready without probing /ready. */
+export const readyGauge = new Gauge({ name: 'shardline_ready', help: 'Whether a part of the process (the connector, a group) is ready: 1, or 0', labelNames: ['part'], registers: [metricsRegistry] });
+
+function recordReadiness(parts: PartHealth[]): void {
+  readyGauge.reset();
+  for (const part of parts) readyGauge.set({ part: part.part }, part.ready ? 1 : 0);
+}
 
 function send(response: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
   response.writeHead(status, { 'content-type': type });
@@ -37,7 +46,10 @@ export function startHttp(options: HttpOptions): Promise<Server> {
   const server = createServer((request, response) => {
     void (async () => {
       const path = (request.url ?? '/').split('?')[0];
-      if (request.method === 'GET' && path === '/metrics') return send(response, 200, await metricsRegistry.metrics(), metricsRegistry.contentType);
+      if (request.method === 'GET' && path === '/metrics') {
+        recordReadiness(options.health());
+        return send(response, 200, await metricsRegistry.metrics(), metricsRegistry.contentType);
+      }
       if (request.method === 'GET' && path === '/health') return send(response, 200, 'ok\n');
       if (request.method === 'GET' && path === '/ready') {
         const parts = options.health();

@@ -3,6 +3,7 @@ import { changeMessages, topicFor } from '../../connector/events/routing.ts';
 import type { ShardSource } from '../../connector/shards/source.ts';
 import type { ShardlineConfig } from '../../core/config/schema.ts';
 import { readDeadLetterBody, type DeadLetterOrigin } from '../../core/dead-letter.ts';
+import type { Progress } from '../../core/progress.ts';
 import { readToEnd } from '../../core/read-to-end.ts';
 import { isUnavailable } from '../../core/unavailable.ts';
 import { SchemaRegistrationError } from '../../schemas/registry.ts';
@@ -58,7 +59,7 @@ export interface ReplayFailure {
  * event goes to its change topic. Every group sees them again, which the sinks absorb (a late older
  * version never replaces a newer one). A letter that still fails is reported and left where it is.
  */
-export async function replayDeadLetters(config: ShardlineConfig, letters: DeadLetter[]): Promise<{ replayed: number; failed: ReplayFailure[] }> {
+export async function replayDeadLetters(config: ShardlineConfig, letters: DeadLetter[], progress?: Progress): Promise<{ replayed: number; failed: ReplayFailure[] }> {
   const failed: ReplayFailure[] = [];
   let replayed = 0;
   let reconvert: ((letter: DeadLetter) => Promise<TopicMessages>) | undefined;
@@ -80,7 +81,9 @@ export async function replayDeadLetters(config: ShardlineConfig, letters: DeadLe
         if (isUnavailable(error) || error instanceof SchemaRegistrationError) throw error;
         failed.push({ partition: letter.partition, offset: letter.offset, stage: letter.stage, reason: (error as Error).message });
       }
+      progress?.advance();
     }
+    progress?.finish();
   } finally {
     await producer.disconnect();
   }

@@ -3,16 +3,19 @@ import type { Server } from 'node:http';
 import type { PartHealth } from '../../core/health.ts';
 import { startHttp } from '../../core/http.ts';
 import { logger } from '../../core/logger.ts';
+import { registerProcess } from '../../core/run-registry.ts';
 import type { ShardlineConfig } from '../../core/config/schema.ts';
 import type { Connector } from '../../connector/connector.ts';
 import { readOnlyQuery } from '../../consumers/clickhouse/read-only-query.ts';
 import type { ConsumerGroup } from '../../consumers/runtime/group.ts';
-import { CLICKHOUSE_SINKS, buildConnector, buildConsumerGroups, clickhouseOf, type SinkName } from '../pipeline.ts';
+import { CLICKHOUSE_SINKS, buildConnector, buildConsumerGroups, clickhouseOf, topicsFor, type SinkName } from '../pipeline.ts';
 
 export interface RunningPipeline {
   connector: Connector | undefined;
   groups: ConsumerGroup[];
   clickhouse: ClickHouseClient | undefined;
+  /** The HTTP endpoint, when it started (the port may be taken by another process). */
+  http: { host: string; port: number } | undefined;
   /**
    * Rejects when a part stops on its own: the connector (a gap under `fail`, fenced by another
    * instance, a fatal error) or a consumer group (a fatal error). Never resolves while all run.
@@ -25,7 +28,7 @@ export interface RunningPipeline {
  * Starts the connector and/or consumer groups in this process, each group still its own Kafka consumer
  * group, plus the HTTP endpoint (metrics, health, and queries for embedded ClickHouse).
  */
-export async function startPipeline(config: ShardlineConfig, parts: { connector: boolean; sinks: SinkName[]; http?: boolean }): Promise<RunningPipeline> {
+export async function startPipeline(config: ShardlineConfig, parts: { connector: boolean; sinks: SinkName[]; http?: boolean; register?: string }): Promise<RunningPipeline> {
   let started = false;
   // Filled in below; /ready asks them once everything has started.
   const running: { connector?: Connector; groups: ConsumerGroup[] } = { groups: [] };
@@ -49,13 +52,25 @@ export async function startPipeline(config: ShardlineConfig, parts: { connector:
   const failed = Promise.race([...(connectorDone ? [connectorDone] : []), ...groups.map((group) => group.failed), new Promise<never>(() => {})]);
   failed.catch(() => undefined);
   started = true;
+  const http = server ? { host: config.http.host, port: config.http.port } : undefined;
+  // A command the user started (`register` names it) is what `shardline status` finds on this machine.
+  const unregister = parts.register === undefined ? undefined : registerProcess({
+    command: parts.register,
+    http,
+    connector: connector ? { name: config.connector.name, checkpoints: config.connector.topics.checkpoints } : undefined,
+    groups: groups.map((group) => group.groupId),
+    topics: topicsFor(config),
+    deadLetter: config.connector.topics.deadLetter,
+  });
   return {
     connector,
     groups,
     clickhouse,
+    http,
     failed,
     async stop() {
       started = false;
+      unregister?.();
       await connector?.stop();
       await Promise.all(groups.map((group) => group.stop()));
       await clickhouse?.close();

@@ -1,4 +1,6 @@
+import type { Kafka } from 'kafkajs';
 import type { ShardlineConfig } from '../../core/config/schema.ts';
+import { Progress } from '../../core/progress.ts';
 import { SearchIndexes } from '../../consumers/search/indexes.ts';
 import { reindex } from '../../consumers/search/reindex.ts';
 import type { EntityView } from '../../schemas/views.ts';
@@ -12,14 +14,69 @@ export async function reindexEntity(config: ShardlineConfig, entity: string, pro
   if (!config.consumers.search.documents[entity]) throw new Error(`'${entity}' has no search documents configured (consumers.search.documents)`);
   const views = Object.fromEntries(Object.entries(config.entities).map(([name, { fields }]) => [name, fields as EntityView]));
   const groupId = `${config.consumers.search.groupId}-reindex-${Date.now().toString(36)}`;
-  return reindex({
-    entity,
-    indexes: new SearchIndexes(opensearchOf(config), config.consumers.search, views),
-    kafka: kafkaOf(config, 'reindex'),
-    topics: topicsFor(config, [entity]),
-    groupId,
-    group: (index) => reindexGroup(config, entity, groupId, index),
-    timeoutMs: 60 * 60_000,
-    allowPartial: options.allowPartial,
-  }, progress);
+  const kafka = kafkaOf(config, 'reindex');
+  const topics = topicsFor(config, [entity]);
+  const tracker = new Progress(`search reindex ${entity}`, undefined);
+  const following = followReplay(kafka, groupId, topics, tracker);
+  try {
+    return await reindex({
+      entity,
+      indexes: new SearchIndexes(opensearchOf(config), config.consumers.search, views),
+      kafka,
+      topics,
+      groupId,
+      group: (index) => reindexGroup(config, entity, groupId, index),
+      timeoutMs: 60 * 60_000,
+      allowPartial: options.allowPartial,
+    }, (message) => {
+      tracker.interrupt();
+      progress(message);
+    });
+  } finally {
+    await following.stop();
+  }
+}
+
+/**
+ * Follows a replay group through its topics once a second: records committed of the topics' records,
+ * so a long reindex shows done of total, rate and time left (the replay itself reports only its phases).
+ */
+function followReplay(kafka: Kafka, groupId: string, topics: string[], progress: Progress): { stop(): Promise<void> } {
+  let running = true;
+  let reported = 0;
+  const admin = kafka.admin();
+  const connected = admin.connect();
+  const poll = async () => {
+    await connected;
+    let total = 0;
+    let done = 0;
+    for (const topic of topics) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      for (const end of ends) {
+        total += Number(end.offset) - Number(end.low);
+        const at = Number(committed?.partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1');
+        done += at < 0 ? 0 : Math.max(0, at - Number(end.low));
+      }
+    }
+    progress.setTotal(total);
+    if (done > reported) progress.advance(done - reported);
+    reported = Math.max(reported, done);
+  };
+  const loop = (async () => {
+    while (running) {
+      await poll();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  })().catch(() => undefined);
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      // The replay may end between two polls: the last report says where it ended.
+      await poll().catch(() => undefined);
+      progress.finish();
+      await admin.disconnect().catch(() => undefined);
+    },
+  };
 }

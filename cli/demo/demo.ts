@@ -3,12 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDb } from '../../core/aws.ts';
 import type { ShardlineConfig } from '../../core/config/schema.ts';
-import { connectorMetrics } from '../../connector/metrics.ts';
 import { endpointsFromEnv } from '../../stack/endpoints.ts';
 import { stackUp } from '../../stack/stack.ts';
 import { awsOf } from '../pipeline.ts';
 import { startPipeline, type RunningPipeline } from '../commands/run.ts';
 import { untilSignal } from '../context.ts';
+import { LiveScreen } from '../screen.ts';
+import { samplePipeline, type PipelineSample } from './pipeline-sample.ts';
+import { demoScreenLines } from './screen.ts';
 import { OrdersWorkload, createOrdersTable, type DailySalesRow } from './workload.ts';
 
 export interface DemoOptions {
@@ -43,20 +45,9 @@ function demoConfig(config: ShardlineConfig, run: string): ShardlineConfig {
   };
 }
 
-async function counterTotal(counter: typeof connectorMetrics.records): Promise<number> {
-  return (await counter.get()).values.reduce((sum, value) => sum + value.value, 0);
-}
-
 async function dailySales(pipeline: RunningPipeline): Promise<DailySalesRow[]> {
   const result = await pipeline.clickhouse!.query({ query: 'SELECT day, category, order_count, revenue FROM daily_sales', format: 'JSONEachRow' });
   return result.json<DailySalesRow>();
-}
-
-function render(rows: DailySalesRow[], counts: Record<string, number | string>, tty: boolean): void {
-  if (tty) process.stdout.write('\x1b[2J\x1b[H');
-  console.log(`Shardline demo — ${Object.entries(counts).map(([name, value]) => `${name}: ${value}`).join('  ·  ')}`);
-  console.table(rows.slice(-14));
-  if (tty) console.log('Ctrl-C stops; the data stays queryable: npx shardline query "SELECT * FROM daily_sales"');
 }
 
 /** The README's start command: the local stack, an `orders` table under a steady workload, and the whole pipeline. */
@@ -73,8 +64,9 @@ export async function runDemo(baseConfig: ShardlineConfig, options: DemoOptions)
   // Orders that exist before the pipeline starts reach it through the initial snapshot.
   for (let index = 0; index < 40; index++) await workload.createOrder();
 
-  const pipeline = await startPipeline(config, { connector: true, sinks: ['rollups', 'audit', 'search', 'cache'] });
-  const tty = Boolean(process.stdout.isTTY) && !options.check;
+  const pipeline = await startPipeline(config, { connector: true, sinks: ['rollups', 'audit', 'search', 'cache'], register: 'demo' });
+  // Like `top` on a terminal; plain periodic frames in check mode or when the output is not a terminal.
+  const screen = new LiveScreen(process.stdout, Boolean(process.stdout.isTTY) && !options.check);
   let stopping = false;
   const signal = untilSignal().then(() => {
     stopping = true;
@@ -82,13 +74,21 @@ export async function runDemo(baseConfig: ShardlineConfig, options: DemoOptions)
   const started = Date.now();
   const deadline = options.durationSeconds === undefined ? Infinity : started + options.durationSeconds * 1000;
   let lastRender = 0;
-  const counts = async () => ({ operations: workload.operations, 'events written': await counterTotal(connectorMetrics.records), orders: workload.orders.size });
+  let before: PipelineSample | undefined;
+  const groupNames = new Map(pipeline.groups.map((group) => [group.groupId, group.groupId.replace(`${config.connector.name}-`, '')]));
+  const render = async (sales: DailySalesRow[]) => {
+    const now = await samplePipeline([...groupNames.keys()]);
+    const parts = [...(pipeline.connector ? [pipeline.connector.health()] : []), ...pipeline.groups.map((group) => group.health())];
+    const footer = screen.tty ? ['', 'Ctrl-C stops; the data stays queryable: npx shardline query "SELECT * FROM daily_sales"'] : [];
+    screen.draw([...demoScreenLines({ groupNames, now, before, workload: { operations: workload.operations, orders: workload.orders.size }, sales, salesRows: 14, parts }), ...footer]);
+    before = now;
+  };
   try {
     while (!stopping && Date.now() < deadline) {
       await workload.step();
-      if (Date.now() - lastRender > (tty ? 1_000 : 5_000)) {
+      if (Date.now() - lastRender > (screen.tty ? 1_000 : 5_000)) {
         lastRender = Date.now();
-        render(await dailySales(pipeline), await counts(), tty);
+        await render(await dailySales(pipeline));
       }
       await sleep(1000 / options.rate);
     }
@@ -104,13 +104,14 @@ export async function runDemo(baseConfig: ShardlineConfig, options: DemoOptions)
       await sleep(500);
       shown = await dailySales(pipeline);
     }
-    render(shown, await counts(), false);
+    await render(shown);
     const equal = JSON.stringify(shown) === JSON.stringify(expected);
     console.log(equal
       ? `daily_sales equals the ground truth of the workload (${expected.length} rows, ${workload.operations} operations)`
       : `daily_sales differs from the ground truth:\n${JSON.stringify({ shown, expected }, null, 1)}`);
     return equal ? 0 : 5;
   } finally {
+    screen.close();
     await pipeline.stop();
     dynamodb.destroy();
     console.log(`stopped. Query the results: npx shardline query "SELECT * FROM daily_sales" (ClickHouse data in ${config.clickhouse.url ?? config.clickhouse.path})`);

@@ -164,6 +164,7 @@ export class ConsumerGroup {
       const lastOffset = chunk.at(-1)!.offset;
       this.next.set(key, BigInt(nextOf(lastOffset)));
       metrics.records.inc({ group: groupId, topic: batch.topic }, chunk.length);
+      observeEndToEnd(groupId, decoded.value.records);
       resolveOffset(lastOffset);
       await heartbeat();
       await commitOffsetsIfNecessary();
@@ -269,6 +270,14 @@ export class ConsumerGroup {
     });
     await this.producer!.send({ topic: deadLetterTopic, acks: -1, messages });
     metrics.deadLetters.inc({ group: groupId, reason }, rejections.length);
+  }
+}
+
+/** Seconds from each change at the source to now, when its batch was applied (records without a source time are left out). */
+function observeEndToEnd(group: string, records: SinkRecord[], now = Date.now()): void {
+  for (const record of records) {
+    const micros = record.event?.source.approximateCreationTimeMicros ?? 0;
+    if (micros > 0) metrics.endToEnd.observe({ group }, Math.max(0, now - micros / 1000) / 1000);
   }
 }
 

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { stringify } from 'yaml';
+import { createDynamoDb } from '../../../core/aws.ts';
+import { createOrdersTable, OrdersWorkload } from '../../../cli/demo/workload.ts';
+import { testAws } from '../../harness/connector.ts';
+import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
+
+const bin = fileURLToPath(new URL('../../../bin/shardline.js', import.meta.url));
+const port = 19475;
+// The process registry of this test alone, so processes of other runs on the machine do not show up.
+const runDir = mkdtempSync(join(tmpdir(), 'shardline-status-run-'));
+
+/** A pipeline under names no configuration file on the machine uses, as the demo runs. */
+function writeConfig(table: string, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'shardline-status-'));
+  const endpoints = testEndpoints();
+  const config = {
+    aws: { region: 'us-east-1', endpoint: endpoints.awsEndpoint, credentials: { accessKeyId: 'shardline', secretAccessKey: 'shardline' } },
+    kafka: { brokers: endpoints.kafkaBrokers },
+    registry: { url: endpoints.registryUrl },
+    clickhouse: endpoints.clickhouseUrl ? { url: endpoints.clickhouseUrl } : { path: join(dir, 'clickhouse') },
+    http: { port },
+    connector: {
+      name: prefix,
+      tables: [{ name: table, entities: ['order'] }],
+      topics: { template: `${prefix}.{table}.{entity}`, checkpoints: `${prefix}.checkpoints`, deadLetter: `${prefix}.dlq` },
+      polling: { idleMinMs: 50, idleMaxMs: 200 },
+    },
+    consumers: {
+      rollups: { groupId: `${prefix}-rollups` },
+      audit: { groupId: `${prefix}-audit`, table: `audit_${prefix.replaceAll('-', '_')}` },
+      search: { enabled: false },
+      cache: { enabled: false },
+    },
+  };
+  const path = join(dir, 'shardline.yaml');
+  writeFileSync(path, stringify(config));
+  return path;
+}
+
+function shardline(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', SHARDLINE_RUN_DIR: runDir } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+interface Report {
+  deadLetters: number;
+  pipelines?: { command?: string; pid?: number; ready?: boolean; parts: { part: string; ready: boolean }[]; shards: unknown[]; groups: { group: string; lag: number }[]; deadLetters: number }[];
+}
+
+test('status finds a running pipeline under names of its own (as the demo runs), counts dead letters record by record, and forgets it once it stops', { timeout: 240_000 }, async () => {
+  const dynamodb = createDynamoDb(testAws());
+  const table = uniqueName('statusorders');
+  await createOrdersTable(dynamodb, table);
+  const prefix = uniqueName('status');
+  const configPath = writeConfig(table, prefix);
+  // A dead letter written in a transaction, as the groups write them: two offsets (the record and the commit marker), one letter.
+  const kafka = new Kafka({ clientId: 'status-test', brokers: testEndpoints().kafkaBrokers, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ transactionalId: `${prefix}-dlq-writer`, idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const transaction = await producer.transaction();
+  await transaction.send({ topic: `${prefix}.dlq`, messages: [{ key: 'k', value: '{}' }] });
+  await transaction.commit();
+  await producer.disconnect();
+
+  const child = spawn(process.execPath, [bin, '-c', configPath, 'run'], { env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', SHARDLINE_RUN_DIR: runDir }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  try {
+    const readyBy = Date.now() + 90_000;
+    while (Date.now() < readyBy && !(await fetch(`http://127.0.0.1:${port}/ready`).then((response) => response.ok, () => false))) await sleep(500);
+    const workload = new OrdersWorkload(dynamodb, table, 5);
+    for (let step = 0; step < 30; step++) await workload.step();
+
+    // Without -c: the default configuration knows none of these names; the running process is found anyway.
+    const found = await shardline(['status', '--json']);
+    assert.equal(found.code, 0, found.stderr);
+    const report = JSON.parse(found.stdout) as Report;
+    const pipeline = report.pipelines?.find((candidate) => candidate.pid === child.pid);
+    assert.ok(pipeline, `the running process is listed: ${found.stdout}`);
+    assert.equal(pipeline.command, 'run');
+    assert.equal(pipeline.ready, true, found.stdout);
+    assert.deepEqual(pipeline.groups.map((group) => group.group).sort(), [`${prefix}-audit`, `${prefix}-rollups`]);
+    assert.deepEqual(pipeline.parts.map((part) => part.part).sort(), [`connector ${prefix}`, `group ${prefix}-audit`, `group ${prefix}-rollups`]);
+    assert.ok(pipeline.shards.length > 0, found.stdout);
+    assert.equal(pipeline.deadLetters, 1);
+
+    // What alerts and the dashboard read: readiness per part and the end-to-end delay of applied changes.
+    const applied = new RegExp(`^shardline_consumer_end_to_end_seconds_count\\{group="${prefix}-rollups"\\} [1-9]`, 'm');
+    let metrics = '';
+    for (const until = Date.now() + 30_000; !applied.test(metrics) && Date.now() < until; await sleep(500)) metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, applied);
+    assert.match(metrics, new RegExp(`^shardline_ready\\{part="group ${prefix}-rollups"\\} 1$`, 'm'));
+
+    const text = await shardline(['status']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`run \\(pid ${child.pid},.*\\): ready`));
+    assert.match(text.stdout, new RegExp(`${prefix}-rollups +\\d+ +\\d+ +ready`));
+    assert.match(text.stdout, /dead letters: 1 /);
+
+    // With its configuration, the top-level count is exact too (offsets would say 2).
+    const configured = await shardline(['-c', configPath, 'status', '--json']);
+    assert.equal(configured.code, 0, configured.stderr);
+    assert.equal((JSON.parse(configured.stdout) as Report).deadLetters, 1);
+  } finally {
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    dynamodb.destroy();
+  }
+  // A stopped process removes its entry: status no longer lists it.
+  assert.deepEqual(readdirSync(runDir), []);
+  const after = JSON.parse((await shardline(['status', '--json'])).stdout) as Report;
+  assert.ok(!after.pipelines?.some((candidate) => candidate.pid === child.pid));
+  assert.ok(existsSync(runDir));
+});
