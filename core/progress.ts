@@ -14,6 +14,8 @@ export interface ProgressOptions {
   out?: NodeJS.WriteStream;
   /** Least time between two reports (a terminal line redraws faster than a log line is written). */
   everyMs?: number;
+  /** Log lines even on a terminal: for work inside a running pipeline, whose other output is log lines. */
+  logOnly?: boolean;
   now?: () => number;
 }
 
@@ -27,12 +29,14 @@ export class Progress {
   private lastReport = 0;
   private readonly started: number;
   private readonly out: NodeJS.WriteStream;
+  private readonly redraw: boolean;
   private readonly everyMs: number;
   private readonly now: () => number;
 
   constructor(private readonly task: string, private total: number | undefined, options: ProgressOptions = {}) {
     this.out = options.out ?? process.stderr;
-    this.everyMs = options.everyMs ?? (this.out.isTTY ? 200 : 10_000);
+    this.redraw = Boolean(this.out.isTTY) && !options.logOnly;
+    this.everyMs = options.everyMs ?? (this.redraw ? 200 : 10_000);
     this.now = options.now ?? Date.now;
     this.started = this.now();
     if (total !== undefined) progressMetrics.total.set({ task }, total);
@@ -53,13 +57,13 @@ export class Progress {
 
   /** Clears the progress line on a terminal so that other output starts on a clean line; the next report draws it again. */
   interrupt(): void {
-    if (this.out.isTTY) this.out.write('\r\x1b[K');
+    if (this.redraw) this.out.write('\r\x1b[K');
   }
 
   /** The last report, then the terminal line is left as it is. */
   finish(): void {
     this.report();
-    if (this.out.isTTY) this.out.write('\n');
+    if (this.redraw) this.out.write('\n');
   }
 
   /** `task: 1,200 of 5,000 (24%), 310/s, ~12 s left` */
@@ -73,7 +77,7 @@ export class Progress {
 
   private report(): void {
     this.lastReport = this.now();
-    if (this.out.isTTY) this.out.write(`\r${this.describe()}\x1b[K`);
+    if (this.redraw) this.out.write(`\r${this.describe()}\x1b[K`);
     else logger.info({ task: this.task, done: this.done, total: this.total }, this.describe());
   }
 }

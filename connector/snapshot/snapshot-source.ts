@@ -3,6 +3,7 @@ import { DescribeTableCommand, ScanCommand, type AttributeValue, type DynamoDBCl
 import { canonicalKey, type DynamoImage } from '../../schemas/change-event.ts';
 import { entityOf, type EntityRule } from '../events/entity.ts';
 import type { SourceRecord } from '../events/source-record.ts';
+import { Progress } from '../../core/progress.ts';
 import type { ReadResult, ShardInfo, ShardPosition, ShardSource } from '../shards/source.ts';
 
 export interface SnapshotConfig {
@@ -40,6 +41,8 @@ export class SnapshotSource implements ShardSource {
   readonly streamId: string;
   readonly table: string;
   private keyAttributes: string[] | undefined;
+  /** Items scanned by this process, of the table's item count (DynamoDB updates that count every few hours). */
+  private progress: Progress | undefined;
   private readonly started = Date.now();
   private consumedUnits = 0;
   private readonly version: string;
@@ -81,6 +84,7 @@ export class SnapshotSource implements ShardSource {
     }));
     this.consumedUnits += page.ConsumedCapacity?.CapacityUnits ?? 0;
     const items = (page.Items ?? []) as DynamoImage[];
+    this.progress?.advance(items.length);
     return {
       records: items.map((item) => this.toSourceRecord(shardId, item)),
       nextIterator: page.LastEvaluatedKey ? JSON.stringify({ segment, exclusiveStartKey: JSON.stringify(page.LastEvaluatedKey) }) : undefined,
@@ -89,6 +93,7 @@ export class SnapshotSource implements ShardSource {
 
   private async describeKey(): Promise<string[]> {
     const { Table } = await this.dynamodb.send(new DescribeTableCommand({ TableName: this.table }));
+    this.progress ??= new Progress(this.config.run ? `re-snapshot ${this.table} (${this.config.run})` : `snapshot ${this.table}`, Table?.ItemCount, { logOnly: true });
     return (Table?.KeySchema ?? []).map((element) => element.AttributeName!);
   }
 
