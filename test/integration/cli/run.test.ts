@@ -1,67 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { stringify } from 'yaml';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoDb } from '../../../core/aws.ts';
 import { createOrdersTable, OrdersWorkload } from '../../../cli/demo/workload.ts';
 import { testAws } from '../../harness/connector.ts';
-import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
+import { uniqueName } from '../../harness/endpoints.ts';
+import { shardline, startCommand, writePipelineConfig } from '../../harness/cli.ts';
 import { cachedItems, expectedOrders, scanTable, searchAll } from '../../harness/stores.ts';
 
-const bin = fileURLToPath(new URL('../../../bin/shardline.js', import.meta.url));
 const port = 19471;
-
-/** A config file of its own for one run: every name (topics, groups, indices, keys) unique to it. */
-function writeConfig(table: string, prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'shardline-run-'));
-  const endpoints = testEndpoints();
-  const config = {
-    aws: { region: 'us-east-1', endpoint: endpoints.awsEndpoint, credentials: { accessKeyId: 'shardline', secretAccessKey: 'shardline' } },
-    kafka: { brokers: endpoints.kafkaBrokers },
-    registry: { url: endpoints.registryUrl },
-    clickhouse: endpoints.clickhouseUrl ? { url: endpoints.clickhouseUrl } : { path: join(dir, 'clickhouse') },
-    http: { port },
-    connector: {
-      name: prefix,
-      tables: [{ name: table, entities: ['order'] }],
-      topics: { template: `${prefix}.{table}.{entity}`, checkpoints: `${prefix}.checkpoints`, deadLetter: `${prefix}.dlq` },
-      polling: { idleMinMs: 50, idleMaxMs: 200 },
-    },
-    consumers: {
-      rollups: { groupId: `${prefix}-rollups` },
-      audit: { groupId: `${prefix}-audit`, table: `audit_${prefix.replaceAll('-', '_')}` },
-      search: { groupId: `${prefix}-search`, url: endpoints.opensearchUrl, indexPrefix: prefix, replicas: 0, documents: { order: { text: ['category', 'status'] } } },
-      cache: { groupId: `${prefix}-cache`, url: endpoints.redisUrl, keyPrefix: prefix, ttlSeconds: 3600 },
-    },
-  };
-  const path = join(dir, 'shardline.yaml');
-  writeFileSync(path, stringify(config));
-  return path;
-}
-
-/** Runs a shardline command to its end, as a user would. */
-function shardline(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** A long-running shardline command (run, connector, consumer) as a process of its own. */
-function startCommand(configPath: string, command: string, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [bin, '-c', configPath, command], { env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
-  return { child, exited: new Promise<number | null>((resolve) => child.once('exit', resolve)) };
-}
 
 /** A fresh orders table and a config file of its own. */
 async function orders(name: string) {
@@ -69,7 +17,7 @@ async function orders(name: string) {
   const table = uniqueName(`${name}orders`);
   await createOrdersTable(dynamodb, table);
   const prefix = uniqueName(name);
-  return { dynamodb, table, prefix, configPath: writeConfig(table, prefix) };
+  return { dynamodb, table, prefix, configPath: writePipelineConfig(table, prefix, port) };
 }
 
 async function query(sql: string): Promise<Record<string, string>[]> {

@@ -1,61 +1,23 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { stringify } from 'yaml';
 import { createDynamoDb } from '../../../core/aws.ts';
 import { createOrdersTable, OrdersWorkload } from '../../../cli/demo/workload.ts';
 import { testAws } from '../../harness/connector.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
+import { shardline, startCommand, writePipelineConfig } from '../../harness/cli.ts';
 
-const bin = fileURLToPath(new URL('../../../bin/shardline.js', import.meta.url));
 const port = 19475;
 // The process registry of this test alone, so processes of other runs on the machine do not show up.
 const runDir = mkdtempSync(join(tmpdir(), 'shardline-status-run-'));
 
 /** A pipeline under names no configuration file on the machine uses, as the demo runs. */
-function writeConfig(table: string, prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'shardline-status-'));
-  const endpoints = testEndpoints();
-  const config = {
-    aws: { region: 'us-east-1', endpoint: endpoints.awsEndpoint, credentials: { accessKeyId: 'shardline', secretAccessKey: 'shardline' } },
-    kafka: { brokers: endpoints.kafkaBrokers },
-    registry: { url: endpoints.registryUrl },
-    clickhouse: endpoints.clickhouseUrl ? { url: endpoints.clickhouseUrl } : { path: join(dir, 'clickhouse') },
-    http: { port },
-    connector: {
-      name: prefix,
-      tables: [{ name: table, entities: ['order'] }],
-      topics: { template: `${prefix}.{table}.{entity}`, checkpoints: `${prefix}.checkpoints`, deadLetter: `${prefix}.dlq` },
-      polling: { idleMinMs: 50, idleMaxMs: 200 },
-    },
-    consumers: {
-      rollups: { groupId: `${prefix}-rollups` },
-      audit: { groupId: `${prefix}-audit`, table: `audit_${prefix.replaceAll('-', '_')}` },
-      search: { enabled: false },
-      cache: { enabled: false },
-    },
-  };
-  const path = join(dir, 'shardline.yaml');
-  writeFileSync(path, stringify(config));
-  return path;
-}
-
-function shardline(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', SHARDLINE_RUN_DIR: runDir } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const writeConfig = (table: string, prefix: string): string => writePipelineConfig(table, prefix, port, { search: { enabled: false }, cache: { enabled: false } });
+const run = (args: string[]) => shardline(args, { SHARDLINE_RUN_DIR: runDir });
 
 interface Report {
   deadLetters: number;
@@ -77,7 +39,7 @@ test('status finds a running pipeline under names of its own (as the demo runs),
   await transaction.commit();
   await producer.disconnect();
 
-  const child = spawn(process.execPath, [bin, '-c', configPath, 'run'], { env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', SHARDLINE_RUN_DIR: runDir }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const { child } = startCommand(configPath, 'run', { SHARDLINE_RUN_DIR: runDir });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   try {
     const readyBy = Date.now() + 90_000;
@@ -86,7 +48,7 @@ test('status finds a running pipeline under names of its own (as the demo runs),
     for (let step = 0; step < 30; step++) await workload.step();
 
     // Without -c: the default configuration knows none of these names; the running process is found anyway.
-    const found = await shardline(['status', '--json']);
+    const found = await run(['status', '--json']);
     assert.equal(found.code, 0, found.stderr);
     const report = JSON.parse(found.stdout) as Report;
     const pipeline = report.pipelines?.find((candidate) => candidate.pid === child.pid);
@@ -105,14 +67,14 @@ test('status finds a running pipeline under names of its own (as the demo runs),
     assert.match(metrics, applied);
     assert.match(metrics, new RegExp(`^shardline_ready\\{part="group ${prefix}-rollups"\\} 1$`, 'm'));
 
-    const text = await shardline(['status']);
+    const text = await run(['status']);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, new RegExp(`run \\(pid ${child.pid},.*\\): ready`));
     assert.match(text.stdout, new RegExp(`${prefix}-rollups +\\d+ +\\d+ +ready`));
     assert.match(text.stdout, /dead letters: 1 /);
 
     // With its configuration, the top-level count is exact too (offsets would say 2).
-    const configured = await shardline(['-c', configPath, 'status', '--json']);
+    const configured = await run(['-c', configPath, 'status', '--json']);
     assert.equal(configured.code, 0, configured.stderr);
     assert.equal((JSON.parse(configured.stdout) as Report).deadLetters, 1);
   } finally {
@@ -122,7 +84,7 @@ test('status finds a running pipeline under names of its own (as the demo runs),
   }
   // A stopped process removes its entry: status no longer lists it.
   assert.deepEqual(readdirSync(runDir), []);
-  const after = JSON.parse((await shardline(['status', '--json'])).stdout) as Report;
+  const after = JSON.parse((await run(['status', '--json'])).stdout) as Report;
   assert.ok(!after.pipelines?.some((candidate) => candidate.pid === child.pid));
   assert.ok(existsSync(runDir));
 });
