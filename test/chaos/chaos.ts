@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,7 +27,6 @@ export const RUNNING_MARKER = '/tmp/chaos-running';
 const BROKERS = 3;
 /** Ports 19092–19097: the stack's own Kafka on 9092 is never touched. */
 const KAFKA_BASE_PORT = 19092;
-const HTTP_BASE_PORT = 19480;
 
 export interface ChaosOptions {
   seed: number;
@@ -36,15 +36,30 @@ export interface ChaosOptions {
   /** Workload operations per second. */
   rate?: number;
   poisonOrders?: number;
+  /** Stop and freeze the stack's registry, OpenSearch and Redis (default); false where others use the stack meanwhile. */
+  stackOutages?: boolean;
   log?: (message: string) => void;
 }
 
-function processSpecs(work: string): ProcessSpec[] {
-  const consumer = (name: ProcessName, index: number, clickhouse = false): ProcessSpec => ({
-    name, args: ['consumer', name], httpPort: HTTP_BASE_PORT + index, clickhousePath: clickhouse ? join(work, `${name}-clickhouse`) : undefined,
+/** A port nothing listens on now (fixed ports collided with other programs on a shared machine). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function processSpecs(work: string): Promise<ProcessSpec[]> {
+  // Every process gets an http port of its own; embedded ClickHouse binds a directory to one process:
+  // the rollups and the audit process own one each.
+  const spec = async (name: ProcessName, args: string[], clickhouse = false): Promise<ProcessSpec> => ({
+    name, args, httpPort: await freePort(), clickhousePath: clickhouse ? join(work, `${name}-clickhouse`) : undefined,
   });
-  // Embedded ClickHouse binds a directory to one process: the rollups and the audit process own one each.
-  return [{ name: 'connector', args: ['connector'], httpPort: HTTP_BASE_PORT }, consumer('rollups', 1, true), consumer('audit', 2, true), consumer('search', 3), consumer('cache', 4)];
+  return [
+    await spec('connector', ['connector']), await spec('rollups', ['consumer', 'rollups'], true), await spec('audit', ['consumer', 'audit'], true),
+    await spec('search', ['consumer', 'search']), await spec('cache', ['consumer', 'cache']),
+  ];
 }
 
 async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
@@ -105,7 +120,7 @@ async function waitForQuiet(kafka: Kafka, names: RunNames, processes: ShardlineP
  * healthy however it ends.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
-  const { seed, minutes, rate = 15, poisonOrders = 4, log = (message: string) => console.error(`[chaos ${new Date().toISOString()}] ${message}`) } = options;
+  const { seed, minutes, rate = 15, poisonOrders = 4, stackOutages = true, log = (message: string) => console.error(`[chaos ${new Date().toISOString()}] ${message}`) } = options;
   writeFileSync(RUNNING_MARKER, `${process.pid}\n`);
   let cluster: KafkaTestCluster | undefined;
   const processes = new Map<ProcessName, ShardlineProcess>();
@@ -121,7 +136,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     mkdirSync(logDir, { recursive: true });
     const work = mkdtempSync(join(tmpdir(), 'shardline-chaos-'));
     const configPath = writeRunConfig(logDir, names, cluster.brokers);
-    for (const spec of processSpecs(work)) processes.set(spec.name as ProcessName, new ShardlineProcess(spec, configPath, logDir));
+    for (const spec of await processSpecs(work)) processes.set(spec.name as ProcessName, new ShardlineProcess(spec, configPath, logDir));
     const fleet = [...processes.values()];
 
     for (const process of fleet) process.start();
@@ -131,10 +146,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const workload = new ChaosWorkload(dynamodb, table, seed);
     workload.start(rate);
     const durationMs = minutes * 60_000;
-    const plan = faultPlan({ seed, durationMs, poisonOrders });
+    const plan = faultPlan({ seed, durationMs, poisonOrders, stackOutages });
     const scheduler = new FaultScheduler({ processes, cluster, kafka, names, workload, log });
-    await scheduler.run(plan, performance.now());
-    await workload.stop();
+    await scheduler.run(plan, performance.now()).finally(() => workload.stop());
     log(`faults done; ${workload.changes} changes written; catching up`);
 
     for (const process of fleet) process.start();
@@ -173,6 +187,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         ...scheduler.notes,
         ...cleanStops.filter(([, clean]) => !clean).map(([name]) => `${name} did not stop cleanly with exit 0 on SIGTERM`),
         'by_process counts restarts (scheduled kills, self-kills at a fault point and unexpected exits)',
+        ...(stackOutages ? [] : ['run without outages of the stack\'s registry, OpenSearch and Redis (--without-stack-outages)']),
       ],
       logs: logDir,
     };

@@ -21,6 +21,8 @@ export interface PlanOptions {
   seed: number;
   durationMs: number;
   poisonOrders: number;
+  /** Outages of the stack's registry, OpenSearch and Redis; off where others use the stack at the same time. */
+  stackOutages: boolean;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface PlanOptions {
  * Two lanes: process kills every 2–6 s (so at least ~30 in three minutes), and infrastructure faults one
  * at a time, cycling through brokers and stores so each kind happens, with the order shuffled by the seed.
  */
-export function faultPlan({ seed, durationMs, poisonOrders }: PlanOptions): Fault[] {
+export function faultPlan({ seed, durationMs, poisonOrders, stackOutages }: PlanOptions): Fault[] {
   const random = seededRandom(seed);
   const between = (min: number, max: number): number => Math.round(min + random() * (max - min));
   const faults: Fault[] = [];
@@ -43,7 +45,7 @@ export function faultPlan({ seed, durationMs, poisonOrders }: PlanOptions): Faul
   }
 
   // Each round of infrastructure faults holds two broker restarts and one outage of every store.
-  const round = (): Fault['kind'][] => shuffle(['broker', 'broker', 'registry', 'opensearch', 'redis'], random);
+  const round = (): Fault['kind'][] => shuffle(stackOutages ? ['broker', 'broker', 'registry', 'opensearch', 'redis'] : ['broker', 'broker'], random);
   const kinds: Fault['kind'][] = [];
   // An infrastructure fault and the recovery after it take ~10-40 s: the lane runs late rather than overlap them.
   for (let at = between(8_000, 12_000); at < durationMs - 10_000; at += between(18_000, 26_000)) {

@@ -36,26 +36,33 @@ export class FaultScheduler {
   private readonly heldDown = new Set<ProcessName>();
   private readonly recoveries: Promise<void>[] = [];
   private supervising = true;
+  /** Set when a lane fails (or the workload does): the other lanes start nothing more. */
+  private stopped = false;
 
   constructor(private readonly context: SchedulerContext) {}
 
   async run(plan: Fault[], startedAt: number): Promise<void> {
     const supervisor = this.supervise();
     const until = async (at: number): Promise<void> => {
-      const wait = startedAt + at - performance.now();
-      if (wait > 0) await sleep(wait);
+      while (!this.stopped && performance.now() < startedAt + at) await sleep(Math.min(250, startedAt + at - performance.now()));
     };
     const lane = async <F extends Fault>(faults: F[], act: (fault: F) => Promise<void>): Promise<void> => {
-      for (const fault of faults) {
-        await until(fault.at);
-        await act(fault);
+      try {
+        for (const fault of faults) {
+          await until(fault.at);
+          if (this.stopped || this.context.workload.failure !== undefined) break;
+          await act(fault);
+        }
+      } catch (error) {
+        this.stopped = true;
+        throw error;
       }
     };
     const kills = plan.filter((fault): fault is Extract<Fault, { kind: 'kill' }> => fault.kind === 'kill');
     const infrastructure = plan.filter((fault) => fault.kind !== 'kill' && fault.kind !== 'poison');
     const poison = plan.filter((fault) => fault.kind === 'poison');
     try {
-      await Promise.all([
+      const lanes = await Promise.allSettled([
         // Kills are not awaited one by one: the next one may land while this process is still down.
         lane(kills, async (fault) => void this.track(this.kill(fault))),
         lane(infrastructure, (fault) => this.infrastructureFault(fault)),
@@ -65,6 +72,8 @@ export class FaultScheduler {
         }),
       ]);
       await Promise.all(this.recoveries);
+      const failed = lanes.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
     } finally {
       this.supervising = false;
       await supervisor;

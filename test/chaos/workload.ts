@@ -27,6 +27,8 @@ export class ChaosWorkload {
   readonly changesByItem = new Map<string, number>();
   readonly poison: PoisonOrder[] = [];
   private running = false;
+  /** Why the workload stopped on its own (the emulator failed a write); the run cannot be judged then. */
+  failure: unknown;
   private loop: Promise<void> | undefined;
 
   constructor(private readonly dynamodb: DynamoDBClient, table: string, seed: number) {
@@ -63,12 +65,16 @@ export class ChaosWorkload {
         if (wait > 0) await sleep(wait);
         await this.orders.step();
       }
-    })();
+    })().catch((error: unknown) => {
+      this.failure = error;
+    });
   }
 
+  /** Stops writing; rejects when a write failed, since its outcome (and so the ground truth) is unknown. */
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
+    if (this.failure !== undefined) throw new Error(`the workload failed a write to the emulator: ${(this.failure as Error).message}`, { cause: this.failure });
   }
 
   async injectPoison(): Promise<PoisonOrder> {
