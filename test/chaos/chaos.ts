@@ -19,6 +19,7 @@ import { comparisonFigures, type ChaosReport } from './report.ts';
 import { FaultScheduler } from './scheduler.ts';
 import { verifyStores } from './verify.ts';
 import { ChaosWorkload } from './workload.ts';
+import { keepKafkaEvidence } from './evidence.ts';
 
 const { ConfigResourceTypes } = kafkajs;
 
@@ -148,7 +149,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const durationMs = minutes * 60_000;
     const plan = faultPlan({ seed, durationMs, poisonOrders, stackOutages });
     const scheduler = new FaultScheduler({ processes, cluster, kafka, names, workload, log });
-    await scheduler.run(plan, performance.now()).finally(() => workload.stop());
+    await scheduler.run(plan, performance.now(), durationMs).finally(() => workload.stop());
     log(`faults done; ${workload.changes} changes written; catching up`);
 
     for (const process of fleet) process.start();
@@ -192,7 +193,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       logs: logDir,
     };
     if (report.passed) rmSync(work, { recursive: true, force: true });
-    else report.notes.push(`ClickHouse directories kept in ${work}`);
+    else {
+      report.notes.push(`ClickHouse directories kept in ${work}; the change topic as read back and its log segments in ${logDir}`);
+      await keepKafkaEvidence(kafka, names, logDir, KAFKA_BASE_PORT).catch((error: unknown) => report.notes.push(`could not keep the Kafka evidence: ${(error as Error).message}`));
+    }
     return report;
   } finally {
     await Promise.all([...processes.values()].map((process) => process.kill()));

@@ -11,10 +11,10 @@ export type BrokerTarget = 'controller' | 'leader' | 'any';
 
 export type Fault =
   | { kind: 'kill'; at: number; process: ProcessName; downMs: number; faultPoint?: { name: string; after: number } }
-  | { kind: 'broker'; at: number; target: BrokerTarget; downMs: number }
-  | { kind: 'registry'; at: number; downMs: number }
-  | { kind: 'opensearch'; at: number; downMs: number }
-  | { kind: 'redis'; at: number; downMs: number }
+  | { kind: 'broker'; at: number; target: BrokerTarget; downMs: number; required: boolean }
+  | { kind: 'registry'; at: number; downMs: number; required: boolean }
+  | { kind: 'opensearch'; at: number; downMs: number; required: boolean }
+  | { kind: 'redis'; at: number; downMs: number; required: boolean }
   | { kind: 'poison'; at: number };
 
 export interface PlanOptions {
@@ -47,13 +47,19 @@ export function faultPlan({ seed, durationMs, poisonOrders, stackOutages }: Plan
   // Each round of infrastructure faults holds two broker restarts and one outage of every store.
   const round = (): Fault['kind'][] => shuffle(stackOutages ? ['broker', 'broker', 'registry', 'opensearch', 'redis'] : ['broker', 'broker'], random);
   const kinds: Fault['kind'][] = [];
+  // The first round always happens, however late the lane runs; later ones only within the run's duration.
+  let rounds = 0;
   // An infrastructure fault and the recovery after it take ~10-40 s: the lane runs late rather than overlap them.
   for (let at = between(8_000, 12_000); at < durationMs - 10_000; at += between(18_000, 26_000)) {
-    if (kinds.length === 0) kinds.push(...round());
+    if (kinds.length === 0) {
+      kinds.push(...round());
+      rounds++;
+    }
     const kind = kinds.shift()!;
-    if (kind === 'broker') faults.push({ kind, at, target: (['controller', 'leader', 'any'] as const)[Math.floor(random() * 3)]!, downMs: between(2_000, 8_000) });
-    else if (kind === 'opensearch') faults.push({ kind, at, downMs: between(5_000, 30_000) });
-    else if (kind === 'registry' || kind === 'redis') faults.push({ kind, at, downMs: between(2_000, 8_000) });
+    const required = rounds === 1;
+    if (kind === 'broker') faults.push({ kind, at, target: (['controller', 'leader', 'any'] as const)[Math.floor(random() * 3)]!, downMs: between(2_000, 8_000), required });
+    else if (kind === 'opensearch') faults.push({ kind, at, downMs: between(5_000, 30_000), required });
+    else if (kind === 'registry' || kind === 'redis') faults.push({ kind, at, downMs: between(2_000, 8_000), required });
   }
 
   // Poison orders spread over the run, so some land while processes are down.

@@ -41,7 +41,7 @@ export class FaultScheduler {
 
   constructor(private readonly context: SchedulerContext) {}
 
-  async run(plan: Fault[], startedAt: number): Promise<void> {
+  async run(plan: Fault[], startedAt: number, durationMs: number): Promise<void> {
     const supervisor = this.supervise();
     const until = async (at: number): Promise<void> => {
       while (!this.stopped && performance.now() < startedAt + at) await sleep(Math.min(250, startedAt + at - performance.now()));
@@ -65,7 +65,10 @@ export class FaultScheduler {
       const lanes = await Promise.allSettled([
         // Kills are not awaited one by one: the next one may land while this process is still down.
         lane(kills, async (fault) => void this.track(this.kill(fault))),
-        lane(infrastructure, (fault) => this.infrastructureFault(fault)),
+        // A lane running late (recoveries take longer than planned) drops what is past the run's end, except the first round.
+        lane(infrastructure, async (fault) => {
+          if ('required' in fault && (fault.required || performance.now() < startedAt + durationMs)) await this.infrastructureFault(fault);
+        }),
         lane(poison, async () => {
           const order = await this.context.workload.injectPoison();
           this.context.log(`poison order ${order.key}`);
