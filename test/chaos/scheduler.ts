@@ -126,8 +126,12 @@ export class FaultScheduler {
       this.outages.redis++;
     }
     log(`${fault.kind} back after ${Math.round(performance.now() - started)} ms`);
-    const ends = await this.topicEnds();
-    await this.measure(fault.kind, async () => (await this.allReady()) && (await this.groupsReached(ends)));
+    // The end offsets are read when the cluster answers again (metadata can lag just after a broker restart).
+    let ends: Map<number, bigint> | undefined;
+    await this.measure(fault.kind, async () => {
+      ends ??= await this.topicEnds();
+      return (await this.allReady()) && (await this.groupsReached(ends));
+    });
   }
 
   /** Polls `recovered` until it answers true; records how long that took. */
