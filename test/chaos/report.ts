@@ -20,7 +20,7 @@ export interface ChaosReport {
   wrong: DifferenceCounts;
   dead_letters_expected: number;
   dead_letters: number;
-  /** Until every process is ready again, and after an infrastructure fault every group has consumed what was written before it ended. */
+  /** After a process restart until its /ready answers 200; after an infrastructure fault until every group has consumed what the topic held when it ended. */
   max_recovery_s: number;
   longest_recovery_s: Record<string, number>;
   passed: boolean;

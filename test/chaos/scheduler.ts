@@ -17,13 +17,15 @@ export interface SchedulerContext {
 }
 
 const RECOVERY_TIMEOUT_MS = 180_000;
+/** The infrastructure lane waits this long at most before its next fault (the time is still reported). */
+const INFRASTRUCTURE_RECOVERY_TIMEOUT_MS = 90_000;
 
 /**
  * Carries out a fault plan against the running processes and servers: process kills in one lane (several
  * processes may be down at once), infrastructure faults in another (one at a time), poison orders in a
  * third. A supervisor restarts any process that died by itself (a fault point, or an unexpected exit).
  * Recovery times: after a process restart, until its /ready answers 200; after an infrastructure fault,
- * until every process is ready and every group has consumed what the change topic held when it ended.
+ * until every group has consumed what the change topic held when it ended.
  */
 export class FaultScheduler {
   scheduledKills = 0;
@@ -128,28 +130,24 @@ export class FaultScheduler {
     log(`${fault.kind} back after ${Math.round(performance.now() - started)} ms`);
     // The end offsets are read when the cluster answers again (metadata can lag just after a broker restart).
     let ends: Map<number, bigint> | undefined;
+    // Not "every process ready": with a kill every few seconds that rarely holds at one moment.
     await this.measure(fault.kind, async () => {
       ends ??= await this.topicEnds();
-      return (await this.allReady()) && (await this.groupsReached(ends));
-    });
+      return this.groupsReached(ends);
+    }, INFRASTRUCTURE_RECOVERY_TIMEOUT_MS);
   }
 
   /** Polls `recovered` until it answers true; records how long that took. */
-  private async measure(what: string, recovered: () => Promise<boolean>): Promise<void> {
+  private async measure(what: string, recovered: () => Promise<boolean>, timeoutMs = RECOVERY_TIMEOUT_MS): Promise<void> {
     const started = performance.now();
     while (!(await recovered().catch(() => false))) {
-      if (performance.now() - started > RECOVERY_TIMEOUT_MS) {
-        this.notes.push(`no recovery from ${what} within ${RECOVERY_TIMEOUT_MS / 1000} s`);
+      if (performance.now() - started > timeoutMs) {
+        this.notes.push(`no recovery from ${what} within ${timeoutMs / 1000} s`);
         break;
       }
       await sleep(250);
     }
     this.longestRecoveryMs[what] = Math.max(this.longestRecoveryMs[what] ?? 0, Math.round(performance.now() - started));
-  }
-
-  private async allReady(): Promise<boolean> {
-    const answers = await Promise.all([...this.context.processes.values()].map((process) => process.ready()));
-    return answers.every(Boolean);
   }
 
   private async topicEnds(): Promise<Map<number, bigint>> {
