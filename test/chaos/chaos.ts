@@ -89,28 +89,42 @@ async function topicReplication(kafka: Kafka, names: RunNames): Promise<ChaosRep
   }
 }
 
+/** Calls `call` until it succeeds or the deadline passes: just after a broker restart, metadata can be stale for a while. */
+async function retrying<T>(deadline: number, call: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(1_000);
+    }
+  }
+}
+
 /**
  * After the faults: every process running, the connector has written everything (the change topic stops
  * growing while it runs) and every group's lag is 0.
  */
 async function waitForQuiet(kafka: Kafka, names: RunNames, processes: ShardlineProcess[]): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = async () => JSON.stringify(await admin.fetchTopicOffsets(names.topic));
-  try {
-    await waitUntil('every process ready', 180_000, async () => (await Promise.all(processes.map((process) => process.ready()))).every(Boolean));
-    const deadline = Date.now() + 300_000;
-    for (;;) {
-      const before = await ends();
-      await sleep(5_000);
-      if (before === (await ends())) {
-        await waitForCaughtUp(kafka, Object.values(names.groups), names.topic, Math.max(1_000, deadline - Date.now()));
-        if (before === (await ends())) return;
-      }
-      if (Date.now() > deadline) throw new Error('the pipeline did not settle within 300 s');
+  await waitUntil('every process ready', 180_000, async () => (await Promise.all(processes.map((process) => process.ready()))).every(Boolean));
+  const deadline = Date.now() + 300_000;
+  const ends = () => retrying(deadline, async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      return JSON.stringify(await admin.fetchTopicOffsets(names.topic));
+    } finally {
+      await admin.disconnect();
     }
-  } finally {
-    await admin.disconnect();
+  });
+  for (;;) {
+    const before = await ends();
+    await sleep(5_000);
+    if (before === (await ends())) {
+      await retrying(deadline, () => waitForCaughtUp(kafka, Object.values(names.groups), names.topic, Math.max(1_000, deadline - Date.now())));
+      if (before === (await ends())) return;
+    }
+    if (Date.now() > deadline) throw new Error('the pipeline did not settle within 300 s');
   }
 }
 
@@ -154,7 +168,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     for (const process of fleet) process.start();
     await waitForQuiet(kafka, names, fleet);
-    const topics = await topicReplication(kafka, names);
+    const topics = await retrying(Date.now() + 60_000, () => topicReplication(kafka, names));
     const cleanStops = await Promise.all(fleet.map(async (process) => [process.name, await process.stop()] as const));
     log('caught up and stopped; comparing stores');
 
