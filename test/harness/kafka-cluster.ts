@@ -13,8 +13,8 @@ import { runningPid, stopProcess, waitUntilReady } from '../../stack/supervisor.
 export interface KafkaTestCluster {
   /** Bootstrap addresses of every node, for `new Kafka({ brokers })`. */
   brokers: string[];
-  /** Stops node `id` (1..N) with a controlled shutdown; its data stays. */
-  stopBroker(id: number): Promise<void>;
+  /** Stops node `id` (1..N) with a controlled shutdown, or with SIGKILL when `hard`; its data stays. */
+  stopBroker(id: number, options?: { hard?: boolean }): Promise<void>;
   /** Starts node `id` again and waits until it is back in the cluster. */
   startBroker(id: number): Promise<void>;
   /** Kills every node and removes the cluster's data. */
@@ -89,8 +89,12 @@ export async function startKafkaCluster({ brokers, basePort }: { brokers: number
   }
   return {
     brokers: layout.nodes.map(brokerAddress),
-    stopBroker: async (id) => {
-      await stopProcess(supervised(nodeWithId(id)));
+    stopBroker: async (id, { hard = false } = {}) => {
+      const node = supervised(nodeWithId(id));
+      const pid = runningPid(node);
+      // SIGKILL first, so the node has no chance of a controlled shutdown (as a crashed machine).
+      if (hard && pid !== undefined) process.kill(-pid, 'SIGKILL');
+      await stopProcess(node);
     },
     startBroker: (id) => start(nodeWithId(id)),
     stop,

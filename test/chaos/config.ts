@@ -1,0 +1,62 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { ShardlineConfigInput } from '../../core/config/schema.ts';
+import { testEndpoints } from '../harness/endpoints.ts';
+
+/** Every name one chaos run uses, derived from its prefix so that runs never share state. */
+export interface RunNames {
+  prefix: string;
+  table: string;
+  /** The one change topic: the table holds orders only. */
+  topic: string;
+  checkpoints: string;
+  deadLetter: string;
+  auditTable: string;
+  searchAlias: string;
+  groups: Record<'rollups' | 'audit' | 'search' | 'cache', string>;
+}
+
+export function runNames(prefix: string, table: string): RunNames {
+  return {
+    prefix,
+    table,
+    topic: `${prefix}.${table}.order`,
+    checkpoints: `${prefix}.checkpoints`,
+    deadLetter: `${prefix}.dlq`,
+    auditTable: `audit_${prefix.replaceAll('-', '_')}`,
+    searchAlias: `${prefix}-order`,
+    groups: { rollups: `${prefix}-rollups`, audit: `${prefix}-audit`, search: `${prefix}-search`, cache: `${prefix}-cache` },
+  };
+}
+
+/**
+ * The config file every process of the run reads, as a user would write it. What differs per process
+ * (its http port, the embedded ClickHouse directory) comes from SHARDLINE_CONFIG__ overrides.
+ */
+export function writeRunConfig(dir: string, names: RunNames, brokers: string[]): string {
+  const endpoints = testEndpoints();
+  const config: ShardlineConfigInput = {
+    aws: { region: 'us-east-1', endpoint: endpoints.awsEndpoint, credentials: { accessKeyId: 'shardline', secretAccessKey: 'shardline' } },
+    kafka: { brokers },
+    registry: { url: endpoints.registryUrl },
+    connector: {
+      name: `${names.prefix}-connector`,
+      tables: [{ name: names.table, entities: ['order'] }],
+      topics: { template: `${names.prefix}.{table}.{entity}`, checkpoints: names.checkpoints, deadLetter: names.deadLetter },
+      polling: { idleMinMs: 50, idleMaxMs: 250 },
+      gapPolicy: 'resnapshot',
+    },
+    consumers: {
+      // Short sessions: a killed member leaves its group within seconds, not the default 30.
+      sessionTimeoutMs: 6_000,
+      rollups: { groupId: names.groups.rollups },
+      audit: { groupId: names.groups.audit, table: names.auditTable },
+      search: { groupId: names.groups.search, url: endpoints.opensearchUrl, indexPrefix: names.prefix, replicas: 0, documents: { order: { text: ['category', 'status'] } } },
+      cache: { groupId: names.groups.cache, url: endpoints.redisUrl, keyPrefix: names.prefix, ttlSeconds: 0 },
+    },
+  };
+  const path = join(dir, 'shardline.yaml');
+  writeFileSync(path, stringify(config));
+  return path;
+}

@@ -1,0 +1,81 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Verification } from './verify.ts';
+
+/** Differing items or rows, by store, plus their total. */
+export type DifferenceCounts = Record<string, number> & { total: number };
+
+export interface ChaosReport {
+  seed: number;
+  minutes: number;
+  brokers: number;
+  /** Kills by process: by the scheduler (SIGKILL) and self-kills at a fault point. */
+  kills: { total: number; scheduled: number; at_fault_point: number; by_process: Record<string, number> };
+  broker_restarts: number;
+  outages: { registry: number; opensearch: number; redis: number };
+  /** Stream changes the workload made (its own count of successful writes). */
+  changes: number;
+  lost: DifferenceCounts;
+  doubled: DifferenceCounts;
+  wrong: DifferenceCounts;
+  dead_letters_expected: number;
+  dead_letters: number;
+  /** After a process restart until its /ready answers 200; after an infrastructure fault until every group has consumed what the topic held when it ended. */
+  max_recovery_s: number;
+  longest_recovery_s: Record<string, number>;
+  passed: boolean;
+  compared: Record<string, number>;
+  /** Replication of the topics the run used: partitions' replica count and min.insync.replicas. */
+  topics: Record<string, { replicas: number; min_insync_replicas: string }>;
+  /** Exits no fault asked for (the processes were restarted; they point at something to look at). */
+  unexpected_exits: string[];
+  notes: string[];
+  /** On a failure: the first differing items and dead letters, with expected and actual values. */
+  first_differences: unknown[];
+  logs: string;
+}
+
+function countByStore(verification: Verification, kind: 'lost' | 'doubled' | 'wrong'): DifferenceCounts {
+  const counts: DifferenceCounts = { total: 0 } as DifferenceCounts;
+  for (const difference of verification.differences.filter((candidate) => candidate.kind === kind)) {
+    counts[difference.store] = (counts[difference.store] ?? 0) + 1;
+    counts.total++;
+  }
+  return counts;
+}
+
+/** The figures of the comparison; `passed` only when no store differs and the dead letters are exactly the injected ones. */
+export function comparisonFigures(verification: Verification): Pick<ChaosReport, 'lost' | 'doubled' | 'wrong' | 'dead_letters_expected' | 'dead_letters' | 'passed' | 'compared' | 'first_differences'> {
+  const { deadLetters } = verification;
+  const lost = countByStore(verification, 'lost');
+  const doubled = countByStore(verification, 'doubled');
+  const wrong = countByStore(verification, 'wrong');
+  lost.dead_letters = deadLetters.missing.length;
+  doubled.dead_letters = deadLetters.doubled.length;
+  wrong.dead_letters = deadLetters.unexpected.length;
+  lost.total += lost.dead_letters;
+  doubled.total += doubled.dead_letters;
+  wrong.total += wrong.dead_letters;
+  const passed = lost.total === 0 && doubled.total === 0 && wrong.total === 0 && deadLetters.found === deadLetters.expected;
+  return {
+    lost, doubled, wrong,
+    dead_letters_expected: deadLetters.expected,
+    dead_letters: deadLetters.found,
+    passed,
+    compared: verification.compared,
+    first_differences: [
+      ...verification.differences.slice(0, 10),
+      ...deadLetters.missing.slice(0, 5).map((letter) => ({ kind: 'lost', store: 'dead_letters', ...letter })),
+      ...deadLetters.doubled.slice(0, 5).map((letter) => ({ kind: 'doubled', store: 'dead_letters', ...letter })),
+      ...deadLetters.unexpected.slice(0, 5).map((letter) => ({ kind: 'wrong', store: 'dead_letters', ...letter })),
+    ],
+  };
+}
+
+/** Writes the report to `<outDir>/report.json` and returns the path. */
+export function writeReport(outDir: string, report: ChaosReport): string {
+  mkdirSync(outDir, { recursive: true });
+  const path = join(outDir, 'report.json');
+  writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
+  return path;
+}

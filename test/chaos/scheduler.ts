@@ -1,0 +1,196 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kafka } from 'kafkajs';
+import type { KafkaTestCluster } from '../harness/kafka-cluster.ts';
+import type { RunNames } from './config.ts';
+import { bounceRedis, brokerToKill, freezeOpenSearch, restartBroker, restartRegistry } from './outages.ts';
+import type { Fault, ProcessName } from './plan.ts';
+import type { ShardlineProcess } from './processes.ts';
+import type { ChaosWorkload } from './workload.ts';
+
+export interface SchedulerContext {
+  processes: Map<ProcessName, ShardlineProcess>;
+  cluster: KafkaTestCluster;
+  kafka: Kafka;
+  names: RunNames;
+  workload: ChaosWorkload;
+  log: (message: string) => void;
+}
+
+const RECOVERY_TIMEOUT_MS = 180_000;
+
+/**
+ * Carries out a fault plan against the running processes and servers: process kills in one lane (several
+ * processes may be down at once), infrastructure faults in another (one at a time), poison orders in a
+ * third. A supervisor restarts any process that died by itself (a fault point, or an unexpected exit).
+ * Recovery times: after a process restart, until its /ready answers 200; after an infrastructure fault,
+ * until every group has consumed what the change topic held when it ended.
+ */
+export class FaultScheduler {
+  scheduledKills = 0;
+  brokerRestarts = 0;
+  readonly outages = { registry: 0, opensearch: 0, redis: 0 };
+  /** Longest recovery by what was recovered from: a process's restart, or an infrastructure fault's kind. */
+  readonly longestRecoveryMs: Record<string, number> = {};
+  readonly notes: string[] = [];
+  /** Processes the kill lane holds down on purpose: the supervisor leaves them alone. */
+  private readonly heldDown = new Set<ProcessName>();
+  private readonly recoveries: Promise<void>[] = [];
+  private supervising = true;
+  /** Set when a lane fails (or the workload does): the other lanes start nothing more. */
+  private stopped = false;
+  private faultsOver = false;
+
+  constructor(private readonly context: SchedulerContext) {}
+
+  async run(plan: Fault[], startedAt: number, durationMs: number): Promise<void> {
+    const supervisor = this.supervise();
+    const until = async (at: number): Promise<void> => {
+      while (!this.stopped && performance.now() < startedAt + at) await sleep(Math.min(250, startedAt + at - performance.now()));
+    };
+    const lane = async <F extends Fault>(faults: F[], act: (fault: F) => Promise<void>): Promise<void> => {
+      try {
+        for (const fault of faults) {
+          await until(fault.at);
+          if (this.stopped || this.context.workload.failure !== undefined) break;
+          await act(fault);
+        }
+      } catch (error) {
+        this.stopped = true;
+        throw error;
+      }
+    };
+    const kills = plan.filter((fault): fault is Extract<Fault, { kind: 'kill' }> => fault.kind === 'kill');
+    const infrastructure = plan.filter((fault) => fault.kind !== 'kill' && fault.kind !== 'poison');
+    const poison = plan.filter((fault) => fault.kind === 'poison');
+    try {
+      const lanes = await Promise.allSettled([
+        // Kills are not awaited one by one: the next one may land while this process is still down.
+        lane(kills, async (fault) => void this.track(this.kill(fault))),
+        // A lane running late (recoveries take longer than planned) drops what is past the run's end, except the first round.
+        lane(infrastructure, async (fault) => {
+          if ('required' in fault && (fault.required || performance.now() < startedAt + durationMs)) await this.infrastructureFault(fault);
+        }),
+        lane(poison, async () => {
+          const order = await this.context.workload.injectPoison();
+          this.context.log(`poison order ${order.key}`);
+        }),
+      ]);
+      // Recoveries still being measured end with the faults: the catch-up after the run covers the rest.
+      this.faultsOver = true;
+      await Promise.all(this.recoveries);
+      const failed = lanes.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+    } finally {
+      this.supervising = false;
+      await supervisor;
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    this.recoveries.push(work.catch((error: unknown) => void this.notes.push(`fault handling failed: ${(error as Error).message}`)));
+  }
+
+  private async kill(fault: Extract<Fault, { kind: 'kill' }>): Promise<void> {
+    const target = this.context.processes.get(fault.process)!;
+    if (this.heldDown.has(fault.process) || !target.running) return;
+    this.heldDown.add(fault.process);
+    try {
+      await target.kill();
+      this.scheduledKills++;
+      await sleep(fault.downMs);
+      const faultEnv: Record<string, string> = fault.faultPoint ? { SHARDLINE_FAULT_POINT: fault.faultPoint.name, SHARDLINE_FAULT_AFTER: String(fault.faultPoint.after) } : {};
+      target.start(faultEnv);
+    } finally {
+      this.heldDown.delete(fault.process);
+    }
+    await this.measure(`${fault.process} restart`, () => target.ready());
+  }
+
+  private async infrastructureFault(fault: Fault): Promise<void> {
+    const { cluster, kafka, names, log } = this.context;
+    const started = performance.now();
+    if (fault.kind === 'broker') {
+      const id = await brokerToKill(kafka, names.topic, fault.target, Math.round(fault.at), cluster.brokers.length);
+      log(`broker ${id} (${fault.target}) killed for ${fault.downMs} ms`);
+      await restartBroker(cluster, id, fault.downMs);
+      this.brokerRestarts++;
+    } else if (fault.kind === 'registry') {
+      log(`registry stopped for ${fault.downMs} ms`);
+      const { idBefore, idAfter } = await restartRegistry(names.topic, fault.downMs);
+      if (idBefore !== idAfter) this.notes.push(`the registry gave the change-event schema id ${idAfter} after a restart, ${idBefore} before`);
+      this.outages.registry++;
+    } else if (fault.kind === 'opensearch') {
+      log(`OpenSearch frozen for ${fault.downMs} ms`);
+      await freezeOpenSearch(fault.downMs);
+      this.outages.opensearch++;
+    } else if (fault.kind === 'redis') {
+      log(`Redis stopped for ${fault.downMs} ms`);
+      await bounceRedis(fault.downMs);
+      this.outages.redis++;
+    }
+    log(`${fault.kind} back after ${Math.round(performance.now() - started)} ms`);
+    // The end offsets are read when the cluster answers again (metadata can lag just after a broker restart).
+    let ends: Map<number, bigint> | undefined;
+    // Not "every process ready": with a kill every few seconds that rarely holds at one moment. Measured
+    // beside the lane, which goes on with its plan.
+    this.track(this.measure(fault.kind, async () => {
+      ends ??= await this.topicEnds();
+      return this.groupsReached(ends);
+    }));
+  }
+
+  /** Polls `recovered` until it answers true; records how long that took. */
+  private async measure(what: string, recovered: () => Promise<boolean>): Promise<void> {
+    const started = performance.now();
+    // One second between probes: several measurements run at once on a small machine.
+    while (!(await recovered().catch(() => false))) {
+      if (this.faultsOver || performance.now() - started > RECOVERY_TIMEOUT_MS) {
+        this.notes.push(`${what}: not recovered after ${Math.round((performance.now() - started) / 1000)} s${this.faultsOver ? ', when the faults ended' : ''}`);
+        return;
+      }
+      await sleep(1_000);
+    }
+    this.longestRecoveryMs[what] = Math.max(this.longestRecoveryMs[what] ?? 0, Math.round(performance.now() - started));
+  }
+
+  private async topicEnds(): Promise<Map<number, bigint>> {
+    const admin = this.context.kafka.admin();
+    await admin.connect();
+    try {
+      return new Map((await admin.fetchTopicOffsets(this.context.names.topic)).map(({ partition, high }) => [partition, BigInt(high)]));
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** True when every group's committed offsets reach `ends` (what the topic held when the fault ended). */
+  private async groupsReached(ends: Map<number, bigint>): Promise<boolean> {
+    const admin = this.context.kafka.admin();
+    await admin.connect();
+    try {
+      for (const groupId of Object.values(this.context.names.groups)) {
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [this.context.names.topic] });
+        for (const [partition, end] of ends) {
+          const at = committed?.partitions.find((candidate) => candidate.partition === partition)?.offset ?? '-1';
+          if (BigInt(at) < end) return false;
+        }
+      }
+      return true;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Restarts a process that died by itself (at a fault point, or an exit of its own), shortly after. */
+  private async supervise(): Promise<void> {
+    while (this.supervising) {
+      for (const [name, process] of this.context.processes) {
+        if (this.heldDown.has(name) || process.running) continue;
+        this.context.log(`${name} died by itself (${process.selfKills} at a fault point so far): restarting`);
+        process.start();
+        this.track(this.measure(`${name} restart`, () => process.ready()));
+      }
+      await sleep(500);
+    }
+  }
+}
