@@ -35,19 +35,6 @@ export function isRegistryRefusal(error: unknown): boolean {
 }
 
 /**
- * The client library (through mappersmith) reports a request that never got an answer — refused, reset,
- * timed out — as a response with status 400 whose text is the socket error. That is a registry that does
- * not answer, not one that refused: give it the error code, so that it is retried like any other outage.
- */
-const UNANSWERED = /Error, status 40[08]: (?:.*\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN)\b|(socket hang up)|(Timeout \(\d+ms\)))/;
-
-function asUnanswered(error: unknown): unknown {
-  const match = error instanceof Error && (error as { status?: unknown }).status !== undefined ? UNANSWERED.exec(error.message) : null;
-  if (!match) return error;
-  return Object.assign(new Error(`the schema registry did not answer: ${(error as Error).message}`, { cause: error }), { code: match[1] ?? (match[2] ? 'ECONNRESET' : 'ETIMEDOUT') });
-}
-
-/**
  * The registry refused the change-event schema or its compatibility setting: no record is at fault, so
  * the connector stops instead of dead-lettering every event of the topic.
  */
@@ -126,8 +113,7 @@ export class ChangeEventCodec {
     try {
       await this.setCompatibility(subject);
       // The setting is done above; the library would otherwise set it again after a first registration.
-      const registered = await this.registry.register({ type: SchemaType.AVRO, schema: changeEventSchema }, { subject, compatibility: COMPATIBILITY[this.compatibility], updateConfig: false })
-        .catch((error: unknown) => Promise.reject(asUnanswered(error)));
+      const registered = await this.registry.register({ type: SchemaType.AVRO, schema: changeEventSchema }, { subject, compatibility: COMPATIBILITY[this.compatibility], updateConfig: false });
       return registered.id;
     } catch (error) {
       if (isUnavailable(error)) throw error;
@@ -140,7 +126,6 @@ export class ChangeEventCodec {
   }
 
   async decode(buffer: Buffer): Promise<ChangeEvent> {
-    const decoded = await this.registry.decode(buffer).catch((error: unknown) => Promise.reject(asUnanswered(error)));
-    return fromAvro(decoded as AvroChangeEvent);
+    return fromAvro((await this.registry.decode(buffer)) as AvroChangeEvent);
   }
 }
