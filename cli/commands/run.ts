@@ -13,6 +13,8 @@ import { CLICKHOUSE_SINKS, buildConnector, buildConsumerGroups, clickhouseOf, to
 export interface RunningPipeline {
   connector: Connector | undefined;
   groups: ConsumerGroup[];
+  /** Each part's readiness, as `/ready` answers it. */
+  health(): PartHealth[];
   clickhouse: ClickHouseClient | undefined;
   /** The HTTP endpoint, when it started (the port may be taken by another process). */
   http: { host: string; port: number } | undefined;
@@ -30,12 +32,13 @@ export interface RunningPipeline {
  */
 export async function startPipeline(config: ShardlineConfig, parts: { connector: boolean; sinks: SinkName[]; http?: boolean; register?: string }): Promise<RunningPipeline> {
   let started = false;
-  // Filled in below; /ready asks them once everything has started.
-  const running: { connector?: Connector; groups: ConsumerGroup[] } = { groups: [] };
+  // Assigned below; /ready asks them once everything has started.
+  let connector: Connector | undefined = undefined;
+  let groups: ConsumerGroup[] = [];
   const clickhouse = parts.sinks.some((sink) => CLICKHOUSE_SINKS.includes(sink)) ? await clickhouseOf(config) : undefined;
   const health = (): PartHealth[] => {
     if (!started) return [{ part: 'process', ready: false, detail: 'starting' }];
-    return [...(running.connector ? [running.connector.health()] : []), ...running.groups.map((group) => group.health())];
+    return [...(connector ? [connector.health()] : []), ...groups.map((group) => group.health())];
   };
   let server: Server | undefined;
   if (parts.http !== false) {
@@ -45,9 +48,9 @@ export async function startPipeline(config: ShardlineConfig, parts: { connector:
       return undefined;
     });
   }
-  const groups = (running.groups = parts.sinks.length > 0 ? await buildConsumerGroups(config, parts.sinks, clickhouse) : []);
+  groups = parts.sinks.length > 0 ? await buildConsumerGroups(config, parts.sinks, clickhouse) : [];
   await Promise.all(groups.map((group) => group.start()));
-  const connector = (running.connector = parts.connector ? await buildConnector(config) : undefined);
+  connector = parts.connector ? await buildConnector(config) : undefined;
   const connectorDone = connector?.start().then(() => Promise.reject(new Error('the connector stopped')));
   const failed = Promise.race([...(connectorDone ? [connectorDone] : []), ...groups.map((group) => group.failed), new Promise<never>(() => {})]);
   failed.catch(() => undefined);
@@ -65,6 +68,7 @@ export async function startPipeline(config: ShardlineConfig, parts: { connector:
   return {
     connector,
     groups,
+    health,
     clickhouse,
     http,
     failed,

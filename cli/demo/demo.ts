@@ -78,7 +78,7 @@ export async function runDemo(baseConfig: ShardlineConfig, options: DemoOptions)
   const groupNames = new Map(pipeline.groups.map((group) => [group.groupId, group.groupId.replace(`${config.connector.name}-`, '')]));
   const render = async (sales: DailySalesRow[]) => {
     const now = await samplePipeline([...groupNames.keys()]);
-    const parts = [...(pipeline.connector ? [pipeline.connector.health()] : []), ...pipeline.groups.map((group) => group.health())];
+    const parts = pipeline.health();
     const footer = screen.tty ? ['', 'Ctrl-C stops; the data stays queryable: npx shardline query "SELECT * FROM daily_sales"'] : [];
     screen.draw([...demoScreenLines({ groupNames, now, before, workload: { operations: workload.operations, orders: workload.orders.size }, sales, salesRows: 14, parts }), ...footer]);
     before = now;

@@ -71,7 +71,11 @@ export class SnapshotSource implements ShardSource {
   async read(shardId: string, iterator: string, limit: number): Promise<ReadResult> {
     if (shardId === SWEEP_SHARD) return { records: this.sweepRecords(), nextIterator: undefined };
     const { segment, exclusiveStartKey } = JSON.parse(iterator) as { segment: number; exclusiveStartKey?: string };
-    this.keyAttributes ??= await this.describeKey();
+    if (!this.keyAttributes) {
+      const { keyAttributes, itemCount } = await this.describeTable();
+      this.keyAttributes = keyAttributes;
+      this.progress = new Progress(this.config.run ? `re-snapshot ${this.table} (${this.config.run})` : `snapshot ${this.table}`, itemCount, { logOnly: true });
+    }
     await this.respectBudget();
     const page = await this.dynamodb.send(new ScanCommand({
       TableName: this.table,
@@ -91,10 +95,9 @@ export class SnapshotSource implements ShardSource {
     };
   }
 
-  private async describeKey(): Promise<string[]> {
+  private async describeTable(): Promise<{ keyAttributes: string[]; itemCount: number | undefined }> {
     const { Table } = await this.dynamodb.send(new DescribeTableCommand({ TableName: this.table }));
-    this.progress ??= new Progress(this.config.run ? `re-snapshot ${this.table} (${this.config.run})` : `snapshot ${this.table}`, Table?.ItemCount, { logOnly: true });
-    return (Table?.KeySchema ?? []).map((element) => element.AttributeName!);
+    return { keyAttributes: (Table?.KeySchema ?? []).map((element) => element.AttributeName!), itemCount: Table?.ItemCount };
   }
 
   /** Spreads the scan so that it uses no more than the configured read capacity a second. */
@@ -129,7 +132,7 @@ export class SnapshotSource implements ShardSource {
   }
 
   async revive(shardId: string, raw: unknown): Promise<SourceRecord> {
-    this.keyAttributes ??= await this.describeKey();
+    this.keyAttributes ??= (await this.describeTable()).keyAttributes;
     return this.toSourceRecord(shardId, raw as DynamoImage);
   }
 
