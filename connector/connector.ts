@@ -8,7 +8,7 @@ import { isUnavailable } from '../core/unavailable.ts';
 import { classifyError, describeError, isFenced } from '../core/errors.ts';
 import { FailureStreak, type PartHealth } from '../core/health.ts';
 import type { Logger } from '../core/logger.ts';
-import { checkpointKey, checkpointMessage, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from './checkpoints.ts';
+import { checkpointKey, checkpointMessage, commitCheckpointBarrier, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from './checkpoints.ts';
 import { changeMessages, topicFor } from './events/routing.ts';
 import { chunkBySize } from './kafka-batches.ts';
 import type { SourceRecord } from './events/source-record.ts';
@@ -139,8 +139,7 @@ export class Connector {
     await ensureCheckpointTopic(admin, topics.checkpoints);
     await admin.disconnect();
 
-    this.producer = await this.fencingProducer();
-    const checkpoints = await loadCheckpoints(kafka, topics.checkpoints, name);
+    const checkpoints = await this.fenceAndLoad();
     this.restore(checkpoints);
     logger.info({ connector: name, checkpoints: checkpoints.size }, 'connector started');
 
@@ -154,19 +153,23 @@ export class Connector {
 
   /**
    * A transactional producer whose id is initialised before anything is read: that bumps the epoch, so
-   * an older instance with the same name is fenced and its open transaction ends before the
-   * checkpoints are loaded (KafkaJS initialises only at the first transaction; an empty one does it).
+   * an older instance with the same name is fenced and its open transaction ends. Its first transaction
+   * is a barrier on the checkpoint topic, and the checkpoints are read up to it: everything the older
+   * instances committed.
    */
-  private async fencingProducer(): Promise<Producer> {
-    const producer = this.options.kafka.producer({ transactionalId: `shardline-connector-${this.options.name}`, idempotent: true, maxInFlightRequests: 1 });
+  private async fenceAndLoad(): Promise<Map<string, Checkpoint>> {
+    const { kafka, topics, name } = this.options;
+    const producer = kafka.producer({ transactionalId: `shardline-connector-${name}`, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     try {
-      await (await producer.transaction()).abort();
+      const barrier = await commitCheckpointBarrier(producer, topics.checkpoints, name);
+      const checkpoints = await loadCheckpoints(kafka, topics.checkpoints, name, barrier);
+      this.producer = producer;
+      return checkpoints;
     } catch (error) {
       await producer.disconnect().catch(() => undefined);
       throw error;
     }
-    return producer;
   }
 
   /**
@@ -175,11 +178,9 @@ export class Connector {
    * the readers go on from the checkpoints as Kafka now holds them.
    */
   private async recover(): Promise<void> {
-    const { kafka, topics, name } = this.options;
     await this.producer?.disconnect().catch(() => undefined);
     this.producer = undefined;
-    this.producer = await this.fencingProducer();
-    const checkpoints = await loadCheckpoints(kafka, topics.checkpoints, name);
+    const checkpoints = await this.fenceAndLoad();
     this.restore(checkpoints);
     for (const [key, { reader }] of this.readers) {
       const checkpoint = checkpoints.get(key);

@@ -1,5 +1,18 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 
+export interface ReadToEndOptions {
+  /**
+   * Ends the read at the first record this accepts (after handing it to `onMessage`) instead of at the
+   * last stable offset the read began with: for a barrier record the caller committed to a one-partition
+   * topic just before. A read_committed consumer sees it only once every transaction begun before it has
+   * ended, so the read holds everything committed before the barrier, whatever the last stable offset
+   * said when the read began.
+   */
+  endsAt?: (message: KafkaMessage) => boolean;
+  /** How long to wait for the barrier (an open transaction of another producer holds it back). */
+  timeoutMs?: number;
+}
+
 /**
  * Reads a topic's committed records (read_committed) from its start up to its end as it is now, with a
  * throwaway consumer group, calling `onMessage` for each; `onMessage` returns true to stop early.
@@ -8,18 +21,25 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
  * offsets read_committed): a transaction still open then is not waited for. A partition is done when
  * the consumer's position reaches that offset, which counts transaction markers and aborted records
  * too, so a partition ending in a marker is recognised without guessing from idle fetches (those also
- * come from brokers that hold none of the topic's partitions).
+ * come from brokers that hold none of the topic's partitions). With `endsAt`, the end is a barrier record.
  */
-export async function readToEnd(kafka: Kafka, topic: string, groupPrefix: string, onMessage: (partition: number, message: KafkaMessage) => boolean | void): Promise<void> {
+export async function readToEnd(
+  kafka: Kafka,
+  topic: string,
+  groupPrefix: string,
+  onMessage: (partition: number, message: KafkaMessage) => boolean | void,
+  { endsAt, timeoutMs = 120_000 }: ReadToEndOptions = {},
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const ends = await admin.fetchTopicOffsets(topic);
+    const ends = endsAt ? [] : await admin.fetchTopicOffsets(topic);
     const remaining = new Map(ends.filter((end) => BigInt(end.offset) > BigInt(end.low)).map((end) => [end.partition, BigInt(end.offset)]));
-    if (remaining.size === 0) return;
+    if (!endsAt && remaining.size === 0) return;
     const groupId = `${groupPrefix}-${process.pid}-${Date.now()}`;
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, readUncommitted: false });
     await consumer.connect();
+    let timer: NodeJS.Timeout | undefined;
     try {
       await consumer.subscribe({ topic, fromBeginning: true });
       let done = false;
@@ -28,6 +48,12 @@ export async function readToEnd(kafka: Kafka, topic: string, groupPrefix: string
           done = true;
           resolve();
         };
+        if (endsAt) {
+          timer = setTimeout(() => {
+            done = true;
+            reject(new Error(`${topic}: the barrier record was not readable within ${timeoutMs / 1000} s (a transaction begun before it is still open)`));
+          }, timeoutMs);
+        }
         const reached = (partition: number, lastOffset: string) => {
           const end = remaining.get(partition);
           if (end === undefined || BigInt(lastOffset) + 1n < end) return;
@@ -44,12 +70,13 @@ export async function readToEnd(kafka: Kafka, topic: string, groupPrefix: string
           eachMessage: async ({ partition, message }) => {
             // Records fetched before the consumer stops are not the caller's any more.
             if (done) return;
-            if (onMessage(partition, message) === true) return finish();
+            if (onMessage(partition, message) === true || endsAt?.(message)) return finish();
             reached(partition, message.offset);
           },
         }).catch(reject);
       });
     } finally {
+      clearTimeout(timer);
       await consumer.disconnect();
       await admin.deleteGroups([groupId]).catch(() => undefined);
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Admin, ITopicConfig, Kafka, Message } from 'kafkajs';
-import { checkpointKey, checkpointMessage, ensureCheckpointTopic, loadCheckpoints } from '../../../connector/checkpoints.ts';
+import { checkpointKey, checkpointMessage, commitCheckpointBarrier, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from '../../../connector/checkpoints.ts';
 import { createKafka } from '../../../core/kafka.ts';
 import { readToEnd } from '../../../core/read-to-end.ts';
 import { createTopics } from '../../../core/topics.ts';
@@ -46,13 +46,19 @@ describe('readToEnd on a three-broker cluster', { skip: unavailable && `a three-
     return producer;
   };
 
+  /** The sum of the topic's last stable offsets. */
+  async function stableEnd(topic: string): Promise<number> {
+    return (await admin.fetchTopicOffsets(topic)).reduce((sum, { offset }) => sum + Number(offset), 0);
+  }
+
   /**
-   * Writes each batch in its own transaction, aborting the ones `abort` picks, and returns once the
-   * last one is visible: a commit returns before its markers are in the partitions (until then the
-   * records lie past the last stable offset), and a producer with the same transactional id
-   * initialises only once they are.
+   * Writes each batch in its own transaction, aborting the ones `abort` picks, and returns once the last
+   * one is visible: a commit returns before its markers are in the partitions, and even after a producer
+   * with the same transactional id has initialised, the last stable offset was seen to lag behind the
+   * last commit on this cluster. So it waits until the last stable offsets count every record and one
+   * marker per partition and transaction.
    */
-  async function writeTransactions(topic: string, batches: Message[][], abort: (index: number) => boolean = () => false): Promise<void> {
+  async function writeTransactions(topic: string, batches: Message[][], abort: (index: number) => boolean = () => false): Promise<string> {
     const transactionalId = uniqueName('writer');
     const producer = await transactionalProducer(transactionalId);
     try {
@@ -65,7 +71,13 @@ describe('readToEnd on a three-broker cluster', { skip: unavailable && `a three-
     } finally {
       await producer.disconnect();
     }
-    await (await transactionalProducer(transactionalId)).disconnect();
+    const expected = batches.reduce((sum, messages) => sum + messages.length + new Set(messages.map(({ partition }) => partition ?? 0)).size, 0);
+    const deadline = Date.now() + 30_000;
+    while ((await stableEnd(topic)) < expected) {
+      assert.ok(Date.now() < deadline, `the last stable offsets reach ${expected} within 30 s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return transactionalId;
   }
 
   /** Every value readToEnd hands over, and how long the read took. */
@@ -121,27 +133,64 @@ describe('readToEnd on a three-broker cluster', { skip: unavailable && `a three-
     }
   });
 
+  const checkpoints = (connector: string, sequenceNumber: string, count: number, resumeKey?: string): Message[] =>
+    Array.from({ length: count }, (_, index) => checkpointMessage(checkpointKey(connector, 'stream-1', `shard-${index}`), { sequenceNumber, finished: false, resumeKey }));
+
+  /** What a connector does on start: fence the writer's transactional id, commit a barrier, read up to it. */
+  async function loadAsConnector(topic: string, transactionalId: string, connector: string) {
+    const fencing = await transactionalProducer(transactionalId);
+    try {
+      return await loadCheckpoints(kafka, topic, connector, await commitCheckpointBarrier(fencing, topic, connector));
+    } finally {
+      await fencing.disconnect();
+    }
+  }
+
+  const bySequence = (loaded: Map<string, Checkpoint>) =>
+    Object.fromEntries(Object.entries(Object.groupBy([...loaded.values()], ({ sequenceNumber }) => sequenceNumber ?? 'none')).map(([key, values]) => [key, values?.length]));
+
   test('loadCheckpoints returns every checkpoint of a connector, the newest of each, past a large aborted transaction', { timeout: 60_000 }, async () => {
     const topic = uniqueName('checkpoints');
     await ensureCheckpointTopic(admin, topic);
     await assertThreeReplicas(topic);
     const shards = 5_000;
-    const checkpoints = (sequenceNumber: string, count: number, resumeKey?: string): Message[] =>
-      Array.from({ length: count }, (_, index) => checkpointMessage(checkpointKey('orders', 'stream-1', `shard-${index}`), { sequenceNumber, finished: false, resumeKey }));
     const inTransactionsOf = (size: number, messages: Message[]): Message[][] =>
       Array.from({ length: Math.ceil(messages.length / size) }, (_, index) => messages.slice(index * size, (index + 1) * size));
     // Two rounds of positions in transactions of 1,000, as a connector commits them. Between them an
     // instance that crashed mid-snapshot left a transaction of 4,000 positions with 1 KB resume keys
     // (several fetches' worth of records), aborted when the next instance fenced it.
-    const aborted = checkpoints('aborted', 4_000, JSON.stringify({ pk: { S: 'k'.repeat(1_000) } }));
-    const batches = [...inTransactionsOf(1_000, checkpoints('1', shards)), aborted, ...inTransactionsOf(1_000, checkpoints('2', shards))];
-    await writeTransactions(topic, batches, (index) => batches[index] === aborted);
+    const aborted = checkpoints('orders', 'aborted', 4_000, JSON.stringify({ pk: { S: 'k'.repeat(1_000) } }));
+    const batches = [...inTransactionsOf(1_000, checkpoints('orders', '1', shards)), aborted, ...inTransactionsOf(1_000, checkpoints('orders', '2', shards))];
+    const writer = await writeTransactions(topic, batches, (index) => batches[index] === aborted);
 
     const started = Date.now();
-    const loaded = await loadCheckpoints(kafka, topic, 'orders');
+    const loaded = await loadAsConnector(topic, writer, 'orders');
     const seconds = (Date.now() - started) / 1000;
     assert.equal(loaded.size, shards, `every shard's checkpoint is loaded (loaded ${loaded.size} in ${seconds}s)`);
-    const bySequence = Object.groupBy([...loaded.values()], ({ sequenceNumber }) => sequenceNumber ?? 'none');
-    assert.deepEqual(Object.keys(bySequence), ['2'], `each shard has its newest position (by position: ${JSON.stringify(Object.fromEntries(Object.entries(bySequence).map(([key, values]) => [key, values?.length])))})`);
+    assert.deepEqual(Object.keys(bySequence(loaded)), ['2'], `each shard has its newest position (by position: ${JSON.stringify(bySequence(loaded))})`);
+  });
+
+  test('loadCheckpoints after fencing holds the last committed checkpoints while a transaction begun before them is still open', { timeout: 60_000 }, async () => {
+    // Two connectors share the checkpoint topic; the other one's transaction began before this
+    // connector's last commit and stays open (a slow round, or a crash until its transaction times out).
+    // The last stable offset stops at the open transaction's first record, before the commit.
+    const topic = uniqueName('checkpoints');
+    await ensureCheckpointTopic(admin, topic);
+    const other = await transactionalProducer();
+    const open = await other.transaction();
+    await open.send({ topic, messages: checkpoints('other', '1', 10) });
+    const writer = uniqueName('writer');
+    const producer = await transactionalProducer(writer);
+    const transaction = await producer.transaction();
+    await transaction.send({ topic, messages: checkpoints('orders', '7', 100) });
+    await transaction.commit();
+    await producer.disconnect();
+    const aborting = setTimeout(() => void open.abort().finally(() => other.disconnect()), 3_000);
+    try {
+      const loaded = await loadAsConnector(topic, writer, 'orders');
+      assert.deepEqual(bySequence(loaded), { 7: 100 }, 'the committed checkpoints are loaded: read on past the open transaction once it ended');
+    } finally {
+      clearTimeout(aborting);
+    }
   });
 });
