@@ -8,7 +8,8 @@ import { isUnavailable } from '../core/unavailable.ts';
 import { classifyError, describeError, isFenced } from '../core/errors.ts';
 import { FailureStreak, type PartHealth } from '../core/health.ts';
 import type { Logger } from '../core/logger.ts';
-import { checkpointKey, checkpointMessage, commitCheckpointBarrier, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from './checkpoints.ts';
+import { placeBarrier } from '../core/barrier.ts';
+import { checkpointKey, checkpointMessage, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from './checkpoints.ts';
 import { changeMessages, topicFor } from './events/routing.ts';
 import { chunkBySize } from './kafka-batches.ts';
 import type { SourceRecord } from './events/source-record.ts';
@@ -154,15 +155,15 @@ export class Connector {
   /**
    * A transactional producer whose id is initialised before anything is read: that bumps the epoch, so
    * an older instance with the same name is fenced and its open transaction ends. Its first transaction
-   * is a barrier on the checkpoint topic, and the checkpoints are read up to it: everything the older
-   * instances committed.
+   * is a barrier on the checkpoint topic (its one partition), and the checkpoints are read past it:
+   * everything the older instances committed.
    */
   private async fenceAndLoad(): Promise<Map<string, Checkpoint>> {
     const { kafka, topics, name } = this.options;
     const producer = kafka.producer({ transactionalId: `shardline-connector-${name}`, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     try {
-      const barrier = await commitCheckpointBarrier(producer, topics.checkpoints, name);
+      const barrier = await placeBarrier(producer, topics.checkpoints, 0);
       const checkpoints = await loadCheckpoints(kafka, topics.checkpoints, name, barrier);
       this.producer = producer;
       return checkpoints;

@@ -1,14 +1,13 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Barrier } from './barrier.ts';
 
 export interface ReadToEndOptions {
   /**
-   * Ends the read at the first record this accepts (after handing it to `onMessage`) instead of at the
-   * last stable offset the read began with: for a barrier record the caller committed to a one-partition
-   * topic just before. A read_committed consumer sees it only once every transaction begun before it has
-   * ended, so the read holds everything committed before the barrier, whatever the last stable offset
-   * said when the read began.
+   * Ends the read past this barrier (core/barrier.ts), placed by the caller just before, instead of at
+   * the last stable offsets the read began with: the read then holds everything committed before the
+   * barrier in its partition. Only that partition is complete when the read ends.
    */
-  endsAt?: (message: KafkaMessage) => boolean;
+  barrier?: Barrier;
   /** How long to wait for the barrier (an open transaction of another producer holds it back). */
   timeoutMs?: number;
 }
@@ -21,21 +20,21 @@ export interface ReadToEndOptions {
  * offsets read_committed): a transaction still open then is not waited for. A partition is done when
  * the consumer's position reaches that offset, which counts transaction markers and aborted records
  * too, so a partition ending in a marker is recognised without guessing from idle fetches (those also
- * come from brokers that hold none of the topic's partitions). With `endsAt`, the end is a barrier record.
+ * come from brokers that hold none of the topic's partitions).
  */
 export async function readToEnd(
   kafka: Kafka,
   topic: string,
   groupPrefix: string,
   onMessage: (partition: number, message: KafkaMessage) => boolean | void,
-  { endsAt, timeoutMs = 120_000 }: ReadToEndOptions = {},
+  { barrier, timeoutMs = 120_000 }: ReadToEndOptions = {},
 ): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const ends = endsAt ? [] : await admin.fetchTopicOffsets(topic);
+    const ends = barrier ? [{ partition: barrier.partition, offset: String(BigInt(barrier.offset) + 1n), low: '0' }] : await admin.fetchTopicOffsets(topic);
     const remaining = new Map(ends.filter((end) => BigInt(end.offset) > BigInt(end.low)).map((end) => [end.partition, BigInt(end.offset)]));
-    if (!endsAt && remaining.size === 0) return;
+    if (remaining.size === 0) return;
     const groupId = `${groupPrefix}-${process.pid}-${Date.now()}`;
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, readUncommitted: false });
     await consumer.connect();
@@ -48,10 +47,10 @@ export async function readToEnd(
           done = true;
           resolve();
         };
-        if (endsAt) {
+        if (barrier) {
           timer = setTimeout(() => {
             done = true;
-            reject(new Error(`${topic}: the barrier record was not readable within ${timeoutMs / 1000} s (a transaction begun before it is still open)`));
+            reject(new Error(`${topic}: not read past the barrier at ${barrier.partition}:${barrier.offset} within ${timeoutMs / 1000} s (a transaction begun before it is still open)`));
           }, timeoutMs);
         }
         const reached = (partition: number, lastOffset: string) => {
@@ -70,7 +69,7 @@ export async function readToEnd(
           eachMessage: async ({ partition, message }) => {
             // Records fetched before the consumer stops are not the caller's any more.
             if (done) return;
-            if (onMessage(partition, message) === true || endsAt?.(message)) return finish();
+            if (onMessage(partition, message) === true) return finish();
             reached(partition, message.offset);
           },
         }).catch(reject);

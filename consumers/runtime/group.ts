@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Admin, Batch, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { Admin, Batch, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { backoffDelay, type Backoff } from '../../core/backoff.ts';
-import { deadLetterMessage } from '../../core/dead-letter.ts';
 import { classifyError, describeError, FatalError } from '../../core/errors.ts';
 import { FailureStreak, type PartHealth } from '../../core/health.ts';
 import { isUnavailable } from '../../core/unavailable.ts';
 import type { Logger } from '../../core/logger.ts';
 import { isRegistryRefusal, type ChangeEventCodec } from '../../schemas/registry.ts';
+import { DeadLetters } from './dead-letters.ts';
 import { groupMetrics as metrics } from './metrics.ts';
 import type { Rejection, Sink, SinkRecord } from './sink.ts';
 
@@ -43,7 +43,7 @@ type Outcome<T> = { kind: 'done'; value: T } | { kind: 'record'; error: unknown 
  */
 export class ConsumerGroup {
   private consumer: Consumer | undefined;
-  private producer: Producer | undefined;
+  private deadLetters: DeadLetters | undefined;
   private admin: Admin | undefined;
   /** Next offset per `topic:partition` since the last assignment; filled from the sink on first sight. */
   private readonly next = new Map<string, bigint>();
@@ -85,14 +85,16 @@ export class ConsumerGroup {
     const { kafka, groupId, topics, sink, sessionTimeoutMs, codec } = this.options;
     await codec.checkAccess();
     await sink.open();
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await this.producer.connect();
+    this.deadLetters = new DeadLetters({ kafka, groupId, topic: this.options.deadLetterTopic, maxMessageBytes: this.options.maxMessageBytes });
     const sessionTimeout = sessionTimeoutMs ?? 30_000;
     // The rebalance timeout bounds how long a rebalance waits for members that died without leaving.
     const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 250, sessionTimeout, rebalanceTimeout: sessionTimeout, heartbeatInterval: Math.min(3_000, sessionTimeout / 3) });
     this.consumer = consumer;
     // A new assignment may bring partitions another member was applying: ask the sink again.
-    consumer.on(consumer.events.GROUP_JOIN, () => this.next.clear());
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.next.clear();
+      void this.deadLetters?.reset();
+    });
     // KafkaJS gives up on a consumer after an error it does not retry: the group no longer works.
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) this.stopOnFatal(payload.error);
@@ -116,7 +118,7 @@ export class ConsumerGroup {
   async stop(): Promise<void> {
     await this.admin?.disconnect();
     await this.consumer?.disconnect();
-    await this.producer?.disconnect();
+    await this.deadLetters?.close();
     await this.options.sink.close();
   }
 
@@ -201,9 +203,9 @@ export class ConsumerGroup {
       && this.applyIsolating(batch, records.slice(half), nextOffset, live, heartbeat);
   }
 
-  private async decode(messages: Batch['messages']): Promise<{ records: SinkRecord[]; rejections: (Rejection & { value: Buffer | null })[] }> {
+  private async decode(messages: Batch['messages']): Promise<{ records: SinkRecord[]; rejections: Rejection[] }> {
     const records: SinkRecord[] = [];
-    const rejections: (Rejection & { value: Buffer | null })[] = [];
+    const rejections: Rejection[] = [];
     for (const message of messages) {
       const key = message.key?.toString() ?? '';
       if (message.value === null) {
@@ -215,7 +217,7 @@ export class ConsumerGroup {
       } catch (error) {
         if (isUnavailable(error)) throw error;
         if (isRegistryRefusal(error)) throw new FatalError(`the schema registry refused this group: ${describeError(error)}`, { cause: error });
-        rejections.push({ offset: message.offset, reason: `cannot decode: ${(error as Error).message}`, value: message.value });
+        rejections.push({ offset: message.offset, reason: `cannot decode: ${(error as Error).message}` });
       }
     }
     return { records, rejections };
@@ -260,16 +262,9 @@ export class ConsumerGroup {
     this.rejectFailed(this.fatal);
   }
 
-  private async deadLetter(batch: Batch, rejections: (Rejection & { value?: Buffer | null })[], reason: string): Promise<void> {
-    if (rejections.length === 0) return;
-    const { groupId, deadLetterTopic, maxMessageBytes } = this.options;
-    const messages = rejections.map((rejection) => {
-      const message = batch.messages.find((candidate) => candidate.offset === rejection.offset);
-      const origin = { stage: groupId, source: batch.topic, shard: String(batch.partition), position: rejection.offset };
-      return deadLetterMessage(origin, rejection.reason, { key: message?.key?.toString(), value: message?.value?.toString('base64') ?? null }, message?.key?.toString() ?? null, maxMessageBytes);
-    });
-    await this.producer!.send({ topic: deadLetterTopic, acks: -1, messages });
-    metrics.deadLetters.inc({ group: groupId, reason }, rejections.length);
+  private async deadLetter(batch: Batch, rejections: Rejection[], reason: string): Promise<void> {
+    const written = await this.deadLetters!.write(batch, rejections);
+    metrics.deadLetters.inc({ group: this.options.groupId, reason }, written);
   }
 }
 
