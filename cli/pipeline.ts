@@ -4,6 +4,8 @@ import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynam
 import { createDynamoDb, createDynamoDbStreams, createKinesis, type AwsConnection } from '../core/aws.ts';
 import type { ShardlineConfig } from '../core/config/schema.ts';
 import { createKafka } from '../core/kafka.ts';
+import { withRetries } from '../core/backoff.ts';
+import { classifyError } from '../core/errors.ts';
 import { logger } from '../core/logger.ts';
 import { ensureTopics } from '../core/topics.ts';
 import { Connector } from '../connector/connector.ts';
@@ -89,11 +91,17 @@ export async function buildSources(config: ShardlineConfig): Promise<{ sources: 
   return { sources, snapshotOf };
 }
 
+/** Creates the topics a process needs; a broker restarting meanwhile is waited for instead of ending the process. */
+const ensureTopicsWhenAvailable = (kafka: Kafka, topics: string[], partitions: number): Promise<void> =>
+  withRetries({ baseMs: 500, maxMs: 10_000, attempts: Infinity }, (error) => classifyError(error) === 'retry', () => ensureTopics(kafka, topics, partitions), (error, attempt) => {
+    logger.warn({ err: error, attempt }, 'cannot create the topics yet; retrying');
+  });
+
 export async function buildConnector(config: ShardlineConfig): Promise<Connector> {
   const { connector } = config;
   const { sources, snapshotOf } = await buildSources(config);
   const kafka = kafkaOf(config, 'connector');
-  await ensureTopics(kafka, [...topicsFor(config), connector.topics.deadLetter], config.kafka.partitions);
+  await ensureTopicsWhenAvailable(kafka, [...topicsFor(config), connector.topics.deadLetter], config.kafka.partitions);
   return new Connector({
     name: connector.name,
     sources,
@@ -193,7 +201,7 @@ export function selectedSinks(config: ShardlineConfig, names?: string[]): SinkNa
 
 export async function buildConsumerGroups(config: ShardlineConfig, names: SinkName[], clickhouse: ClickHouseClient | undefined): Promise<ConsumerGroup[]> {
   const plans = names.map((name) => planSink(config, name, clickhouse));
-  await ensureTopics(kafkaOf(config, 'admin'), [...plans.flatMap((plan) => plan.topics), config.connector.topics.deadLetter], config.kafka.partitions);
+  await ensureTopicsWhenAvailable(kafkaOf(config, 'admin'), [...plans.flatMap((plan) => plan.topics), config.connector.topics.deadLetter], config.kafka.partitions);
   return plans.map((plan) => groupFor(config, plan));
 }
 

@@ -121,6 +121,7 @@ export class Connector {
     const part = `connector ${this.options.name}`;
     if (this.fatal) return { part, ready: false, detail: describeError(this.fatal) };
     if (!this.running) return { part, ready: false, detail: 'not running' };
+    if (!this.producer) return { part, ready: false, detail: `loading the checkpoints${this.streak.currentError() ? ` (${this.streak.currentError()})` : ''}` };
     const roundMs = this.roundStartedAt === undefined ? 0 : Date.now() - this.roundStartedAt;
     if (roundMs > this.stuckAfterMs) return { part, ready: false, detail: `one round has been running for ${Math.round(roundMs / 1000)} s` };
     const problem = this.streak.problem();
@@ -131,19 +132,12 @@ export class Connector {
     return checkpointKey(this.options.name, source.streamId, shardId);
   }
 
-  /** Connects, fences older instances with the same name, loads checkpoints and reads until stopped. */
+  /**
+   * Reads until stopped. The first round connects, fences older instances with the same name and loads
+   * the checkpoints (see recover): a broker, the registry or AWS not answering then is retried like any
+   * round, so a connector started while a broker restarts waits for it instead of exiting.
+   */
   async start(): Promise<void> {
-    const { kafka, topics, name, logger, codec } = this.options;
-    await codec.checkAccess();
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureCheckpointTopic(admin, topics.checkpoints);
-    await admin.disconnect();
-
-    const checkpoints = await this.fenceAndLoad();
-    this.restore(checkpoints);
-    logger.info({ connector: name, checkpoints: checkpoints.size }, 'connector started');
-
     this.running = true;
     this.stopped = this.loop().catch((error: unknown) => {
       this.fatal = error as Error;
@@ -174,13 +168,22 @@ export class Connector {
   }
 
   /**
-   * After a commit whose outcome is unknown (KafkaJS leaves the producer in COMMITTING, refusing every
-   * later transaction): a new producer fences the old epoch and completes or aborts what it left, and
-   * the readers go on from the checkpoints as Kafka now holds them.
+   * At start, and after a commit whose outcome is unknown (KafkaJS leaves the producer in COMMITTING,
+   * refusing every later transaction): a new producer fences the old epoch and completes or aborts what
+   * it left, and the readers go on from the checkpoints as Kafka now holds them.
    */
   private async recover(): Promise<void> {
+    const { kafka, topics, name, logger, codec } = this.options;
     await this.producer?.disconnect().catch(() => undefined);
     this.producer = undefined;
+    await codec.checkAccess();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await ensureCheckpointTopic(admin, topics.checkpoints);
+    } finally {
+      await admin.disconnect();
+    }
     const checkpoints = await this.fenceAndLoad();
     this.restore(checkpoints);
     for (const [key, { reader }] of this.readers) {
@@ -188,6 +191,7 @@ export class Connector {
       if (checkpoint?.finished) this.retire(reader);
       else reader.resetTo(checkpoint?.sequenceNumber);
     }
+    logger.info({ connector: name, checkpoints: checkpoints.size }, 'checkpoints loaded');
   }
 
   private restore(checkpoints: Map<string, Checkpoint>): void {

@@ -31,6 +31,11 @@ export class FailureStreak {
     this.reported = false;
   }
 
+  /** The last error while the work is failing (however briefly), else undefined. */
+  currentError(): string | undefined {
+    return this.since === undefined ? undefined : this.lastError;
+  }
+
   /** Undefined while healthy; else how long it has failed and the last error. */
   problem(now = Date.now()): string | undefined {
     if (this.since === undefined || now - this.since < this.stuckAfterMs) return undefined;

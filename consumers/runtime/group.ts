@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Batch, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { backoffDelay, type Backoff } from '../../core/backoff.ts';
+import { backoffDelay, withRetries, type Backoff } from '../../core/backoff.ts';
 import { classifyError, describeError, FatalError } from '../../core/errors.ts';
 import { FailureStreak, type PartHealth } from '../../core/health.ts';
 import { isUnavailable } from '../../core/unavailable.ts';
@@ -44,6 +44,7 @@ type Outcome<T> = { kind: 'done'; value: T } | { kind: 'record'; error: unknown 
 export class ConsumerGroup {
   private consumer: Consumer | undefined;
   private deadLetters: DeadLetters | undefined;
+  private stopping = false;
   private admin: Admin | undefined;
   /** Next offset per `topic:partition` since the last assignment; filled from the sink on first sight. */
   private readonly next = new Map<string, bigint>();
@@ -81,7 +82,20 @@ export class ConsumerGroup {
     return problem ? { part, ready: false, detail: problem } : { part, ready: true };
   }
 
+  /**
+   * Opens the sink and joins the group. A broker, the registry or the store not answering yet is waited
+   * for (with backoff, logged), so a group started while one of them restarts does not exit.
+   */
   async start(): Promise<void> {
+    const retryable = (error: unknown) => !this.stopping && classifyError(error) === 'retry';
+    await withRetries({ ...this.options.backoff, attempts: Infinity }, retryable, () => this.open(), (error, attempt) => {
+      this.streak.failed(describeError(error));
+      this.log.warn({ err: error, attempt }, 'cannot start yet; retrying');
+    });
+    this.streak.succeeded();
+  }
+
+  private async open(): Promise<void> {
     const { kafka, groupId, topics, sink, sessionTimeoutMs, codec } = this.options;
     await codec.checkAccess();
     await sink.open();
@@ -99,9 +113,15 @@ export class ConsumerGroup {
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) this.stopOnFatal(payload.error);
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: true });
-    await consumer.run({ eachBatchAutoResolve: false, autoCommit: true, eachBatch: (payload) => this.handle(payload) });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics, fromBeginning: true });
+      await consumer.run({ eachBatchAutoResolve: false, autoCommit: true, eachBatch: (payload) => this.handle(payload) });
+    } catch (error) {
+      await consumer.disconnect().catch(() => undefined);
+      this.consumer = undefined;
+      throw error;
+    }
     this.log.info({ topics }, 'consumer group started');
   }
 
@@ -116,6 +136,7 @@ export class ConsumerGroup {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.admin?.disconnect();
     await this.consumer?.disconnect();
     await this.deadLetters?.close();
