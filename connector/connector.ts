@@ -9,6 +9,7 @@ import { classifyError, describeError, isFenced } from '../core/errors.ts';
 import { FailureStreak, type PartHealth } from '../core/health.ts';
 import type { Logger } from '../core/logger.ts';
 import { placeBarrier } from '../core/barrier.ts';
+import { checkEveryPartitionAnswered, PartitionedSends } from '../core/partitioned-send.ts';
 import { checkpointKey, checkpointMessage, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from './checkpoints.ts';
 import { changeMessages, topicFor } from './events/routing.ts';
 import { chunkBySize } from './kafka-batches.ts';
@@ -109,8 +110,10 @@ export class Connector {
   private fatal: Error | undefined;
   /** Change topics given the retention policy by this process. */
   private readonly topicsWithPolicy = new Set<string>();
+  private readonly sends: PartitionedSends;
 
   constructor(private readonly options: ConnectorOptions) {
+    this.sends = new PartitionedSends(options.kafka);
     this.dedupe = new DedupeWindow(options.dedupeWindowSize);
     this.stuckAfterMs = options.stuckAfterMs ?? 30_000;
     this.streak = new FailureStreak(this.stuckAfterMs, () => metrics.stuck.inc());
@@ -402,11 +405,12 @@ export class Connector {
     const topicMessages: TopicMessages[] = [...byTopic].filter(([, messages]) => messages.length > 0).map(([topic, messages]) => ({ topic, messages }));
     await this.applyTopicPolicy(topicMessages.map(({ topic }) => topic).filter((topic) => topic !== topics.deadLetter && topic !== topics.checkpoints));
 
+    const addressed = await this.sends.assign(topicMessages);
     const transaction = await this.producer!.transaction();
     try {
       // KafkaJS sends a partition's messages as one record batch, which the broker refuses above its
       // message size limit: a large round goes out in several sends inside the one transaction.
-      for (const chunk of chunkBySize(topicMessages, this.options.maxMessageBytes / 2)) await transaction.sendBatch({ topicMessages: chunk, acks: -1 });
+      for (const chunk of chunkBySize(addressed, this.options.maxMessageBytes / 2)) checkEveryPartitionAnswered(chunk, await transaction.sendBatch({ topicMessages: chunk, acks: -1 }));
     } catch (error) {
       metrics.transactions.inc({ outcome: 'aborted' });
       // An abort that fails leaves the transaction's outcome to the next producer's fencing.

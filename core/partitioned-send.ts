@@ -1,0 +1,58 @@
+import { Partitioners, type Kafka, type Message, type RecordMetadata, type TopicMessages } from 'kafkajs';
+
+/** The default partitioner every producer uses (murmur2 of the key, as Java's): an item's partition is the same everywhere. */
+const defaultPartitioner = Partitioners.DefaultPartitioner();
+
+/**
+ * Sends whose every partition is known beforehand and checked afterwards. KafkaJS 2.2.4 keeps one answer
+ * per broker across the retries of a send (producer/sendMessages.js): when a partition's leader fails and
+ * its new leader had already answered for other partitions of the same send, the retry skips that
+ * broker, and the send resolves without ever writing that partition's records. Seen in the chaos run: a
+ * transaction committed a round's checkpoints, and three change events of the partition whose leader was
+ * killed were in no replica. So each message gets its partition here (as the default partitioner would
+ * choose it) and a send whose answers do not cover every partition it addressed is an error: the caller's
+ * transaction is aborted and the round is read again.
+ */
+export class PartitionedSends {
+  private readonly partitionCounts = new Map<string, number>();
+
+  constructor(private readonly kafka: Kafka) {}
+
+  /** The messages with their partitions set (partitions already set are kept). */
+  async assign(topicMessages: TopicMessages[]): Promise<TopicMessages[]> {
+    await this.learnPartitionCounts(topicMessages.map(({ topic }) => topic).filter((topic) => !this.partitionCounts.has(topic)));
+    return topicMessages.map(({ topic, messages }) => {
+      const partitionMetadata = Array.from({ length: this.partitionCounts.get(topic)! }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [], isr: [], partitionErrorCode: 0 }));
+      return { topic, messages: messages.map((message): Message => ({ ...message, partition: defaultPartitioner({ topic, partitionMetadata, message }) })) };
+    });
+  }
+
+  private async learnPartitionCounts(topics: string[]): Promise<void> {
+    if (topics.length === 0) return;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      for (const { name, partitions } of (await admin.fetchTopicMetadata({ topics })).topics) this.partitionCounts.set(name, partitions.length);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}
+
+/** Throws unless Kafka's answers to a send cover every partition its messages (with partitions assigned) went to. */
+export function checkEveryPartitionAnswered(sent: TopicMessages[], answers: RecordMetadata[]): void {
+  const answered = new Set(answers.filter((answer) => answer.errorCode === 0).map((answer) => `${answer.topicName}:${answer.partition}`));
+  const missing = new Set<string>();
+  for (const { topic, messages } of sent) {
+    for (const { partition } of messages) if (!answered.has(`${topic}:${partition}`)) missing.add(`${topic}:${partition}`);
+  }
+  if (missing.size > 0) throw new UnansweredPartitions([...missing]);
+}
+
+/** A send that resolved without Kafka's answer for some partitions: their records may not have been written. */
+export class UnansweredPartitions extends Error {
+  constructor(readonly partitions: string[]) {
+    super(`Kafka did not acknowledge ${partitions.join(', ')} in a send that reported success (a leader changed during it); the transaction is aborted`);
+    this.name = 'UnansweredPartitions';
+  }
+}
