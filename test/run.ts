@@ -21,7 +21,7 @@ async function provideEndpoints(): Promise<{ endpoints: Endpoints; source: strin
 }
 
 const patterns = process.argv.slice(2);
-const files = patterns.length > 0 ? patterns : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/fault/**/*.test.ts'];
+const files = patterns.length > 0 ? patterns : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/fault/**/*.test.ts', 'test/chaos/**/*.test.ts'];
 const { endpoints, source, stop } = await provideEndpoints();
 console.log(`# endpoints from the ${source}`);
 const exitCode = await new Promise<number>((resolve) => {

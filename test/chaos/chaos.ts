@@ -166,6 +166,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await scheduler.run(plan, performance.now(), durationMs).finally(() => workload.stop());
     log(`faults done; ${workload.changes} changes written; catching up`);
 
+    // One still carrying a fault point would kill itself during the catch-up, with nobody to start it again.
+    for (const process of fleet) if (process.armed) await process.kill();
     for (const process of fleet) process.start();
     await waitForQuiet(kafka, names, fleet);
     const topics = await retrying(Date.now() + 60_000, () => topicReplication(kafka, names));

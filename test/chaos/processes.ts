@@ -30,6 +30,8 @@ export class ShardlineProcess {
   /** Exits nobody asked for (not a kill of the scheduler, not the final stop), with their code. */
   readonly unexpectedExits: string[] = [];
   private expectingExit = false;
+  /** Started with a fault point: it will kill itself at that point. */
+  armed = false;
 
   constructor(readonly spec: ProcessSpec, private readonly configPath: string, private readonly logDir: string) {}
 
@@ -60,6 +62,7 @@ export class ShardlineProcess {
     closeSync(log);
     this.child = child;
     this.expectingExit = false;
+    this.armed = Object.keys(faultEnv).length > 0;
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
       // A fault point kills with SIGKILL too: only other exits are unexpected.
       if (!this.expectingExit && signal === 'SIGKILL') this.selfKills++;

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import { readToEnd } from '../../core/read-to-end.ts';
 import { formatScaled, normalizeDecimal } from '../../schemas/decimal.ts';
 import { cachedItems, searchAll } from '../harness/stores.ts';
-import { readTopics } from '../harness/topic-reader.ts';
 import type { RunNames } from './config.ts';
 import type { ChaosWorkload } from './workload.ts';
 
@@ -137,13 +137,11 @@ export async function verifyStores({ names, configPath, rollupsPath, auditPath, 
 
 /** The dead-letter topic must hold each poison order once per group that refuses it (rollups, search), and nothing else. */
 async function checkDeadLetters(kafka: Kafka, names: RunNames, workload: ChaosWorkload): Promise<DeadLetterSummary> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(names.deadLetter);
-  await admin.disconnect();
-  // Transaction markers take offsets too: read until the end offsets, a read_committed reader then stops finding more.
-  const available = offsets.reduce((sum, { high, low }) => sum + Number(high) - Number(low), 0);
-  const messages = available === 0 ? [] : await readTopics(kafka, [names.deadLetter], (read) => read.length >= available, 20_000);
+  // Read committed to the end: transaction markers and aborted barriers take offsets but are no letters.
+  const messages: { message: KafkaMessage }[] = [];
+  await readToEnd(kafka, names.deadLetter, 'chaos-dead-letters', (_partition, message) => {
+    messages.push({ message });
+  });
   const refusing = [names.groups.rollups, names.groups.search];
   const expected = new Set(workload.poison.flatMap((poison) => refusing.map((group) => `${group}\u0000${poison.key}`)));
   const copies = new Map<string, number>();
