@@ -45,7 +45,8 @@ async function readStates(clickhouse: ClickHouseClient, rollup: RollupDefinition
 /** The applied state of each of these items (by table and key); an item never applied is absent. */
 export function statesOf(clickhouse: ClickHouseClient, rollup: RollupDefinition, items: { table: string; itemKey: string }[]): Promise<Map<string, ItemState>> {
   if (items.length === 0) return Promise.resolve(new Map());
-  return readStates(clickhouse, rollup, 'table IN {tables:Array(String)} AND item_key IN {keys:Array(String)}', {
+  // A set from a subquery: `IN {keys:Array(String)}` compares every row with the array (minutes for 50,000 keys).
+  return readStates(clickhouse, rollup, 'table IN (SELECT arrayJoin({tables:Array(String)})) AND item_key IN (SELECT arrayJoin({keys:Array(String)}))', {
     tables: [...new Set(items.map((item) => item.table))],
     keys: [...new Set(items.map((item) => item.itemKey))],
   });
