@@ -59,13 +59,15 @@ export class RollupSink implements Sink {
   async apply(batch: SinkBatch, deadLetter: (rejections: Rejection[]) => Promise<void>): Promise<void> {
     // Floors first: a member applying another partition deletes what falls below them from its next batch on.
     await this.sweeps.record(batch.records.flatMap(({ event }) => (event?.op === 'SWEEP' ? [event] : [])));
-    const floors = await this.sweeps.floors();
-    const changes = new Map<RollupDefinition, ItemState[]>(this.options.rollups.map((rollup) => [rollup, []]));
+    const { rollups } = this.options;
+    // The floors and each rollup's stored states of the batch's items, read at once (they do not depend on each other).
+    const [floors, ...applied] = await Promise.all([this.sweeps.floors(), ...rollups.map((rollup) => statesOf(this.options.clickhouse, rollup, itemsOf(rollup, batch)))]);
+    const changes = new Map<RollupDefinition, ItemState[]>(rollups.map((rollup) => [rollup, []]));
     const rejections: Rejection[] = [];
     for (const { offset, key, event } of batch.records) {
       if (!event || event.op === 'SWEEP') continue;
       const reasons: string[] = [];
-      for (const rollup of this.options.rollups) {
+      for (const rollup of rollups) {
         if (event.entity !== rollup.entity) continue;
         try {
           changes.get(rollup)!.push(this.stateAfter(rollup, key, event, batch.partition, floors));
@@ -78,7 +80,7 @@ export class RollupSink implements Sink {
       if (reasons.length > 0) rejections.push({ offset, reason: reasons.join('; ') });
     }
     await deadLetter(rejections);
-    for (const [rollup, states] of changes) await this.applyRollup(rollup, batch.partition, states, floors);
+    await Promise.all(rollups.map((rollup, index) => this.applyRollup(rollup, batch.partition, applied[index]!, changes.get(rollup)!, floors)));
     faultPoint('rollups.after-insert');
     await this.store.write(batch.topic, batch.partition, batch.nextOffset);
   }
@@ -88,9 +90,8 @@ export class RollupSink implements Sink {
    * back, plus the deletes of this partition's items below a floor it has not swept yet. The swept floor
    * is recorded after that insert; a crash in between sweeps again, and finds nothing left to delete.
    */
-  private async applyRollup(rollup: RollupDefinition, partition: number, changes: ItemState[], floors: Floors): Promise<void> {
+  private async applyRollup(rollup: RollupDefinition, partition: number, applied: Map<string, ItemState>, changes: ItemState[], floors: Floors): Promise<void> {
     const { clickhouse, views } = this.options;
-    const applied = await statesOf(clickhouse, rollup, changes);
     const owed: { table: string; floor: string }[] = [];
     for (const { table, entity, floor } of floors.rows) {
       if (entity !== rollup.entity || compareVersions(await this.sweeps.sweptFloor(rollup.name, table, partition), floor) >= 0) continue;
@@ -136,4 +137,9 @@ export class RollupSink implements Sink {
   async close(): Promise<void> {
     await this.store.flush();
   }
+}
+
+/** The items a batch changes in a rollup (records of the rollup's entity). */
+function itemsOf(rollup: RollupDefinition, batch: SinkBatch): { table: string; itemKey: string }[] {
+  return batch.records.flatMap(({ key, event }) => (event && event.op !== 'SWEEP' && event.entity === rollup.entity ? [{ table: event.table, itemKey: key }] : []));
 }
