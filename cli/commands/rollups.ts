@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { ShardlineConfig } from '../../core/config/schema.ts';
 import { aggregateDifferences, readerOf, rebuildRollup } from '../../consumers/rollups/consistency.ts';
 import type { RollupDefinition } from '../../consumers/rollups/definition.ts';
+import { itemsTable } from '../../consumers/rollups/items-table.ts';
 import type { EntityView } from '../../schemas/views.ts';
 import { CliError, EXIT } from '../context.ts';
 import { clickhouseOf, kafkaOf } from '../pipeline.ts';
@@ -40,6 +41,8 @@ export async function rebuildByName(config: ShardlineConfig, name: string): Prom
   const clickhouse = await clickhouseOf(config);
   try {
     const read = readerOf(clickhouse);
+    const [found] = await read(`SELECT count() AS tables FROM system.tables WHERE database = currentDatabase() AND name = '${itemsTable(rollup)}'`);
+    if (Number(found?.tables) === 0) throw new CliError(`rollup ${name} has no table ${itemsTable(rollup)} in this ClickHouse yet: nothing to rebuild`, EXIT.failure);
     const before = await aggregateDifferences(read, rollup, view);
     const { items } = await rebuildRollup(clickhouse, rollup);
     const after = await aggregateDifferences(read, rollup, view);
