@@ -9,6 +9,7 @@ import { endpointsFromEnv, localEndpoints } from '../stack/endpoints.ts';
 import { stackUp } from '../stack/stack.ts';
 import { benchConnector } from './connector.bench.ts';
 import { benchLatency } from './latency.bench.ts';
+import { benchRollupsQuery } from './rollups-query.bench.ts';
 import { benchSinks } from './sinks.bench.ts';
 import type { BenchResult } from './measure.ts';
 
@@ -19,6 +20,7 @@ const results: BenchResult[] = [];
 if (!only || only === 'connector') results.push(await benchConnector(endpoints, run));
 if (!only || only === 'sinks') results.push(...(await benchSinks(endpoints, run)));
 if (!only || only === 'latency') results.push(await benchLatency(endpoints, run));
+if (!only || only === 'rollups-query') results.push(await benchRollupsQuery(endpoints, run));
 
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);

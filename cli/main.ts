@@ -13,6 +13,7 @@ import { LiveScreen } from './screen.ts';
 import { Progress } from '../core/progress.ts';
 import { reindexEntity } from './commands/search.ts';
 import { reconcile } from './commands/reconcile.ts';
+import { rollupsCommand } from './commands/rollups.ts';
 import { listDeadLetters, replayDeadLetters } from './commands/dlq.ts';
 import { CliError, EXIT, configFrom, untilSignal } from './context.ts';
 import { runDemo } from './demo/demo.ts';
@@ -145,6 +146,8 @@ program.command('reconcile').description('compare every rollup with the same rol
     }
     if (result.differences.length > 0) set(EXIT.mismatch);
   });
+
+rollupsCommand(program, config);
 
 const search = program.command('search').description('the OpenSearch documents');
 search.command('reindex').description('build a new index for an entity from a replay of its topics, then move the alias to it')

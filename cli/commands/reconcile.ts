@@ -2,6 +2,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoDb } from '../../core/aws.ts';
 import type { ShardlineConfig } from '../../core/config/schema.ts';
 import { entityOf, type EntityRule } from '../../connector/events/entity.ts';
+import { aggregateDifferences } from '../../consumers/rollups/consistency.ts';
 import { columnValue, type RollupDefinition } from '../../consumers/rollups/definition.ts';
 import { ConversionError, type DynamoImage } from '../../schemas/change-event.ts';
 import { formatScaled, toScaled } from '../../schemas/decimal.ts';
@@ -10,6 +11,8 @@ import { awsOf, entityRuleOf } from '../pipeline.ts';
 import { querySql } from './query.ts';
 
 export interface Difference {
+  /** `source`: the rollup against a scan of the tables; `aggregate`: the rollup's aggregate against the sum over its items' state. */
+  check: 'source' | 'aggregate';
   rollup: string;
   group: Record<string, string>;
   expected: Record<string, string> | null;
@@ -19,7 +22,9 @@ export interface Difference {
 /**
  * Compares every rollup in ClickHouse with the same rollup computed from a consistent scan of the
  * source tables: the check that nothing was lost or doubled anywhere between DynamoDB and ClickHouse.
- * Run it when the pipeline has caught up; changes still in flight show as differences.
+ * Run it when the pipeline has caught up; changes still in flight show as differences. Each rollup's
+ * aggregate is also compared with the sum over its items' state (`shardline rollups rebuild` repairs a
+ * difference there).
  */
 export async function reconcile(config: ShardlineConfig): Promise<{ rollups: number; groups: number; differences: Difference[] }> {
   const dynamodb = createDynamoDb(awsOf(config));
@@ -89,7 +94,10 @@ export async function reconcile(config: ShardlineConfig): Promise<{ rollups: num
       const have = actual.get(key);
       const wanted = want ? measuresOf(want) : null;
       const had = have ? Object.fromEntries(rollup.measures.map((measure) => [measure.name, String(have[measure.name])])) : null;
-      if (JSON.stringify(wanted) !== JSON.stringify(had)) differences.push({ rollup: rollup.name, group: JSON.parse(key) as Record<string, string>, expected: wanted, actual: had });
+      if (JSON.stringify(wanted) !== JSON.stringify(had)) differences.push({ check: 'source', rollup: rollup.name, group: JSON.parse(key) as Record<string, string>, expected: wanted, actual: had });
+    }
+    for (const difference of await aggregateDifferences((sql) => querySql(config, sql), rollup, view)) {
+      differences.push({ check: 'aggregate', rollup: rollup.name, group: difference.group, expected: difference.state, actual: difference.aggregate });
     }
   }
   return { rollups: definitions.length, groups, differences };

@@ -1,11 +1,14 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { ChangeEvent } from '../../schemas/change-event.ts';
+import { compareVersions, type ChangeEvent } from '../../schemas/change-event.ts';
 import { readField, ViewError, type EntityView, type FieldValue } from '../../schemas/views.ts';
 import { faultPoint } from '../../core/fault.ts';
 import { ClickHouseProgress } from '../clickhouse/progress.ts';
 import type { Rejection, Sink, SinkBatch } from '../runtime/sink.ts';
-import { columnType, columnValue, sumOf, type RollupDefinition } from './definition.ts';
-import { ensureItemsTable } from './items-table.ts';
+import { contributionRows, sweptState, type ItemState } from './contribution.ts';
+import { columnValue, type RollupDefinition } from './definition.ts';
+import { ensureItemsTable, itemsTable, measureColumn, zeroValues } from './items-table.ts';
+import { liveStatesBelow, statesOf } from './state.ts';
+import { Sweeps, type Floors } from './sweeps.ts';
 
 export interface RollupSinkOptions {
   group: string;
@@ -15,60 +18,38 @@ export interface RollupSinkOptions {
   views: Record<string, EntityView>;
 }
 
-type Row = Record<string, FieldValue | number>;
-
-export const itemsTable = (rollup: RollupDefinition): string => `rollup_${rollup.name}_items`;
-const measureColumn = (name: string): string => `m_${name}`;
-const SWEEPS_TABLE = 'rollup_sweeps';
+/**
+ * Per insert: written synchronously (an acknowledged insert is stored before the progress that follows it),
+ * whatever the server's profile says about asynchronous inserts.
+ */
+const INSERT_SETTINGS = { async_insert: 0 } as const;
 
 /**
- * Rollups kept as per-item state: each order's (per table and key) latest version (and whether it is deleted) with the
- * dimensions and amounts it contributes, in a ReplacingMergeTree(version, is_deleted); the rollup is
- * a view that sums the current state. Duplicates, replays, a snapshot that overlaps the stream, and
- * changes that arrive out of order all end at the newest version of each item, so the sums are exact
- * whatever was delivered twice. MODIFY that moves an order to another day or category moves its
- * money, because only the item's newest row counts.
+ * Rollups aggregated as changes are applied. Per rollup, an items table holds, for each change the sink
+ * applied, a -1 row taking back the item's previous state and a +1 row with its new one; an aggregate
+ * projection of that table, written inside the same data parts, sums the signed rows per group, and the
+ * rollup's view reads it (its cost is the number of groups, not of items).
+ *
+ * The previous state comes from the items table (what this sink applied), never from the event's `before`
+ * image. A change applies only when it is newer than the item's state, so duplicates, replays of any part
+ * after a crash (whatever the batch boundaries), a snapshot overlapping the stream and out-of-order
+ * records write nothing; a MODIFY that moves an order to another day or category moves its money.
  */
 export class RollupSink implements Sink {
   readonly name = 'clickhouse-rollups';
   private readonly store: ClickHouseProgress;
+  private readonly sweeps: Sweeps;
 
   constructor(private readonly options: RollupSinkOptions) {
     this.store = new ClickHouseProgress(options.clickhouse, options.group);
+    this.sweeps = new Sweeps(options.clickhouse);
   }
 
   async open(): Promise<void> {
     const { clickhouse, rollups, views } = this.options;
     await this.store.open();
-    // The highest sweep per table and entity: the version below which a re-snapshot found no item.
-    await clickhouse.command({
-      query: `CREATE TABLE IF NOT EXISTS ${SWEEPS_TABLE} (table String, entity String, version UInt256) ENGINE = ReplacingMergeTree(version) ORDER BY (table, entity)`,
-    });
-    for (const rollup of rollups) {
-      const view = views[rollup.entity]!;
-      await ensureItemsTable(clickhouse, rollup.name, itemsTable(rollup), {
-        columns: [
-          ['table', 'String'],
-          ['item_key', 'String'],
-          ['version', 'UInt256'],
-          ['is_deleted', 'UInt8'],
-          ...rollup.dimensions.map((dimension): [string, string] => [dimension.name, columnType(view[dimension.field]!, dimension.transform)]),
-          ...rollup.measures.flatMap((measure): [string, string][] => (measure.kind === 'sum' ? [[measureColumn(measure.name), columnType(view[measure.field]!)]] : [])),
-        ],
-        engine: 'ReplacingMergeTree(version, is_deleted)',
-        // An item is its table's: two tables of one entity may hold equal keys.
-        orderBy: ['table', 'item_key'],
-      });
-      const dimensions = rollup.dimensions.map((dimension) => dimension.name).join(', ');
-      const measures = rollup.measures.map((measure) => (measure.kind === 'count' ? `count() AS ${measure.name}` : `${sumOf(measureColumn(measure.name), view[measure.field]!)} AS ${measure.name}`)).join(', ');
-      // Items below their table's sweep were not found by a re-snapshot: whatever row of theirs arrives,
-      // early or late, it is not counted (a table never swept has floor 0).
-      const floors = `(SELECT table, max(version) AS floor FROM ${SWEEPS_TABLE} WHERE entity = '${rollup.entity}' GROUP BY table)`;
-      await clickhouse.command({
-        query: `CREATE OR REPLACE VIEW ${rollup.name} AS SELECT ${dimensions}, ${measures} FROM ${itemsTable(rollup)} AS items FINAL `
-          + `LEFT JOIN ${floors} AS sweeps ON items.table = sweeps.table WHERE is_deleted = 0 AND version >= sweeps.floor GROUP BY ${dimensions} ORDER BY ${dimensions}`,
-      });
-    }
+    await this.sweeps.open();
+    for (const rollup of rollups) await ensureItemsTable(clickhouse, rollup, views[rollup.entity]!);
   }
 
   progress(topic: string, partition: number): Promise<string | undefined> {
@@ -76,20 +57,20 @@ export class RollupSink implements Sink {
   }
 
   async apply(batch: SinkBatch, deadLetter: (rejections: Rejection[]) => Promise<void>): Promise<void> {
-    const rows = new Map<RollupDefinition, Row[]>(this.options.rollups.map((rollup) => [rollup, []]));
+    // Floors first: a member applying another partition deletes what falls below them from its next batch on.
+    await this.sweeps.record(batch.records.flatMap(({ event }) => (event?.op === 'SWEEP' ? [event] : [])));
+    const { rollups } = this.options;
+    // The floors and each rollup's stored states of the batch's items, read at once (they do not depend on each other).
+    const [floors, ...applied] = await Promise.all([this.sweeps.floors(), ...rollups.map((rollup) => statesOf(this.options.clickhouse, rollup, itemsOf(rollup, batch)))]);
+    const changes = new Map<RollupDefinition, ItemState[]>(rollups.map((rollup) => [rollup, []]));
     const rejections: Rejection[] = [];
-    const sweeps: ChangeEvent[] = [];
     for (const { offset, key, event } of batch.records) {
-      if (!event) continue;
-      if (event.op === 'SWEEP') {
-        sweeps.push(event);
-        continue;
-      }
+      if (!event || event.op === 'SWEEP') continue;
       const reasons: string[] = [];
-      for (const rollup of this.options.rollups) {
+      for (const rollup of rollups) {
         if (event.entity !== rollup.entity) continue;
         try {
-          rows.get(rollup)!.push(this.row(rollup, key, event));
+          changes.get(rollup)!.push(this.stateAfter(rollup, key, event, batch.partition, floors));
         } catch (error) {
           if (!(error instanceof ViewError)) throw error;
           reasons.push(`rollup ${rollup.name}: ${error.message}`);
@@ -99,46 +80,58 @@ export class RollupSink implements Sink {
       if (reasons.length > 0) rejections.push({ offset, reason: reasons.join('; ') });
     }
     await deadLetter(rejections);
-    for (const [rollup, values] of rows) {
-      if (values.length > 0) await this.options.clickhouse.insert({ table: itemsTable(rollup), values, format: 'JSONEachRow' });
-    }
-    for (const sweep of sweeps) await this.sweep(sweep);
+    await Promise.all(rollups.map((rollup, index) => this.applyRollup(rollup, batch.partition, applied[index]!, changes.get(rollup)!, floors)));
     faultPoint('rollups.after-insert');
     await this.store.write(batch.topic, batch.partition, batch.nextOffset);
   }
 
   /**
-   * A re-snapshot did not find the items of this table and entity below the sweep's version: they were
-   * deleted while the stream's records were lost. The sweep is stored, and the rollup views leave out
-   * every item below it, whether its row is here already or arrives later (a lagging partition, a replay).
-   * Re-read rows carry the sweep's version, so every item that exists stays counted. Replaying it is harmless.
+   * One insert per rollup carries every contribution change of the batch: deltas from the states read
+   * back, plus the deletes of this partition's items below a floor it has not swept yet. The swept floor
+   * is recorded after that insert; a crash in between sweeps again, and finds nothing left to delete.
    */
-  private async sweep(event: ChangeEvent): Promise<void> {
-    await this.options.clickhouse.insert({ table: SWEEPS_TABLE, values: [{ table: event.table, entity: event.entity, version: event.version }], format: 'JSONEachRow' });
+  private async applyRollup(rollup: RollupDefinition, partition: number, applied: Map<string, ItemState>, changes: ItemState[], floors: Floors): Promise<void> {
+    const { clickhouse, views } = this.options;
+    const owed: { table: string; floor: string }[] = [];
+    for (const { table, entity, floor } of floors.rows) {
+      if (entity !== rollup.entity || compareVersions(await this.sweeps.sweptFloor(rollup.name, table, partition), floor) >= 0) continue;
+      owed.push({ table, floor });
+      const zeros = zeroValues(rollup, views[rollup.entity]!);
+      for (const [id, state] of await liveStatesBelow(clickhouse, rollup, table, partition, floor)) {
+        applied.set(id, state);
+        changes.push(sweptState(state, zeros));
+      }
+    }
+    const rows = contributionRows(applied, changes);
+    if (rows.length > 0) await clickhouse.insert({ table: itemsTable(rollup), values: rows, format: 'JSONEachRow', clickhouse_settings: INSERT_SETTINGS });
+    for (const { table, floor } of owed) await this.sweeps.markSwept(rollup.name, table, partition, floor);
   }
 
-  private row(rollup: RollupDefinition, itemKey: string, event: ChangeEvent): Row {
+  /**
+   * The item's state after this change, as the rollup holds it. A delete, and any change below its table's
+   * sweep floor (a late record of an item the re-snapshot did not find), leaves the item deleted at the
+   * change's version.
+   */
+  private stateAfter(rollup: RollupDefinition, itemKey: string, event: ChangeEvent, partition: number, floors: Floors): ItemState {
     const view = this.options.views[rollup.entity]!;
-    const row: Row = { table: event.table, item_key: itemKey, version: event.version, is_deleted: event.op === 'REMOVE' ? 1 : 0 };
+    const state = { table: event.table, itemKey, version: event.version, partition };
     const image = event.after;
-    if (event.op === 'REMOVE' || !image) {
-      // A deleted item contributes nothing; its row only has to be newer than what it replaces.
-      for (const dimension of rollup.dimensions) row[dimension.name] = zeroOf(columnType(view[dimension.field]!, dimension.transform));
-      for (const measure of rollup.measures) if (measure.kind === 'sum') row[measureColumn(measure.name)] = '0';
-      return row;
+    if (event.op === 'REMOVE' || !image || compareVersions(event.version, floors.of(event.table, event.entity)) < 0) {
+      return { ...state, deleted: true, values: zeroValues(rollup, view) };
     }
+    const values: Record<string, FieldValue> = {};
     for (const dimension of rollup.dimensions) {
       const value = readField(image, dimension.field, view[dimension.field]!);
       if (value === null) throw new ViewError(`${dimension.field} is missing and has no default`);
-      row[dimension.name] = columnValue(dimension.field, value, view[dimension.field]!, dimension.transform);
+      values[dimension.name] = columnValue(dimension.field, value, view[dimension.field]!, dimension.transform);
     }
     for (const measure of rollup.measures) {
       if (measure.kind !== 'sum') continue;
       const value = readField(image, measure.field, view[measure.field]!);
       if (value === null) throw new ViewError(`${measure.field} is missing and has no default`);
-      row[measureColumn(measure.name)] = columnValue(measure.field, value, view[measure.field]!);
+      values[measureColumn(measure.name)] = columnValue(measure.field, value, view[measure.field]!);
     }
-    return row;
+    return { ...state, deleted: false, values };
   }
 
   async close(): Promise<void> {
@@ -146,10 +139,7 @@ export class RollupSink implements Sink {
   }
 }
 
-function zeroOf(type: string): FieldValue {
-  if (type === 'Date') return '1970-01-01';
-  if (type.startsWith('DateTime')) return '1970-01-01 00:00:00';
-  if (type === 'Bool') return false;
-  if (type === 'String') return '';
-  return '0';
+/** The items a batch changes in a rollup (records of the rollup's entity). */
+function itemsOf(rollup: RollupDefinition, batch: SinkBatch): { table: string; itemKey: string }[] {
+  return batch.records.flatMap(({ key, event }) => (event && event.op !== 'SWEEP' && event.entity === rollup.entity ? [{ table: event.table, itemKey: key }] : []));
 }

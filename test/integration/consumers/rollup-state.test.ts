@@ -65,8 +65,21 @@ test('a rollup whose definition no longer fits its existing table is refused at 
   await assert.rejects(open(userTotals, finerMoney), (error: unknown) =>
     error instanceof ConfigurationError && /column m_total_spent is Decimal\(38, 2\); the definition needs Decimal\(38, 4\)/.test(error.message));
 
-  // A table made before items were keyed by their table.
-  await clickhouse.command({ query: 'CREATE TABLE rollup_older_items (item_key String, version UInt256, is_deleted UInt8, user_id String, m_total_spent Decimal(38, 2)) ENGINE = ReplacingMergeTree(version, is_deleted) ORDER BY item_key' });
+  // A table of the layout before aggregates (the rollup a view over per-item rows) is refused with how to move.
+  await clickhouse.command({ query: 'CREATE TABLE rollup_older_items (table String, item_key String, version UInt256, is_deleted UInt8, user_id String, m_total_spent Decimal(38, 2)) ENGINE = ReplacingMergeTree(version, is_deleted) ORDER BY (table, item_key)' });
   await assert.rejects(open({ ...userTotals, name: 'older' }), (error: unknown) =>
-    error instanceof ConfigurationError && /column table \(String\) is missing; ORDER BY is \(item_key\); the definition needs \(table, item_key\)/.test(error.message));
+    error instanceof ConfigurationError && /layout of an older Shardline/.test(error.message) && /DROP VIEW older; DROP TABLE rollup_older_items; .*new consumers.rollups.groupId/.test(error.message));
+});
+
+test('a rollup is answered from its aggregate (one row per group), whole or filtered by a dimension', async (t) => {
+  const { clickhouse } = await testClickHouse();
+  t.after(() => clickhouse.close());
+  const sink = new RollupSink({ group: 'aggregate', clickhouse, rollups: [userTotals], views: { order: defaultOrderView } });
+  await sink.open();
+  await sink.apply(batchOf(orderEvent('orders', 'INSERT', '5', '10.00'), orderEvent('orders', 'MODIFY', '6', '12.25')), noDeadLetters);
+  await sink.close();
+  // ClickHouse refuses a query it cannot answer from a projection under force_optimize_projection.
+  const fromAggregate = 'SETTINGS force_optimize_projection = 1';
+  assert.deepEqual(await queryRows(clickhouse, `SELECT user_id, order_count, total_spent FROM user_totals ${fromAggregate}`), [{ user_id: 'USER#1', order_count: '1', total_spent: '12.25' }]);
+  assert.deepEqual(await queryRows(clickhouse, `SELECT order_count, total_spent FROM user_totals WHERE user_id = 'USER#1' ${fromAggregate}`), [{ order_count: '1', total_spent: '12.25' }]);
 });
