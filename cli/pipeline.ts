@@ -157,7 +157,7 @@ function planSink(config: ShardlineConfig, name: SinkName, clickhouse: ClickHous
       return {
         groupId: consumers.rollups.groupId,
         topics: topicsFor(config, [...new Set(definitions.map((rollup) => rollup.entity))]),
-        sink: new RollupSink({ group: consumers.rollups.groupId, clickhouse: clickhouse!, rollups: definitions, views: viewsOf(config) }),
+        sink: new RollupSink({ group: consumers.rollups.groupId, clickhouse: clickhouse!, rollups: definitions, views: viewsOf(config), topicOf: (table, entity) => topicFor(config.connector.topics.template, { table, entity }) }),
       };
     }
     case 'audit':

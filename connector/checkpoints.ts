@@ -1,5 +1,6 @@
 import type { Admin, Kafka, Message } from 'kafkajs';
 import type { Barrier } from '../core/barrier.ts';
+import { ConfigurationError } from '../core/errors.ts';
 import { readToEnd } from '../core/read-to-end.ts';
 import { createTopics } from '../core/topics.ts';
 
@@ -32,8 +33,16 @@ export function checkpointMessage(key: string, checkpoint: Checkpoint): Message 
 /** Creates the checkpoint topic, compacted so that it keeps the newest position of every shard. */
 export async function ensureCheckpointTopic(admin: Admin, topic: string): Promise<void> {
   const existing = await admin.listTopics();
-  if (existing.includes(topic)) return;
-  await createTopics(admin, [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.compaction.lag.ms', value: '0' }] }]);
+  if (!existing.includes(topic)) {
+    await createTopics(admin, [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.compaction.lag.ms', value: '0' }] }]);
+    return;
+  }
+  // Checkpoints are read past a barrier in partition 0: those in other partitions would be missed.
+  const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+  const partitions = metadata?.partitions.length ?? 1;
+  if (partitions !== 1) {
+    throw new ConfigurationError(`connector.topics.checkpoints: the topic ${topic} has ${partitions} partitions; checkpoints need a topic of exactly one (let the connector create it, or create it with one partition, compacted)`);
+  }
 }
 
 /**

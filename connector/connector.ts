@@ -267,7 +267,7 @@ export class Connector {
         this.roundStartedAt = undefined;
         if (isFatal(error)) throw error;
         // Stays set until a recovery succeeds: a recovery that failed half-way must run again.
-        uncertain ||= error instanceof CommitUncertain;
+        uncertain ||= error instanceof CommitUncertain || error instanceof ProducerReset;
         // Kafka, the registry or AWS did not answer: nothing was committed, so read it all again.
         if (!uncertain) for (const { reader } of this.readers.values()) reader.rewind();
         this.streak.failed(describeError(error));
@@ -400,7 +400,11 @@ export class Connector {
         add(topics.deadLetter, deadLetterMessage(origin, `the event is ${value.length} bytes, over the ${maxMessageBytes}-byte limit`, record.raw(), key, maxMessageBytes));
         continue;
       }
-      for (const message of changeMessages(event, value, topics.tombstones)) add(topic, message);
+      for (const message of changeMessages(event, value, topics.tombstones)) {
+        // A sweep concerns items in every partition; each partition's owner applies it to its own items.
+        if (event.op === 'SWEEP') for (const copy of await this.sends.inEveryPartition(topic, message)) add(topic, copy);
+        else add(topic, message);
+      }
     }
     const topicMessages: TopicMessages[] = [...byTopic].filter(([, messages]) => messages.length > 0).map(([topic, messages]) => ({ topic, messages }));
     await this.applyTopicPolicy(topicMessages.map(({ topic }) => topic).filter((topic) => topic !== topics.deadLetter && topic !== topics.checkpoints));
@@ -414,8 +418,12 @@ export class Connector {
     } catch (error) {
       metrics.transactions.inc({ outcome: 'aborted' });
       // An abort that fails leaves the transaction's outcome to the next producer's fencing.
-      const aborted = await transaction.abort().then(() => true, () => false);
-      throw aborted || isFenced(error) ? error : new CommitUncertain(error);
+      await transaction.abort().catch(() => undefined);
+      if (isFenced(error)) throw error;
+      // Even when aborted, the producer is replaced: KafkaJS winds a partition's sequence back after a send
+      // whose records the broker may hold, and the same epoch would then send the next round as their
+      // duplicate (acknowledged, not written) or out of order (refused for ever). A new epoch starts afresh.
+      throw new ProducerReset(error);
     }
     try {
       await transaction.commit();
@@ -510,10 +518,18 @@ function shardSet(byStream: Map<string, Set<string>>, streamId: string): Set<str
  */
 function isFatal(error: unknown): boolean {
   if (error instanceof GapError || error instanceof SchemaRegistrationError) return true;
-  return classifyError(error instanceof CommitUncertain ? error.cause : error) === 'fatal';
+  return classifyError(error instanceof CommitUncertain || error instanceof ProducerReset ? error.cause : error) === 'fatal';
 }
 
 /** A commit (or the abort after a failed send) that did not answer: whether Kafka holds the round is unknown. */
+/** A send failed inside a transaction (aborted since): the round is read again with a new producer. */
+class ProducerReset extends Error {
+  constructor(cause: unknown) {
+    super(`a send failed; the transaction was aborted and the producer is replaced: ${describeError(cause)}`, { cause });
+    this.name = 'ProducerReset';
+  }
+}
+
 class CommitUncertain extends Error {
   constructor(cause: unknown) {
     super(`the transaction's outcome is unknown: ${describeError(cause)}`, { cause });

@@ -27,6 +27,12 @@ export class PartitionedSends {
     });
   }
 
+  /** The message once in every partition of its topic (a re-snapshot's SWEEP: each partition's owner applies it). */
+  async inEveryPartition(topic: string, message: Message): Promise<Message[]> {
+    if (!this.partitionCounts.has(topic)) await this.learnPartitionCounts([topic]);
+    return Array.from({ length: this.partitionCounts.get(topic)! }, (_, partition) => ({ ...message, partition }));
+  }
+
   private async learnPartitionCounts(topics: string[]): Promise<void> {
     if (topics.length === 0) return;
     const admin = this.kafka.admin();

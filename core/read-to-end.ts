@@ -8,7 +8,7 @@ export interface ReadToEndOptions {
    * barrier in its partition. Only that partition is complete when the read ends.
    */
   barrier?: Barrier;
-  /** How long to wait for the barrier (an open transaction of another producer holds it back). */
+  /** How long the read may go without a record before the barrier is given up on (an open transaction holds it back). */
   timeoutMs?: number;
 }
 
@@ -47,11 +47,15 @@ export async function readToEnd(
           done = true;
           resolve();
         };
+        // A barrier held back for longer than `timeoutMs` without any record read meanwhile: a long read
+        // of a large topic goes on, a transaction that stays open does not hold the caller for ever.
+        let progressAt = Date.now();
         if (barrier) {
-          timer = setTimeout(() => {
+          timer = setInterval(() => {
+            if (Date.now() - progressAt < timeoutMs) return;
             done = true;
-            reject(new Error(`${topic}: not read past the barrier at ${barrier.partition}:${barrier.offset} within ${timeoutMs / 1000} s (a transaction begun before it is still open)`));
-          }, timeoutMs);
+            reject(new Error(`${topic}: not read past the barrier at ${barrier.partition}:${barrier.offset}, nothing read for ${timeoutMs / 1000} s (a transaction begun before it is still open)`));
+          }, Math.min(1_000, timeoutMs));
         }
         const reached = (partition: number, lastOffset: string) => {
           const end = remaining.get(partition);
@@ -62,6 +66,7 @@ export async function readToEnd(
         // Emitted for every fetched batch, also one holding only markers or aborted records, after its
         // messages were handed over; `lastOffset` is the batch's last offset, markers included.
         consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+          progressAt = Date.now();
           if (!done && payload.topic === topic) reached(payload.partition, payload.lastOffset);
         });
         consumer.run({
@@ -75,7 +80,7 @@ export async function readToEnd(
         }).catch(reject);
       });
     } finally {
-      clearTimeout(timer);
+      clearInterval(timer);
       await consumer.disconnect();
       await admin.deleteGroups([groupId]).catch(() => undefined);
     }

@@ -16,6 +16,12 @@ export interface RollupSinkOptions {
   rollups: RollupDefinition[];
   /** Declared fields per entity. */
   views: Record<string, EntityView>;
+  /**
+   * The change topic of a table's items of an entity. A sweep of a table is applied by the members of that
+   * topic's partitions only: in a group reading several topics, partition p of another topic is another
+   * member's. Without it, every topic's batches sweep (a group reading one topic).
+   */
+  topicOf?: (table: string, entity: string) => string;
 }
 
 /**
@@ -80,7 +86,7 @@ export class RollupSink implements Sink {
       if (reasons.length > 0) rejections.push({ offset, reason: reasons.join('; ') });
     }
     await deadLetter(rejections);
-    await Promise.all(rollups.map((rollup, index) => this.applyRollup(rollup, batch.partition, applied[index]!, changes.get(rollup)!, floors)));
+    await Promise.all(rollups.map((rollup, index) => this.applyRollup(rollup, batch.topic, batch.partition, applied[index]!, changes.get(rollup)!, floors)));
     faultPoint('rollups.after-insert');
     await this.store.write(batch.topic, batch.partition, batch.nextOffset);
   }
@@ -90,11 +96,12 @@ export class RollupSink implements Sink {
    * back, plus the deletes of this partition's items below a floor it has not swept yet. The swept floor
    * is recorded after that insert; a crash in between sweeps again, and finds nothing left to delete.
    */
-  private async applyRollup(rollup: RollupDefinition, partition: number, applied: Map<string, ItemState>, changes: ItemState[], floors: Floors): Promise<void> {
-    const { clickhouse, views } = this.options;
+  private async applyRollup(rollup: RollupDefinition, topic: string, partition: number, applied: Map<string, ItemState>, changes: ItemState[], floors: Floors): Promise<void> {
+    const { clickhouse, views, topicOf } = this.options;
     const owed: { table: string; floor: string }[] = [];
     for (const { table, entity, floor } of floors.rows) {
-      if (entity !== rollup.entity || compareVersions(await this.sweeps.sweptFloor(rollup.name, table, partition), floor) >= 0) continue;
+      if (entity !== rollup.entity || (topicOf && topicOf(table, entity) !== topic)) continue;
+      if (compareVersions(await this.sweeps.sweptFloor(rollup.name, table, partition), floor) >= 0) continue;
       owed.push({ table, floor });
       const zeros = zeroValues(rollup, views[rollup.entity]!);
       for (const [id, state] of await liveStatesBelow(clickhouse, rollup, table, partition, floor)) {

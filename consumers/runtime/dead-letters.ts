@@ -69,7 +69,7 @@ export class DeadLetters {
       await transaction.abort().catch(() => undefined);
       // Whether it was written is unknown now: the next attempt fences again and reads what is there.
       await this.forget(key);
-      if (isFenced(error)) throw new Error(`dead letters of ${key}: another member of ${groupId} has taken the partition over`);
+      if (isFenced(error)) throw new PartitionTakenOver(`dead letters of ${key}: another member of ${groupId} has taken the partition over`);
       throw error;
     }
     for (const rejection of fresh) letters.written.add(rejection.offset);
@@ -129,5 +129,13 @@ export class DeadLetters {
       }
     }
     return this.partitionCount;
+  }
+}
+
+/** Another member fenced this one's dead-letter producer: the partition is its now, this member lets go of the batch. */
+export class PartitionTakenOver extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PartitionTakenOver';
   }
 }

@@ -6,7 +6,7 @@ import { FailureStreak, type PartHealth } from '../../core/health.ts';
 import { isUnavailable } from '../../core/unavailable.ts';
 import type { Logger } from '../../core/logger.ts';
 import { isRegistryRefusal, type ChangeEventCodec } from '../../schemas/registry.ts';
-import { DeadLetters } from './dead-letters.ts';
+import { DeadLetters, PartitionTakenOver } from './dead-letters.ts';
 import { groupMetrics as metrics } from './metrics.ts';
 import type { Rejection, Sink, SinkRecord } from './sink.ts';
 
@@ -259,7 +259,7 @@ export class ConsumerGroup {
         return { kind: 'done', value };
       } catch (error) {
         this.callStartedAt = undefined;
-        if (!live()) return { kind: 'gone' };
+        if (!live() || error instanceof PartitionTakenOver) return { kind: 'gone' };
         const kind = classifyError(error);
         if (kind === 'record') return { kind: 'record', error };
         if (kind === 'fatal') {
@@ -270,7 +270,9 @@ export class ConsumerGroup {
         this.streak.failed(describeError(error));
         this.log.warn({ err: error, attempt }, `${this.options.sink.name} unavailable; retrying`);
         await sleep(backoffDelay(this.options.backoff, attempt));
-        await heartbeat().catch(() => undefined);
+        // A heartbeat refused (a rebalance, this member evicted while it waited) means the partition may be
+        // another member's by now: let go rather than write beside the new owner.
+        if (!(await heartbeat().then(() => true, () => false))) return { kind: 'gone' };
       }
     }
   }
