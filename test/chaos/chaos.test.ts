@@ -22,6 +22,7 @@ test('chaos: kills, broker restarts and store outages lose and double nothing', 
   const summary = JSON.stringify({ kills: report.kills, broker_restarts: report.broker_restarts, outages: report.outages, changes: report.changes, lost: report.lost, doubled: report.doubled, wrong: report.wrong, dead_letters: report.dead_letters, dead_letters_expected: report.dead_letters_expected, max_recovery_s: report.max_recovery_s, first_differences: report.first_differences, unexpected_exits: report.unexpected_exits, logs: report.logs });
   console.log(`# chaos report: ${summary}`);
   assert.ok(report.kills.total >= 30, `at least 30 kills (${report.kills.total})`);
+  assert.ok(report.kills.at_fault_point >= 1, `at least one kill between a store write and its progress (${report.kills.at_fault_point})`);
   assert.ok(report.broker_restarts >= 2, `at least 2 broker restarts (${report.broker_restarts})`);
   if (stackOutages) for (const [store, count] of Object.entries(report.outages)) assert.ok(count >= 1, `an outage of ${store} (${count})`);
   assert.ok(report.passed, `nothing lost, doubled or wrong, and the dead letters exactly the injected ones: ${summary}`);

@@ -39,8 +39,9 @@ export function faultPlan({ seed, durationMs, poisonOrders, stackOutages }: Plan
   for (let at = between(3_000, 5_000); at < durationMs; at += between(2_000, 6_000)) {
     const process = PROCESS_NAMES[Math.floor(random() * PROCESS_NAMES.length)]!;
     const point = FAULT_POINTS[process];
-    // A third of the ClickHouse owners' restarts carry a fault point: they die between insert and progress.
-    const faultPoint = point && random() < 0.34 ? { name: point, after: between(1, 4) } : undefined;
+    // Half the ClickHouse owners' restarts carry a fault point: they die between insert and progress, at
+    // their first or second insert (later, a scheduled kill often comes first).
+    const faultPoint = point && random() < 0.5 ? { name: point, after: between(1, 2) } : undefined;
     faults.push({ kind: 'kill', at, process, downMs: between(200, 3_000), faultPoint });
   }
 
