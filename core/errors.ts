@@ -47,9 +47,14 @@ const CLICKHOUSE_FATAL_CODES = new Set([8, 10, 16, 43, 44, 47, 60, 62, 81, 164, 
  * transactional.id.expiration.ms; a new producer (the connector's recovery) is the answer.
  */
 const KAFKA_FENCED_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
-/** KafkaJS error types that mean this client may never do its work with the credentials it has. */
+/**
+ * KafkaJS error types that mean this client may never do its work: the credentials it has, or a setting the
+ * cluster refuses whatever the moment (a topic policy, a topic config, a transaction timeout over the
+ * broker's maximum). Retrying them would wait for ever; the process stops and names the cause.
+ */
 const KAFKA_REFUSED_TYPES = new Set([
   'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED',
+  'POLICY_VIOLATION', 'INVALID_CONFIG', 'INVALID_TRANSACTION_TIMEOUT', 'UNSUPPORTED_VERSION', 'INVALID_TOPIC_EXCEPTION',
 ]);
 
 const PROGRAMMING_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'EvalError']);
