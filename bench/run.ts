@@ -4,13 +4,13 @@
  * and prints the figures as a table.
  */
 import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { endpointsFromEnv, localEndpoints } from '../stack/endpoints.ts';
 import { stackUp } from '../stack/stack.ts';
 import { benchConnector } from './connector.bench.ts';
 import { benchLatency } from './latency.bench.ts';
 import { benchSinks } from './sinks.bench.ts';
 import type { BenchResult } from './measure.ts';
+import { machineAndVersions } from './versions.ts';
 
 const endpoints = endpointsFromEnv() ?? (await stackUp(), localEndpoints);
 const run = Date.now().toString(36);
@@ -21,7 +21,7 @@ if (!only || only === 'sinks') results.push(...(await benchSinks(endpoints, run)
 if (!only || only === 'latency') results.push(await benchLatency(endpoints, run));
 
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
-console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+console.log(machineAndVersions());
 console.table(results.map((result) => ({ ...result, name: result.name.split(':')[0] })));
 for (const result of results) console.log(`- ${result.name}`);
 process.exit(0);

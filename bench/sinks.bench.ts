@@ -15,7 +15,7 @@ import { documentFor, documentId } from '../consumers/search/documents.ts';
 import { SearchSink } from '../consumers/search/search-sink.ts';
 import { canonicalKey, type ChangeEvent } from '../schemas/change-event.ts';
 import type { Endpoints } from '../stack/endpoints.ts';
-import { comparison, rateOf, withPeakRss, type BenchResult } from './measure.ts';
+import { comparison, median, rateOf, withPeakRss, type BenchResult } from './measure.ts';
 
 const BATCH = 500;
 
@@ -45,8 +45,6 @@ function batches(events: { key: string; event: ChangeEvent }[], topic: string): 
 }
 
 const REPETITIONS = 3;
-
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /**
  * Sink and baseline measured in turns, each turn on items neither has seen (a repeated item would be
