@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { endpointsFromEnv, localEndpoints } from '../stack/endpoints.ts';
 import { stackUp } from '../stack/stack.ts';
 import { benchConnector } from './connector.bench.ts';
+import { benchConsumers } from './consumers.bench.ts';
 import { benchLatency } from './latency.bench.ts';
 import { benchSinks } from './sinks.bench.ts';
 import type { BenchResult } from './measure.ts';
@@ -17,6 +18,7 @@ const run = Date.now().toString(36);
 const only = process.argv[2];
 const results: BenchResult[] = [];
 if (!only || only === 'connector') results.push(await benchConnector(endpoints, run));
+if (!only || only === 'consumers') results.push(...(await benchConsumers(endpoints, run)));
 if (!only || only === 'sinks') results.push(...(await benchSinks(endpoints, run)));
 if (!only || only === 'latency') results.push(await benchLatency(endpoints, run));
 

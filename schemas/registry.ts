@@ -99,6 +99,7 @@ export class ChangeEventCodec {
   readonly registry: SchemaRegistry;
   private readonly subjectIds = new Map<string, Promise<number>>();
   private readonly writer = new FramedAvroWriter();
+  private readonly writerTypes = new Map<number, avro.Type>();
 
   constructor(private readonly connection: RegistryConnection, private readonly compatibility: Compatibility = 'BACKWARD') {
     this.registry = new SchemaRegistry({
@@ -183,7 +184,19 @@ export class ChangeEventCodec {
     return (await this.encoder(topic))(event);
   }
 
+  /**
+   * Decodes as the registry client does (magic byte, schema id, the id's writer schema), with the
+   * writer types of the ids seen kept here: later events of an id are read without the client's lookups.
+   */
   async decode(buffer: Buffer): Promise<ChangeEvent> {
-    return fromAvro((await this.registry.decode(buffer)) as AvroChangeEvent);
+    const schemaId = buffer.length >= HEADER_BYTES && buffer[0] === 0 ? buffer.readInt32BE(1) : undefined;
+    const known = schemaId === undefined ? undefined : this.writerTypes.get(schemaId);
+    if (known) return fromAvro(known.fromBuffer(buffer.subarray(HEADER_BYTES)) as AvroChangeEvent);
+    const event = fromAvro((await this.registry.decode(buffer)) as AvroChangeEvent);
+    if (schemaId !== undefined) {
+      const writer = await this.registry.getSchema(schemaId);
+      if (writer instanceof avro.Type) this.writerTypes.set(schemaId, writer);
+    }
+    return event;
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { toAvro, type ChangeEvent } from '../../../schemas/change-event.ts';
+import { fromAvro, toAvro, type AvroChangeEvent, type ChangeEvent } from '../../../schemas/change-event.ts';
 import { ChangeEventCodec } from '../../../schemas/registry.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
 
@@ -39,4 +39,20 @@ test('a value avsc cannot write fails with the message the registry client gave'
   const expected = await codec.registry.encode(await codec.schemaId(topic), toAvro(bad)).then(() => undefined, (error: Error) => error.message);
   assert.ok(expected);
   await assert.rejects(codec.encode(topic, bad), { message: expected });
+});
+
+test('events are decoded as the registry client decodes them, the first of an id and the ones after', async () => {
+  const codec = new ChangeEventCodec({ url: testEndpoints().registryUrl });
+  const encode = await codec.encoder(uniqueName('avro'));
+  const written = Array.from({ length: 50 }, (_, index) => encode(event(index, index)));
+  for (const [index, value] of written.entries()) {
+    assert.deepEqual(await codec.decode(value), fromAvro((await codec.registry.decode(value)) as AvroChangeEvent), `event ${index}`);
+  }
+  const wrongMagic = Buffer.from(written[0]!);
+  wrongMagic[0] = 1;
+  const expected = await codec.registry.decode(wrongMagic).then(() => undefined, (error: Error) => error.message);
+  await assert.rejects(codec.decode(wrongMagic), { message: expected });
+  const truncated = written[1]!.subarray(0, 20);
+  const truncatedMessage = await codec.registry.decode(truncated).then(() => undefined, (error: Error) => error.message);
+  await assert.rejects(codec.decode(truncated), { message: truncatedMessage });
 });
