@@ -3,7 +3,7 @@
  * `group` consumes the backlog end to end (fetch, Avro decode, apply, progress); `raw` writes the same
  * rows straight to the store. Prints `RESULT {"rate":…,"peakRssMb":…}` on stdout.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client as OpenSearchClient } from '@opensearch-project/opensearch';
@@ -51,8 +51,14 @@ function peakRssMb(): number {
   return Math.round(Number(kib ?? 0) / 1024);
 }
 
-const embeddedClickHouse = (): Promise<ClickHouseClient> =>
-  connectClickHouse(endpoints.clickhouseUrl ? { kind: 'server', url: endpoints.clickhouseUrl } : { kind: 'embedded', path: mkdtempSync(join(tmpdir(), 'shardline-bench-ch-')) });
+const temporaryDirs: string[] = [];
+
+function embeddedClickHouse(): Promise<ClickHouseClient> {
+  if (endpoints.clickhouseUrl) return connectClickHouse({ kind: 'server', url: endpoints.clickhouseUrl });
+  const path = mkdtempSync(join(tmpdir(), 'shardline-bench-ch-'));
+  temporaryDirs.push(path);
+  return connectClickHouse({ kind: 'embedded', path });
+}
 
 const searchConfig = (name: string) => searchConfigSchema.parse({ indexPrefix: name, replicas: 0, documents: { order: { text: ['category', 'status'] } } });
 
@@ -189,8 +195,35 @@ async function rawWriter(run: ConsumerRun): Promise<RawWriter> {
   }
 }
 
+/**
+ * What a measurement wrote to the shared servers goes when it is done: a million cached items or
+ * documents a turn would fill them for every other user of the stack. (Embedded ClickHouse lives in
+ * a temporary directory, removed below.)
+ */
+async function removeWhatWasWritten(run: ConsumerRun): Promise<void> {
+  if (run.sink === 'cache') {
+    const redis = new Redis(endpoints.redisUrl);
+    for (const pattern of [`${run.name}:*`, `${run.name}-raw:*`, `shardline:*:{orders}:${run.name}`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 5000);
+        cursor = next;
+        if (keys.length > 0) await redis.unlink(...keys);
+      } while (cursor !== '0');
+    }
+    redis.disconnect();
+  }
+  if (run.sink === 'search') {
+    const client = new OpenSearchClient({ node: endpoints.opensearchUrl });
+    await client.indices.delete({ index: `${run.name}-*` });
+    await client.close();
+  }
+}
+
 const run = JSON.parse(process.argv[2]!) as ConsumerRun;
 const rate = run.mode === 'group' ? await measureGroup(run) : await measureRaw(run);
-console.log(`RESULT ${JSON.stringify({ rate, peakRssMb: peakRssMb() })}`);
-if (process.env.BENCH_MEMORY) console.error(process.memoryUsage());
+const peak = peakRssMb();
+await removeWhatWasWritten(run);
+for (const dir of temporaryDirs) rmSync(dir, { recursive: true, force: true });
+console.log(`RESULT ${JSON.stringify({ rate, peakRssMb: peak })}`);
 process.exit(0);

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: each measured path against its raw baseline in the same run, on the real stack
+ * `npm run bench [connector|consumers [sink...]|sinks|latency]`: each measured path against its raw baseline in the same run, on the real stack
  * (endpoints from the environment, else the native stack, started if needed). Writes bench/results.json
  * and prints the figures as a table.
  */
@@ -8,6 +8,7 @@ import { endpointsFromEnv, localEndpoints } from '../stack/endpoints.ts';
 import { stackUp } from '../stack/stack.ts';
 import { benchConnector } from './connector.bench.ts';
 import { benchConsumers } from './consumers.bench.ts';
+import type { SinkKind } from './consumer-process.ts';
 import { benchLatency } from './latency.bench.ts';
 import { benchSinks } from './sinks.bench.ts';
 import type { BenchResult } from './measure.ts';
@@ -18,7 +19,7 @@ const run = Date.now().toString(36);
 const only = process.argv[2];
 const results: BenchResult[] = [];
 if (!only || only === 'connector') results.push(await benchConnector(endpoints, run));
-if (!only || only === 'consumers') results.push(...(await benchConsumers(endpoints, run)));
+if (!only || only === 'consumers') results.push(...(await benchConsumers(endpoints, run, process.argv.slice(3) as SinkKind[])));
 if (!only || only === 'sinks') results.push(...(await benchSinks(endpoints, run)));
 if (!only || only === 'latency') results.push(await benchLatency(endpoints, run));
 
