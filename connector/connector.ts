@@ -25,6 +25,9 @@ import { kinesisVersionAt } from './kinesis/version.ts';
 
 export type GapPolicy = 'fail' | 'resnapshot' | 'skip';
 
+/** GetRecords calls in flight in one round: shards wait on the network together, within the SDK's sockets. */
+const SHARD_READS_IN_FLIGHT = 16;
+
 // Before any produce request is encoded: KafkaJS's record encoder was a third of the connector's CPU.
 installRecordEncoder();
 
@@ -305,23 +308,19 @@ export class Connector {
 
   private async readRound(now: number): Promise<Round> {
     const round: Round = { events: [], deadLetters: [], checkpoints: [...this.pendingCheckpoints], pending: this.pendingCheckpoints.length, readers: new Set(), dedupeIds: new Map(), versions: new Map() };
-    for (const [key, { reader, source }] of this.readers) {
-      if (reader.nextPollAt > now) continue;
-      const records: SourceRecord[] = [];
-      try {
-        // Full pages mean the shard has more: read on, so one transaction carries more records.
-        const { recordsPerRead, recordsPerRound } = this.options.polling;
-        let page: SourceRecord[];
-        do {
-          page = await reader.poll(now);
-          records.push(...page);
-        } while (page.length === recordsPerRead && records.length < recordsPerRound && !reader.ended);
-      } catch (error) {
-        if (!(error instanceof GapError)) throw error;
-        await this.handleGap(source, error);
+    const due = [...this.readers].filter(([, { reader }]) => reader.nextPollAt <= now);
+    // The shards' reads wait on the network at once; what they read joins the round in the readers'
+    // order, and the first failure in that order decides, as when they were read one after another.
+    const reads = await settledInParallel(due, SHARD_READS_IN_FLIGHT, ([, { reader }]) => this.readShard(reader, now));
+    for (const [index, [key, { reader, source }]] of due.entries()) {
+      const read = reads[index]!;
+      if ('error' in read) {
+        if (!(read.error instanceof GapError)) throw read.error;
+        await this.handleGap(source, read.error);
         reader.restartFromTrimHorizon();
         continue;
       }
+      const records = read.value;
       this.observeLag(source, reader);
       if (records.length === 0 && !reader.ended) continue;
       const converted = round.events.length;
@@ -338,6 +337,18 @@ export class Connector {
       }));
     }
     return round;
+  }
+
+  /** Full pages mean the shard has more: read on, so one transaction carries more records. */
+  private async readShard(reader: ShardReader, now: number): Promise<SourceRecord[]> {
+    const { recordsPerRead, recordsPerRound } = this.options.polling;
+    const records: SourceRecord[] = [];
+    let page: SourceRecord[];
+    do {
+      page = await reader.poll(now);
+      records.push(...page);
+    } while (page.length === recordsPerRead && records.length < recordsPerRound && !reader.ended);
+    return records;
   }
 
   private observeLag(source: ShardSource, reader: ShardReader): void {
@@ -505,6 +516,23 @@ function countRecords(events: ConvertedEvent[]): void {
     else counts.set(label, { table: event.table, op: event.op, count: 1 });
   }
   for (const { table, op, count } of counts.values()) metrics.records.inc({ table, op }, count);
+}
+
+/**
+ * `work` on each item, at most `limit` at once; each outcome in the items' order, failures included
+ * (every read has settled before the round goes on, so none runs on into the next round).
+ */
+async function settledInParallel<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<({ value: R } | { error: unknown })[]> {
+  const outcomes: ({ value: R } | { error: unknown })[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      outcomes[index] = await work(items[index]!).then((value) => ({ value }), (error: unknown) => ({ error }));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return outcomes;
 }
 
 function shardSet(byStream: Map<string, Set<string>>, streamId: string): Set<string> {
