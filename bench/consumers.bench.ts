@@ -11,7 +11,7 @@ const PARTITIONS = 6;
 const TURNS = 3;
 /** Partitions applied at once, for every group, and writes in flight for its raw write. */
 const CONCURRENCY = 2;
-/** A smaller young generation: the groups' garbage is short-lived, and their RSS stays lower. */
+/** A smaller young generation: the groups' garbage is short-lived. */
 const GROUP_FLAGS = ['--max-semi-space-size=8'];
 
 /** Records per sink call (the raw write uses the same blocks; ClickHouse's at least 10,000 rows). */
