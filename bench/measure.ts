@@ -38,6 +38,8 @@ export function percentile(values: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? 0;
 }
 
+export const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
 export const round = (value: number, places = 2): number => Math.round(value * 10 ** places) / 10 ** places;
 
 export function comparison(name: string, rate: number, baseline: number, peakRssMb: number): BenchResult {

@@ -1,29 +1,32 @@
 /**
- * `npm run bench`: each measured path against its raw baseline in the same run, on the real stack
+ * `npm run bench [connector|consumers [sink...]|sinks|latency]`: each measured path against its raw baseline in the same run, on the real stack
  * (endpoints from the environment, else the native stack, started if needed). Writes bench/results.json
  * and prints the figures as a table.
  */
 import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { endpointsFromEnv, localEndpoints } from '../stack/endpoints.ts';
 import { stackUp } from '../stack/stack.ts';
 import { benchConnector } from './connector.bench.ts';
+import { benchConsumers } from './consumers.bench.ts';
+import type { SinkKind } from './consumer-process.ts';
 import { benchLatency } from './latency.bench.ts';
 import { benchRollupsQuery } from './rollups-query.bench.ts';
 import { benchSinks } from './sinks.bench.ts';
 import type { BenchResult } from './measure.ts';
+import { machineAndVersions } from './versions.ts';
 
 const endpoints = endpointsFromEnv() ?? (await stackUp(), localEndpoints);
 const run = Date.now().toString(36);
 const only = process.argv[2];
 const results: BenchResult[] = [];
 if (!only || only === 'connector') results.push(await benchConnector(endpoints, run));
+if (!only || only === 'consumers') results.push(...(await benchConsumers(endpoints, run, process.argv.slice(3) as SinkKind[])));
 if (!only || only === 'sinks') results.push(...(await benchSinks(endpoints, run)));
 if (!only || only === 'latency') results.push(await benchLatency(endpoints, run));
 if (!only || only === 'rollups-query') results.push(await benchRollupsQuery(endpoints, run));
 
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
-console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+console.log(machineAndVersions());
 console.table(results.map((result) => ({ ...result, name: result.name.split(':')[0] })));
 for (const result of results) console.log(`- ${result.name}`);
 process.exit(0);

@@ -13,27 +13,12 @@ import type { Sink, SinkBatch } from '../consumers/runtime/sink.ts';
 import { searchConfigSchema } from '../consumers/search/config.ts';
 import { documentFor, documentId } from '../consumers/search/documents.ts';
 import { SearchSink } from '../consumers/search/search-sink.ts';
-import { canonicalKey, type ChangeEvent } from '../schemas/change-event.ts';
+import type { ChangeEvent } from '../schemas/change-event.ts';
+import { orderEvents } from './orders.ts';
 import type { Endpoints } from '../stack/endpoints.ts';
-import { comparison, rateOf, withPeakRss, type BenchResult } from './measure.ts';
+import { comparison, median, rateOf, withPeakRss, type BenchResult } from './measure.ts';
 
 const BATCH = 500;
-
-function orderEvents(count: number, first = 0): { key: string; event: ChangeEvent }[] {
-  return Array.from({ length: count }, (_, offset) => {
-    const index = first + offset;
-    const keys = { PK: { S: `ORDER#${index}` }, SK: { S: `ORDER#${index}` } };
-    const event: ChangeEvent = {
-      op: 'INSERT', eventId: `bench-${index}`, table: 'orders', entity: 'order', version: String(4421584500000000017450439091n + BigInt(index)), keys, before: null,
-      after: {
-        ...keys, user_id: { S: `USER#${index % 500}` }, category: { S: ['books', 'games', 'toys'][index % 3]! }, status: { S: 'new' },
-        created_at: { S: `2026-11-${String(1 + (index % 28)).padStart(2, '0')}T10:15:00.000Z` }, total: { N: `${(index % 9973) + 1}.${String(index % 100).padStart(2, '0')}` },
-      },
-      source: { kind: 'DYNAMODB_STREAMS', region: 'us-east-1', table: 'orders', stream: 'bench', shardId: 'bench', sequenceNumber: String(index), approximateCreationTimeMicros: 1_764_000_000_000_000 + index, userIdentity: null, ttlDelete: false },
-    };
-    return { key: canonicalKey(keys), event };
-  });
-}
 
 function batches(events: { key: string; event: ChangeEvent }[], topic: string): SinkBatch[] {
   const out: SinkBatch[] = [];
@@ -45,8 +30,6 @@ function batches(events: { key: string; event: ChangeEvent }[], topic: string): 
 }
 
 const REPETITIONS = 3;
-
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /**
  * Sink and baseline measured in turns, each turn on items neither has seen (a repeated item would be

@@ -1,6 +1,7 @@
 import type { Message, TopicMessages } from 'kafkajs';
 
-const messageSize = (message: Message): number =>
+/** A message's bytes on the wire, near enough: value, key, and header names and values. */
+export const messageSize = (message: Message): number =>
   (message.value?.length ?? 0) + (typeof message.key === 'string' ? Buffer.byteLength(message.key) : (message.key?.length ?? 0))
   + Object.entries(message.headers ?? {}).reduce((sum, [name, value]) => sum + name.length + String(value).length, 0);
 

@@ -16,13 +16,13 @@ const VERBS: Record<Op, string> = { INSERT: 'created', MODIFY: 'updated', REMOVE
 export const eventType = (event: Pick<ChangeEvent, 'entity' | 'op'>): string => `${event.entity}.${VERBS[event.op]}`;
 
 /** CloudEvents 1.0 attributes in the Kafka protocol binding's `ce_` headers. */
-export function cloudEventHeaders(event: ChangeEvent): IHeaders {
+export function cloudEventHeaders(event: ChangeEvent, subject = canonicalKey(event.keys)): IHeaders {
   const headers: IHeaders = {
     ce_specversion: '1.0',
     ce_id: event.eventId,
     ce_type: eventType(event),
     ce_source: `shardline:${event.source.kind.toLowerCase()}:${event.source.region}:${event.table}`,
-    ce_subject: canonicalKey(event.keys),
+    ce_subject: subject,
     ce_time: new Date(Math.floor(event.source.approximateCreationTimeMicros / 1000)).toISOString(),
     'content-type': 'application/avro',
   };
@@ -32,13 +32,12 @@ export function cloudEventHeaders(event: ChangeEvent): IHeaders {
 
 /**
  * The Kafka records of one change: the event keyed by the item, then a tombstone after a REMOVE when
- * asked. Tombstones are for compacted topics only (the config allows them with `topics.compaction`): their
+ * asked (`key`, the item's canonical key, when the caller has it). Tombstones are for compacted topics only (the config allows them with `topics.compaction`): their
  * min.compaction.lag.ms keeps the REMOVE event itself readable for deleteRetentionMs before compaction
  * may drop it in favour of the tombstone.
  */
-export function changeMessages(event: ChangeEvent, value: Buffer, tombstones: boolean): Message[] {
-  const key = canonicalKey(event.keys);
-  const messages: Message[] = [{ key, value, headers: cloudEventHeaders(event) }];
+export function changeMessages(event: ChangeEvent, value: Buffer, tombstones: boolean, key = canonicalKey(event.keys)): Message[] {
+  const messages: Message[] = [{ key, value, headers: cloudEventHeaders(event, key) }];
   if (event.op === 'REMOVE' && tombstones) messages.push({ key, value: null });
   return messages;
 }

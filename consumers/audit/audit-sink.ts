@@ -91,7 +91,8 @@ export class AuditSink implements Sink {
     await this.store.write(batch.topic, batch.partition, batch.nextOffset);
   }
 
-  private entry(event: ChangeEvent) {
+  /** The row of one change, as `apply` inserts it. */
+  entry(event: ChangeEvent) {
     const { redactions, hashSalt } = this.options;
     const keys = redactKeys(event.keys, redactions, hashSalt);
     const before = redact(plainImage(event.before), redactions, hashSalt);

@@ -22,6 +22,28 @@ interface BulkItem {
   offset: string;
   action: Record<string, unknown>;
   body: Record<string, unknown>;
+  /** A conditional write's scripted form, sent instead when the document changed since it was read (409). */
+  onConflict?: BulkItem;
+}
+
+/** One change to write: its document (or tombstone) and what the apply script compares. */
+interface Change {
+  offset: string;
+  index: string;
+  id: string;
+  table: string;
+  key: string;
+  version: string;
+  deleted: boolean;
+  doc: Record<string, unknown>;
+  floor: string | null;
+}
+
+/** What a document holds now: its version and the sequence number and term a conditional write names. */
+interface Current {
+  version: string | undefined;
+  seqNo: number;
+  primaryTerm: number;
 }
 
 const PROGRESS_INDEX = 'shardline-progress';
@@ -42,6 +64,22 @@ const SWEEP_SCRIPT = `
   ctx._source.shardline_version = params.below;
   ctx._source.shardline_deleted = true;
 `;
+
+const documentOf = (change: Change): string => `${change.index}\u0000${change.id}`;
+
+/** The apply script's scripted upsert of a change. */
+function scriptedUpdate(change: Change): BulkItem {
+  const { offset, index, id, version, deleted, doc, table, key, floor } = change;
+  return {
+    offset,
+    action: { update: { _index: index, _id: id, retry_on_conflict: 5 } },
+    body: { scripted_upsert: true, upsert: {}, script: { id: APPLY_SCRIPT_ID, params: { version, deleted, doc, table, key, floor } } },
+  };
+}
+
+/** Versions compare as the apply script compares them: by length, then by text. */
+const newer = (incoming: string, current: string): boolean => incoming.length > current.length || (incoming.length === current.length && incoming > current);
+const below = (version: string, floor: string | null): boolean => floor !== null && newer(floor, version);
 
 /** Answers about the document itself (it does not fit the mapping, the script refuses its values). */
 function refusesTheDocument(status: number, type: string | undefined): boolean {
@@ -95,7 +133,7 @@ export class SearchSink implements Sink {
 
   async apply(batch: SinkBatch, deadLetter: (rejections: Rejection[]) => Promise<void>): Promise<void> {
     const { config, views } = this.options;
-    const items: BulkItem[] = [];
+    const changes: Change[] = [];
     const rejections: Rejection[] = [];
     const sweeps: { index: string; table: string; version: string }[] = [];
     const floors = await this.floors(batch);
@@ -117,13 +155,9 @@ export class SearchSink implements Sink {
         rejections.push({ offset, reason: `search ${event.entity}: ${error.message}` });
         continue;
       }
-      items.push({
-        offset,
-        action: { update: { _index: index, _id: documentId(event.table, key), retry_on_conflict: 5 } },
-        body: { scripted_upsert: true, upsert: {}, script: { id: APPLY_SCRIPT_ID, params: { version: event.version, deleted, doc, table: event.table, key, floor: floors.get(floorId(index, event.table)) ?? null } } },
-      });
+      changes.push({ offset, index, id: documentId(event.table, key), table: event.table, key, version: event.version, deleted, doc, floor: floors.get(floorId(index, event.table)) ?? null });
     }
-    rejections.push(...(await this.bulk(items)));
+    rejections.push(...(await this.bulk(await this.writes(changes))));
     for (const sweep of sweeps) await this.sweep(sweep);
     await deadLetter(rejections);
     await this.options.client.index({ index: PROGRESS_INDEX, id: this.progressId(batch.topic, batch.partition), body: { next_offset: batch.nextOffset } });
@@ -157,6 +191,56 @@ export class SearchSink implements Sink {
     }
   }
 
+  /**
+   * The bulk items of a batch's changes. The apply script's compare-and-set, done here for the first
+   * change of each document: the documents' versions are read (one realtime mget), a change that is not
+   * newer, or below the table's sweep, is left out (the script's no-op), and a newer one is a plain write
+   * conditional on the sequence number read (a create where there was no document). A document changed
+   * in between answers 409 and gets the scripted update instead. Later changes of a document in the same
+   * batch follow as scripted updates, in order. Without a script per document OpenSearch only indexes.
+   */
+  private async writes(changes: Change[]): Promise<BulkItem[]> {
+    const first = new Map<string, Change>();
+    for (const change of changes) if (!first.has(documentOf(change))) first.set(documentOf(change), change);
+    const current = await this.currentDocuments([...first.values()]);
+    const items: BulkItem[] = [];
+    for (const change of changes) {
+      const scripted = scriptedUpdate(change);
+      if (first.get(documentOf(change)) !== change) {
+        items.push(scripted);
+        continue;
+      }
+      const found = current.get(documentOf(change));
+      if (found === 'unreadable') {
+        items.push(scripted);
+        continue;
+      }
+      if (below(change.version, change.floor) || (found?.version !== undefined && !newer(change.version, found.version))) continue;
+      const source = change.deleted
+        ? { table: change.table, key: change.key, shardline_version: change.version, shardline_deleted: true }
+        : { ...change.doc, shardline_version: change.version, shardline_deleted: false };
+      const action = found
+        ? { index: { _index: change.index, _id: change.id, if_seq_no: found.seqNo, if_primary_term: found.primaryTerm } }
+        : { create: { _index: change.index, _id: change.id } };
+      items.push({ offset: change.offset, action, body: source, onConflict: scripted });
+    }
+    return items;
+  }
+
+  /** What each document holds now; `unreadable` where the index cannot answer (the bulk request then answers as it did). */
+  private async currentDocuments(changes: Change[]): Promise<Map<string, Current | 'unreadable'>> {
+    if (changes.length === 0) return new Map();
+    const response = await this.options.client.mget({ body: { docs: changes.map((change) => ({ _index: change.index, _id: change.id, _source: ['shardline_version'] })) } });
+    const docs = (response.body as { docs: { found?: boolean; _seq_no?: number; _primary_term?: number; _source?: { shardline_version?: string }; error?: unknown }[] }).docs;
+    const current = new Map<string, Current | 'unreadable'>();
+    docs.forEach((doc, position) => {
+      const change = changes[position]!;
+      if (doc.error) current.set(documentOf(change), 'unreadable');
+      else if (doc.found) current.set(documentOf(change), { version: doc._source?.shardline_version, seqNo: doc._seq_no!, primaryTerm: doc._primary_term! });
+    });
+    return current;
+  }
+
   /** The sweeps of the tables in a batch, read once per batch: members of a group share them through OpenSearch. */
   private async floors(batch: SinkBatch): Promise<Map<string, string>> {
     const ids = new Set<string>();
@@ -186,7 +270,8 @@ export class SearchSink implements Sink {
         const outcome = Object.values(result)[0]!;
         const item = pending[index]!;
         if (outcome.status < 300) return;
-        if (outcome.status === 429 || outcome.status >= 500 || outcome.status === 409) retry.push(item);
+        if (outcome.status === 409 && item.onConflict) retry.push(item.onConflict);
+        else if (outcome.status === 429 || outcome.status >= 500 || outcome.status === 409) retry.push(item);
         else if (refusesTheDocument(outcome.status, outcome.error?.type)) {
           rejections.push({ offset: item.offset, reason: `OpenSearch refused the document (${outcome.status} ${outcome.error?.type}): ${outcome.error?.reason ?? ''}` });
         } else {

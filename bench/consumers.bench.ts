@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createKafka } from '../core/kafka.ts';
+import type { Endpoints } from '../stack/endpoints.ts';
+import { produceBacklog } from './backlog.ts';
+import type { ConsumerRun, SinkKind } from './consumer-process.ts';
+import { median, round, type BenchResult } from './measure.ts';
+
+const BACKLOG = 1_000_000;
+const PARTITIONS = 6;
+const TURNS = 3;
+/** Partitions applied at once, for every group, and writes in flight for its raw write. */
+const CONCURRENCY = 2;
+/** A smaller young generation: the groups' garbage is short-lived. */
+const GROUP_FLAGS = ['--max-semi-space-size=8'];
+
+/** Records per sink call (the raw write uses the same blocks; ClickHouse's at least 10,000 rows). */
+const SINKS: { kind: SinkKind; batch: number; name: string }[] = [
+  { kind: 'audit', batch: 10_000, name: 'consumer audit: Kafka -> Avro -> audit entries with diffs and progress in ClickHouse (vs raw insert of the same rows, 10,000-row blocks)' },
+  { kind: 'cache', batch: 5_000, name: 'consumer cache: Kafka -> Avro -> one Redis script per batch with versions and offsets (vs raw pipelined HSET of the same items)' },
+  { kind: 'search', batch: 2_000, name: 'consumer search: Kafka -> Avro -> versions read, then conditional bulk writes in OpenSearch (vs raw bulk index of the same documents, same concurrency)' },
+  { kind: 'rollups', batch: 10_000, name: 'consumer rollups: Kafka -> Avro -> rollup items and progress in ClickHouse, sink as it is (vs raw insert of the same rows, 10,000-row blocks)' },
+];
+
+/** Runs one measurement in a child process (its own heap and RSS) and reads its result line. */
+async function inChild(run: ConsumerRun): Promise<{ rate: number; peakRssMb: number }> {
+  const script = fileURLToPath(new URL('./consumer-process.ts', import.meta.url));
+  const flags = run.mode === 'group' ? GROUP_FLAGS : [];
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', script, JSON.stringify(run)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
+  const line = /^RESULT (.*)$/m.exec(output)?.[1];
+  if (code !== 0 || !line) throw new Error(`${run.mode} ${run.sink} exited ${code} without a result:\n${output.slice(-2000)}`);
+  return JSON.parse(line) as { rate: number; peakRssMb: number };
+}
+
+/**
+ * Each sink as its own consumer group, end to end from Kafka, on a backlog of a million changes in a
+ * topic of several partitions, against a raw write of the same rows to the same store; in turns (a new
+ * group and new stores each turn), each group and each raw write in its own process.
+ */
+export async function benchConsumers(endpoints: Endpoints, run: string, only?: SinkKind[]): Promise<BenchResult[]> {
+  const topic = `bench-${run}.orders.order`;
+  await produceBacklog(endpoints, topic, BACKLOG, PARTITIONS);
+  const results: BenchResult[] = [];
+  for (const { kind, batch, name } of SINKS.filter((sink) => !only?.length || only.includes(sink.kind))) {
+    const rates: number[] = [];
+    const baselines: number[] = [];
+    const peaks: number[] = [];
+    for (let turn = 0; turn < TURNS; turn++) {
+      const base = { sink: kind, topic, count: BACKLOG, batchSize: batch, concurrency: CONCURRENCY };
+      const group = await inChild({ ...base, mode: 'group', name: `bench-${run}-${kind}-${turn}` });
+      const raw = await inChild({ ...base, mode: 'raw', name: `bench-${run}-${kind}-raw-${turn}` });
+      console.log(`consumer ${kind} turn ${turn}: ${Math.round(group.rate)}/s (peak RSS ${group.peakRssMb} MiB), raw ${Math.round(raw.rate)}/s`);
+      rates.push(group.rate);
+      baselines.push(raw.rate);
+      peaks.push(group.peakRssMb);
+    }
+    const [rate, baseline] = [median(rates), median(baselines)];
+    results.push({ name, rate: round(rate, 0), baseline_rate: round(baseline, 0), ratio: round(rate / baseline), p50_ms: null, p99_ms: null, peak_rss_mb: median(peaks) });
+  }
+  // The backlog is most of a gigabyte on the shared broker.
+  const admin = createKafka({ brokers: endpoints.kafkaBrokers, clientId: 'bench-backlog' }).admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [topic] });
+  await admin.disconnect();
+  return results;
+}

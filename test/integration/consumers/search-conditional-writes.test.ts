@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Client as OpenSearchClient } from '@opensearch-project/opensearch';
+import type { Rejection, SinkRecord } from '../../../consumers/runtime/sink.ts';
+import { SearchSink } from '../../../consumers/search/search-sink.ts';
+import { defaultOrderView } from '../../../consumers/rollups/definition.ts';
+import { canonicalKey, type ChangeEvent } from '../../../schemas/change-event.ts';
+import { testSearchConfig } from '../../harness/consumers.ts';
+import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
+
+const keysOf = (id: number) => ({ PK: { S: `ORDER#${id}` }, SK: { S: `ORDER#${id}` } });
+const change = (id: number, version: string, total: string | null): ChangeEvent => ({
+  op: total === null ? 'REMOVE' : 'MODIFY', eventId: `e-${id}-${version}`, table: 'orders', entity: 'order', version, keys: keysOf(id), before: null,
+  after: total === null ? null : { ...keysOf(id), total: { N: total }, created_at: { S: '2026-11-01T10:00:00Z' }, category: { S: 'books' }, user_id: { S: 'USER#1' }, status: { S: 'new' } },
+  source: { kind: 'DYNAMODB_STREAMS', region: 'us-east-1', table: 'orders', stream: 's', shardId: 'sh', sequenceNumber: version, approximateCreationTimeMicros: 1, userIdentity: null, ttlDelete: false },
+});
+const docId = (id: number) => `orders:${canonicalKey(keysOf(id))}`;
+
+/** A sink whose client lets a test write between the sink's read of the documents and its bulk request. */
+function sinkWithInterleaving(prefix: string, between: () => Promise<void>): SearchSink {
+  const client = new OpenSearchClient({ node: testEndpoints().opensearchUrl });
+  const mget = client.mget.bind(client);
+  client.mget = (async (...args: Parameters<typeof mget>) => {
+    const answer = await mget(...args);
+    // After the read of the documents' versions (not of the sweeps, which is by ids).
+    if ((args[0] as { body?: { docs?: unknown } }).body?.docs) await between();
+    return answer;
+  }) as unknown as typeof client.mget;
+  return new SearchSink({ group: `${prefix}-search`, client, config: testSearchConfig(prefix), views: { order: defaultOrderView }, itemBackoff: { baseMs: 50, maxMs: 500, attempts: 10 } });
+}
+
+let offset = 0;
+async function apply(sink: SearchSink, ...events: ChangeEvent[]): Promise<Rejection[]> {
+  const rejections: Rejection[] = [];
+  const records: SinkRecord[] = events.map((event) => ({ offset: String(offset++), key: canonicalKey(event.keys), event }));
+  await sink.apply({ topic: 't', partition: 0, records, nextOffset: String(offset) }, async (found) => void rejections.push(...found));
+  return rejections;
+}
+
+/** The document as stored, tombstones included (searches through the alias leave those out). */
+const state = async (alias: string, id: number) => {
+  const client = new OpenSearchClient({ node: testEndpoints().opensearchUrl });
+  const response = await client.get({ index: alias, id: docId(id) }).catch(() => undefined);
+  await client.close();
+  const doc = response?.body._source as Record<string, unknown> | undefined;
+  return doc && { version: doc.shardline_version, deleted: doc.shardline_deleted, total: doc.total };
+};
+
+test('the newest version of a document wins, however changes are replayed, reordered or repeated within a batch', async () => {
+  const prefix = uniqueName('cas');
+  const sink = sinkWithInterleaving(prefix, async () => {});
+  await sink.open();
+  const alias = `${prefix}-order`;
+
+  assert.deepEqual(await apply(sink, change(1, '20', '2.00'), change(2, '10', '1.00'), change(2, '30', '3.00'), change(3, '30', '3.00'), change(3, '10', '1.00')), []);
+  assert.deepEqual(await state(alias, 1), { version: '20', deleted: false, total: '2.00' });
+  assert.deepEqual(await state(alias, 2), { version: '30', deleted: false, total: '3.00' });
+  assert.deepEqual(await state(alias, 3), { version: '30', deleted: false, total: '3.00' });
+
+  // Replays of older and equal versions change nothing; a newer one replaces; a delete leaves a tombstone no replay revives.
+  await apply(sink, change(1, '10', '1.00'), change(1, '20', '9.99'), change(2, '100', '4.00'), change(3, '40', null));
+  await apply(sink, change(3, '30', '3.00'), change(3, '9', '0.90'));
+  assert.deepEqual(await state(alias, 1), { version: '20', deleted: false, total: '2.00' });
+  assert.deepEqual(await state(alias, 2), { version: '100', deleted: false, total: '4.00' });
+  assert.deepEqual(await state(alias, 3), { version: '40', deleted: true, total: undefined });
+  await sink.close();
+});
+
+test('a document written between the read of its version and the conditional write is compared again by the script', async () => {
+  const prefix = uniqueName('cas');
+  const client = new OpenSearchClient({ node: testEndpoints().opensearchUrl });
+  const alias = `${prefix}-order`;
+  let concurrent: ChangeEvent[] = [];
+  const other = sinkWithInterleaving(prefix, async () => {});
+  const sink = sinkWithInterleaving(prefix, async () => {
+    // Another member of the group (after a rebalance) writes the same items meanwhile.
+    const writes = concurrent;
+    concurrent = [];
+    if (writes.length > 0) await apply(other, ...writes);
+  });
+  await sink.open();
+  await other.open();
+  await apply(sink, change(1, '10', '1.00'), change(2, '10', '1.00'));
+
+  // A newer write meanwhile: ours (older) must not replace it; an older write meanwhile: ours still wins; a create meanwhile too.
+  concurrent = [change(1, '50', '5.00'), change(2, '15', '1.50'), change(4, '70', '7.00')];
+  assert.deepEqual(await apply(sink, change(1, '20', '2.00'), change(2, '20', '2.00'), change(4, '60', '6.00')), []);
+  assert.deepEqual(await state(alias, 1), { version: '50', deleted: false, total: '5.00' });
+  assert.deepEqual(await state(alias, 2), { version: '20', deleted: false, total: '2.00' });
+  assert.deepEqual(await state(alias, 4), { version: '70', deleted: false, total: '7.00' });
+  assert.deepEqual(concurrent, [], 'the concurrent writes were made');
+  await sink.close();
+  await other.close();
+  await client.close();
+});
