@@ -7,9 +7,9 @@ import { defaultOrderView, defaultRollups } from '../consumers/rollups/definitio
 import { RollupSink } from '../consumers/rollups/rollup-sink.ts';
 import { stateRowsQuery } from '../consumers/rollups/state.ts';
 import type { SinkBatch } from '../consumers/runtime/sink.ts';
-import { canonicalKey, type ChangeEvent } from '../schemas/change-event.ts';
 import type { Endpoints } from '../stack/endpoints.ts';
 import { percentile, rateOf, round, withPeakRss, type BenchResult } from './measure.ts';
+import { orderEvents } from './orders.ts';
 
 /** Items applied before the queries (SHARDLINE_BENCH_ROLLUP_ITEMS overrides, e.g. 10000000). */
 const ITEMS = Number(process.env.SHARDLINE_BENCH_ROLLUP_ITEMS ?? 1_000_000);
@@ -19,19 +19,7 @@ const QUERIES = 300;
 const BASELINE_QUERIES = 20;
 
 function orderBatch(first: number, count: number): SinkBatch {
-  const records = Array.from({ length: count }, (_, offset) => {
-    const index = first + offset;
-    const keys = { PK: { S: `ORDER#${index}` }, SK: { S: `ORDER#${index}` } };
-    const event: ChangeEvent = {
-      op: 'INSERT', eventId: `bench-${index}`, table: 'orders', entity: 'order', version: String(4421584500000000017450439091n + BigInt(index)), keys, before: null,
-      after: {
-        ...keys, user_id: { S: `USER#${index % 500}` }, category: { S: ['books', 'games', 'toys'][index % 3]! }, status: { S: 'new' },
-        created_at: { S: `2026-11-${String(1 + (index % 28)).padStart(2, '0')}T10:15:00.000Z` }, total: { N: `${(index % 9973) + 1}.${String(index % 100).padStart(2, '0')}` },
-      },
-      source: { kind: 'DYNAMODB_STREAMS', region: 'us-east-1', table: 'orders', stream: 'bench', shardId: 'bench', sequenceNumber: String(index), approximateCreationTimeMicros: 1, userIdentity: null, ttlDelete: false },
-    };
-    return { offset: String(index), key: canonicalKey(keys), event };
-  });
+  const records = orderEvents(count, first).map(({ key, event }, offset) => ({ offset: String(first + offset), key, event }));
   return { topic: 'bench.orders.order', partition: 0, records, nextOffset: String(first + count) };
 }
 
