@@ -15,12 +15,13 @@ const unavailable = kafkaClusterUnavailable();
  * own record. The seed is one that found defects (4242: a checkpoint committed without its change events
  * when a partition leader died mid-send; dead letters doubled by a crash between letter and progress).
  */
-test('chaos: kills, broker restarts and store outages lose and double nothing', { timeout: 420_000, skip: unavailable && `a three-broker Kafka cannot run here: ${unavailable}` }, async () => {
+test('chaos: kills, broker restarts and store outages lose and double nothing', { timeout: 900_000, skip: unavailable && `a three-broker Kafka cannot run here: ${unavailable}` }, async () => {
   const stackOutages = canControlServers();
+  const started = Date.now();
   const report = await runChaos({ seed: 4242, minutes: 2.5, outDir: join(repoRoot, 'chaos'), stackOutages, log: (message) => console.log(`# chaos: ${message}`) });
   writeReport(join(repoRoot, 'chaos'), report);
   const summary = JSON.stringify({ kills: report.kills, broker_restarts: report.broker_restarts, outages: report.outages, changes: report.changes, lost: report.lost, doubled: report.doubled, wrong: report.wrong, dead_letters: report.dead_letters, dead_letters_expected: report.dead_letters_expected, max_recovery_s: report.max_recovery_s, first_differences: report.first_differences, unexpected_exits: report.unexpected_exits, logs: report.logs });
-  console.log(`# chaos report: ${summary}`);
+  console.log(`# chaos report (${Math.round((Date.now() - started) / 1000)} s): ${summary}`);
   assert.ok(report.kills.total >= 30, `at least 30 kills (${report.kills.total})`);
   assert.ok(report.kills.at_fault_point >= 1, `at least one kill between a store write and its progress (${report.kills.at_fault_point})`);
   assert.ok(report.broker_restarts >= 2, `at least 2 broker restarts (${report.broker_restarts})`);

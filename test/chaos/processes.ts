@@ -7,6 +7,12 @@ import { killHard } from '../harness/processes.ts';
 
 const bin = fileURLToPath(new URL('../../bin/shardline.js', import.meta.url));
 
+/** Every child still running: a run cut short (a test's timeout) must not leave them behind when this process exits. */
+const living = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of living) child.kill('SIGKILL');
+});
+
 /** How one Shardline process of the run is started: its command and what its config overrides. */
 export interface ProcessSpec {
   name: string;
@@ -61,6 +67,8 @@ export class ShardlineProcess {
     });
     closeSync(log);
     this.child = child;
+    living.add(child);
+    child.once('exit', () => living.delete(child));
     this.expectingExit = false;
     this.armed = Object.keys(faultEnv).length > 0;
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
