@@ -1,4 +1,5 @@
 import { Partitioners, type Kafka, type Message, type RecordMetadata, type TopicMessages } from 'kafkajs';
+import { ensureTopics } from './topics.ts';
 
 /** The default partitioner every producer uses (murmur2 of the key, as Java's): an item's partition is the same everywhere. */
 const defaultPartitioner = Partitioners.DefaultPartitioner();
@@ -35,10 +36,18 @@ export class PartitionedSends {
 
   private async learnPartitionCounts(topics: string[]): Promise<void> {
     if (topics.length === 0) return;
+    // A topic nobody created yet (a dead-letter topic in a test, say) is created as the pipeline creates its
+    // topics; a producer would otherwise have had the broker create it.
+    await ensureTopics(this.kafka, topics);
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      for (const { name, partitions } of (await admin.fetchTopicMetadata({ topics })).topics) this.partitionCounts.set(name, partitions.length);
+      for (const { name, partitions } of (await admin.fetchTopicMetadata({ topics })).topics) {
+        // A topic being created answers with no partitions, or partitions without a leader, for a moment:
+        // its count is learnt once it is whole (the round is retried meanwhile).
+        if (partitions.length === 0 || partitions.some(({ leader }) => leader < 0)) throw new Error(`${name}: its partitions are not all ready yet`);
+        this.partitionCounts.set(name, partitions.length);
+      }
     } finally {
       await admin.disconnect();
     }

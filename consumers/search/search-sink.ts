@@ -235,7 +235,8 @@ export class SearchSink implements Sink {
     const current = new Map<string, Current | 'unreadable'>();
     docs.forEach((doc, position) => {
       const change = changes[position]!;
-      if (doc.error) current.set(documentOf(change), 'unreadable');
+      // Without its sequence number a write could not be conditional: such a document takes the scripted path.
+      if (doc.error || (doc.found && (typeof doc._seq_no !== 'number' || typeof doc._primary_term !== 'number'))) current.set(documentOf(change), 'unreadable');
       else if (doc.found) current.set(documentOf(change), { version: doc._source?.shardline_version, seqNo: doc._seq_no!, primaryTerm: doc._primary_term! });
     });
     return current;
