@@ -139,9 +139,19 @@ export async function verifyStores({ names, configPath, rollupsPath, auditPath, 
 async function checkDeadLetters(kafka: Kafka, names: RunNames, workload: ChaosWorkload): Promise<DeadLetterSummary> {
   // Read committed to the end: transaction markers and aborted barriers take offsets but are no letters.
   const messages: { message: KafkaMessage }[] = [];
-  await readToEnd(kafka, names.deadLetter, 'chaos-dead-letters', (_partition, message) => {
-    messages.push({ message });
-  });
+  // Just after a broker restart its metadata can lack the topic for a while (UNKNOWN_TOPIC_OR_PARTITION): retried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      messages.length = 0;
+      await readToEnd(kafka, names.deadLetter, 'chaos-dead-letters', (_partition, message) => {
+        messages.push({ message });
+      });
+      break;
+    } catch (error) {
+      if (attempt >= 10) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+    }
+  }
   const refusing = [names.groups.rollups, names.groups.search];
   const expected = new Set(workload.poison.flatMap((poison) => refusing.map((group) => `${group}\u0000${poison.key}`)));
   const copies = new Map<string, number>();
