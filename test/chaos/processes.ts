@@ -61,8 +61,12 @@ export class ShardlineProcess {
     writeSync(log, `--- start ${this.starts} at ${new Date().toISOString()} ${JSON.stringify(faultEnv)}\n`);
     const overrides: Record<string, string> = { SHARDLINE_CONFIG__http__port: String(this.spec.httpPort) };
     if (this.spec.clickhousePath) overrides.SHARDLINE_CONFIG__clickhouse__path = this.spec.clickhousePath;
+    // The run's config names its own three-broker Kafka: the test runner's SHARDLINE_KAFKA_BROKERS (the stack's
+    // broker) would override it, and the pipeline would run beside the faults instead of under them.
+    const inherited = { ...process.env };
+    delete inherited.SHARDLINE_KAFKA_BROKERS;
     const child = spawn(process.execPath, [bin, '-c', this.configPath, ...this.spec.args], {
-      env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', ...overrides, ...faultEnv },
+      env: { ...inherited, SHARDLINE_LOG_LEVEL: 'warn', ...overrides, ...faultEnv },
       stdio: ['ignore', 'ignore', log],
     });
     closeSync(log);
