@@ -25,6 +25,14 @@ export interface DeadLetterBody {
   truncated?: true;
 }
 
+/**
+ * Whether a record of the dead-letter topic is a letter: every letter carries its stage. KafkaJS's
+ * read_committed filter can let an aborted record through when several producers' aborted transactions
+ * interleave in a partition (it takes them in the order the broker lists them, by end, not start), and the
+ * groups' dead-letter producers abort a barrier each (core/barrier.ts): readers skip what is not a letter.
+ */
+export const isDeadLetter = (message: { headers?: IHeaders }): boolean => message.headers?.shardline_dlq_stage !== undefined;
+
 /** Reads a dead letter's value back, with binary values as bytes again. */
 export function readDeadLetterBody(value: Buffer): DeadLetterBody {
   return JSON.parse(value.toString('utf8'), (_key, field: unknown) =>

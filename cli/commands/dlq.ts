@@ -2,7 +2,7 @@ import type { KafkaMessage, TopicMessages } from 'kafkajs';
 import { changeMessages, topicFor } from '../../connector/events/routing.ts';
 import type { ShardSource } from '../../connector/shards/source.ts';
 import type { ShardlineConfig } from '../../core/config/schema.ts';
-import { readDeadLetterBody, type DeadLetterOrigin } from '../../core/dead-letter.ts';
+import { isDeadLetter, readDeadLetterBody, type DeadLetterOrigin } from '../../core/dead-letter.ts';
 import type { Progress } from '../../core/progress.ts';
 import { readToEnd } from '../../core/read-to-end.ts';
 import { isUnavailable } from '../../core/unavailable.ts';
@@ -34,6 +34,7 @@ export async function listDeadLetters(config: ShardlineConfig, limit: number): P
   if (!exists) return [];
   const letters: DeadLetter[] = [];
   await readToEnd(kafka, topic, 'shardline-dlq-reader', (partition, message) => {
+    if (!isDeadLetter(message)) return false;
     letters.push({
       offset: message.offset, partition, message,
       reason: header(message, 'shardline_dlq_reason'), stage: header(message, 'shardline_dlq_stage'), source: header(message, 'shardline_dlq_source'),

@@ -4,6 +4,7 @@ import type { PartHealth } from '../../core/health.ts';
 import { readToEnd } from '../../core/read-to-end.ts';
 import { runningProcesses, type RunningProcess } from '../../core/run-registry.ts';
 import { loadCheckpoints } from '../../connector/checkpoints.ts';
+import { isDeadLetter } from '../../core/dead-letter.ts';
 import { kafkaOf, selectedSinks, topicsFor } from '../pipeline.ts';
 
 type PartitionLag = { group: string; topic: string; partition: number; committed: string; end: string; lag: number };
@@ -72,8 +73,8 @@ const get = (url: string): Promise<{ ok: boolean; body: string } | undefined> =>
 /** Dead letters counted record by record: offsets also count transaction markers, so their difference overstates. */
 export async function countDeadLetters(kafka: Kafka, topic: string): Promise<number> {
   let count = 0;
-  await readToEnd(kafka, topic, 'shardline-status', () => {
-    count++;
+  await readToEnd(kafka, topic, 'shardline-status', (_partition, message) => {
+    if (isDeadLetter(message)) count++;
   });
   return count;
 }

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import { isDeadLetter } from '../../core/dead-letter.ts';
 import { readToEnd } from '../../core/read-to-end.ts';
 import { formatScaled, normalizeDecimal } from '../../schemas/decimal.ts';
 import { cachedItems, searchAll } from '../harness/stores.ts';
@@ -144,7 +145,7 @@ async function checkDeadLetters(kafka: Kafka, names: RunNames, workload: ChaosWo
     try {
       messages.length = 0;
       await readToEnd(kafka, names.deadLetter, 'chaos-dead-letters', (_partition, message) => {
-        messages.push({ message });
+        if (isDeadLetter(message)) messages.push({ message });
       });
       break;
     } catch (error) {

@@ -35,7 +35,7 @@ test('status finds a running pipeline under names of its own (as the demo runs),
   const producer = kafka.producer({ transactionalId: `${prefix}-dlq-writer`, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const transaction = await producer.transaction();
-  await transaction.send({ topic: `${prefix}.dlq`, messages: [{ key: 'k', value: '{}' }] });
+  await transaction.send({ topic: `${prefix}.dlq`, messages: [{ key: 'k', value: '{}', headers: { shardline_dlq_stage: 'test', shardline_dlq_reason: 'test' } }] });
   await transaction.commit();
   await producer.disconnect();
 
