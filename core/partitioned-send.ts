@@ -30,8 +30,13 @@ export class PartitionedSends {
 
   /** The message once in every partition of its topic (a re-snapshot's SWEEP: each partition's owner applies it). */
   async inEveryPartition(topic: string, message: Message): Promise<Message[]> {
+    return Array.from({ length: await this.partitionCount(topic) }, (_, partition) => ({ ...message, partition }));
+  }
+
+  /** The topic's partition count, learnt once (the topic is created as the pipeline creates its topics if missing). */
+  async partitionCount(topic: string): Promise<number> {
     if (!this.partitionCounts.has(topic)) await this.learnPartitionCounts([topic]);
-    return Array.from({ length: this.partitionCounts.get(topic)! }, (_, partition) => ({ ...message, partition }));
+    return this.partitionCounts.get(topic)!;
   }
 
   private async learnPartitionCounts(topics: string[]): Promise<void> {

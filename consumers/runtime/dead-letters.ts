@@ -2,8 +2,8 @@ import type { Batch, Kafka, Producer } from 'kafkajs';
 import { placeBarrier } from '../../core/barrier.ts';
 import { deadLetterMessage } from '../../core/dead-letter.ts';
 import { isFenced } from '../../core/errors.ts';
+import { PartitionedSends } from '../../core/partitioned-send.ts';
 import { readToEnd } from '../../core/read-to-end.ts';
-import { ensureTopics } from '../../core/topics.ts';
 import type { Rejection } from './sink.ts';
 
 export interface DeadLettersOptions {
@@ -32,9 +32,12 @@ interface PartitionLetters {
  */
 export class DeadLetters {
   private readonly partitions = new Map<string, Promise<PartitionLetters>>();
-  private partitionCount: number | undefined;
+  /** The dead-letter topic's partition count, learnt once. */
+  private readonly topicPartitions: PartitionedSends;
 
-  constructor(private readonly options: DeadLettersOptions) {}
+  constructor(private readonly options: DeadLettersOptions) {
+    this.topicPartitions = new PartitionedSends(options.kafka);
+  }
 
   /** Writes the letters of `rejections` not written before; returns how many it wrote. */
   async write(batch: Batch, rejections: Rejection[]): Promise<number> {
@@ -94,7 +97,7 @@ export class DeadLetters {
 
   private async open(sourceTopic: string, sourcePartition: number): Promise<PartitionLetters> {
     const { kafka, groupId, topic } = this.options;
-    const partition = sourcePartition % (await this.deadLetterPartitions());
+    const partition = sourcePartition % (await this.topicPartitions.partitionCount(topic));
     const producer = kafka.producer({ transactionalId: `shardline-dead-letters-${groupId}-${sourceTopic}-${sourcePartition}`, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     try {
@@ -113,22 +116,6 @@ export class DeadLetters {
       await producer.disconnect().catch(() => undefined);
       throw error;
     }
-  }
-
-  /** The dead-letter topic's partition count; the topic is created as the pipeline would if it is missing. */
-  private async deadLetterPartitions(): Promise<number> {
-    if (this.partitionCount === undefined) {
-      await ensureTopics(this.options.kafka, [this.options.topic]);
-      const admin = this.options.kafka.admin();
-      await admin.connect();
-      try {
-        const [metadata] = (await admin.fetchTopicMetadata({ topics: [this.options.topic] })).topics;
-        this.partitionCount = Math.max(1, metadata?.partitions.length ?? 1);
-      } finally {
-        await admin.disconnect();
-      }
-    }
-    return this.partitionCount;
   }
 }
 
