@@ -18,7 +18,8 @@ export const redisService: Service = {
   name: 'redis',
   address: `redis://127.0.0.1:${NATIVE_PORTS.redis}`,
   ports: [NATIVE_PORTS.redis],
-  readyTimeoutMs: 20_000,
+  // Redis answers LOADING until its append-only file is read back: a cache of a million items takes ~25 s here.
+  readyTimeoutMs: 120_000,
 
   async provision() {
     requireCommand('redis-server', redisHint);
