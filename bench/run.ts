@@ -3,7 +3,7 @@
  * (endpoints from the environment, else the native stack, started if needed). Writes bench/results.json
  * and prints the figures as a table.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { endpointsFromEnv, localEndpoints } from '../stack/endpoints.ts';
 import { stackUp } from '../stack/stack.ts';
 import { benchConnector } from './connector.bench.ts';
@@ -15,6 +15,15 @@ import { benchSinks } from './sinks.bench.ts';
 import type { BenchResult } from './measure.ts';
 import { machineAndVersions } from './versions.ts';
 
+const resultsFile = new URL('./results.json', import.meta.url);
+const kindOf = (result: BenchResult): string => result.name.split(':')[0]!;
+const previousResults = (): BenchResult[] => (existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as BenchResult[]) : []);
+/** A partial run (`npm run bench latency`) replaces its own rows and keeps the others'. */
+function mergedInto(previous: BenchResult[], fresh: BenchResult[]): BenchResult[] {
+  const freshKinds = new Set(fresh.map(kindOf));
+  return [...previous.filter((result) => !freshKinds.has(kindOf(result))), ...fresh];
+}
+
 const endpoints = endpointsFromEnv() ?? (await stackUp(), localEndpoints);
 const run = Date.now().toString(36);
 const only = process.argv[2];
@@ -25,8 +34,8 @@ if (!only || only === 'sinks') results.push(...(await benchSinks(endpoints, run)
 if (!only || only === 'latency') results.push(await benchLatency(endpoints, run));
 if (!only || only === 'rollups-query') results.push(await benchRollupsQuery(endpoints, run));
 
-writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(resultsFile, `${JSON.stringify(only ? mergedInto(previousResults(), results) : results, null, 2)}\n`);
 console.log(machineAndVersions());
-console.table(results.map((result) => ({ ...result, name: result.name.split(':')[0] })));
+console.table(results.map((result) => ({ ...result, name: kindOf(result) })));
 for (const result of results) console.log(`- ${result.name}`);
 process.exit(0);
