@@ -3,6 +3,7 @@ import type { Barrier } from '../core/barrier.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { readToEnd } from '../core/read-to-end.ts';
 import { createTopics } from '../core/topics.ts';
+import { parseCheckpointKey } from './checkpoint-keys.ts';
 
 /** The committed position of one shard (or scan segment), stored in a compacted topic. */
 export interface Checkpoint {
@@ -23,8 +24,6 @@ export interface Checkpoint {
    */
   version?: string;
 }
-
-export const checkpointKey = (connector: string, stream: string, shardId: string): string => `${connector}|${stream}|${shardId}`;
 
 export function checkpointMessage(key: string, checkpoint: Checkpoint): Message {
   return { key, value: JSON.stringify(checkpoint) };
@@ -54,7 +53,7 @@ export async function loadCheckpoints(kafka: Kafka, topic: string, connector: st
   const checkpoints = new Map<string, Checkpoint>();
   await readToEnd(kafka, topic, 'shardline-checkpoint-reader', (_partition, message) => {
     const key = message.key?.toString();
-    if (!key?.startsWith(`${connector}|`)) return;
+    if (key === undefined || parseCheckpointKey(key)?.connector !== connector) return;
     if (message.value) checkpoints.set(key, JSON.parse(message.value.toString()) as Checkpoint);
     else checkpoints.delete(key);
   }, { barrier });

@@ -10,7 +10,8 @@ import { FailureStreak, type PartHealth } from '../core/health.ts';
 import type { Logger } from '../core/logger.ts';
 import { placeBarrier } from '../core/barrier.ts';
 import { checkEveryPartitionAnswered, PartitionedSends } from '../core/partitioned-send.ts';
-import { checkpointKey, checkpointMessage, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from './checkpoints.ts';
+import { formatCheckpointKey, parseCheckpointKey, parseSnapshotStreamId, resnapshotRunId, snapshotStreamId } from './checkpoint-keys.ts';
+import { checkpointMessage, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from './checkpoints.ts';
 import { changeMessages, topicFor } from './events/routing.ts';
 import { chunkBySize } from './kafka-batches.ts';
 import { installRecordEncoder } from './kafka-record-encoder.ts';
@@ -138,8 +139,14 @@ export class Connector {
     return problem ? { part, ready: false, detail: problem } : { part, ready: true };
   }
 
+  /** The shard a checkpoint key names, when the key is this connector's and of `source`'s stream. */
+  private shardOf(key: string, source: ShardSource): string | undefined {
+    const parsed = parseCheckpointKey(key);
+    return parsed?.connector === this.options.name && parsed.stream === source.streamId ? parsed.shard : undefined;
+  }
+
   private key(source: ShardSource, shardId: string): string {
-    return checkpointKey(this.options.name, source.streamId, shardId);
+    return formatCheckpointKey({ connector: this.options.name, stream: source.streamId, shard: shardId });
   }
 
   /**
@@ -207,10 +214,9 @@ export class Connector {
   private restore(checkpoints: Map<string, Checkpoint>): void {
     this.resumeSnapshotRuns(checkpoints);
     for (const source of this.options.sources) {
-      const prefix = `${this.options.name}|${source.streamId}|`;
       for (const [key, checkpoint] of checkpoints) {
-        if (!key.startsWith(prefix)) continue;
-        const shardId = key.slice(prefix.length);
+        const shardId = this.shardOf(key, source);
+        if (shardId === undefined) continue;
         this.streamsWithCheckpoints.add(source.streamId);
         shardSet(this.started, source.streamId).add(shardId);
         if (checkpoint.finished) shardSet(this.finished, source.streamId).add(shardId);
@@ -229,16 +235,17 @@ export class Connector {
   private resumeSnapshotRuns(checkpoints: Map<string, Checkpoint>): void {
     const runs = new Map<string, { table: string; id: string; finished: boolean; version: string }>();
     for (const [key, checkpoint] of checkpoints) {
-      const match = /^[^|]*\|snapshot:(.+):(resnapshot-\d+)\|(.*)$/.exec(key);
-      if (!match) continue;
-      const [, table, id, shard] = match as unknown as [string, string, string, string];
-      const run = runs.get(`${table}\u0000${id}`) ?? { table, id, finished: false, version: '0' };
-      if (shard === SWEEP_SHARD && checkpoint.finished) run.finished = true;
+      const parsed = parseCheckpointKey(key);
+      const stream = parsed ? parseSnapshotStreamId(parsed.stream) : undefined;
+      if (!parsed || !stream?.run) continue;
+      const { table, run: id } = stream;
+      const run = runs.get(parsed.stream) ?? { table, id, finished: false, version: '0' };
+      if (parsed.shard === SWEEP_SHARD && checkpoint.finished) run.finished = true;
       if (checkpoint.version !== undefined && BigInt(checkpoint.version) > BigInt(run.version)) run.version = checkpoint.version;
-      runs.set(`${table}\u0000${id}`, run);
+      runs.set(parsed.stream, run);
     }
     for (const { table, id, finished, version } of runs.values()) {
-      if (!finished && this.options.snapshotFactory && !this.options.sources.some((source) => source.streamId === `snapshot:${table}:${id}`)) {
+      if (!finished && this.options.snapshotFactory && !this.options.sources.some((source) => source.streamId === snapshotStreamId({ table, run: id }))) {
         this.options.sources.push(this.options.snapshotFactory(table, id, version));
       }
     }
@@ -488,7 +495,7 @@ export class Connector {
     if (gapPolicy === 'fail') throw gap;
     if (gapPolicy === 'resnapshot') {
       if (!this.options.snapshotFactory) throw new Error('gap policy resnapshot needs a snapshot source factory');
-      const run = `resnapshot-${Date.now()}`;
+      const run = resnapshotRunId(Date.now());
       const version = this.resnapshotVersion(source.table);
       const snapshot = this.options.snapshotFactory(source.table, run, version);
       this.options.sources.push(snapshot);
@@ -511,8 +518,7 @@ export class Connector {
     let floor = 0n;
     for (const source of this.options.sources) {
       if (source.table !== table || source.kind === 'SNAPSHOT') continue;
-      const prefix = `${this.options.name}|${source.streamId}|`;
-      for (const [key, version] of this.shardVersions) if (key.startsWith(prefix) && version + 2n > floor) floor = version + 2n;
+      for (const [key, version] of this.shardVersions) if (this.shardOf(key, source) !== undefined && version + 2n > floor) floor = version + 2n;
       // Kinesis versions begin with the creation time: now is above every change already made, also when
       // no checkpoint carries a version yet (written by an older Shardline).
       if (source.kind === 'KINESIS') {

@@ -1,4 +1,5 @@
 import type { KafkaMessage, TopicMessages } from 'kafkajs';
+import { parseSnapshotStreamId } from '../../connector/checkpoint-keys.ts';
 import { changeMessages, topicFor } from '../../connector/events/routing.ts';
 import type { ShardSource } from '../../connector/shards/source.ts';
 import type { ShardlineConfig } from '../../core/config/schema.ts';
@@ -105,10 +106,10 @@ async function connectorReconversion(config: ShardlineConfig): Promise<(letter: 
     const exact = sources.find((source) => source.streamId === origin.source);
     if (exact) return exact;
     // Re-snapshot runs are not configured sources; a table's stream may have been re-created since.
-    const run = /^snapshot:(.+?)(?::(resnapshot-\d+))?$/.exec(origin.source);
-    const table = tables.find((candidate) => candidate.name === (run ? run[1] : origin.table));
+    const scan = parseSnapshotStreamId(origin.source);
+    const table = tables.find((candidate) => candidate.name === (scan ? scan.table : origin.table));
     if (!table) return undefined;
-    return run ? snapshotOf(table, run[2]) : sources.find((source) => source.table === table.name && source.kind !== 'SNAPSHOT');
+    return scan ? snapshotOf(table, scan.run) : sources.find((source) => source.table === table.name && source.kind !== 'SNAPSHOT');
   };
   return async (letter) => {
     const body = readDeadLetterBody(letter.message.value!);

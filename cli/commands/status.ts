@@ -3,6 +3,7 @@ import type { ShardlineConfig } from '../../core/config/schema.ts';
 import type { PartHealth } from '../../core/health.ts';
 import { readToEnd } from '../../core/read-to-end.ts';
 import { runningProcesses, type RunningProcess } from '../../core/run-registry.ts';
+import { parseCheckpointKey } from '../../connector/checkpoint-keys.ts';
 import { loadCheckpoints } from '../../connector/checkpoints.ts';
 import { isDeadLetter } from '../../core/dead-letter.ts';
 import { kafkaOf, selectedSinks, topicsFor } from '../pipeline.ts';
@@ -106,7 +107,8 @@ async function pipelineStatus(kafka: Kafka, admin: Admin, existing: Set<string>,
   const ages = shardGauge(metrics, 'shardline_connector_iterator_age_seconds');
   const headroom = shardGauge(metrics, 'shardline_connector_trim_headroom_seconds');
   const shards = [...checkpoints].map(([key, checkpoint]) => {
-    const [, stream = '', shard = ''] = key.split('|');
+    // loadCheckpoints keeps only keys that parse.
+    const { stream, shard } = parseCheckpointKey(key)!;
     const live = ages.has(`${stream}|${shard}`) ? { iteratorAgeSeconds: ages.get(`${stream}|${shard}`)!, trimHeadroomSeconds: headroom.get(`${stream}|${shard}`) ?? 0 } : {};
     return { stream, shard, sequenceNumber: checkpoint.sequenceNumber ?? '', finished: checkpoint.finished, ...live };
   });

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeTableCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { canonicalKey, type DynamoImage } from '../../schemas/change-event.ts';
+import { snapshotStreamId } from '../checkpoint-keys.ts';
 import { entityOf, type EntityRule } from '../events/entity.ts';
 import type { SourceRecord } from '../events/source-record.ts';
 import { Progress } from '../../core/progress.ts';
@@ -51,7 +52,7 @@ export class SnapshotSource implements ShardSource {
 
   constructor(private readonly dynamodb: DynamoDBClient, private readonly config: SnapshotConfig) {
     this.table = config.table;
-    this.streamId = config.run ? `snapshot:${config.table}:${config.run}` : `snapshot:${config.table}`;
+    this.streamId = snapshotStreamId({ table: config.table, run: config.run });
     this.version = config.version ?? '0';
   }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Admin, ITopicConfig, Kafka, Message } from 'kafkajs';
-import { checkpointKey, checkpointMessage, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from '../../../connector/checkpoints.ts';
+import { formatCheckpointKey } from '../../../connector/checkpoint-keys.ts';
+import { checkpointMessage, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from '../../../connector/checkpoints.ts';
 import { placeBarrier } from '../../../core/barrier.ts';
 import { createKafka } from '../../../core/kafka.ts';
 import { readToEnd } from '../../../core/read-to-end.ts';
@@ -135,7 +136,7 @@ describe('readToEnd on a three-broker cluster', { skip: unavailable && `a three-
   });
 
   const checkpoints = (connector: string, sequenceNumber: string, count: number, resumeKey?: string): Message[] =>
-    Array.from({ length: count }, (_, index) => checkpointMessage(checkpointKey(connector, 'stream-1', `shard-${index}`), { sequenceNumber, finished: false, resumeKey }));
+    Array.from({ length: count }, (_, index) => checkpointMessage(formatCheckpointKey({ connector, stream: 'stream-1', shard: `shard-${index}` }), { sequenceNumber, finished: false, resumeKey }));
 
   /** What a connector does on start: fence the writer's transactional id, place a barrier, read past it. */
   async function loadAsConnector(topic: string, transactionalId: string, connector: string) {
