@@ -2,7 +2,6 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDb, createDynamoDbStreams, createKinesis, type AwsConnection } from '../core/aws.ts';
-import type { ShardlineConfig } from '../core/config/schema.ts';
 import { createKafka } from '../core/kafka.ts';
 import { withRetries } from '../core/backoff.ts';
 import { classifyError } from '../core/errors.ts';
@@ -17,16 +16,13 @@ import { KinesisSource } from '../connector/kinesis/kinesis-source.ts';
 import type { ShardSource } from '../connector/shards/source.ts';
 import { SnapshotSource } from '../connector/snapshot/snapshot-source.ts';
 import type { TableConfig } from '../connector/config.ts';
-import { Client as OpenSearchClient } from '@opensearch-project/opensearch';
-import { AuditSink } from '../consumers/audit/audit-sink.ts';
-import { CacheSink } from '../consumers/cache/cache-sink.ts';
-import { SearchSink } from '../consumers/search/search-sink.ts';
 import { connectClickHouse } from '../consumers/clickhouse/client.ts';
-import type { RollupDefinition } from '../consumers/rollups/definition.ts';
-import { RollupSink } from '../consumers/rollups/rollup-sink.ts';
 import { ConsumerGroup } from '../consumers/runtime/group.ts';
 import type { Sink } from '../consumers/runtime/sink.ts';
-import { ChangeEventCodec } from '../schemas/registry.ts';
+import type { SinkContext, SinkDefinition } from '../consumers/runtime/sink-definition.ts';
+import { searchSink } from '../consumers/search/index.ts';
+import { sinkConfigOf, type ShardlineConfig } from './config/schema.ts';
+import { SINKS } from './sinks.ts';import { ChangeEventCodec } from '../schemas/registry.ts';
 import type { EntityView } from '../schemas/views.ts';
 
 /** Turns a validated config into connectors and consumer groups: the one place the parts are wired. */
@@ -122,20 +118,18 @@ export async function buildConnector(config: ShardlineConfig): Promise<Connector
   });
 }
 
-export const SINK_NAMES = ['rollups', 'audit', 'search', 'cache'] as const;
 /** Sinks that write to ClickHouse: in embedded mode they run in the process that owns its directory. */
-export const CLICKHOUSE_SINKS: readonly SinkName[] = ['rollups', 'audit'];
-export type SinkName = (typeof SINK_NAMES)[number];
+export const usesClickHouse = (sink: SinkDefinition): boolean => sink.stores.includes('clickhouse');
 
 export const clickhouseOf = (config: ShardlineConfig): Promise<ClickHouseClient> =>
   connectClickHouse(config.clickhouse.url
     ? { kind: 'server', url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.clickhouse.database }
     : { kind: 'embedded', path: config.clickhouse.path });
 
-const viewsOf = (config: ShardlineConfig): Record<string, EntityView> =>
-  Object.fromEntries(Object.entries(config.entities).map(([entity, { fields }]) => [entity, fields as EntityView]));
+export const viewsOf = (config: ShardlineConfig): Record<string, EntityView> =>
+  Object.fromEntries(Object.entries(config.entities).map(([entity, { fields }]) => [entity, fields]));
 
-interface SinkPlan { groupId: string; topics: string[]; sink: Sink }
+interface SinkPlan { groupId: string; topics: string[]; sink: Sink; batchSize?: number; partitionsConsumedConcurrently?: number }
 
 /** The table a topic carries, from the topic template. */
 function tableOfTopic(config: ShardlineConfig): (topic: string) => string {
@@ -144,63 +138,36 @@ function tableOfTopic(config: ShardlineConfig): (topic: string) => string {
   return (topic) => byTopic.get(topic) ?? topic;
 }
 
-export const opensearchOf = (config: ShardlineConfig): OpenSearchClient => new OpenSearchClient({
-  node: config.consumers.search.url,
-  auth: config.consumers.search.username ? { username: config.consumers.search.username, password: config.consumers.search.password ?? '' } : undefined,
-});
-
-function planSink(config: ShardlineConfig, name: SinkName, clickhouse: ClickHouseClient | undefined): SinkPlan {
-  const { consumers } = config;
-  switch (name) {
-    case 'rollups': {
-      const definitions = consumers.rollups.definitions as RollupDefinition[];
-      return {
-        groupId: consumers.rollups.groupId,
-        topics: topicsFor(config, [...new Set(definitions.map((rollup) => rollup.entity))]),
-        sink: new RollupSink({ group: consumers.rollups.groupId, clickhouse: clickhouse!, rollups: definitions, views: viewsOf(config), topicOf: (table, entity) => topicFor(config.connector.topics.template, { table, entity }) }),
-      };
-    }
-    case 'audit':
-      return {
-        groupId: consumers.audit.groupId,
-        topics: topicsFor(config),
-        sink: new AuditSink({
-          group: consumers.audit.groupId,
-          clickhouse: clickhouse!,
-          table: consumers.audit.table,
-          retentionDays: consumers.audit.retentionDays,
-          redactions: consumers.audit.redact,
-          hashSalt: consumers.audit.hashSalt,
-          includeSnapshots: consumers.audit.includeSnapshots,
-        }),
-      };
-    case 'search':
-      return {
-        groupId: consumers.search.groupId,
-        topics: topicsFor(config, Object.keys(consumers.search.documents)),
-        sink: new SearchSink({ group: consumers.search.groupId, client: opensearchOf(config), config: consumers.search, views: viewsOf(config), itemBackoff: { baseMs: 200, maxMs: 5_000, attempts: 10 } }),
-      };
-    case 'cache':
-      return {
-        groupId: consumers.cache.groupId,
-        topics: topicsFor(config),
-        sink: new CacheSink({ group: consumers.cache.groupId, url: consumers.cache.url, ttlSeconds: consumers.cache.ttlSeconds, keyPrefix: consumers.cache.keyPrefix, tableOf: tableOfTopic(config) }),
-      };
-  }
+function planSink(config: ShardlineConfig, definition: SinkDefinition, clickhouse: ClickHouseClient | undefined): SinkPlan {
+  const sinkConfig = sinkConfigOf(config.consumers, definition);
+  const { groupId, batchSize, partitionsConsumedConcurrently } = sinkConfig;
+  const context: SinkContext = {
+    group: groupId,
+    clickhouse: () => {
+      if (!clickhouse) throw new Error(`the ${definition.name} sink needs ClickHouse, which this process did not open`);
+      return clickhouse;
+    },
+    views: viewsOf(config),
+    topicOf: (table, entity) => topicFor(config.connector.topics.template, { table, entity }),
+    tableOf: tableOfTopic(config),
+  };
+  return { groupId, topics: topicsFor(config, definition.entities?.(sinkConfig)), sink: definition.create(sinkConfig, context), batchSize, partitionsConsumedConcurrently };
 }
 
 /** The enabled sinks, or those named. */
-export function selectedSinks(config: ShardlineConfig, names?: string[]): SinkName[] {
+export function selectedSinks(config: ShardlineConfig, names?: string[], sinks: readonly SinkDefinition[] = SINKS): SinkDefinition[] {
   if (names && names.length > 0) {
-    const unknown = names.filter((name) => !(SINK_NAMES as readonly string[]).includes(name));
-    if (unknown.length > 0) throw new Error(`unknown sink ${unknown.join(', ')}: expected ${SINK_NAMES.join(', ')}`);
-    return names as SinkName[];
+    return names.map((name) => {
+      const sink = sinks.find((candidate) => candidate.name === name);
+      if (!sink) throw new Error(`unknown sink ${names.filter((unknown) => !sinks.some((candidate) => candidate.name === unknown)).join(', ')}: expected ${sinks.map((candidate) => candidate.name).join(', ')}`);
+      return sink;
+    });
   }
-  return SINK_NAMES.filter((name) => config.consumers[name].enabled);
+  return sinks.filter((sink) => sinkConfigOf(config.consumers, sink).enabled);
 }
 
-export async function buildConsumerGroups(config: ShardlineConfig, names: SinkName[], clickhouse: ClickHouseClient | undefined): Promise<ConsumerGroup[]> {
-  const plans = names.map((name) => planSink(config, name, clickhouse));
+export async function buildConsumerGroups(config: ShardlineConfig, sinks: readonly SinkDefinition[], clickhouse: ClickHouseClient | undefined): Promise<ConsumerGroup[]> {
+  const plans = sinks.map((sink) => planSink(config, sink, clickhouse));
   await ensureTopicsWhenAvailable(kafkaOf(config, 'admin'), [...plans.flatMap((plan) => plan.topics), config.connector.topics.deadLetter], config.kafka.partitions);
   return plans.map((plan) => groupFor(config, plan));
 }
@@ -211,7 +178,9 @@ export function reindexGroup(config: ShardlineConfig, entity: string, groupId: s
   return groupFor(config, {
     groupId,
     topics: topicsFor(config, [entity]),
-    sink: new SearchSink({ group: groupId, client: opensearchOf(config), config: search, views: viewsOf(config), targetIndex: { [entity]: index }, itemBackoff: { baseMs: 200, maxMs: 5_000, attempts: 10 } }),
+    sink: searchSink(search, { group: groupId, views: viewsOf(config) }, { [entity]: index }),
+    batchSize: search.batchSize,
+    partitionsConsumedConcurrently: search.partitionsConsumedConcurrently,
   });
 }
 
@@ -223,7 +192,8 @@ function groupFor(config: ShardlineConfig, plan: SinkPlan): ConsumerGroup {
     codec: codecOf(config),
     sink: plan.sink,
     deadLetterTopic: config.connector.topics.deadLetter,
-    batchSize: config.consumers.batchSize,
+    batchSize: plan.batchSize ?? config.consumers.batchSize,
+    partitionsConsumedConcurrently: plan.partitionsConsumedConcurrently,
     backoff: { baseMs: 200, maxMs: 10_000, attempts: Infinity },
     maxMessageBytes: config.connector.maxMessageBytes,
     logger: logger.child({ component: 'consumer' }),

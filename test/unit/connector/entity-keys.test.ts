@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { streamChangeToEvent } from '../../../connector/events/change.ts';
 import { checkEntityRule, entityOf, type EntityRule } from '../../../connector/events/entity.ts';
-import { ConfigError, validateConfig } from '../../../core/config/load.ts';
+import { validateConfig } from '../../../cli/config/load.ts';
+import { ConfigError } from '../../../core/config/load.ts';
 import { ConversionError, type DynamoImage } from '../../../schemas/change-event.ts';
 
 const keyPrefix: EntityRule = { kind: 'key-prefix', attribute: 'PK', separator: '#' };
