@@ -10,18 +10,17 @@ import { ensureTopics } from '../core/topics.ts';
 import { Connector } from '../connector/connector.ts';
 import { DynamoDbStreamSource } from '../connector/dynamodb/streams-source.ts';
 import { streamArnOf } from '../connector/dynamodb/table.ts';
-import { checkEntityRule, type EntityRule } from '../connector/events/entity.ts';
+import { checkEntityRule } from '../connector/events/entity.ts';
 import { topicFor } from '../connector/events/routing.ts';
 import { KinesisSource } from '../connector/kinesis/kinesis-source.ts';
 import type { ShardSource } from '../connector/shards/source.ts';
 import { SnapshotSource } from '../connector/snapshot/snapshot-source.ts';
-import type { TableConfig } from '../connector/config.ts';
 import { connectClickHouse } from '../consumers/clickhouse/client.ts';
 import { ConsumerGroup } from '../consumers/runtime/group.ts';
 import type { Sink } from '../consumers/runtime/sink.ts';
 import type { SinkContext, SinkDefinition } from '../consumers/runtime/sink-definition.ts';
 import { searchSink } from '../consumers/search/index.ts';
-import { sinkConfigOf, type ShardlineConfig } from './config/schema.ts';
+import { sinkConfigOf, type ShardlineConfig, type TableSettings } from './config/schema.ts';
 import { SINKS } from './sinks.ts';import { ChangeEventCodec } from '../schemas/registry.ts';
 import type { EntityView } from '../schemas/views.ts';
 
@@ -35,40 +34,27 @@ export const kafkaOf = (config: ShardlineConfig, role: string): Kafka =>
 export const codecOf = (config: ShardlineConfig): ChangeEventCodec =>
   new ChangeEventCodec({ url: config.registry.url, username: config.registry.username, password: config.registry.password }, config.registry.compatibility);
 
-/** The table's entity rule; only the entities whose topics exist are named, others go to the fallback or the DLQ. */
-export function entityRuleOf(config: ShardlineConfig, table: TableConfig): EntityRule {
-  const rule = table.entity;
-  const declared = entitiesOf(config, table);
-  if ('keyPrefix' in rule) return { kind: 'key-prefix', attribute: rule.keyPrefix.attribute, separator: rule.keyPrefix.separator, fallback: rule.keyPrefix.fallback, declared };
-  if ('attribute' in rule) return { kind: 'attribute', attribute: rule.attribute.name, fallback: rule.attribute.fallback, declared };
-  return { kind: 'fixed', name: rule.fixed, declared };
-}
-
-/** The entities a table's topics are made for: declared on the table, else every configured entity. */
-const entitiesOf = (config: ShardlineConfig, table: TableConfig): string[] =>
-  table.entities.length > 0 ? table.entities : Object.keys(config.entities);
-
 /** At start: the table's key schema must fit its entity rule (a key-prefix attribute that is a string key). */
-async function checkTableKeys(dynamodb: DynamoDBClient, config: ShardlineConfig, table: TableConfig, index: number): Promise<void> {
+async function checkTableKeys(dynamodb: DynamoDBClient, table: TableSettings, index: number): Promise<void> {
   const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: table.name }));
-  checkEntityRule(table.name, entityRuleOf(config, table), Table ?? {}, `connector.tables[${index}].entity`);
+  checkEntityRule(table.name, table.entity, Table ?? {}, `connector.tables[${index}].entity`);
 }
 
 /** The topics holding changes of the given entities (all entities when undefined). */
 export function topicsFor(config: ShardlineConfig, entities?: string[]): string[] {
   const topics = config.connector.tables.flatMap((table) =>
-    entitiesOf(config, table).filter((entity) => !entities || entities.includes(entity)).map((entity) => topicFor(config.connector.topics.template, { table: table.name, entity })));
+    table.entities.filter((entity) => !entities || entities.includes(entity)).map((entity) => topicFor(config.connector.topics.template, { table: table.name, entity })));
   return [...new Set(topics)];
 }
 
 /** The configured tables' sources, and how to make a table's scan source (re-snapshot runs have their own). */
-export async function buildSources(config: ShardlineConfig): Promise<{ sources: ShardSource[]; snapshotOf: (table: TableConfig, run?: string, version?: string) => ShardSource }> {
+export async function buildSources(config: ShardlineConfig): Promise<{ sources: ShardSource[]; snapshotOf: (table: TableSettings, run?: string, version?: string) => ShardSource }> {
   const aws = awsOf(config);
   const dynamodb = createDynamoDb(aws);
-  const snapshotOf = (table: TableConfig, run?: string, version?: string): ShardSource => new SnapshotSource(dynamodb, {
+  const snapshotOf = (table: TableSettings, run?: string, version?: string): ShardSource => new SnapshotSource(dynamodb, {
     table: table.name,
     region: aws.region,
-    entityRule: entityRuleOf(config, table),
+    entityRule: table.entity,
     segments: table.snapshot.segments,
     readCapacityPerSecond: table.snapshot.readCapacityPerSecond,
     run,
@@ -76,12 +62,12 @@ export async function buildSources(config: ShardlineConfig): Promise<{ sources: 
   });
   const sources: ShardSource[] = [];
   for (const [index, table] of config.connector.tables.entries()) {
-    await checkTableKeys(dynamodb, config, table, index);
+    await checkTableKeys(dynamodb, table, index);
     if (table.snapshot.enabled) sources.push(snapshotOf(table));
     if (table.source === 'kinesis') {
-      sources.push(new KinesisSource(createKinesis(aws), { table: table.name, streamName: table.kinesisStream!, region: aws.region, entityRule: entityRuleOf(config, table) }));
+      sources.push(new KinesisSource(createKinesis(aws), { table: table.name, streamName: table.kinesisStream!, region: aws.region, entityRule: table.entity }));
     } else {
-      sources.push(new DynamoDbStreamSource(createDynamoDbStreams(aws), { table: table.name, streamArn: await streamArnOf(dynamodb, table.name), region: aws.region, entityRule: entityRuleOf(config, table) }));
+      sources.push(new DynamoDbStreamSource(createDynamoDbStreams(aws), { table: table.name, streamArn: await streamArnOf(dynamodb, table.name), region: aws.region, entityRule: table.entity }));
     }
   }
   return { sources, snapshotOf };
@@ -104,8 +90,7 @@ export async function buildConnector(config: ShardlineConfig): Promise<Connector
     kafka,
     codec: codecOf(config),
     topics: connector.topics,
-    // With a snapshot, the stream starts at its oldest record: nothing between scan and stream is missed.
-    startPosition: connector.startPosition === 'latest' && !connector.tables.some((table) => table.snapshot.enabled) ? 'LATEST' : 'TRIM_HORIZON',
+    startPosition: connector.startPosition,
     gapPolicy: connector.gapPolicy,
     snapshotFactory: (tableName, run, version) => snapshotOf(connector.tables.find((table) => table.name === tableName)!, run, version),
     polling: { ...connector.polling, backoff: { ...connector.backoff, attempts: 8 } },
@@ -134,7 +119,7 @@ interface SinkPlan { groupId: string; topics: string[]; sink: Sink; batchSize?: 
 /** The table a topic carries, from the topic template. */
 function tableOfTopic(config: ShardlineConfig): (topic: string) => string {
   const byTopic = new Map(config.connector.tables.flatMap((table) =>
-    entitiesOf(config, table).map((entity) => [topicFor(config.connector.topics.template, { table: table.name, entity }), table.name] as const)));
+    table.entities.map((entity) => [topicFor(config.connector.topics.template, { table: table.name, entity }), table.name] as const)));
   return (topic) => byTopic.get(topic) ?? topic;
 }
 

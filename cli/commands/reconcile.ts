@@ -7,7 +7,7 @@ import { columnValue, type RollupDefinition } from '../../consumers/rollups/defi
 import { ConversionError, type DynamoImage } from '../../schemas/change-event.ts';
 import { formatScaled, toScaled } from '../../schemas/decimal.ts';
 import { readField, ViewError } from '../../schemas/views.ts';
-import { awsOf, entityRuleOf } from '../pipeline.ts';
+import { awsOf } from '../pipeline.ts';
 import { querySql } from './query.ts';
 
 export interface Difference {
@@ -36,7 +36,7 @@ export async function reconcile(config: ShardlineConfig): Promise<{ rollups: num
         const page = await dynamodb.send(new ScanCommand({ TableName: table.name, ConsistentRead: true, ExclusiveStartKey: start as never }));
         for (const image of (page.Items ?? []) as DynamoImage[]) {
           // An item no entity can be named for was dead-lettered by the connector: it is in no rollup either.
-          const entity = entityNameOf(entityRuleOf(config, table), image);
+          const entity = entityNameOf(table.entity, image);
           if (entity !== undefined) items.push({ entity, image });
         }
         start = page.LastEvaluatedKey;

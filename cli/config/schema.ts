@@ -6,6 +6,7 @@ import { defaultOrderView } from '../../consumers/rollups/definition.ts';
 import type { SinkConfig, SinkDefinition } from '../../consumers/runtime/sink-definition.ts';
 import { entityViewSchema } from '../../schemas/views.ts';
 import { SINKS } from '../sinks.ts';
+import { checkFallbacks, connectorSettings } from './connector.ts';
 
 /** The `consumers` block: each sink's block under its name. */
 type SinkBlocks<Sinks extends readonly SinkDefinition[]> = { [Sink in Sinks[number] as Sink['name']]: z.ZodPrefault<Sink['config']> };
@@ -34,20 +35,15 @@ export function configSchemaOf<Sinks extends readonly SinkDefinition[]>(sinks: S
       .describe('Typed views of entities, used by rollups and search documents; the `order` fields shipped when left out.'),
     consumers: consumers.prefault({} as z.input<typeof consumers>), // every key of the block has a default
     http: httpConfigSchema,
-  }).superRefine((config, context) => {
-    const views = Object.fromEntries(Object.entries(config.entities).map(([entity, { fields }]) => [entity, fields]));
-    config.connector.tables.forEach((table, index) => {
-      // The fallback entity needs a topic that consumer groups read.
-      const fallback = 'keyPrefix' in table.entity ? table.entity.keyPrefix.fallback : undefined;
-      const declared = table.entities.length > 0 ? table.entities : Object.keys(config.entities);
-      if (fallback !== undefined && !declared.includes(fallback)) {
-        reportAt(context, ['connector', 'tables', index, 'entity', 'keyPrefix', 'fallback'])([], `'${fallback}' is not one of the table's entities (${declared.join(', ')})`);
-      }
+  }).transform((config) => ({ ...config, connector: connectorSettings(config.connector, Object.keys(config.entities)) }))
+    .superRefine((config, context) => {
+      checkFallbacks(config.connector, reportAt(context, ['connector']));
+      const views = Object.fromEntries(Object.entries(config.entities).map(([entity, { fields }]) => [entity, fields]));
+      for (const sink of sinks) sink.check?.(sinkConfigOf(config.consumers, sink), views, reportAt(context, ['consumers', sink.name]));
     });
-    for (const sink of sinks) sink.check?.(sinkConfigOf(config.consumers, sink), views, reportAt(context, ['consumers', sink.name]));
-  });
 }
 
 export const configSchema = configSchemaOf(SINKS);
 export type ShardlineConfig = z.output<typeof configSchema>;
 export type ShardlineConfigInput = z.input<typeof configSchema>;
+export type TableSettings = ShardlineConfig['connector']['tables'][number];

@@ -27,7 +27,9 @@ test('a minimal file gets the documented defaults', () => {
   const config = validateConfig(minimal);
   assert.equal(config.connector.gapPolicy, 'fail');
   assert.equal(config.connector.topics.template, 'shardline.{table}.{entity}');
-  assert.deepEqual(config.connector.tables[0]!.entity, { keyPrefix: { attribute: 'PK', separator: '#' } });
+  // Parsed into the rule the sources take: the table's entities default to every configured entity.
+  assert.deepEqual(config.connector.tables[0]!.entity, { kind: 'key-prefix', attribute: 'PK', separator: '#', declared: ['order'] });
+  assert.equal(config.connector.startPosition, 'TRIM_HORIZON');
   assert.deepEqual(config.consumers.rollups.definitions.map((rollup) => rollup.name), ['daily_sales', 'user_totals']);
   assert.equal(config.consumers.audit.retentionDays, 90);
   assert.equal(config.clickhouse.url, undefined);
@@ -107,4 +109,10 @@ test('a decimal scale must leave at least 2 integer digits in Decimal(38, scale)
   assert.deepEqual(problemsOf(withScale(36)), []);
   assert.deepEqual(problemsOf(withScale(37)), ['entities.order.fields.total.scale: got 37; expected at most 36 decimal places (a Decimal(38, scale) column keeps 38 - scale integer digits; at least 2 are needed)']);
   assert.deepEqual(problemsOf(withScale(38)).length, 1);
+});
+
+test('startPosition latest starts new streams at their tip, unless a table is snapshotted (the stream then starts at its oldest record)', () => {
+  const startOf = (snapshot: boolean) => validateConfig({ ...minimal, connector: { startPosition: 'latest', tables: [{ name: 'orders', snapshot: { enabled: snapshot } }] } }).connector.startPosition;
+  assert.equal(startOf(false), 'LATEST');
+  assert.equal(startOf(true), 'TRIM_HORIZON');
 });

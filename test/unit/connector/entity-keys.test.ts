@@ -52,7 +52,7 @@ test('config: a key-prefix fallback must be one of the table\'s entities', () =>
     registry: { url: 'http://127.0.0.1:8081/apis/ccompat/v7' },
     connector: { tables: [{ name: 'orders', entities: ['order', 'other'], entity: { keyPrefix: { fallback } } }] },
   });
-  assert.deepEqual(validateConfig(config('other')).connector.tables[0]!.entity, { keyPrefix: { attribute: 'PK', separator: '#', fallback: 'other' } });
+  assert.deepEqual(validateConfig(config('other')).connector.tables[0]!.entity, { kind: 'key-prefix', attribute: 'PK', separator: '#', fallback: 'other', declared: ['order', 'other'] });
   assert.throws(() => validateConfig(config('misc')), (error: unknown) =>
     error instanceof ConfigError && error.problems.some((problem) => /connector\.tables\[0\]\.entity\.keyPrefix\.fallback: 'misc' is not one of the table's entities \(order, other\)/.test(problem)));
 });
