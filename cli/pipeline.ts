@@ -20,9 +20,10 @@ import { ConsumerGroup } from '../consumers/runtime/group.ts';
 import type { Sink } from '../consumers/runtime/sink.ts';
 import type { SinkContext, SinkDefinition } from '../consumers/runtime/sink-definition.ts';
 import { searchSink } from '../consumers/search/index.ts';
-import { sinkConfigOf, type ShardlineConfig, type TableSettings } from './config/schema.ts';
-import { SINKS } from './sinks.ts';import { ChangeEventCodec } from '../schemas/registry.ts';
+import { ChangeEventCodec } from '../schemas/registry.ts';
 import type { EntityView } from '../schemas/views.ts';
+import { sinkConfigOf, type ShardlineConfig, type TableSettings } from './config/schema.ts';
+import { SINKS } from './sinks.ts';
 
 /** Turns a validated config into connectors and consumer groups: the one place the parts are wired. */
 
@@ -142,11 +143,9 @@ function planSink(config: ShardlineConfig, definition: SinkDefinition, clickhous
 /** The enabled sinks, or those named. */
 export function selectedSinks(config: ShardlineConfig, names?: string[], sinks: readonly SinkDefinition[] = SINKS): SinkDefinition[] {
   if (names && names.length > 0) {
-    return names.map((name) => {
-      const sink = sinks.find((candidate) => candidate.name === name);
-      if (!sink) throw new Error(`unknown sink ${names.filter((unknown) => !sinks.some((candidate) => candidate.name === unknown)).join(', ')}: expected ${sinks.map((candidate) => candidate.name).join(', ')}`);
-      return sink;
-    });
+    const unknown = names.filter((name) => !sinks.some((sink) => sink.name === name));
+    if (unknown.length > 0) throw new Error(`unknown sink ${unknown.join(', ')}: expected ${sinks.map((sink) => sink.name).join(', ')}`);
+    return names.map((name) => sinks.find((sink) => sink.name === name)!);
   }
   return sinks.filter((sink) => sinkConfigOf(config.consumers, sink).enabled);
 }
