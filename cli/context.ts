@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { ConfigError, loadConfig } from '../core/config/load.ts';
-import type { ShardlineConfig } from '../core/config/schema.ts';
+import { ConfigError } from '../core/config/load.ts';
+import { loadConfig } from './config/load.ts';
+import type { ShardlineConfig } from './config/schema.ts';
 
 /** Exit codes a script can rely on. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, unavailable: 4, mismatch: 5 } as const;

@@ -17,7 +17,9 @@ import { rollupsCommand } from './commands/rollups.ts';
 import { listDeadLetters, replayDeadLetters } from './commands/dlq.ts';
 import { CliError, EXIT, configFrom, untilSignal } from './context.ts';
 import { runDemo } from './demo/demo.ts';
-import { selectedSinks, SINK_NAMES, type SinkName } from './pipeline.ts';
+import type { SinkDefinition } from '../consumers/runtime/sink-definition.ts';
+import { selectedSinks, usesClickHouse } from './pipeline.ts';
+import { SINK_NAMES, SINKS } from './sinks.ts';
 
 const positive = (value: string): number => {
   const number = Number(value);
@@ -38,7 +40,7 @@ const config = () => configFrom(program.opts<{ config?: string }>().config);
  * Runs until Ctrl-C or SIGTERM, then stops cleanly (the connector commits what it read). A part that
  * stops on an error it cannot retry stops the process with exit 1 and the cause.
  */
-async function serve(command: string, connector: boolean, sinks: (config: ReturnType<typeof configFrom>) => SinkName[]): Promise<number> {
+async function serve(command: string, connector: boolean, sinks: (config: ReturnType<typeof configFrom>) => SinkDefinition[]): Promise<number> {
   const loaded = config();
   const pipeline = await startPipeline(loaded, { connector, sinks: sinks(loaded), register: command });
   logger.info({ connector, groups: pipeline.groups.map((group) => group.groupId), http: `${loaded.http.host}:${loaded.http.port}` }, 'shardline running');
@@ -78,7 +80,7 @@ program.command('demo').description('start the local stack, run an orders worklo
   .action(async (options: { duration?: number; rate: number; seed: number; check?: boolean }) =>
     set(await runDemo(config(), { durationSeconds: options.duration ?? (options.check ? 20 : undefined), rate: options.rate, seed: options.seed, check: Boolean(options.check) })));
 
-program.command('query').description('read-only SQL against the rollups and the audit log')
+program.command('query').description(`read-only SQL against the ClickHouse tables (${SINKS.filter(usesClickHouse).map((sink) => sink.name).join(', ')})`)
   .argument('<sql>').option('--json', 'print JSON').action(async (sql: string, options: { json?: boolean }) => print(await querySql(config(), sql), Boolean(options.json)));
 
 program.command('audit').description("an entity's change history as a timeline, newest first: when, who (TTL deletes marked), each field's change")

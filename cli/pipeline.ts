@@ -2,7 +2,6 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDb, createDynamoDbStreams, createKinesis, type AwsConnection } from '../core/aws.ts';
-import type { ShardlineConfig } from '../core/config/schema.ts';
 import { createKafka } from '../core/kafka.ts';
 import { withRetries } from '../core/backoff.ts';
 import { classifyError } from '../core/errors.ts';
@@ -11,23 +10,20 @@ import { ensureTopics } from '../core/topics.ts';
 import { Connector } from '../connector/connector.ts';
 import { DynamoDbStreamSource } from '../connector/dynamodb/streams-source.ts';
 import { streamArnOf } from '../connector/dynamodb/table.ts';
-import { checkEntityRule, type EntityRule } from '../connector/events/entity.ts';
+import { checkEntityRule } from '../connector/events/entity.ts';
 import { topicFor } from '../connector/events/routing.ts';
 import { KinesisSource } from '../connector/kinesis/kinesis-source.ts';
 import type { ShardSource } from '../connector/shards/source.ts';
 import { SnapshotSource } from '../connector/snapshot/snapshot-source.ts';
-import type { TableConfig } from '../connector/config.ts';
-import { Client as OpenSearchClient } from '@opensearch-project/opensearch';
-import { AuditSink } from '../consumers/audit/audit-sink.ts';
-import { CacheSink } from '../consumers/cache/cache-sink.ts';
-import { SearchSink } from '../consumers/search/search-sink.ts';
 import { connectClickHouse } from '../consumers/clickhouse/client.ts';
-import type { RollupDefinition } from '../consumers/rollups/definition.ts';
-import { RollupSink } from '../consumers/rollups/rollup-sink.ts';
 import { ConsumerGroup } from '../consumers/runtime/group.ts';
 import type { Sink } from '../consumers/runtime/sink.ts';
+import type { SinkContext, SinkDefinition } from '../consumers/runtime/sink-definition.ts';
+import { searchSink } from '../consumers/search/index.ts';
 import { ChangeEventCodec } from '../schemas/registry.ts';
 import type { EntityView } from '../schemas/views.ts';
+import { sinkConfigOf, type ShardlineConfig, type TableSettings } from './config/schema.ts';
+import { SINKS } from './sinks.ts';
 
 /** Turns a validated config into connectors and consumer groups: the one place the parts are wired. */
 
@@ -39,40 +35,27 @@ export const kafkaOf = (config: ShardlineConfig, role: string): Kafka =>
 export const codecOf = (config: ShardlineConfig): ChangeEventCodec =>
   new ChangeEventCodec({ url: config.registry.url, username: config.registry.username, password: config.registry.password }, config.registry.compatibility);
 
-/** The table's entity rule; only the entities whose topics exist are named, others go to the fallback or the DLQ. */
-export function entityRuleOf(config: ShardlineConfig, table: TableConfig): EntityRule {
-  const rule = table.entity;
-  const declared = entitiesOf(config, table);
-  if ('keyPrefix' in rule) return { kind: 'key-prefix', attribute: rule.keyPrefix.attribute, separator: rule.keyPrefix.separator, fallback: rule.keyPrefix.fallback, declared };
-  if ('attribute' in rule) return { kind: 'attribute', attribute: rule.attribute.name, fallback: rule.attribute.fallback, declared };
-  return { kind: 'fixed', name: rule.fixed, declared };
-}
-
-/** The entities a table's topics are made for: declared on the table, else every configured entity. */
-const entitiesOf = (config: ShardlineConfig, table: TableConfig): string[] =>
-  table.entities.length > 0 ? table.entities : Object.keys(config.entities);
-
 /** At start: the table's key schema must fit its entity rule (a key-prefix attribute that is a string key). */
-async function checkTableKeys(dynamodb: DynamoDBClient, config: ShardlineConfig, table: TableConfig, index: number): Promise<void> {
+async function checkTableKeys(dynamodb: DynamoDBClient, table: TableSettings, index: number): Promise<void> {
   const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: table.name }));
-  checkEntityRule(table.name, entityRuleOf(config, table), Table ?? {}, `connector.tables[${index}].entity`);
+  checkEntityRule(table.name, table.entity, Table ?? {}, `connector.tables[${index}].entity`);
 }
 
 /** The topics holding changes of the given entities (all entities when undefined). */
 export function topicsFor(config: ShardlineConfig, entities?: string[]): string[] {
   const topics = config.connector.tables.flatMap((table) =>
-    entitiesOf(config, table).filter((entity) => !entities || entities.includes(entity)).map((entity) => topicFor(config.connector.topics.template, { table: table.name, entity })));
+    table.entities.filter((entity) => !entities || entities.includes(entity)).map((entity) => topicFor(config.connector.topics.template, { table: table.name, entity })));
   return [...new Set(topics)];
 }
 
 /** The configured tables' sources, and how to make a table's scan source (re-snapshot runs have their own). */
-export async function buildSources(config: ShardlineConfig): Promise<{ sources: ShardSource[]; snapshotOf: (table: TableConfig, run?: string, version?: string) => ShardSource }> {
+export async function buildSources(config: ShardlineConfig): Promise<{ sources: ShardSource[]; snapshotOf: (table: TableSettings, run?: string, version?: string) => ShardSource }> {
   const aws = awsOf(config);
   const dynamodb = createDynamoDb(aws);
-  const snapshotOf = (table: TableConfig, run?: string, version?: string): ShardSource => new SnapshotSource(dynamodb, {
+  const snapshotOf = (table: TableSettings, run?: string, version?: string): ShardSource => new SnapshotSource(dynamodb, {
     table: table.name,
     region: aws.region,
-    entityRule: entityRuleOf(config, table),
+    entityRule: table.entity,
     segments: table.snapshot.segments,
     readCapacityPerSecond: table.snapshot.readCapacityPerSecond,
     run,
@@ -80,12 +63,12 @@ export async function buildSources(config: ShardlineConfig): Promise<{ sources: 
   });
   const sources: ShardSource[] = [];
   for (const [index, table] of config.connector.tables.entries()) {
-    await checkTableKeys(dynamodb, config, table, index);
+    await checkTableKeys(dynamodb, table, index);
     if (table.snapshot.enabled) sources.push(snapshotOf(table));
     if (table.source === 'kinesis') {
-      sources.push(new KinesisSource(createKinesis(aws), { table: table.name, streamName: table.kinesisStream!, region: aws.region, entityRule: entityRuleOf(config, table) }));
+      sources.push(new KinesisSource(createKinesis(aws), { table: table.name, streamName: table.kinesisStream!, region: aws.region, entityRule: table.entity }));
     } else {
-      sources.push(new DynamoDbStreamSource(createDynamoDbStreams(aws), { table: table.name, streamArn: await streamArnOf(dynamodb, table.name), region: aws.region, entityRule: entityRuleOf(config, table) }));
+      sources.push(new DynamoDbStreamSource(createDynamoDbStreams(aws), { table: table.name, streamArn: await streamArnOf(dynamodb, table.name), region: aws.region, entityRule: table.entity }));
     }
   }
   return { sources, snapshotOf };
@@ -108,8 +91,7 @@ export async function buildConnector(config: ShardlineConfig): Promise<Connector
     kafka,
     codec: codecOf(config),
     topics: connector.topics,
-    // With a snapshot, the stream starts at its oldest record: nothing between scan and stream is missed.
-    startPosition: connector.startPosition === 'latest' && !connector.tables.some((table) => table.snapshot.enabled) ? 'LATEST' : 'TRIM_HORIZON',
+    startPosition: connector.startPosition,
     gapPolicy: connector.gapPolicy,
     snapshotFactory: (tableName, run, version) => snapshotOf(connector.tables.find((table) => table.name === tableName)!, run, version),
     polling: { ...connector.polling, backoff: { ...connector.backoff, attempts: 8 } },
@@ -122,85 +104,54 @@ export async function buildConnector(config: ShardlineConfig): Promise<Connector
   });
 }
 
-export const SINK_NAMES = ['rollups', 'audit', 'search', 'cache'] as const;
 /** Sinks that write to ClickHouse: in embedded mode they run in the process that owns its directory. */
-export const CLICKHOUSE_SINKS: readonly SinkName[] = ['rollups', 'audit'];
-export type SinkName = (typeof SINK_NAMES)[number];
+export const usesClickHouse = (sink: SinkDefinition): boolean => sink.stores.includes('clickhouse');
 
 export const clickhouseOf = (config: ShardlineConfig): Promise<ClickHouseClient> =>
   connectClickHouse(config.clickhouse.url
     ? { kind: 'server', url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.clickhouse.database }
     : { kind: 'embedded', path: config.clickhouse.path });
 
-const viewsOf = (config: ShardlineConfig): Record<string, EntityView> =>
-  Object.fromEntries(Object.entries(config.entities).map(([entity, { fields }]) => [entity, fields as EntityView]));
+export const viewsOf = (config: ShardlineConfig): Record<string, EntityView> =>
+  Object.fromEntries(Object.entries(config.entities).map(([entity, { fields }]) => [entity, fields]));
 
-interface SinkPlan { groupId: string; topics: string[]; sink: Sink }
+interface SinkPlan { groupId: string; topics: string[]; sink: Sink; batchSize?: number; partitionsConsumedConcurrently?: number }
 
 /** The table a topic carries, from the topic template. */
 function tableOfTopic(config: ShardlineConfig): (topic: string) => string {
   const byTopic = new Map(config.connector.tables.flatMap((table) =>
-    entitiesOf(config, table).map((entity) => [topicFor(config.connector.topics.template, { table: table.name, entity }), table.name] as const)));
+    table.entities.map((entity) => [topicFor(config.connector.topics.template, { table: table.name, entity }), table.name] as const)));
   return (topic) => byTopic.get(topic) ?? topic;
 }
 
-export const opensearchOf = (config: ShardlineConfig): OpenSearchClient => new OpenSearchClient({
-  node: config.consumers.search.url,
-  auth: config.consumers.search.username ? { username: config.consumers.search.username, password: config.consumers.search.password ?? '' } : undefined,
-});
-
-function planSink(config: ShardlineConfig, name: SinkName, clickhouse: ClickHouseClient | undefined): SinkPlan {
-  const { consumers } = config;
-  switch (name) {
-    case 'rollups': {
-      const definitions = consumers.rollups.definitions as RollupDefinition[];
-      return {
-        groupId: consumers.rollups.groupId,
-        topics: topicsFor(config, [...new Set(definitions.map((rollup) => rollup.entity))]),
-        sink: new RollupSink({ group: consumers.rollups.groupId, clickhouse: clickhouse!, rollups: definitions, views: viewsOf(config), topicOf: (table, entity) => topicFor(config.connector.topics.template, { table, entity }) }),
-      };
-    }
-    case 'audit':
-      return {
-        groupId: consumers.audit.groupId,
-        topics: topicsFor(config),
-        sink: new AuditSink({
-          group: consumers.audit.groupId,
-          clickhouse: clickhouse!,
-          table: consumers.audit.table,
-          retentionDays: consumers.audit.retentionDays,
-          redactions: consumers.audit.redact,
-          hashSalt: consumers.audit.hashSalt,
-          includeSnapshots: consumers.audit.includeSnapshots,
-        }),
-      };
-    case 'search':
-      return {
-        groupId: consumers.search.groupId,
-        topics: topicsFor(config, Object.keys(consumers.search.documents)),
-        sink: new SearchSink({ group: consumers.search.groupId, client: opensearchOf(config), config: consumers.search, views: viewsOf(config), itemBackoff: { baseMs: 200, maxMs: 5_000, attempts: 10 } }),
-      };
-    case 'cache':
-      return {
-        groupId: consumers.cache.groupId,
-        topics: topicsFor(config),
-        sink: new CacheSink({ group: consumers.cache.groupId, url: consumers.cache.url, ttlSeconds: consumers.cache.ttlSeconds, keyPrefix: consumers.cache.keyPrefix, tableOf: tableOfTopic(config) }),
-      };
-  }
+function planSink(config: ShardlineConfig, definition: SinkDefinition, clickhouse: ClickHouseClient | undefined): SinkPlan {
+  const sinkConfig = sinkConfigOf(config.consumers, definition);
+  const { groupId, batchSize, partitionsConsumedConcurrently } = sinkConfig;
+  const context: SinkContext = {
+    group: groupId,
+    clickhouse: () => {
+      if (!clickhouse) throw new Error(`the ${definition.name} sink needs ClickHouse, which this process did not open`);
+      return clickhouse;
+    },
+    views: viewsOf(config),
+    topicOf: (table, entity) => topicFor(config.connector.topics.template, { table, entity }),
+    tableOf: tableOfTopic(config),
+  };
+  return { groupId, topics: topicsFor(config, definition.entities?.(sinkConfig)), sink: definition.create(sinkConfig, context), batchSize, partitionsConsumedConcurrently };
 }
 
 /** The enabled sinks, or those named. */
-export function selectedSinks(config: ShardlineConfig, names?: string[]): SinkName[] {
+export function selectedSinks(config: ShardlineConfig, names?: string[], sinks: readonly SinkDefinition[] = SINKS): SinkDefinition[] {
   if (names && names.length > 0) {
-    const unknown = names.filter((name) => !(SINK_NAMES as readonly string[]).includes(name));
-    if (unknown.length > 0) throw new Error(`unknown sink ${unknown.join(', ')}: expected ${SINK_NAMES.join(', ')}`);
-    return names as SinkName[];
+    const unknown = names.filter((name) => !sinks.some((sink) => sink.name === name));
+    if (unknown.length > 0) throw new Error(`unknown sink ${unknown.join(', ')}: expected ${sinks.map((sink) => sink.name).join(', ')}`);
+    return names.map((name) => sinks.find((sink) => sink.name === name)!);
   }
-  return SINK_NAMES.filter((name) => config.consumers[name].enabled);
+  return sinks.filter((sink) => sinkConfigOf(config.consumers, sink).enabled);
 }
 
-export async function buildConsumerGroups(config: ShardlineConfig, names: SinkName[], clickhouse: ClickHouseClient | undefined): Promise<ConsumerGroup[]> {
-  const plans = names.map((name) => planSink(config, name, clickhouse));
+export async function buildConsumerGroups(config: ShardlineConfig, sinks: readonly SinkDefinition[], clickhouse: ClickHouseClient | undefined): Promise<ConsumerGroup[]> {
+  const plans = sinks.map((sink) => planSink(config, sink, clickhouse));
   await ensureTopicsWhenAvailable(kafkaOf(config, 'admin'), [...plans.flatMap((plan) => plan.topics), config.connector.topics.deadLetter], config.kafka.partitions);
   return plans.map((plan) => groupFor(config, plan));
 }
@@ -211,7 +162,9 @@ export function reindexGroup(config: ShardlineConfig, entity: string, groupId: s
   return groupFor(config, {
     groupId,
     topics: topicsFor(config, [entity]),
-    sink: new SearchSink({ group: groupId, client: opensearchOf(config), config: search, views: viewsOf(config), targetIndex: { [entity]: index }, itemBackoff: { baseMs: 200, maxMs: 5_000, attempts: 10 } }),
+    sink: searchSink(search, { group: groupId, views: viewsOf(config) }, { [entity]: index }),
+    batchSize: search.batchSize,
+    partitionsConsumedConcurrently: search.partitionsConsumedConcurrently,
   });
 }
 
@@ -223,7 +176,8 @@ function groupFor(config: ShardlineConfig, plan: SinkPlan): ConsumerGroup {
     codec: codecOf(config),
     sink: plan.sink,
     deadLetterTopic: config.connector.topics.deadLetter,
-    batchSize: config.consumers.batchSize,
+    batchSize: plan.batchSize ?? config.consumers.batchSize,
+    partitionsConsumedConcurrently: plan.partitionsConsumedConcurrently,
     backoff: { baseMs: 200, maxMs: 10_000, attempts: Infinity },
     maxMessageBytes: config.connector.maxMessageBytes,
     logger: logger.child({ component: 'consumer' }),

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { name } from '../core/config/common.ts';
 import type { DynamoImage, DynamoValue } from './change-event.ts';
 import { DecimalError, normalizeDecimal } from './decimal.ts';
 
@@ -6,19 +8,19 @@ import { DecimalError, normalizeDecimal } from './decimal.ts';
  * (an order's `total` as a decimal, `created_at` as a timestamp). Nothing is guessed: a value that
  * does not fit its declared type is an error naming the field, and the record goes to the dead-letter topic.
  */
-export type FieldType = 'string' | 'decimal' | 'integer' | 'timestamp' | 'boolean';
+export const fieldMappingSchema = z.strictObject({
+  attribute: z.string().min(1).describe('Attribute name, or a dotted path into nested maps (`address.city`).'),
+  type: z.enum(['string', 'decimal', 'integer', 'timestamp', 'boolean']),
+  scale: z.number().int().min(0).max(36, 'expected at most 36 decimal places (a Decimal(38, scale) column keeps 38 - scale integer digits; at least 2 are needed)').optional()
+    .describe('Decimal places of a `decimal` field (2 when left out).'),
+  default: z.union([z.string(), z.number(), z.boolean()]).optional().describe('Used when the attribute is absent (or NULL).'),
+});
 
-export interface FieldMapping {
-  /** Attribute name, or a dotted path into nested maps (`address.city`). */
-  attribute: string;
-  type: FieldType;
-  /** Decimal places for `decimal` fields. */
-  scale?: number;
-  /** Used when the attribute is absent (or NULL). */
-  default?: string | number | boolean;
-}
+export const entityViewSchema = z.record(name, fieldMappingSchema);
 
-export type EntityView = Record<string, FieldMapping>;
+export type FieldMapping = z.output<typeof fieldMappingSchema>;
+export type FieldType = FieldMapping['type'];
+export type EntityView = z.output<typeof entityViewSchema>;
 export type FieldValue = string | boolean | null;
 
 export class ViewError extends Error {

@@ -2,7 +2,7 @@ import type { KafkaMessage, TopicMessages } from 'kafkajs';
 import { parseSnapshotStreamId } from '../../connector/checkpoint-keys.ts';
 import { changeMessages, topicFor } from '../../connector/events/routing.ts';
 import type { ShardSource } from '../../connector/shards/source.ts';
-import type { ShardlineConfig } from '../../core/config/schema.ts';
+import type { ShardlineConfig } from '../config/schema.ts';
 import { isDeadLetter, readDeadLetterBody, type DeadLetterOrigin } from '../../core/dead-letter.ts';
 import type { Progress } from '../../core/progress.ts';
 import { readToEnd } from '../../core/read-to-end.ts';

@@ -1,4 +1,4 @@
-import type { ShardlineConfig } from '../../core/config/schema.ts';
+import type { ShardlineConfig } from '../config/schema.ts';
 import { hashValue } from '../../consumers/audit/redaction.ts';
 import { readOnlyQuery } from '../../consumers/clickhouse/read-only-query.ts';
 import { clickhouseOf } from '../pipeline.ts';

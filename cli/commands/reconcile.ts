@@ -1,13 +1,13 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoDb } from '../../core/aws.ts';
-import type { ShardlineConfig } from '../../core/config/schema.ts';
+import type { ShardlineConfig } from '../config/schema.ts';
 import { entityOf, type EntityRule } from '../../connector/events/entity.ts';
 import { aggregateDifferences } from '../../consumers/rollups/consistency.ts';
 import { columnValue, type RollupDefinition } from '../../consumers/rollups/definition.ts';
 import { ConversionError, type DynamoImage } from '../../schemas/change-event.ts';
 import { formatScaled, toScaled } from '../../schemas/decimal.ts';
-import { readField, ViewError, type EntityView } from '../../schemas/views.ts';
-import { awsOf, entityRuleOf } from '../pipeline.ts';
+import { readField, ViewError } from '../../schemas/views.ts';
+import { awsOf } from '../pipeline.ts';
 import { querySql } from './query.ts';
 
 export interface Difference {
@@ -36,7 +36,7 @@ export async function reconcile(config: ShardlineConfig): Promise<{ rollups: num
         const page = await dynamodb.send(new ScanCommand({ TableName: table.name, ConsistentRead: true, ExclusiveStartKey: start as never }));
         for (const image of (page.Items ?? []) as DynamoImage[]) {
           // An item no entity can be named for was dead-lettered by the connector: it is in no rollup either.
-          const entity = entityNameOf(entityRuleOf(config, table), image);
+          const entity = entityNameOf(table.entity, image);
           if (entity !== undefined) items.push({ entity, image });
         }
         start = page.LastEvaluatedKey;
@@ -49,7 +49,7 @@ export async function reconcile(config: ShardlineConfig): Promise<{ rollups: num
   let groups = 0;
   const definitions = config.consumers.rollups.definitions as RollupDefinition[];
   for (const rollup of definitions) {
-    const view = config.entities[rollup.entity]!.fields as EntityView;
+    const view = config.entities[rollup.entity]!.fields;
     const expected = new Map<string, { group: Record<string, string>; count: number; sums: Map<string, bigint> }>();
     for (const { entity, image } of items) {
       if (entity !== rollup.entity) continue;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ShardlineConfig } from '../../core/config/schema.ts';
+import type { ShardlineConfig } from '../config/schema.ts';
 import { aggregateDifferences, readerOf, rebuildRollup } from '../../consumers/rollups/consistency.ts';
 import type { RollupDefinition } from '../../consumers/rollups/definition.ts';
 import { itemsTable } from '../../consumers/rollups/items-table.ts';

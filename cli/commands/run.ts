@@ -4,11 +4,12 @@ import type { PartHealth } from '../../core/health.ts';
 import { startHttp } from '../../core/http.ts';
 import { logger } from '../../core/logger.ts';
 import { registerProcess } from '../../core/run-registry.ts';
-import type { ShardlineConfig } from '../../core/config/schema.ts';
+import type { ShardlineConfig } from '../config/schema.ts';
 import type { Connector } from '../../connector/connector.ts';
 import { readOnlyQuery } from '../../consumers/clickhouse/read-only-query.ts';
 import type { ConsumerGroup } from '../../consumers/runtime/group.ts';
-import { CLICKHOUSE_SINKS, buildConnector, buildConsumerGroups, clickhouseOf, topicsFor, type SinkName } from '../pipeline.ts';
+import type { SinkDefinition } from '../../consumers/runtime/sink-definition.ts';
+import { buildConnector, buildConsumerGroups, clickhouseOf, topicsFor, usesClickHouse } from '../pipeline.ts';
 
 export interface RunningPipeline {
   connector: Connector | undefined;
@@ -30,12 +31,12 @@ export interface RunningPipeline {
  * Starts the connector and/or consumer groups in this process, each group still its own Kafka consumer
  * group, plus the HTTP endpoint (metrics, health, and queries for embedded ClickHouse).
  */
-export async function startPipeline(config: ShardlineConfig, parts: { connector: boolean; sinks: SinkName[]; http?: boolean; register?: string }): Promise<RunningPipeline> {
+export async function startPipeline(config: ShardlineConfig, parts: { connector: boolean; sinks: readonly SinkDefinition[]; http?: boolean; register?: string }): Promise<RunningPipeline> {
   let started = false;
   // Assigned below; /ready asks them once everything has started.
   let connector: Connector | undefined = undefined;
   let groups: ConsumerGroup[] = [];
-  const clickhouse = parts.sinks.some((sink) => CLICKHOUSE_SINKS.includes(sink)) ? await clickhouseOf(config) : undefined;
+  const clickhouse = parts.sinks.some(usesClickHouse) ? await clickhouseOf(config) : undefined;
   const health = (): PartHealth[] => {
     if (!started) return [{ part: 'process', ready: false, detail: 'starting' }];
     return [...(connector ? [connector.health()] : []), ...groups.map((group) => group.health())];

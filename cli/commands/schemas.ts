@@ -1,6 +1,6 @@
 import { changeEventSchema } from '../../schemas/change-event.ts';
 import { registryRequest, valueSubject } from '../../schemas/registry.ts';
-import type { ShardlineConfig } from '../../core/config/schema.ts';
+import type { ShardlineConfig } from '../config/schema.ts';
 import { codecOf, topicsFor } from '../pipeline.ts';
 
 /** Registers the change-event schema under every topic's subject with the configured compatibility. */

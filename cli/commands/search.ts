@@ -1,10 +1,10 @@
 import type { Kafka } from 'kafkajs';
-import type { ShardlineConfig } from '../../core/config/schema.ts';
+import type { ShardlineConfig } from '../config/schema.ts';
 import { Progress } from '../../core/progress.ts';
 import { SearchIndexes } from '../../consumers/search/indexes.ts';
 import { reindex } from '../../consumers/search/reindex.ts';
-import type { EntityView } from '../../schemas/views.ts';
-import { kafkaOf, opensearchOf, reindexGroup, topicsFor } from '../pipeline.ts';
+import { openSearchClient } from '../../consumers/search/index.ts';
+import { kafkaOf, reindexGroup, topicsFor, viewsOf } from '../pipeline.ts';
 
 /**
  * Rebuilds an entity's search index from a replay of its topics and swaps the alias to it; refuses when a
@@ -12,7 +12,6 @@ import { kafkaOf, opensearchOf, reindexGroup, topicsFor } from '../pipeline.ts';
  */
 export async function reindexEntity(config: ShardlineConfig, entity: string, progress: (message: string) => void, options: { allowPartial?: boolean } = {}): Promise<{ from: string; to: string }> {
   if (!config.consumers.search.documents[entity]) throw new Error(`'${entity}' has no search documents configured (consumers.search.documents)`);
-  const views = Object.fromEntries(Object.entries(config.entities).map(([name, { fields }]) => [name, fields as EntityView]));
   const groupId = `${config.consumers.search.groupId}-reindex-${Date.now().toString(36)}`;
   const kafka = kafkaOf(config, 'reindex');
   const topics = topicsFor(config, [entity]);
@@ -21,7 +20,7 @@ export async function reindexEntity(config: ShardlineConfig, entity: string, pro
   try {
     return await reindex({
       entity,
-      indexes: new SearchIndexes(opensearchOf(config), config.consumers.search, views),
+      indexes: new SearchIndexes(openSearchClient(config.consumers.search), config.consumers.search, viewsOf(config)),
       kafka,
       topics,
       groupId,

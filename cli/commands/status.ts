@@ -1,11 +1,11 @@
 import type { Admin, Kafka } from 'kafkajs';
-import type { ShardlineConfig } from '../../core/config/schema.ts';
 import type { PartHealth } from '../../core/health.ts';
 import { readToEnd } from '../../core/read-to-end.ts';
 import { runningProcesses, type RunningProcess } from '../../core/run-registry.ts';
 import { parseCheckpointKey } from '../../connector/checkpoint-keys.ts';
 import { loadCheckpoints } from '../../connector/checkpoints.ts';
 import { isDeadLetter } from '../../core/dead-letter.ts';
+import { sinkConfigOf, type ShardlineConfig } from '../config/schema.ts';
 import { kafkaOf, selectedSinks, topicsFor } from '../pipeline.ts';
 
 type PartitionLag = { group: string; topic: string; partition: number; committed: string; end: string; lag: number };
@@ -44,7 +44,7 @@ type PipelineNames = Omit<RunningProcess, 'pid' | 'startedAt' | 'command'>;
 const configuredNames = (config: ShardlineConfig): PipelineNames => ({
   http: config.http,
   connector: { name: config.connector.name, checkpoints: config.connector.topics.checkpoints },
-  groups: selectedSinks(config).map((sink) => config.consumers[sink].groupId),
+  groups: selectedSinks(config).map((sink) => sinkConfigOf(config.consumers, sink).groupId),
   topics: topicsFor(config),
   deadLetter: config.connector.topics.deadLetter,
 });

@@ -2,10 +2,11 @@ import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDb } from '../../core/aws.ts';
-import type { ShardlineConfig } from '../../core/config/schema.ts';
+import type { ShardlineConfig } from '../config/schema.ts';
 import { endpointsFromEnv } from '../../stack/endpoints.ts';
 import { stackUp } from '../../stack/stack.ts';
 import { awsOf } from '../pipeline.ts';
+import { SINKS } from '../sinks.ts';
 import { startPipeline, type RunningPipeline } from '../commands/run.ts';
 import { untilSignal } from '../context.ts';
 import { LiveScreen } from '../screen.ts';
@@ -64,7 +65,7 @@ export async function runDemo(baseConfig: ShardlineConfig, options: DemoOptions)
   // Orders that exist before the pipeline starts reach it through the initial snapshot.
   for (let index = 0; index < 40; index++) await workload.createOrder();
 
-  const pipeline = await startPipeline(config, { connector: true, sinks: ['rollups', 'audit', 'search', 'cache'], register: 'demo' });
+  const pipeline = await startPipeline(config, { connector: true, sinks: SINKS, register: 'demo' });
   // Like `top` on a terminal; plain periodic frames in check mode or when the output is not a terminal.
   const screen = new LiveScreen(process.stdout, Boolean(process.stdout.isTTY) && !options.check);
   let stopping = false;

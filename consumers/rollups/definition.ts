@@ -1,16 +1,9 @@
 import { toScaled } from '../../schemas/decimal.ts';
+import type { ReportProblem } from '../../core/config/common.ts';
 import { ViewError, type EntityView, type FieldMapping, type FieldValue } from '../../schemas/views.ts';
+import type { RollupDefinition } from './config.ts';
 
-/**
- * A rollup declared in config: which entity, the dimensions it groups by, and what it measures.
- * Shipped by default: daily sales (day and category: order count, revenue) and per-user totals.
- */
-export interface RollupDefinition {
-  name: string;
-  entity: string;
-  dimensions: { name: string; field: string; transform?: 'day' | 'month' }[];
-  measures: ({ name: string; kind: 'count' } | { name: string; kind: 'sum'; field: string })[];
-}
+export type { RollupDefinition };
 
 /** A dimension's value from its field's value: `day` and `month` cut a timestamp to a date. */
 export function dimensionValue(value: FieldValue, transform?: 'day' | 'month'): FieldValue {
@@ -82,22 +75,20 @@ export function signedSumOf(column: string, mapping: FieldMapping): string {
 /** The aggregate's count of items: a deleted item's rows count zero. */
 export const SIGNED_COUNT = 'sum(sign * (1 - is_deleted))';
 
-/** Checks a rollup against its entity's view; the message names what does not fit. */
-export function checkRollup(rollup: RollupDefinition, view: EntityView | undefined): string[] {
-  if (!view) return [`rollups.${rollup.name}: entity '${rollup.entity}' has no declared fields`];
-  const problems: string[] = [];
-  for (const dimension of rollup.dimensions) {
+/** Checks a rollup against its entity's view, reporting each problem at its key below the rollup. */
+export function checkRollup(rollup: RollupDefinition, view: EntityView | undefined, report: ReportProblem): void {
+  if (!view) return report(['entity'], `'${rollup.entity}' is not a declared entity (entities.${rollup.entity}.fields)`);
+  rollup.dimensions.forEach((dimension, index) => {
     const mapping = view[dimension.field];
-    if (!mapping) problems.push(`rollups.${rollup.name}.dimensions.${dimension.name}: '${dimension.field}' is not a field of ${rollup.entity}`);
-    else if (dimension.transform && mapping.type !== 'timestamp') problems.push(`rollups.${rollup.name}.dimensions.${dimension.name}: ${dimension.transform} needs a timestamp field`);
-  }
-  for (const measure of rollup.measures) {
-    if (measure.kind !== 'sum') continue;
+    if (!mapping) report(['dimensions', index, 'field'], `'${dimension.field}' is not a field of ${rollup.entity}`);
+    else if (dimension.transform && mapping.type !== 'timestamp') report(['dimensions', index, 'transform'], `${dimension.transform} needs a timestamp field; '${dimension.field}' is a ${mapping.type}`);
+  });
+  rollup.measures.forEach((measure, index) => {
+    if (measure.kind !== 'sum') return;
     const mapping = view[measure.field];
-    if (!mapping) problems.push(`rollups.${rollup.name}.measures.${measure.name}: '${measure.field}' is not a field of ${rollup.entity}`);
-    else if (mapping.type !== 'decimal' && mapping.type !== 'integer') problems.push(`rollups.${rollup.name}.measures.${measure.name}: sums need a decimal or integer field`);
-  }
-  return problems;
+    if (!mapping) report(['measures', index, 'field'], `'${measure.field}' is not a field of ${rollup.entity}`);
+    else if (mapping.type !== 'decimal' && mapping.type !== 'integer') report(['measures', index, 'field'], `sums need a decimal or integer field; '${measure.field}' is a ${mapping.type}`);
+  });
 }
 
 export const defaultRollups: RollupDefinition[] = [

@@ -12,3 +12,13 @@ export const backoffSchema = z.strictObject({
   baseMs: positiveInt.default(100),
   maxMs: positiveInt.default(10_000),
 });
+
+/** Reports a config problem at a key below the part being checked; the loader prefixes the part's own key. */
+export type ReportProblem = (path: PropertyKey[], message: string) => void;
+
+/** Marks the issues of cross-field checks, whose messages name the values they compare. */
+export const CROSS_FIELD = 'crossField';
+
+/** A ReportProblem that adds the problem to a zod refinement at `base` + its path. */
+export const reportAt = (context: z.RefinementCtx, base: PropertyKey[]): ReportProblem => (path, message) =>
+  context.addIssue({ code: 'custom', path: [...base, ...path], message, params: { [CROSS_FIELD]: true } });

@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
-import { ENDPOINT_VARIABLES } from '../../stack/endpoints.ts';
-import { checkRollup, type RollupDefinition } from '../../consumers/rollups/definition.ts';
-import type { EntityView } from '../../schemas/views.ts';
-import { configSchema, type ShardlineConfig } from './schema.ts';
+import { CROSS_FIELD } from './common.ts';
 
 /** An invalid configuration: every problem, each naming the key, the value and what is expected. */
 export class ConfigError extends Error {
@@ -15,17 +13,10 @@ export class ConfigError extends Error {
 
 const OVERRIDE_PREFIX = 'SHARDLINE_CONFIG__';
 
-/** The endpoint variables of the stack map onto config keys, so tests, the demo and users share one scheme. */
-const ENDPOINT_KEYS: [string, string[], (value: string) => unknown][] = [
-  [ENDPOINT_VARIABLES.kafkaBrokers, ['kafka', 'brokers'], (value) => value.split(',').map((broker) => broker.trim()).filter(Boolean)],
-  [ENDPOINT_VARIABLES.registryUrl, ['registry', 'url'], String],
-  [ENDPOINT_VARIABLES.awsEndpoint, ['aws', 'endpoint'], String],
-  [ENDPOINT_VARIABLES.clickhouseUrl, ['clickhouse', 'url'], String],
-  [ENDPOINT_VARIABLES.opensearchUrl, ['consumers', 'search', 'url'], String],
-  [ENDPOINT_VARIABLES.redisUrl, ['consumers', 'cache', 'url'], String],
-];
+/** An environment variable that sets a config key: the variable, the key's path, and how its text becomes the value. */
+export type EndpointKey = readonly [variable: string, path: readonly string[], convert: (value: string) => unknown];
 
-function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
   let node = target;
   for (const key of path.slice(0, -1)) {
     if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
@@ -38,9 +29,9 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
  * Environment overrides: the endpoint variables, and SHARDLINE_CONFIG__<key>__<key>=<YAML value> for any
  * key (secrets belong here rather than in the file).
  */
-export function applyEnvironment(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
+export function applyEnvironment(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, endpointKeys: readonly EndpointKey[]): Record<string, unknown> {
   const config = structuredClone(raw);
-  for (const [variable, path, convert] of ENDPOINT_KEYS) {
+  for (const [variable, path, convert] of endpointKeys) {
     const value = env[variable];
     if (value) setPath(config, path, convert(value));
   }
@@ -57,51 +48,38 @@ const show = (value: unknown): string => {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 };
 
-/** Validates a raw configuration object; throws ConfigError listing every problem. */
-export function validateConfig(raw: unknown, source = 'configuration'): ShardlineConfig {
-  const result = configSchema.safeParse(raw, { reportInput: true });
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const key = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '') || '(top level)';
-      const secretKey = /password|secret|token/i.test(key);
-      return `${key}: got ${secretKey ? '[redacted]' : show(issue.input)}; ${issue.message.replace(/^Invalid input: /, '')}`;
-    });
-    throw new ConfigError(problems, source);
-  }
-  const config = result.data;
-  const problems = config.consumers.rollups.definitions.flatMap((rollup) => checkRollup(rollup as RollupDefinition, config.entities[rollup.entity]?.fields as EntityView | undefined));
-  for (const [entity, transform] of Object.entries(config.consumers.search.documents)) {
-    const fields = config.entities[entity]?.fields;
-    if (!fields) problems.push(`consumers.search.documents.${entity}: '${entity}' is not a declared entity`);
-    else for (const field of [...(transform.fields ?? []), ...transform.text, ...Object.keys(transform.rename)]) {
-      if (!fields[field]) problems.push(`consumers.search.documents.${entity}: '${field}' is not a field of ${entity}`);
-    }
-  }
-  config.connector.tables.forEach((table, index) => {
-    // The fallback entity needs a topic that consumer groups read.
-    const fallback = 'keyPrefix' in table.entity ? table.entity.keyPrefix.fallback : undefined;
-    const declared = table.entities.length > 0 ? table.entities : Object.keys(config.entities);
-    if (fallback !== undefined && !declared.includes(fallback)) problems.push(`connector.tables[${index}].entity.keyPrefix.fallback: '${fallback}' is not one of the table's entities (${declared.join(', ')})`);
-  });
-  if (problems.length > 0) throw new ConfigError(problems, source);
-  return config;
+/** `consumers.rollups.definitions[0].measures[1].field`, or `(top level)`. */
+const keyOf = (path: readonly PropertyKey[]): string =>
+  path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '') || '(top level)';
+
+/** One problem as a user reads it: the key, the value given (secrets redacted) and what is expected. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const key = keyOf(issue.path);
+  // A cross-field check (reportAt) names the values it compares in its message.
+  if (issue.code === 'custom' && issue.params?.[CROSS_FIELD]) return `${key}: ${issue.message}`;
+  const secretKey = /password|secret|token/i.test(key);
+  return `${key}: got ${secretKey ? '[redacted]' : show(issue.input)}; ${issue.message.replace(/^Invalid input: /, '')}`;
 }
 
-/** Reads the YAML file (if any), applies the environment, validates. */
-export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): ShardlineConfig {
-  let raw: Record<string, unknown> = {};
-  if (path) {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      throw new ConfigError([`cannot read ${path}: ${(error as Error).message}`], path);
-    }
-    try {
-      raw = (parseYaml(text) ?? {}) as Record<string, unknown>;
-    } catch (error) {
-      throw new ConfigError([`not valid YAML: ${(error as Error).message}`], path);
-    }
+/** Validates a raw configuration object against `schema`; throws ConfigError listing every problem. */
+export function parseConfig<Schema extends z.ZodType>(schema: Schema, raw: unknown, source: string): z.output<Schema> {
+  const result = schema.safeParse(raw, { reportInput: true });
+  if (!result.success) throw new ConfigError(result.error.issues.map(describeIssue), source);
+  return result.data;
+}
+
+/** The YAML file's content, or an empty object when there is no file. */
+export function readConfigFile(path: string | undefined): Record<string, unknown> {
+  if (!path) return {};
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`cannot read ${path}: ${(error as Error).message}`], path);
   }
-  return validateConfig(applyEnvironment(raw, env), path ?? 'environment');
+  try {
+    return (parseYaml(text) ?? {}) as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError([`not valid YAML: ${(error as Error).message}`], path);
+  }
 }

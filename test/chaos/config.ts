@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { ShardlineConfigInput } from '../../core/config/schema.ts';
+import type { ShardlineConfigInput } from '../../cli/config/schema.ts';
 import { testEndpoints } from '../harness/endpoints.ts';
 
 /** Every name one chaos run uses, derived from its prefix so that runs never share state. */

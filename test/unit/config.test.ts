@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, loadConfig, validateConfig } from '../../core/config/load.ts';
+import { loadConfig, validateConfig } from '../../cli/config/load.ts';
+import { ConfigError } from '../../core/config/load.ts';
 import { defaultOrderView } from '../../consumers/rollups/definition.ts';
 
 const minimal = {
@@ -26,7 +27,9 @@ test('a minimal file gets the documented defaults', () => {
   const config = validateConfig(minimal);
   assert.equal(config.connector.gapPolicy, 'fail');
   assert.equal(config.connector.topics.template, 'shardline.{table}.{entity}');
-  assert.deepEqual(config.connector.tables[0]!.entity, { keyPrefix: { attribute: 'PK', separator: '#' } });
+  // Parsed into the rule the sources take: the table's entities default to every configured entity.
+  assert.deepEqual(config.connector.tables[0]!.entity, { kind: 'key-prefix', attribute: 'PK', separator: '#', declared: ['order'] });
+  assert.equal(config.connector.startPosition, 'TRIM_HORIZON');
   assert.deepEqual(config.consumers.rollups.definitions.map((rollup) => rollup.name), ['daily_sales', 'user_totals']);
   assert.equal(config.consumers.audit.retentionDays, 90);
   assert.equal(config.clickhouse.url, undefined);
@@ -50,7 +53,36 @@ test('missing required sections are named', () => {
 test('a kinesis table needs its stream; a sum needs a numeric field', () => {
   assert.ok(problemsOf({ ...minimal, connector: { tables: [{ name: 'orders', source: 'kinesis' }] } })[0]!.startsWith('connector.tables[0].kinesisStream: '));
   const problems = problemsOf({ ...minimal, consumers: { rollups: { definitions: [{ name: 'bad', entity: 'order', dimensions: [{ name: 'c', field: 'category' }], measures: [{ name: 's', kind: 'sum', field: 'category' }] }] } } });
-  assert.deepEqual(problems, ['rollups.bad.measures.s: sums need a decimal or integer field']);
+  assert.deepEqual(problems, ["consumers.rollups.definitions[0].measures[0].field: sums need a decimal or integer field; 'category' is a string"]);
+});
+
+test('checks against the entities name the full key of what does not fit', () => {
+  const problems = problemsOf({
+    ...minimal,
+    consumers: {
+      rollups: { definitions: [{ name: 'r', entity: 'order', dimensions: [{ name: 'd', field: 'total', transform: 'day' }, { name: 'x', field: 'nope' }], measures: [{ name: 'n', kind: 'count' }] }, { name: 'q', entity: 'invoice', dimensions: [{ name: 'd', field: 'day' }], measures: [{ name: 'n', kind: 'count' }] }] },
+      search: { documents: { order: { text: ['missing'] }, invoice: {} } },
+    },
+  });
+  assert.deepEqual(problems, [
+    "consumers.rollups.definitions[0].dimensions[0].transform: day needs a timestamp field; 'total' is a decimal",
+    "consumers.rollups.definitions[0].dimensions[1].field: 'nope' is not a field of order",
+    "consumers.rollups.definitions[1].entity: 'invoice' is not a declared entity (entities.invoice.fields)",
+    "consumers.search.documents.order.text: 'missing' is not a field of order",
+    "consumers.search.documents.invoice: 'invoice' is not a declared entity",
+  ]);
+});
+
+test('each consumer group takes its own batchSize and partitionsConsumedConcurrently', () => {
+  const config = validateConfig({ ...minimal, consumers: { batchSize: 200, audit: { batchSize: 5000, partitionsConsumedConcurrently: 3 } } });
+  assert.equal(config.consumers.audit.batchSize, 5000);
+  assert.equal(config.consumers.audit.partitionsConsumedConcurrently, 3);
+  assert.equal(config.consumers.rollups.batchSize, undefined, 'a group without its own takes consumers.batchSize');
+  assert.equal(config.consumers.rollups.partitionsConsumedConcurrently, 1);
+  assert.deepEqual(problemsOf({ ...minimal, consumers: { cache: { batchSize: 0, partitionsConsumedConcurrently: 1.5 } } }), [
+    'consumers.cache.batchSize: got 0; Too small: expected number to be >0',
+    'consumers.cache.partitionsConsumedConcurrently: got 1.5; expected int, received number',
+  ]);
 });
 
 test('secrets are never echoed in errors', () => {
@@ -77,4 +109,10 @@ test('a decimal scale must leave at least 2 integer digits in Decimal(38, scale)
   assert.deepEqual(problemsOf(withScale(36)), []);
   assert.deepEqual(problemsOf(withScale(37)), ['entities.order.fields.total.scale: got 37; expected at most 36 decimal places (a Decimal(38, scale) column keeps 38 - scale integer digits; at least 2 are needed)']);
   assert.deepEqual(problemsOf(withScale(38)).length, 1);
+});
+
+test('startPosition latest starts new streams at their tip, unless a table is snapshotted (the stream then starts at its oldest record)', () => {
+  const startOf = (snapshot: boolean) => validateConfig({ ...minimal, connector: { startPosition: 'latest', tables: [{ name: 'orders', snapshot: { enabled: snapshot } }] } }).connector.startPosition;
+  assert.equal(startOf(false), 'LATEST');
+  assert.equal(startOf(true), 'TRIM_HORIZON');
 });

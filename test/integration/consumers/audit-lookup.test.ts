@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { auditHistory } from '../../../cli/commands/query.ts';
 import { AuditSink } from '../../../consumers/audit/audit-sink.ts';
 import { hashValue } from '../../../consumers/audit/redaction.ts';
-import { validateConfig } from '../../../core/config/load.ts';
+import { validateConfig } from '../../../cli/config/load.ts';
 import { canonicalKey, type ChangeEvent } from '../../../schemas/change-event.ts';
 import { testClickHouse } from '../../harness/consumers.ts';
 import { testEndpoints } from '../../harness/endpoints.ts';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { streamChangeToEvent } from '../../../connector/events/change.ts';
 import { checkEntityRule, entityOf, type EntityRule } from '../../../connector/events/entity.ts';
-import { ConfigError, validateConfig } from '../../../core/config/load.ts';
+import { validateConfig } from '../../../cli/config/load.ts';
+import { ConfigError } from '../../../core/config/load.ts';
 import { ConversionError, type DynamoImage } from '../../../schemas/change-event.ts';
 
 const keyPrefix: EntityRule = { kind: 'key-prefix', attribute: 'PK', separator: '#' };
@@ -51,7 +52,7 @@ test('config: a key-prefix fallback must be one of the table\'s entities', () =>
     registry: { url: 'http://127.0.0.1:8081/apis/ccompat/v7' },
     connector: { tables: [{ name: 'orders', entities: ['order', 'other'], entity: { keyPrefix: { fallback } } }] },
   });
-  assert.deepEqual(validateConfig(config('other')).connector.tables[0]!.entity, { keyPrefix: { attribute: 'PK', separator: '#', fallback: 'other' } });
+  assert.deepEqual(validateConfig(config('other')).connector.tables[0]!.entity, { kind: 'key-prefix', attribute: 'PK', separator: '#', fallback: 'other', declared: ['order', 'other'] });
   assert.throws(() => validateConfig(config('misc')), (error: unknown) =>
     error instanceof ConfigError && error.problems.some((problem) => /connector\.tables\[0\]\.entity\.keyPrefix\.fallback: 'misc' is not one of the table's entities \(order, other\)/.test(problem)));
 });

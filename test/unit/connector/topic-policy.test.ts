@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, validateConfig } from '../../../core/config/load.ts';
+import { validateConfig } from '../../../cli/config/load.ts';
+import { ConfigError } from '../../../core/config/load.ts';
 import { topicPolicyConfig } from '../../../core/topics.ts';
 
 const withTopics = (topics: Record<string, unknown>) => ({
