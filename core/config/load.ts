@@ -42,9 +42,12 @@ export function applyEnvironment(raw: Record<string, unknown>, env: NodeJS.Proce
   return config;
 }
 
+const SECRET_KEY = /password|secret|token/i;
+
 const show = (value: unknown): string => {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value);
+  // An object or list shown whole (an unknown key beside credentials) keeps its secrets hidden too.
+  const text = JSON.stringify(value, (key, nested: unknown) => (SECRET_KEY.test(key) ? '[redacted]' : nested));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 };
 
@@ -57,8 +60,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   const key = keyOf(issue.path);
   // A cross-field check (reportAt) names the values it compares in its message.
   if (issue.code === 'custom' && issue.params?.[CROSS_FIELD]) return `${key}: ${issue.message}`;
-  const secretKey = /password|secret|token/i.test(key);
-  return `${key}: got ${secretKey ? '[redacted]' : show(issue.input)}; ${issue.message.replace(/^Invalid input: /, '')}`;
+  return `${key}: got ${SECRET_KEY.test(key) ? '[redacted]' : show(issue.input)}; ${issue.message.replace(/^Invalid input: /, '')}`;
 }
 
 /** Validates a raw configuration object against `schema`; throws ConfigError listing every problem. */

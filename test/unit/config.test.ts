@@ -89,6 +89,10 @@ test('secrets are never echoed in errors', () => {
   const problems = problemsOf({ ...minimal, kafka: { brokers: ['127.0.0.1:9092'], sasl: { mechanism: 'plain', username: 'u', password: '' } } });
   assert.equal(problems.length, 1);
   assert.match(problems[0]!, /^kafka\.sasl\.password: got \[redacted\]/);
+  // A problem with the object holding them (an unknown key beside them) shows the object: its secrets stay hidden.
+  const [objectProblem] = problemsOf({ ...minimal, aws: { region: 'us-east-1', credentials: { accessKeyId: 'AKIA', secretAccessKey: 'hunter2', sessionToken: 'tok3n', extra: 1 } } });
+  assert.ok(objectProblem?.startsWith('aws.credentials'), objectProblem);
+  assert.doesNotMatch(objectProblem!, /hunter2|tok3n/);
 });
 
 test('the file is YAML; the environment overrides endpoints and any key', () => {
