@@ -15,7 +15,9 @@ export type Fault =
   | { kind: 'registry'; at: number; downMs: number; required: boolean }
   | { kind: 'opensearch'; at: number; downMs: number; required: boolean }
   | { kind: 'redis'; at: number; downMs: number; required: boolean }
-  | { kind: 'poison'; at: number };
+  | { kind: 'poison'; at: number }
+  /** The connector away for longer than the retention: down `awayMs`, the stream trimmed, back after `backMs`. */
+  | { kind: 'gap'; at: number; awayMs: number; backMs: number };
 
 export interface PlanOptions {
   seed: number;
@@ -28,8 +30,9 @@ export interface PlanOptions {
 /**
  * The run's faults, decided from the seed alone before anything starts, so a seed names one sequence of
  * faults (what, when, for how long); the moments they land on in the processes still vary with timing.
- * Two lanes: process kills every 2–6 s (so at least ~30 in three minutes), and infrastructure faults one
- * at a time, cycling through brokers and stores so each kind happens, with the order shuffled by the seed.
+ * Lanes: process kills every 2–6 s (so at least ~30 in three minutes); infrastructure faults one at a
+ * time, cycling through brokers and stores so each kind happens, with the order shuffled by the seed;
+ * trimmed-stream gaps; poison orders.
  */
 export function faultPlan({ seed, durationMs, poisonOrders, stackOutages }: PlanOptions): Fault[] {
   const random = seededRandom(seed);
@@ -62,6 +65,9 @@ export function faultPlan({ seed, durationMs, poisonOrders, stackOutages }: Plan
     else if (kind === 'opensearch') faults.push({ kind, at, downMs: between(5_000, 30_000), required });
     else if (kind === 'registry' || kind === 'redis') faults.push({ kind, at, downMs: between(2_000, 8_000), required });
   }
+
+  // Trimmed-stream gaps: one a third of the way in (so every run has one), then one every 4 minutes.
+  for (let at = Math.round(durationMs / 3); at < durationMs - 20_000; at += 240_000) faults.push({ kind: 'gap', at, awayMs: between(3_000, 6_000), backMs: between(1_000, 3_000) });
 
   // Poison orders spread over the run, so some land while processes are down.
   for (let index = 0; index < poisonOrders; index++) faults.push({ kind: 'poison', at: Math.round(((index + 0.5) * durationMs) / poisonOrders) });
