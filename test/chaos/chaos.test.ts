@@ -9,22 +9,29 @@ import { writeReport } from './report.ts';
 
 const unavailable = kafkaClusterUnavailable();
 
+/** Distinct changes of the Kinesis table the run must have verified: it writes 3–10 a second, by the load of the machine. */
+const MIN_KINESIS_CHANGES = 300;
+
 /**
  * The short chaos run of `npm test` (the long one is run by hand, see the README): the whole pipeline as
- * processes on a three-broker Kafka under a seeded fault plan, every store compared with the workload's
- * own record. The seed is one that found defects (4242: a checkpoint committed without its change events
- * when a partition leader died mid-send; dead letters doubled by a crash between letter and progress).
+ * processes on a three-broker Kafka under a seeded fault plan, a DynamoDB Streams table and a Kinesis
+ * table written at once, a trimmed-stream gap, every store compared with the workloads' own records. The
+ * seed is one that found defects (4242: a checkpoint committed without its change events when a partition
+ * leader died mid-send; dead letters doubled by a crash between letter and progress).
  */
-test('chaos: kills, broker restarts and store outages lose and double nothing', { timeout: 900_000, skip: unavailable && `a three-broker Kafka cannot run here: ${unavailable}` }, async () => {
+test('chaos: kills, broker restarts, store outages and a trimmed-stream gap lose and double nothing, on both tables', { timeout: 900_000, skip: unavailable && `a three-broker Kafka cannot run here: ${unavailable}` }, async () => {
   const stackOutages = canControlServers();
   const started = Date.now();
   const report = await runChaos({ seed: 4242, minutes: 2.5, outDir: join(repoRoot, 'chaos'), stackOutages, log: (message) => console.log(`# chaos: ${message}`) });
   writeReport(join(repoRoot, 'chaos'), report);
-  const summary = JSON.stringify({ kills: report.kills, broker_restarts: report.broker_restarts, outages: report.outages, changes: report.changes, lost: report.lost, doubled: report.doubled, wrong: report.wrong, dead_letters: report.dead_letters, dead_letters_expected: report.dead_letters_expected, max_recovery_s: report.max_recovery_s, first_differences: report.first_differences, unexpected_exits: report.unexpected_exits, logs: report.logs });
+  const summary = JSON.stringify({ kills: report.kills, broker_restarts: report.broker_restarts, outages: report.outages, changes: report.changes_by_table, kinesis_delivery: report.kinesis_delivery, gaps: report.gaps, gaps_resnapshotted: report.gaps_resnapshotted, trimmed_changes: report.trimmed_changes, lost: report.lost, doubled: report.doubled, wrong: report.wrong, dead_letters: report.dead_letters, dead_letters_expected: report.dead_letters_expected, max_recovery_s: report.max_recovery_s, first_differences: report.first_differences, unexpected_exits: report.unexpected_exits, logs: report.logs });
   console.log(`# chaos report (${Math.round((Date.now() - started) / 1000)} s): ${summary}`);
   assert.ok(report.kills.total >= 30, `at least 30 kills (${report.kills.total})`);
   assert.ok(report.kills.at_fault_point >= 1, `at least one kill between a store write and its progress (${report.kills.at_fault_point})`);
   assert.ok(report.broker_restarts >= 2, `at least 2 broker restarts (${report.broker_restarts})`);
+  assert.ok(report.changes_by_table.kinesis >= MIN_KINESIS_CHANGES, `at least ${MIN_KINESIS_CHANGES} Kinesis changes (${report.changes_by_table.kinesis})`);
+  assert.ok(report.kinesis_delivery.copies > 0 && report.kinesis_delivery.swaps > 0 && report.kinesis_delivery.shared_creation_times > 0, `Kinesis copies, swaps and shared creation times: ${JSON.stringify(report.kinesis_delivery)}`);
+  assert.ok(report.gaps_resnapshotted >= 1 && report.trimmed_changes >= 1, `at least one gap with trimmed changes covered by a re-snapshot (${report.gaps_resnapshotted} re-snapshots, ${report.trimmed_changes} changes trimmed)`);
   if (stackOutages) for (const [store, count] of Object.entries(report.outages)) assert.ok(count >= 1, `an outage of ${store} (${count})`);
   assert.ok(report.passed, `nothing lost, doubled or wrong, and the dead letters exactly the injected ones: ${summary}`);
 });
