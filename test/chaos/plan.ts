@@ -16,8 +16,12 @@ export type Fault =
   | { kind: 'opensearch'; at: number; downMs: number; required: boolean }
   | { kind: 'redis'; at: number; downMs: number; required: boolean }
   | { kind: 'poison'; at: number }
-  /** The connector away for longer than the retention: down `awayMs`, the stream trimmed, back after `backMs`. */
-  | { kind: 'gap'; at: number; awayMs: number; backMs: number };
+  /**
+   * The connector behind the stream's retention: `away` (killed, back `backMs` after the trim, to find its
+   * checkpoint trimmed) or `stalled` (frozen, thawed at the trim, to find its iterator trimmed); `awayMs` of
+   * changes before the trim are ones it has not read.
+   */
+  | { kind: 'gap'; at: number; mode: 'away' | 'stalled'; awayMs: number; backMs: number };
 
 export interface PlanOptions {
   seed: number;
@@ -66,8 +70,13 @@ export function faultPlan({ seed, durationMs, poisonOrders, stackOutages }: Plan
     else if (kind === 'registry' || kind === 'redis') faults.push({ kind, at, downMs: between(2_000, 8_000), required });
   }
 
-  // Trimmed-stream gaps: one a third of the way in (so every run has one), then one every 4 minutes.
-  for (let at = Math.round(durationMs / 3); at < durationMs - 20_000; at += 240_000) faults.push({ kind: 'gap', at, awayMs: between(3_000, 6_000), backMs: between(1_000, 3_000) });
+  // Trimmed-stream gaps, the connector away then stalled in turn: a third and two thirds of the way in (so
+  // every run of two minutes or more has one of each), then every 4 minutes.
+  const gapsAt = [Math.round(durationMs / 3), Math.round((2 * durationMs) / 3)];
+  while (gapsAt.at(-1)! + 240_000 < durationMs - 20_000) gapsAt.push(gapsAt.at(-1)! + 240_000);
+  gapsAt.filter((at) => at < durationMs - 20_000).forEach((at, index) => {
+    faults.push({ kind: 'gap', at, mode: index % 2 === 0 ? 'away' : 'stalled', awayMs: between(3_000, 6_000), backMs: between(1_000, 3_000) });
+  });
 
   // Poison orders spread over the run, so some land while processes are down.
   for (let index = 0; index < poisonOrders; index++) faults.push({ kind: 'poison', at: Math.round(((index + 0.5) * durationMs) / poisonOrders) });

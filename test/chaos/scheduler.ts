@@ -35,7 +35,7 @@ const RECOVERY_TIMEOUT_MS = 180_000;
 export class FaultScheduler {
   scheduledKills = 0;
   brokerRestarts = 0;
-  /** Streams trimmed while the connector was away. */
+  /** Streams trimmed while the connector was away or stalled. */
   gaps = 0;
   readonly outages = { registry: 0, opensearch: 0, redis: 0 };
   /** Longest recovery by what was recovered from: a process's restart, or an infrastructure fault's kind. */
@@ -118,9 +118,10 @@ export class FaultScheduler {
   }
 
   /**
-   * The connector away for longer than the stream's retention: killed and held down while the workload
-   * writes on, the stream trimmed at its end (what it had not read is gone), a little more written, then
-   * started again. It finds its checkpoint below the trim horizon: a gap for its policy to handle.
+   * The connector behind the stream's retention, while the workloads write on: `away`, killed and held
+   * down, the stream trimmed at its end, started again (it finds its checkpoint below the horizon); or
+   * `stalled`, frozen, the stream trimmed, thawed (it finds the iterator it holds below the horizon).
+   * Either way what it had not read is gone: a gap for its policy to handle.
    */
   private async gap(fault: Extract<Fault, { kind: 'gap' }>): Promise<void> {
     const { processes, proxy, streamArn, log } = this.context;
@@ -129,18 +130,23 @@ export class FaultScheduler {
     while (this.heldDown.has('connector')) await sleep(100);
     this.heldDown.add('connector');
     try {
-      await connector.kill();
-      this.scheduledKills++;
+      if (fault.mode === 'away') {
+        await connector.kill();
+        this.scheduledKills++;
+      } else connector.freeze();
       await sleep(fault.awayMs);
       const horizons = await proxy.trim(streamArn);
       this.gaps++;
-      log(`stream trimmed while the connector was away: ${[...horizons].map(([shard, horizon]) => `${shard} from ${horizon}`).join(', ')}`);
-      await sleep(fault.backMs);
-      connector.start();
+      log(`stream trimmed while the connector was ${fault.mode}: ${[...horizons].map(([shard, horizon]) => `${shard} from ${horizon}`).join(', ')}`);
+      if (fault.mode === 'away') {
+        await sleep(fault.backMs);
+        connector.start();
+      }
     } finally {
+      if (fault.mode === 'stalled') connector.thaw();
       this.heldDown.delete('connector');
     }
-    this.track(this.measure('connector restart after a gap', () => connector.ready()));
+    this.track(this.measure(`connector after a gap (${fault.mode})`, () => connector.ready()));
   }
 
   private async infrastructureFault(fault: Fault): Promise<void> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
+import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { createOrdersTable } from '../../cli/demo/workload.ts';
 import { streamArnOf } from '../../connector/dynamodb/table.ts';
 import { isTrimmedData } from '../../connector/shards/errors.ts';
@@ -11,7 +11,7 @@ import { testEndpoints, uniqueName } from '../harness/endpoints.ts';
 import { TrimmingProxy } from './trimming-proxy.ts';
 
 /** The chaos run's trimmed-stream gap rests on this: through the proxy, a trimmed stream answers as DynamoDB Streams does. */
-test('trimming proxy: positions below the horizon are refused as trimmed, TRIM_HORIZON starts at it, the lost records are named', async (t) => {
+test('trimming proxy: positions and iterators below the horizon are refused as trimmed, TRIM_HORIZON starts at it, the lost records are named', async (t) => {
   const dynamodb = createDynamoDb(testAws());
   const direct = createDynamoDbStreams(testAws());
   const proxy = new TrimmingProxy(new URL(testEndpoints().awsEndpoint), direct);
@@ -26,9 +26,13 @@ test('trimming proxy: positions below the horizon are refused as trimmed, TRIM_H
   const put = (id: string) => dynamodb.send(new PutItemCommand({ TableName: table, Item: { PK: { S: `ORDER#${id}` }, SK: { S: `ORDER#${id}` } } }));
   for (const id of ['a', 'b', 'c']) await put(id);
   const StreamArn = await streamArnOf(dynamodb, table);
+  const [shard] = (await direct.send(new DescribeStreamCommand({ StreamArn }))).StreamDescription!.Shards!;
+  const shardId = shard!.ShardId!;
+  // A reader that read the first record, then fell behind: its next iterator is handed out before the trim.
+  const { ShardIterator: behind } = await proxied.send(new GetShardIteratorCommand({ StreamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }));
+  const { NextShardIterator: stale } = await proxied.send(new GetRecordsCommand({ ShardIterator: behind, Limit: 1 }));
   const horizons = await proxy.trim(StreamArn);
-  assert.equal(horizons.size, 1);
-  const shardId = [...horizons.keys()][0]!;
+  assert.deepEqual([...horizons.keys()], [shardId]);
   const read = async (position: { ShardIteratorType: 'TRIM_HORIZON' } | { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER'; SequenceNumber: string }) => {
     const { ShardIterator } = await proxied.send(new GetShardIteratorCommand({ StreamArn, ShardId: shardId, ...position }));
     return ((await proxied.send(new GetRecordsCommand({ ShardIterator }))).Records ?? []).map((record) => record.dynamodb!.Keys!.PK!.S);
@@ -36,6 +40,7 @@ test('trimming proxy: positions below the horizon are refused as trimmed, TRIM_H
   const first = (await direct.send(new GetRecordsCommand({ ShardIterator: (await direct.send(new GetShardIteratorCommand({ StreamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator }))).Records!;
   await put('d');
 
+  await assert.rejects(proxied.send(new GetRecordsCommand({ ShardIterator: stale })), (error: unknown) => isTrimmedData(error));
   await assert.rejects(read({ ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: first[0]!.dynamodb!.SequenceNumber! }), (error: unknown) => isTrimmedData(error));
   assert.deepEqual(await read({ ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: first[2]!.dynamodb!.SequenceNumber! }), ['ORDER#d']);
   assert.deepEqual(await read({ ShardIteratorType: 'TRIM_HORIZON' }), ['ORDER#d']);

@@ -4,6 +4,12 @@ import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type
 import { canonicalKey, type DynamoImage } from '../../schemas/change-event.ts';
 
 const GET_SHARD_ITERATOR = 'DynamoDBStreams_20120810.GetShardIterator';
+const GET_RECORDS = 'DynamoDBStreams_20120810.GetRecords';
+
+interface IteratorRequest { StreamArn: string; ShardId: string; ShardIteratorType: string; SequenceNumber?: string }
+
+/** Where an iterator the proxy handed out reads next: its shard, and the first sequence number it returns (undefined: unknown, LATEST). */
+interface IteratorPosition { shard: string; streamArn: string; shardId: string; next: bigint | undefined }
 
 /** Records the stream no longer had when the connector asked for them: after its checkpoint, below the trim horizon. */
 export interface TrimmedRange {
@@ -18,10 +24,9 @@ export interface TrimmedRange {
  * The AWS endpoint the connector talks to: moto behind a loopback proxy that can trim a DynamoDB stream,
  * which moto cannot (its streams keep every record, and disabling one breaks the table's writes). After
  * `trim`, the proxy answers for the stream's shards as DynamoDB Streams answers once records have passed
- * the retention: an iterator at or after a sequence number below the horizon is refused with
- * TrimmedDataAccessException, and TRIM_HORIZON starts at the horizon. Everything else goes to moto unchanged.
- * A trim is made only while the connector is down (it was away longer than the retention), so no iterator
- * it holds predates one.
+ * the retention: an iterator asked for at or after a sequence number below the horizon is refused with
+ * TrimmedDataAccessException, and so is a read with an iterator handed out before that now points below it
+ * (a reader that fell behind); TRIM_HORIZON starts at the horizon. Everything else goes to moto unchanged.
  */
 export class TrimmingProxy {
   private server: Server | undefined;
@@ -29,6 +34,8 @@ export class TrimmingProxy {
   private readonly horizons = new Map<string, bigint>();
   /** What the connector asked for and was told is gone, in the order asked. */
   readonly trimmed: TrimmedRange[] = [];
+  /** The iterators handed out and not used yet (a read replaces its iterator with the next). */
+  private readonly iterators = new Map<string, IteratorPosition>();
   url = '';
 
   constructor(private readonly target: URL, private readonly streams: DynamoDBStreamsClient) {}
@@ -65,7 +72,9 @@ export class TrimmingProxy {
     const seen = new Set<string>();
     const keys: string[] = [];
     for (const { streamArn, shardId, after, horizon } of this.trimmed) {
-      await this.readShard(streamArn, shardId, { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after.toString() }, (sequenceNumber, record) => {
+      // Below 0: an iterator from the shard's start.
+      const from = after < 0n ? { ShardIteratorType: 'TRIM_HORIZON' as const } : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, SequenceNumber: after.toString() };
+      await this.readShard(streamArn, shardId, from, (sequenceNumber, record) => {
         if (sequenceNumber >= horizon || seen.has(`${shardId}|${sequenceNumber}`)) return;
         seen.add(`${shardId}|${sequenceNumber}`);
         keys.push(canonicalKey(record as DynamoImage));
@@ -91,25 +100,42 @@ export class TrimmingProxy {
     const chunks: Buffer[] = [];
     for await (const chunk of incoming) chunks.push(chunk as Buffer);
     let body = Buffer.concat(chunks);
-    if (incoming.headers['x-amz-target'] === GET_SHARD_ITERATOR) {
-      const asked = JSON.parse(body.toString('utf8')) as { StreamArn: string; ShardId: string; ShardIteratorType: string; SequenceNumber?: string };
+    const target = incoming.headers['x-amz-target'];
+    let position: IteratorPosition | undefined;
+    if (target === GET_SHARD_ITERATOR) {
+      const asked = JSON.parse(body.toString('utf8')) as IteratorRequest;
       const answer = this.shardIterator(asked);
-      if (answer === 'trimmed') {
-        outgoing.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
-        outgoing.end(JSON.stringify({
-          __type: 'com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException',
-          message: `sequence number ${asked.SequenceNumber} of ${asked.ShardId} is past the stream's retention`,
-        }));
-        return;
-      }
+      if (answer === 'trimmed') return void trimmedAnswer(outgoing, `sequence number ${asked.SequenceNumber} of ${asked.ShardId} is past the stream's retention`);
+      position = { shard: `${asked.StreamArn}|${asked.ShardId}`, streamArn: asked.StreamArn, shardId: asked.ShardId, next: firstOf(answer) };
       body = Buffer.from(JSON.stringify(answer));
+    } else if (target === GET_RECORDS) {
+      const { ShardIterator } = JSON.parse(body.toString('utf8')) as { ShardIterator: string };
+      position = this.iterators.get(ShardIterator);
+      this.iterators.delete(ShardIterator);
+      const horizon = position && this.horizons.get(position.shard);
+      if (position?.next !== undefined && horizon !== undefined && position.next < horizon) {
+        this.trimmed.push({ streamArn: position.streamArn, shardId: position.shardId, after: position.next - 1n, horizon });
+        return void trimmedAnswer(outgoing, `the iterator of ${position.shardId} points below the stream's retention`);
+      }
     }
     const upstream = request(new URL(incoming.url ?? '/', this.target), {
       method: incoming.method,
       headers: { ...incoming.headers, host: this.target.host, 'content-length': String(body.length) },
     }, (response) => {
-      outgoing.writeHead(response.statusCode ?? 502, response.headers);
-      response.pipe(outgoing);
+      if (position === undefined || response.statusCode !== 200) {
+        outgoing.writeHead(response.statusCode ?? 502, response.headers);
+        response.pipe(outgoing);
+        return;
+      }
+      // Iterator answers are read whole: where the iterator they hand out stands is kept.
+      const parts: Buffer[] = [];
+      response.on('data', (part: Buffer) => parts.push(part));
+      response.on('end', () => {
+        const answer = Buffer.concat(parts);
+        this.remember(position, JSON.parse(answer.toString('utf8')) as { ShardIterator?: string; NextShardIterator?: string; Records?: { dynamodb?: { SequenceNumber?: string } }[] });
+        outgoing.writeHead(200, response.headers);
+        outgoing.end(answer);
+      });
     });
     // A connector killed mid-request, or moto busy: the client sees a broken connection and retries.
     upstream.on('error', () => outgoing.destroy());
@@ -117,15 +143,35 @@ export class TrimmingProxy {
     upstream.end(body);
   }
 
+  /** Keeps where the iterator in an answer reads next: after the last record returned, else where the asked one stood. */
+  private remember(asked: IteratorPosition, answer: { ShardIterator?: string; NextShardIterator?: string; Records?: { dynamodb?: { SequenceNumber?: string } }[] }): void {
+    const iterator = answer.ShardIterator ?? answer.NextShardIterator;
+    if (iterator === undefined) return;
+    const last = answer.Records?.at(-1)?.dynamodb?.SequenceNumber;
+    this.iterators.set(iterator, { ...asked, next: last === undefined ? asked.next : BigInt(last) + 1n });
+  }
+
   /** The request as moto should get it, or 'trimmed' when it asks for records below the shard's horizon. */
-  private shardIterator(asked: { StreamArn: string; ShardId: string; ShardIteratorType: string; SequenceNumber?: string }): typeof asked | 'trimmed' {
+  private shardIterator(asked: IteratorRequest): IteratorRequest | 'trimmed' {
     const horizon = this.horizons.get(`${asked.StreamArn}|${asked.ShardId}`);
     if (horizon === undefined) return asked;
     if (asked.ShardIteratorType === 'TRIM_HORIZON') return { ...asked, ShardIteratorType: 'AT_SEQUENCE_NUMBER', SequenceNumber: horizon.toString() };
-    if (asked.SequenceNumber === undefined) return asked;
-    const first = BigInt(asked.SequenceNumber) + (asked.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER' ? 1n : 0n);
-    if (first >= horizon) return asked;
+    const first = firstOf(asked);
+    if (first === undefined || first >= horizon) return asked;
     this.trimmed.push({ streamArn: asked.StreamArn, shardId: asked.ShardId, after: first - 1n, horizon });
     return 'trimmed';
   }
+}
+
+/** The first sequence number an iterator asked for this way returns; TRIM_HORIZON of an untrimmed shard: 0 (its start). */
+function firstOf(asked: IteratorRequest): bigint | undefined {
+  if (asked.ShardIteratorType === 'TRIM_HORIZON') return 0n;
+  if (asked.SequenceNumber === undefined) return undefined;
+  return BigInt(asked.SequenceNumber) + (asked.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER' ? 1n : 0n);
+}
+
+/** DynamoDB Streams' answer for records past the retention. */
+function trimmedAnswer(outgoing: ServerResponse, message: string): void {
+  outgoing.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+  outgoing.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException', message }));
 }
