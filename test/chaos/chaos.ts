@@ -226,6 +226,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       kinesis_delivery: kinesis.delivery,
       gaps: scheduler.gaps,
       gaps_resnapshotted: await retrying(Date.now() + 60_000, () => resnapshotsFinished(kafka, names)),
+      gap_detections: {
+        at_checkpoint: proxy.trimmed.filter((range) => range.met === 'GetShardIterator').length,
+        with_iterator: proxy.trimmed.filter((range) => range.met === 'GetRecords').length,
+      },
       trimmed_changes: trimmedKeys.length,
       lost: figures.lost,
       doubled: figures.doubled,

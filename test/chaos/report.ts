@@ -21,6 +21,8 @@ export interface ChaosReport {
   /** Streams trimmed while the connector was away, and re-snapshot runs that covered a gap to their end (their sweep committed). */
   gaps: number;
   gaps_resnapshotted: number;
+  /** How the connector met the trims: restarted, asking for an iterator at its checkpoint; or running, reading with the iterator it held. */
+  gap_detections: { at_checkpoint: number; with_iterator: number };
   /** Changes a trim took before the connector read them: they reach the stores only through a re-snapshot. */
   trimmed_changes: number;
   lost: DifferenceCounts;

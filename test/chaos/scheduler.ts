@@ -141,6 +141,11 @@ export class FaultScheduler {
       if (fault.mode === 'away') {
         await sleep(fault.backMs);
         connector.start();
+      } else {
+        // Spared by the kill lane until it meets the trim with the iterator it holds (or a minute passes).
+        const met = proxy.trimmed.length;
+        connector.thaw();
+        for (const deadline = performance.now() + 60_000; proxy.trimmed.length === met && performance.now() < deadline;) await sleep(200);
       }
     } finally {
       if (fault.mode === 'stalled') connector.thaw();

@@ -18,6 +18,8 @@ export interface TrimmedRange {
   /** The connector's committed position: everything after it up to `horizon` (excluded) was gone. */
   after: bigint;
   horizon: bigint;
+  /** How the connector met the trim: asking for an iterator at its position, or reading with one it held. */
+  met: 'GetShardIterator' | 'GetRecords';
 }
 
 /**
@@ -114,7 +116,7 @@ export class TrimmingProxy {
       this.iterators.delete(ShardIterator);
       const horizon = position && this.horizons.get(position.shard);
       if (position?.next !== undefined && horizon !== undefined && position.next < horizon) {
-        this.trimmed.push({ streamArn: position.streamArn, shardId: position.shardId, after: position.next - 1n, horizon });
+        this.trimmed.push({ streamArn: position.streamArn, shardId: position.shardId, after: position.next - 1n, horizon, met: 'GetRecords' });
         return void trimmedAnswer(outgoing, `the iterator of ${position.shardId} points below the stream's retention`);
       }
     }
@@ -158,7 +160,7 @@ export class TrimmingProxy {
     if (asked.ShardIteratorType === 'TRIM_HORIZON') return { ...asked, ShardIteratorType: 'AT_SEQUENCE_NUMBER', SequenceNumber: horizon.toString() };
     const first = firstOf(asked);
     if (first === undefined || first >= horizon) return asked;
-    this.trimmed.push({ streamArn: asked.StreamArn, shardId: asked.ShardId, after: first - 1n, horizon });
+    this.trimmed.push({ streamArn: asked.StreamArn, shardId: asked.ShardId, after: first - 1n, horizon, met: 'GetShardIterator' });
     return 'trimmed';
   }
 }
