@@ -133,7 +133,11 @@ export class FaultScheduler {
       if (fault.mode === 'away') {
         await connector.kill();
         this.scheduledKills++;
-      } else connector.freeze();
+      } else {
+        // Stalled while it reads (not while it recovers from a kill): then it holds an iterator to meet the trim with.
+        for (const deadline = performance.now() + 60_000; !(await connector.ready()) && performance.now() < deadline;) await sleep(200);
+        connector.freeze();
+      }
       await sleep(fault.awayMs);
       const horizons = await proxy.trim(streamArn);
       this.gaps++;
