@@ -18,8 +18,8 @@ export type Fault =
   | { kind: 'poison'; at: number }
   /**
    * The connector behind the stream's retention: `away` (killed, back `backMs` after the trim, to find its
-   * checkpoint trimmed) or `stalled` (frozen, thawed at the trim, to find its iterator trimmed); `awayMs` of
-   * changes before the trim are ones it has not read.
+   * checkpoint trimmed) or `stalled` (its stream reads held until the trim, to find its iterator trimmed);
+   * `awayMs` of changes before the trim are ones it has not read.
    */
   | { kind: 'gap'; at: number; mode: 'away' | 'stalled'; awayMs: number; backMs: number };
 

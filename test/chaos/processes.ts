@@ -92,15 +92,6 @@ export class ShardlineProcess {
     await killHard(this.child);
   }
 
-  /** SIGSTOP: it stands still, as on a stalled host, until `thaw`. */
-  freeze(): void {
-    if (this.running) this.child!.kill('SIGSTOP');
-  }
-
-  thaw(): void {
-    if (this.running) this.child!.kill('SIGCONT');
-  }
-
   /** A clean stop (SIGTERM), SIGKILL if it takes longer than `graceMs`; true when it stopped cleanly with 0. */
   async stop(graceMs = 30_000): Promise<boolean> {
     if (!this.running) return true;

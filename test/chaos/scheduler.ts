@@ -120,8 +120,9 @@ export class FaultScheduler {
   /**
    * The connector behind the stream's retention, while the workloads write on: `away`, killed and held
    * down, the stream trimmed at its end, started again (it finds its checkpoint below the horizon); or
-   * `stalled`, frozen, the stream trimmed, thawed (it finds the iterator it holds below the horizon).
-   * Either way what it had not read is gone: a gap for its policy to handle.
+   * `stalled`, its stream reads held at the proxy (a read that hangs), the stream trimmed, the reads let go
+   * (it finds the iterator it holds below the horizon). Either way what it had not read is gone: a gap for
+   * its policy to handle.
    */
   private async gap(fault: Extract<Fault, { kind: 'gap' }>): Promise<void> {
     const { processes, proxy, streamArn, log } = this.context;
@@ -136,23 +137,23 @@ export class FaultScheduler {
       } else {
         // Stalled while it reads (not while it recovers from a kill): then it holds an iterator to meet the trim with.
         for (const deadline = performance.now() + 60_000; !(await connector.ready()) && performance.now() < deadline;) await sleep(200);
-        connector.freeze();
+        proxy.stallReads();
       }
       await sleep(fault.awayMs);
       const horizons = await proxy.trim(streamArn);
       this.gaps++;
-      log(`stream trimmed while the connector was ${fault.mode}: ${[...horizons].map(([shard, horizon]) => `${shard} from ${horizon}`).join(', ')}`);
+      log(`stream trimmed while the connector was ${fault.mode}${fault.mode === 'stalled' ? ` (${proxy.stalledReads} reads held)` : ''}: ${[...horizons].map(([shard, horizon]) => `${shard} from ${horizon}`).join(', ')}`);
       if (fault.mode === 'away') {
         await sleep(fault.backMs);
         connector.start();
       } else {
-        // Spared by the kill lane until it meets the trim with the iterator it holds (or a minute passes).
+        // Spared by the kill lane until it meets the trim (or a minute passes).
         const met = proxy.trimmed.length;
-        connector.thaw();
+        proxy.releaseReads();
         for (const deadline = performance.now() + 60_000; proxy.trimmed.length === met && performance.now() < deadline;) await sleep(200);
       }
     } finally {
-      if (fault.mode === 'stalled') connector.thaw();
+      proxy.releaseReads();
       this.heldDown.delete('connector');
     }
     this.track(this.measure(`connector after a gap (${fault.mode})`, () => connector.ready()));

@@ -31,8 +31,14 @@ test('trimming proxy: positions and iterators below the horizon are refused as t
   // A reader that read the first record, then fell behind: its next iterator is handed out before the trim.
   const { ShardIterator: behind } = await proxied.send(new GetShardIteratorCommand({ StreamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }));
   const { NextShardIterator: stale } = await proxied.send(new GetRecordsCommand({ ShardIterator: behind, Limit: 1 }));
+  // Its read hangs across the trim.
+  proxy.stallReads();
+  const held = proxied.send(new GetRecordsCommand({ ShardIterator: stale }));
   const horizons = await proxy.trim(StreamArn);
   assert.deepEqual([...horizons.keys()], [shardId]);
+  assert.equal(proxy.stalledReads, 1);
+  proxy.releaseReads();
+  await assert.rejects(held, (error: unknown) => isTrimmedData(error));
   const read = async (position: { ShardIteratorType: 'TRIM_HORIZON' } | { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER'; SequenceNumber: string }) => {
     const { ShardIterator } = await proxied.send(new GetShardIteratorCommand({ StreamArn, ShardId: shardId, ...position }));
     return ((await proxied.send(new GetRecordsCommand({ ShardIterator }))).Records ?? []).map((record) => record.dynamodb!.Keys!.PK!.S);
@@ -40,9 +46,9 @@ test('trimming proxy: positions and iterators below the horizon are refused as t
   const first = (await direct.send(new GetRecordsCommand({ ShardIterator: (await direct.send(new GetShardIteratorCommand({ StreamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator }))).Records!;
   await put('d');
 
-  await assert.rejects(proxied.send(new GetRecordsCommand({ ShardIterator: stale })), (error: unknown) => isTrimmedData(error));
   await assert.rejects(read({ ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: first[0]!.dynamodb!.SequenceNumber! }), (error: unknown) => isTrimmedData(error));
   assert.deepEqual(await read({ ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: first[2]!.dynamodb!.SequenceNumber! }), ['ORDER#d']);
   assert.deepEqual(await read({ ShardIteratorType: 'TRIM_HORIZON' }), ['ORDER#d']);
+  assert.deepEqual(proxy.trimmed.map((range) => range.met), ['GetRecords', 'GetShardIterator']);
   assert.deepEqual(await proxy.trimmedKeys(), ['PK=S:ORDER#b|SK=S:ORDER#b', 'PK=S:ORDER#c|SK=S:ORDER#c']);
 });

@@ -28,7 +28,8 @@ export interface TrimmedRange {
  * `trim`, the proxy answers for the stream's shards as DynamoDB Streams answers once records have passed
  * the retention: an iterator asked for at or after a sequence number below the horizon is refused with
  * TrimmedDataAccessException, and so is a read with an iterator handed out before that now points below it
- * (a reader that fell behind); TRIM_HORIZON starts at the horizon. Everything else goes to moto unchanged.
+ * (a reader that fell behind: `stallReads` holds the reads meanwhile, as a read that hangs); TRIM_HORIZON
+ * starts at the horizon. Everything else goes to moto unchanged.
  */
 export class TrimmingProxy {
   private server: Server | undefined;
@@ -38,6 +39,10 @@ export class TrimmingProxy {
   readonly trimmed: TrimmedRange[] = [];
   /** The iterators handed out and not used yet (a read replaces its iterator with the next). */
   private readonly iterators = new Map<string, IteratorPosition>();
+  /** While set, stream reads wait for it before they are looked at: a reader stalled on a read. */
+  private stall: { released: Promise<void>; release: () => void } | undefined;
+  /** Stream reads held by a stall now. */
+  stalledReads = 0;
   url = '';
 
   constructor(private readonly target: URL, private readonly streams: DynamoDBStreamsClient) {}
@@ -52,6 +57,17 @@ export class TrimmingProxy {
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise((resolve) => this.server?.close(resolve) ?? resolve(undefined));
+  }
+
+  /** Holds every stream read from now on until `releaseReads` (then each is answered as the stream stands). */
+  stallReads(): void {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.stall ??= { released: promise, release: resolve };
+  }
+
+  releaseReads(): void {
+    this.stall?.release();
+    this.stall = undefined;
   }
 
   /** Trims every shard of the stream at its current end: the records it holds now are past the retention. */
@@ -111,6 +127,10 @@ export class TrimmingProxy {
       position = { shard: `${asked.StreamArn}|${asked.ShardId}`, streamArn: asked.StreamArn, shardId: asked.ShardId, next: firstOf(answer) };
       body = Buffer.from(JSON.stringify(answer));
     } else if (target === GET_RECORDS) {
+      if (this.stall) {
+        this.stalledReads++;
+        await this.stall.released.finally(() => this.stalledReads--);
+      }
       const { ShardIterator } = JSON.parse(body.toString('utf8')) as { ShardIterator: string };
       position = this.iterators.get(ShardIterator);
       this.iterators.delete(ShardIterator);
