@@ -28,7 +28,7 @@ const RECOVERY_TIMEOUT_MS = 180_000;
 /**
  * Carries out a fault plan against the running processes and servers: process kills in one lane (several
  * processes may be down at once), infrastructure faults in another (one at a time), poison orders in a
- * third. A supervisor restarts any process that died by itself (a fault point, or an unexpected exit).
+ * third, trimmed-stream gaps in a fourth. A supervisor restarts any process that died by itself (a fault point, or an unexpected exit).
  * Recovery times: after a process restart, until its /ready answers 200; after an infrastructure fault,
  * until every group has consumed what the change topics held when it ended.
  */
