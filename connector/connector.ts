@@ -110,6 +110,8 @@ export class Connector {
   private readonly shardVersions = new Map<string, bigint>();
   /** Checkpoints to write with the next transaction (a re-snapshot run that has begun). */
   private readonly pendingCheckpoints: Message[] = [];
+  /** The highest version of a re-snapshot run begun per table, here or by an earlier instance: the next run goes above it. */
+  private readonly resnapshotVersions = new Map<string, bigint>();
   private lastDiscovery = 0;
   private readonly streak: FailureStreak;
   private readonly stuckAfterMs: number;
@@ -245,6 +247,7 @@ export class Connector {
       runs.set(parsed.stream, run);
     }
     for (const { table, id, finished, version } of runs.values()) {
+      this.noteResnapshot(table, version);
       if (!finished && this.options.snapshotFactory && !this.options.sources.some((source) => source.streamId === snapshotStreamId({ table, run: id }))) {
         this.options.sources.push(this.options.snapshotFactory(table, id, version));
       }
@@ -497,6 +500,7 @@ export class Connector {
       if (!this.options.snapshotFactory) throw new Error('gap policy resnapshot needs a snapshot source factory');
       const run = resnapshotRunId(Date.now());
       const version = this.resnapshotVersion(source.table);
+      this.noteResnapshot(source.table, version);
       const snapshot = this.options.snapshotFactory(source.table, run, version);
       this.options.sources.push(snapshot);
       // Recorded in the same transaction as the stream position after the gap, so a crash cannot
@@ -507,15 +511,21 @@ export class Connector {
     }
   }
 
+  private noteResnapshot(table: string, version: string): void {
+    if (BigInt(version) > (this.resnapshotVersions.get(table) ?? -1n)) this.resnapshotVersions.set(table, BigInt(version));
+  }
+
   /**
    * The version of a re-snapshot's rows: above every version any shard of the table's streams has
    * written (so a row beats whatever a sink holds from before the gap, including the lost changes'
    * predecessors), and, since versions grow with time, below the changes made after the scan reads the
    * item. The sweep that closes the run removes what is below it and was not re-read; its tombstones
-   * carry this version minus one, so a re-read row (this version) always wins over them.
+   * carry this version minus one, so a re-read row (this version) always wins over them. It is also 2 above
+   * every earlier run of the table: a gap met before anything after the previous one was committed would
+   * otherwise give the same version, and the newer run's rows and tombstones could not replace the older's.
    */
   private resnapshotVersion(table: string): string {
-    let floor = 0n;
+    let floor = (this.resnapshotVersions.get(table) ?? -2n) + 2n;
     for (const source of this.options.sources) {
       if (source.table !== table || source.kind === 'SNAPSHOT') continue;
       for (const [key, version] of this.shardVersions) if (this.shardOf(key, source) !== undefined && version + 2n > floor) floor = version + 2n;

@@ -4,14 +4,19 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs, { type Kafka } from 'kafkajs';
+import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { createOrdersTable } from '../../cli/demo/workload.ts';
-import { createDynamoDb } from '../../core/aws.ts';
+import { loadCheckpoints } from '../../connector/checkpoints.ts';
+import { streamArnOf } from '../../connector/dynamodb/table.ts';
+import { createDynamoDb, createDynamoDbStreams, createKinesis } from '../../core/aws.ts';
 import { createKafka } from '../../core/kafka.ts';
 import { waitForCaughtUp } from '../../core/lag.ts';
 import { testAws } from '../harness/connector.ts';
-import { uniqueName } from '../harness/endpoints.ts';
+import { testEndpoints, uniqueName } from '../harness/endpoints.ts';
 import { startKafkaCluster, type KafkaTestCluster } from '../harness/kafka-cluster.ts';
-import { runNames, writeRunConfig, type RunNames } from './config.ts';
+import { changeTopics, runNames, writeRunConfig, type RunNames } from './config.ts';
+import { KinesisWorkload } from './kinesis-workload.ts';
+import { TrimmingProxy } from './trimming-proxy.ts';
 import { restoreStack } from './outages.ts';
 import { faultPlan, type ProcessName } from './plan.ts';
 import { ShardlineProcess, type ProcessSpec } from './processes.ts';
@@ -34,10 +39,13 @@ export interface ChaosOptions {
   minutes: number;
   /** Where logs/ and report.json go. */
   outDir: string;
-  /** Workload operations per second. */
+  /** Operations per second on the Streams table; the Kinesis table gets half as many (plus their bursts). */
   rate?: number;
   poisonOrders?: number;
-  /** Stop and freeze the stack's registry, OpenSearch and Redis (default); false where others use the stack meanwhile. */
+  /**
+   * Stop and freeze the stack's registry, OpenSearch and Redis (default), and restore them at the end;
+   * false where others use the stack meanwhile: then the run never touches them.
+   */
   stackOutages?: boolean;
   log?: (message: string) => void;
 }
@@ -73,7 +81,7 @@ async function waitUntil(what: string, timeoutMs: number, check: () => Promise<b
 
 /** Replica count and min.insync.replicas of every topic the run writes, the internal ones included. */
 async function topicReplication(kafka: Kafka, names: RunNames): Promise<ChaosReport['topics']> {
-  const topics = [names.topic, names.checkpoints, names.deadLetter, '__transaction_state', '__consumer_offsets'];
+  const topics = [...changeTopics(names), names.checkpoints, names.deadLetter, '__transaction_state', '__consumer_offsets'];
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -102,8 +110,8 @@ async function retrying<T>(deadline: number, call: () => Promise<T>): Promise<T>
 }
 
 /**
- * After the faults: every process running, the connector has written everything (the change topic stops
- * growing while it runs) and every group's lag is 0.
+ * After the faults: every process running, the connector has written everything (the change topics stop
+ * growing while it runs) and every group's lag is 0 on both.
  */
 async function waitForQuiet(kafka: Kafka, names: RunNames, processes: ShardlineProcess[]): Promise<void> {
   await waitUntil('every process ready', 180_000, async () => (await Promise.all(processes.map((process) => process.ready()))).every(Boolean));
@@ -112,7 +120,7 @@ async function waitForQuiet(kafka: Kafka, names: RunNames, processes: ShardlineP
     const admin = kafka.admin();
     await admin.connect();
     try {
-      return JSON.stringify(await admin.fetchTopicOffsets(names.topic));
+      return JSON.stringify(await Promise.all(changeTopics(names).map((topic) => admin.fetchTopicOffsets(topic))));
     } finally {
       await admin.disconnect();
     }
@@ -121,18 +129,32 @@ async function waitForQuiet(kafka: Kafka, names: RunNames, processes: ShardlineP
     const before = await ends();
     await sleep(5_000);
     if (before === (await ends())) {
-      await retrying(deadline, () => waitForCaughtUp(kafka, Object.values(names.groups), names.topic, Math.max(1_000, deadline - Date.now())));
+      for (const topic of changeTopics(names)) await retrying(deadline, () => waitForCaughtUp(kafka, Object.values(names.groups), topic, Math.max(1_000, deadline - Date.now())));
       if (before === (await ends())) return;
     }
     if (Date.now() > deadline) throw new Error('the pipeline did not settle within 300 s');
   }
 }
 
+/** A Kinesis stream of two shards, once it is active. */
+async function createKinesisStream(kinesis: KinesisClient, name: string): Promise<void> {
+  await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 2 }));
+  await waitUntil(`Kinesis stream ${name} active`, 30_000, async () => (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary?.StreamStatus === 'ACTIVE');
+}
+
+/** Re-snapshot runs of the table whose closing sweep the connector committed: gaps covered to their end. */
+async function resnapshotsFinished(kafka: Kafka, names: RunNames): Promise<number> {
+  const checkpoints = await loadCheckpoints(kafka, names.checkpoints, `${names.prefix}-connector`);
+  const sweep = new RegExp(`\\|snapshot:${names.streams.table}:resnapshot-\\d+\\|sweep$`);
+  return [...checkpoints].filter(([key, checkpoint]) => sweep.test(key) && checkpoint.finished).length;
+}
+
 /**
  * One chaos run: a three-broker Kafka of its own, the connector and the four groups as `shardline`
- * processes, the orders workload on a fresh table, the seeded fault plan, then a clean catch-up and a
- * comparison of every store with the workload's own record. Leaves the stack's servers running and
- * healthy however it ends.
+ * processes, two fresh tables (one read through DynamoDB Streams, one through Kinesis Data Streams for
+ * DynamoDB) written at once, the seeded fault plan, then a clean catch-up and a comparison of every store
+ * with the workloads' own records. The connector reaches AWS through a proxy that trims the Streams table's
+ * stream for the plan's gaps. With stack outages, it leaves the stack's servers running and healthy however it ends.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const { seed, minutes, rate = 15, poisonOrders = 4, stackOutages = true, log = (message: string) => console.error(`[chaos ${new Date().toISOString()}] ${message}`) } = options;
@@ -140,17 +162,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let cluster: KafkaTestCluster | undefined;
   const processes = new Map<ProcessName, ShardlineProcess>();
   const dynamodb = createDynamoDb(testAws());
+  const kinesisClient = createKinesis(testAws());
+  const streams = createDynamoDbStreams(testAws());
+  const proxy = new TrimmingProxy(new URL(testEndpoints().awsEndpoint), streams);
   try {
     cluster = await startKafkaCluster({ brokers: BROKERS, basePort: KAFKA_BASE_PORT });
     log(`Kafka cluster up: ${cluster.brokers.join(', ')}`);
     const kafka = createKafka({ brokers: cluster.brokers, clientId: 'chaos' });
-    const table = uniqueName('chaos-orders');
-    await createOrdersTable(dynamodb, table);
-    const names = runNames(uniqueName('chaos'), table);
+    const names = runNames(uniqueName('chaos'), uniqueName('chaos-orders'), uniqueName('chaos-kds-orders'));
+    await createOrdersTable(dynamodb, names.streams.table);
+    await createOrdersTable(dynamodb, names.kinesis.table);
+    await createKinesisStream(kinesisClient, names.kinesis.stream);
+    const streamArn = await streamArnOf(dynamodb, names.streams.table);
+    await proxy.start();
     const logDir = resolve(options.outDir, 'logs', names.prefix);
     mkdirSync(logDir, { recursive: true });
     const work = mkdtempSync(join(tmpdir(), 'shardline-chaos-'));
-    const configPath = writeRunConfig(logDir, names, cluster.brokers);
+    const configPath = writeRunConfig(logDir, names, cluster.brokers, proxy.url);
     for (const spec of await processSpecs(work)) processes.set(spec.name as ProcessName, new ShardlineProcess(spec, configPath, logDir));
     const fleet = [...processes.values()];
 
@@ -158,13 +186,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await waitUntil('every process ready', 180_000, async () => (await Promise.all(fleet.map((process) => process.ready()))).every(Boolean));
     log(`processes ready; logs in ${logDir}`);
 
-    const workload = new ChaosWorkload(dynamodb, table, seed);
+    const workload = new ChaosWorkload(dynamodb, names.streams.table, seed);
+    const kinesis = new KinesisWorkload(dynamodb, kinesisClient, names.kinesis.table, names.kinesis.stream, seed + 1);
     workload.start(rate);
+    kinesis.start(rate / 2);
     const durationMs = minutes * 60_000;
     const plan = faultPlan({ seed, durationMs, poisonOrders, stackOutages });
-    const scheduler = new FaultScheduler({ processes, cluster, kafka, names, workload, log });
-    await scheduler.run(plan, performance.now(), durationMs).finally(() => workload.stop());
-    log(`faults done; ${workload.changes} changes written; catching up`);
+    const scheduler = new FaultScheduler({ processes, cluster, kafka, names, workload, kinesis, proxy, streamArn, log });
+    // Both workloads stop however the faults end; a write whose outcome is unknown fails the run.
+    const faults = await Promise.allSettled([scheduler.run(plan, performance.now(), durationMs)]);
+    const writes = await Promise.allSettled([workload.stop(), kinesis.stop()]);
+    for (const result of [...faults, ...writes]) if (result.status === 'rejected') throw result.reason;
+    log(`faults done; ${workload.changes} + ${kinesis.changes} changes written; catching up`);
 
     // One still carrying a fault point would kill itself during the catch-up, with nobody to start it again.
     for (const process of fleet) if (process.armed) await process.kill();
@@ -174,7 +207,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const cleanStops = await Promise.all(fleet.map(async (process) => [process.name, await process.stop()] as const));
     log('caught up and stopped; comparing stores');
 
-    const verification = await verifyStores({ names, configPath, rollupsPath: processes.get('rollups')!.spec.clickhousePath!, auditPath: processes.get('audit')!.spec.clickhousePath!, kafka, workload });
+    const trimmedKeys = await proxy.trimmedKeys();
+    const verification = await verifyStores({ names, configPath, rollupsPath: processes.get('rollups')!.spec.clickhousePath!, auditPath: processes.get('audit')!.spec.clickhousePath!, kafka, workload, kinesis, trimmedKeys });
     const figures = comparisonFigures(verification);
     const selfKills = fleet.reduce((sum, process) => sum + process.selfKills, 0);
     const report: ChaosReport = {
@@ -187,7 +221,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       },
       broker_restarts: scheduler.brokerRestarts,
       outages: scheduler.outages,
-      changes: workload.changes,
+      changes: workload.changes + kinesis.changes,
+      changes_by_table: { streams: workload.changes, kinesis: kinesis.changes },
+      kinesis_delivery: kinesis.delivery,
+      gaps: scheduler.gaps,
+      gaps_resnapshotted: await retrying(Date.now() + 60_000, () => resnapshotsFinished(kafka, names)),
+      gap_detections: {
+        at_checkpoint: proxy.trimmed.filter((range) => range.met === 'GetShardIterator').length,
+        with_iterator: proxy.trimmed.filter((range) => range.met === 'GetRecords').length,
+      },
+      trimmed_changes: trimmedKeys.length,
       lost: figures.lost,
       doubled: figures.doubled,
       wrong: figures.wrong,
@@ -210,15 +253,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
     if (report.passed) rmSync(work, { recursive: true, force: true });
     else {
-      report.notes.push(`ClickHouse directories kept in ${work}; the change topic as read back and its log segments in ${logDir}`);
+      report.notes.push(`ClickHouse directories kept in ${work}; the change topics as read back and their log segments in ${logDir}`);
       await keepKafkaEvidence(kafka, names, logDir, KAFKA_BASE_PORT).catch((error: unknown) => report.notes.push(`could not keep the Kafka evidence: ${(error as Error).message}`));
     }
     return report;
   } finally {
     await Promise.all([...processes.values()].map((process) => process.kill()));
+    await proxy.stop();
     dynamodb.destroy();
-    // However the run ended: the stack's servers running and answering, the cluster gone, the marker removed.
-    await restoreStack().catch((error: unknown) => log(`could not restore the stack: ${(error as Error).message}`));
+    kinesisClient.destroy();
+    streams.destroy();
+    // With stack outages, however the run ended: the stack's servers running and answering. Without, they
+    // were never touched and are left alone (others use them; this process may not even see their pid files).
+    if (stackOutages) await restoreStack().catch((error: unknown) => log(`could not restore the stack: ${(error as Error).message}`));
     await cluster?.stop();
     rmSync(RUNNING_MARKER, { force: true });
   }

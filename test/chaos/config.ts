@@ -4,12 +4,19 @@ import { stringify } from 'yaml';
 import type { ShardlineConfigInput } from '../../cli/config/schema.ts';
 import { testEndpoints } from '../harness/endpoints.ts';
 
+/** A table of the run and its change topic (the tables hold orders only). */
+export interface TableNames {
+  table: string;
+  topic: string;
+}
+
 /** Every name one chaos run uses, derived from its prefix so that runs never share state. */
 export interface RunNames {
   prefix: string;
-  table: string;
-  /** The one change topic: the table holds orders only. */
-  topic: string;
+  /** The table read through DynamoDB Streams. */
+  streams: TableNames;
+  /** The table read through Kinesis Data Streams for DynamoDB, and its Kinesis stream. */
+  kinesis: TableNames & { stream: string };
   checkpoints: string;
   deadLetter: string;
   auditTable: string;
@@ -17,11 +24,11 @@ export interface RunNames {
   groups: Record<'rollups' | 'audit' | 'search' | 'cache', string>;
 }
 
-export function runNames(prefix: string, table: string): RunNames {
+export function runNames(prefix: string, streamsTable: string, kinesisTable: string): RunNames {
   return {
     prefix,
-    table,
-    topic: `${prefix}.${table}.order`,
+    streams: { table: streamsTable, topic: `${prefix}.${streamsTable}.order` },
+    kinesis: { table: kinesisTable, topic: `${prefix}.${kinesisTable}.order`, stream: `${prefix}-kds` },
     checkpoints: `${prefix}.checkpoints`,
     deadLetter: `${prefix}.dlq`,
     auditTable: `audit_${prefix.replaceAll('-', '_')}`,
@@ -30,19 +37,25 @@ export function runNames(prefix: string, table: string): RunNames {
   };
 }
 
+export const changeTopics = (names: RunNames): string[] => [names.streams.topic, names.kinesis.topic];
+
 /**
  * The config file every process of the run reads, as a user would write it. What differs per process
- * (its http port, the embedded ClickHouse directory) comes from SHARDLINE_CONFIG__ overrides.
+ * (its http port, the embedded ClickHouse directory) comes from SHARDLINE_CONFIG__ overrides. AWS is
+ * reached through `awsEndpoint`: the trimming proxy in front of moto.
  */
-export function writeRunConfig(dir: string, names: RunNames, brokers: string[]): string {
+export function writeRunConfig(dir: string, names: RunNames, brokers: string[], awsEndpoint: string): string {
   const endpoints = testEndpoints();
   const config: ShardlineConfigInput = {
-    aws: { region: 'us-east-1', endpoint: endpoints.awsEndpoint, credentials: { accessKeyId: 'shardline', secretAccessKey: 'shardline' } },
+    aws: { region: 'us-east-1', endpoint: awsEndpoint, credentials: { accessKeyId: 'shardline', secretAccessKey: 'shardline' } },
     kafka: { brokers },
     registry: { url: endpoints.registryUrl },
     connector: {
       name: `${names.prefix}-connector`,
-      tables: [{ name: names.table, entities: ['order'] }],
+      tables: [
+        { name: names.streams.table, entities: ['order'] },
+        { name: names.kinesis.table, source: 'kinesis', kinesisStream: names.kinesis.stream, entities: ['order'] },
+      ],
       topics: { template: `${names.prefix}.{table}.{entity}`, checkpoints: names.checkpoints, deadLetter: names.deadLetter },
       polling: { idleMinMs: 50, idleMaxMs: 250 },
       gapPolicy: 'resnapshot',

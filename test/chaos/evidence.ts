@@ -5,23 +5,23 @@ import type { Kafka } from 'kafkajs';
 import { ChangeEventCodec } from '../../schemas/registry.ts';
 import { testEndpoints } from '../harness/endpoints.ts';
 import { readTopics } from '../harness/topic-reader.ts';
-import type { RunNames } from './config.ts';
+import { changeTopics, type RunNames } from './config.ts';
 
 /**
  * What a failed run keeps beside the processes' logs, before its Kafka cluster is removed: every event the
- * change topic returns to a read_committed reader (event id, partition, offset), and each node's log
- * segments of the change topic, for `kafka.tools.DumpLogSegments` (batches, producer epochs, markers).
+ * change topics return to a read_committed reader (event id, partition, offset), and each node's log
+ * segments of the change topics, for `kafka.tools.DumpLogSegments` (batches, producer epochs, markers).
  */
 export async function keepKafkaEvidence(kafka: Kafka, names: RunNames, logDir: string, kafkaPort: number): Promise<void> {
   const codec = new ChangeEventCodec({ url: testEndpoints().registryUrl });
-  const read = await readTopics(kafka, [names.topic], () => false, 30_000);
-  const lines = await Promise.all(read.map(async ({ partition, message }) => `${partition}\t${message.offset}\t${message.value ? (await codec.decode(message.value)).eventId : 'null'}`));
+  const read = await readTopics(kafka, changeTopics(names), () => false, 30_000);
+  const lines = await Promise.all(read.map(async ({ topic, partition, message }) => `${topic}\t${partition}\t${message.offset}\t${message.value ? (await codec.decode(message.value)).eventId : 'null'}`));
   writeFileSync(join(logDir, 'change-topic-read-committed.tsv'), `${lines.join('\n')}\n`);
   for (const home of readdirSync(tmpdir()).filter((name) => name.startsWith(`shardline-kafka-${kafkaPort}-`))) {
     for (const node of readdirSync(join(tmpdir(), home))) {
       const data = join(tmpdir(), home, node, 'data');
       if (!existsSync(data)) continue;
-      for (const partition of readdirSync(data).filter((name) => name.startsWith(`${names.topic}-`))) {
+      for (const partition of readdirSync(data).filter((name) => changeTopics(names).some((topic) => name.startsWith(`${topic}-`)))) {
         cpSync(join(data, partition), join(logDir, 'kafka-data', node, partition), { recursive: true });
       }
     }

@@ -15,7 +15,13 @@ export type Fault =
   | { kind: 'registry'; at: number; downMs: number; required: boolean }
   | { kind: 'opensearch'; at: number; downMs: number; required: boolean }
   | { kind: 'redis'; at: number; downMs: number; required: boolean }
-  | { kind: 'poison'; at: number };
+  | { kind: 'poison'; at: number }
+  /**
+   * The connector behind the stream's retention: `away` (killed, back `backMs` after the trim, to find its
+   * checkpoint trimmed) or `stalled` (its stream reads held until the trim, to find its iterator trimmed);
+   * `awayMs` of changes before the trim are ones it has not read.
+   */
+  | { kind: 'gap'; at: number; mode: 'away' | 'stalled'; awayMs: number; backMs: number };
 
 export interface PlanOptions {
   seed: number;
@@ -28,8 +34,9 @@ export interface PlanOptions {
 /**
  * The run's faults, decided from the seed alone before anything starts, so a seed names one sequence of
  * faults (what, when, for how long); the moments they land on in the processes still vary with timing.
- * Two lanes: process kills every 2–6 s (so at least ~30 in three minutes), and infrastructure faults one
- * at a time, cycling through brokers and stores so each kind happens, with the order shuffled by the seed.
+ * Lanes: process kills every 2–6 s (so at least ~30 in three minutes); infrastructure faults one at a
+ * time, cycling through brokers and stores so each kind happens, with the order shuffled by the seed;
+ * trimmed-stream gaps; poison orders.
  */
 export function faultPlan({ seed, durationMs, poisonOrders, stackOutages }: PlanOptions): Fault[] {
   const random = seededRandom(seed);
@@ -62,6 +69,14 @@ export function faultPlan({ seed, durationMs, poisonOrders, stackOutages }: Plan
     else if (kind === 'opensearch') faults.push({ kind, at, downMs: between(5_000, 30_000), required });
     else if (kind === 'registry' || kind === 'redis') faults.push({ kind, at, downMs: between(2_000, 8_000), required });
   }
+
+  // Trimmed-stream gaps, the connector away then stalled in turn: a third and two thirds of the way in (so
+  // every run of two minutes or more has one of each), then every 4 minutes.
+  const gapsAt = [Math.round(durationMs / 3), Math.round((2 * durationMs) / 3)];
+  while (gapsAt.at(-1)! + 240_000 < durationMs - 20_000) gapsAt.push(gapsAt.at(-1)! + 240_000);
+  gapsAt.filter((at) => at < durationMs - 20_000).forEach((at, index) => {
+    faults.push({ kind: 'gap', at, mode: index % 2 === 0 ? 'away' : 'stalled', awayMs: between(3_000, 6_000), backMs: between(1_000, 3_000) });
+  });
 
   // Poison orders spread over the run, so some land while processes are down.
   for (let index = 0; index < poisonOrders; index++) faults.push({ kind: 'poison', at: Math.round(((index + 0.5) * durationMs) / poisonOrders) });

@@ -61,10 +61,12 @@ export class ShardlineProcess {
     writeSync(log, `--- start ${this.starts} at ${new Date().toISOString()} ${JSON.stringify(faultEnv)}\n`);
     const overrides: Record<string, string> = { SHARDLINE_CONFIG__http__port: String(this.spec.httpPort) };
     if (this.spec.clickhousePath) overrides.SHARDLINE_CONFIG__clickhouse__path = this.spec.clickhousePath;
-    // The run's config names its own three-broker Kafka: the test runner's SHARDLINE_KAFKA_BROKERS (the stack's
-    // broker) would override it, and the pipeline would run beside the faults instead of under them.
+    // The run's config names its own three-broker Kafka and the trimming proxy in front of moto: the test
+    // runner's SHARDLINE_KAFKA_BROKERS and SHARDLINE_AWS_ENDPOINT would override them, and the pipeline would
+    // run beside the faults instead of under them.
     const inherited = { ...process.env };
     delete inherited.SHARDLINE_KAFKA_BROKERS;
+    delete inherited.SHARDLINE_AWS_ENDPOINT;
     const child = spawn(process.execPath, [bin, '-c', this.configPath, ...this.spec.args], {
       env: { ...inherited, SHARDLINE_LOG_LEVEL: 'warn', ...overrides, ...faultEnv },
       stdio: ['ignore', 'ignore', log],

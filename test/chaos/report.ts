@@ -13,8 +13,18 @@ export interface ChaosReport {
   kills: { total: number; scheduled: number; at_fault_point: number; by_process: Record<string, number> };
   broker_restarts: number;
   outages: { registry: number; opensearch: number; redis: number };
-  /** Stream changes the workload made (its own count of successful writes). */
+  /** Changes the workloads made, both tables (their own count of successful writes). */
   changes: number;
+  /** The same per table, and how the Kinesis table's records were delivered. */
+  changes_by_table: { streams: number; kinesis: number };
+  kinesis_delivery: { copies: number; swaps: number; shared_creation_times: number };
+  /** Streams trimmed while the connector was away, and re-snapshot runs that covered a gap to their end (their sweep committed). */
+  gaps: number;
+  gaps_resnapshotted: number;
+  /** How the connector met the trims: restarted, asking for an iterator at its checkpoint; or running, reading with the iterator it held. */
+  gap_detections: { at_checkpoint: number; with_iterator: number };
+  /** Changes a trim took before the connector read them: they reach the stores only through a re-snapshot. */
+  trimmed_changes: number;
   lost: DifferenceCounts;
   doubled: DifferenceCounts;
   wrong: DifferenceCounts;

@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import type { KafkaTestCluster } from '../harness/kafka-cluster.ts';
-import type { RunNames } from './config.ts';
+import { changeTopics, type RunNames } from './config.ts';
 import { bounceRedis, brokerToKill, freezeOpenSearch, restartBroker, restartRegistry } from './outages.ts';
 import type { Fault, ProcessName } from './plan.ts';
 import type { ShardlineProcess } from './processes.ts';
+import type { KinesisWorkload } from './kinesis-workload.ts';
+import type { TrimmingProxy } from './trimming-proxy.ts';
 import type { ChaosWorkload } from './workload.ts';
 
 export interface SchedulerContext {
@@ -13,6 +15,11 @@ export interface SchedulerContext {
   kafka: Kafka;
   names: RunNames;
   workload: ChaosWorkload;
+  /** The Kinesis table's workload: it takes the poison orders. */
+  kinesis: KinesisWorkload;
+  /** The connector's AWS endpoint, which trims the Streams table's stream for a gap. */
+  proxy: TrimmingProxy;
+  streamArn: string;
   log: (message: string) => void;
 }
 
@@ -21,13 +28,15 @@ const RECOVERY_TIMEOUT_MS = 180_000;
 /**
  * Carries out a fault plan against the running processes and servers: process kills in one lane (several
  * processes may be down at once), infrastructure faults in another (one at a time), poison orders in a
- * third. A supervisor restarts any process that died by itself (a fault point, or an unexpected exit).
+ * third, trimmed-stream gaps in a fourth. A supervisor restarts any process that died by itself (a fault point, or an unexpected exit).
  * Recovery times: after a process restart, until its /ready answers 200; after an infrastructure fault,
- * until every group has consumed what the change topic held when it ended.
+ * until every group has consumed what the change topics held when it ended.
  */
 export class FaultScheduler {
   scheduledKills = 0;
   brokerRestarts = 0;
+  /** Streams trimmed while the connector was away or stalled. */
+  gaps = 0;
   readonly outages = { registry: 0, opensearch: 0, redis: 0 };
   /** Longest recovery by what was recovered from: a process's restart, or an infrastructure fault's kind. */
   readonly longestRecoveryMs: Record<string, number> = {};
@@ -51,7 +60,7 @@ export class FaultScheduler {
       try {
         for (const fault of faults) {
           await until(fault.at);
-          if (this.stopped || this.context.workload.failure !== undefined) break;
+          if (this.stopped || this.context.workload.failure !== undefined || this.context.kinesis.failure !== undefined) break;
           await act(fault);
         }
       } catch (error) {
@@ -60,8 +69,9 @@ export class FaultScheduler {
       }
     };
     const kills = plan.filter((fault): fault is Extract<Fault, { kind: 'kill' }> => fault.kind === 'kill');
-    const infrastructure = plan.filter((fault) => fault.kind !== 'kill' && fault.kind !== 'poison');
+    const infrastructure = plan.filter((fault) => fault.kind !== 'kill' && fault.kind !== 'poison' && fault.kind !== 'gap');
     const poison = plan.filter((fault) => fault.kind === 'poison');
+    const gaps = plan.filter((fault): fault is Extract<Fault, { kind: 'gap' }> => fault.kind === 'gap');
     try {
       const lanes = await Promise.allSettled([
         // Kills are not awaited one by one: the next one may land while this process is still down.
@@ -71,9 +81,10 @@ export class FaultScheduler {
           if ('required' in fault && (fault.required || performance.now() < startedAt + durationMs)) await this.infrastructureFault(fault);
         }),
         lane(poison, async () => {
-          const order = await this.context.workload.injectPoison();
+          const order = await this.context.kinesis.injectPoison();
           this.context.log(`poison order ${order.key}`);
         }),
+        lane(gaps, (fault) => this.gap(fault)),
       ]);
       // Recoveries still being measured end with the faults: the catch-up after the run covers the rest.
       this.faultsOver = true;
@@ -106,17 +117,59 @@ export class FaultScheduler {
     await this.measure(`${fault.process} restart`, () => target.ready());
   }
 
+  /**
+   * The connector behind the stream's retention, while the workloads write on: `away`, killed and held
+   * down, the stream trimmed at its end, started again (it finds its checkpoint below the horizon); or
+   * `stalled`, its stream reads held at the proxy (a read that hangs), the stream trimmed, the reads let go
+   * (it finds the iterator it holds below the horizon). Either way what it had not read is gone: a gap for
+   * its policy to handle.
+   */
+  private async gap(fault: Extract<Fault, { kind: 'gap' }>): Promise<void> {
+    const { processes, proxy, streamArn, log } = this.context;
+    const connector = processes.get('connector')!;
+    // A kill lane's restart in progress finishes first: then the connector is the gap's alone.
+    while (this.heldDown.has('connector')) await sleep(100);
+    this.heldDown.add('connector');
+    try {
+      if (fault.mode === 'away') {
+        await connector.kill();
+        this.scheduledKills++;
+      } else {
+        // Stalled while it reads (not while it recovers from a kill): then it holds an iterator to meet the trim with.
+        for (const deadline = performance.now() + 60_000; !(await connector.ready()) && performance.now() < deadline;) await sleep(200);
+        proxy.stallReads();
+      }
+      await sleep(fault.awayMs);
+      const horizons = await proxy.trim(streamArn);
+      this.gaps++;
+      log(`stream trimmed while the connector was ${fault.mode}${fault.mode === 'stalled' ? ` (${proxy.stalledReads} reads held)` : ''}: ${[...horizons].map(([shard, horizon]) => `${shard} from ${horizon}`).join(', ')}`);
+      if (fault.mode === 'away') {
+        await sleep(fault.backMs);
+        connector.start();
+      } else {
+        // Spared by the kill lane until it meets the trim (or a minute passes).
+        const met = proxy.trimmed.length;
+        proxy.releaseReads();
+        for (const deadline = performance.now() + 60_000; proxy.trimmed.length === met && performance.now() < deadline;) await sleep(200);
+      }
+    } finally {
+      proxy.releaseReads();
+      this.heldDown.delete('connector');
+    }
+    this.track(this.measure(`connector after a gap (${fault.mode})`, () => connector.ready()));
+  }
+
   private async infrastructureFault(fault: Fault): Promise<void> {
     const { cluster, kafka, names, log } = this.context;
     const started = performance.now();
     if (fault.kind === 'broker') {
-      const id = await brokerToKill(kafka, names.topic, fault.target, Math.round(fault.at), cluster.brokers.length);
+      const id = await brokerToKill(kafka, names.streams.topic, fault.target, Math.round(fault.at), cluster.brokers.length);
       log(`broker ${id} (${fault.target}) killed for ${fault.downMs} ms`);
       await restartBroker(cluster, id, fault.downMs);
       this.brokerRestarts++;
     } else if (fault.kind === 'registry') {
       log(`registry stopped for ${fault.downMs} ms`);
-      const { idBefore, idAfter } = await restartRegistry(names.topic, fault.downMs);
+      const { idBefore, idAfter } = await restartRegistry(names.streams.topic, fault.downMs);
       if (idBefore !== idAfter) this.notes.push(`the registry gave the change-event schema id ${idAfter} after a restart, ${idBefore} before`);
       this.outages.registry++;
     } else if (fault.kind === 'opensearch') {
@@ -130,7 +183,7 @@ export class FaultScheduler {
     }
     log(`${fault.kind} back after ${Math.round(performance.now() - started)} ms`);
     // The end offsets are read when the cluster answers again (metadata can lag just after a broker restart).
-    let ends: Map<number, bigint> | undefined;
+    let ends: Map<string, Map<number, bigint>> | undefined;
     // Not "every process ready": with a kill every few seconds that rarely holds at one moment. Measured
     // beside the lane, which goes on with its plan.
     this.track(this.measure(fault.kind, async () => {
@@ -153,26 +206,31 @@ export class FaultScheduler {
     this.longestRecoveryMs[what] = Math.max(this.longestRecoveryMs[what] ?? 0, Math.round(performance.now() - started));
   }
 
-  private async topicEnds(): Promise<Map<number, bigint>> {
+  /** The end offset of every partition of the change topics, by topic then partition. */
+  private async topicEnds(): Promise<Map<string, Map<number, bigint>>> {
     const admin = this.context.kafka.admin();
     await admin.connect();
     try {
-      return new Map((await admin.fetchTopicOffsets(this.context.names.topic)).map(({ partition, high }) => [partition, BigInt(high)]));
+      const ends = new Map<string, Map<number, bigint>>();
+      for (const topic of changeTopics(this.context.names)) ends.set(topic, new Map((await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => [partition, BigInt(high)])));
+      return ends;
     } finally {
       await admin.disconnect();
     }
   }
 
-  /** True when every group's committed offsets reach `ends` (what the topic held when the fault ended). */
-  private async groupsReached(ends: Map<number, bigint>): Promise<boolean> {
+  /** True when every group's committed offsets reach `ends` (what the topics held when the fault ended). */
+  private async groupsReached(ends: Map<string, Map<number, bigint>>): Promise<boolean> {
     const admin = this.context.kafka.admin();
     await admin.connect();
     try {
       for (const groupId of Object.values(this.context.names.groups)) {
-        const [committed] = await admin.fetchOffsets({ groupId, topics: [this.context.names.topic] });
-        for (const [partition, end] of ends) {
-          const at = committed?.partitions.find((candidate) => candidate.partition === partition)?.offset ?? '-1';
-          if (BigInt(at) < end) return false;
+        const committed = await admin.fetchOffsets({ groupId, topics: [...ends.keys()] });
+        for (const [topic, partitions] of ends) {
+          for (const [partition, end] of partitions) {
+            const at = committed.find((candidate) => candidate.topic === topic)?.partitions.find((candidate) => candidate.partition === partition)?.offset ?? '-1';
+            if (BigInt(at) < end) return false;
+          }
         }
       }
       return true;

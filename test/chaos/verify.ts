@@ -4,9 +4,11 @@ import { promisify } from 'node:util';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { isDeadLetter } from '../../core/dead-letter.ts';
 import { readToEnd } from '../../core/read-to-end.ts';
-import { formatScaled, normalizeDecimal } from '../../schemas/decimal.ts';
+import type { OrdersWorkload } from '../../cli/demo/workload.ts';
+import { formatScaled, normalizeDecimal, toScaled } from '../../schemas/decimal.ts';
 import { cachedItems, searchAll } from '../harness/stores.ts';
 import type { RunNames } from './config.ts';
+import type { KinesisWorkload, PoisonOrder } from './kinesis-workload.ts';
 import type { ChaosWorkload } from './workload.ts';
 
 const bin = fileURLToPath(new URL('../../bin/shardline.js', import.meta.url));
@@ -80,11 +82,22 @@ function compareItems(store: string, expected: Map<string, OrderFields>, actual:
 const pick = (source: Record<string, unknown>, total: unknown): OrderFields => ({ category: source.category, status: source.status, total, user_id: source.user_id });
 
 /** The live orders as the search documents and cache entries must show them (amounts as exact two-place text). */
-function expectedOrders(workload: ChaosWorkload): Map<string, OrderFields> {
-  return new Map([...workload.orders.orders.values()].map((order) => [
+function expectedOrders(orders: OrdersWorkload): Map<string, OrderFields> {
+  return new Map([...orders.orders.values()].map((order) => [
     `PK=S:ORDER#${order.id}|SK=S:ORDER#${order.id}`,
     { category: order.category, status: order.status, total: formatScaled(order.cents, 2), user_id: order.userId },
   ]));
+}
+
+/** Rollup rows of both tables added up: one rollup holds the orders of every table. */
+function addRows<Row extends Record<string, string>>(rows: Row[], keyOf: (row: Row) => string, count: keyof Row, money: keyof Row): Row[] {
+  const sums = new Map<string, Row>();
+  for (const row of rows) {
+    const sum = sums.get(keyOf(row));
+    if (!sum) sums.set(keyOf(row), { ...row });
+    else sums.set(keyOf(row), { ...sum, [count]: String(Number(sum[count]) + Number(row[count])), [money]: formatScaled(toScaled(sum[money]!, 2) + toScaled(row[money]!, 2), 2) });
+  }
+  return [...sums.values()].sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
 }
 
 export interface VerifyInput {
@@ -94,50 +107,71 @@ export interface VerifyInput {
   auditPath: string;
   kafka: Kafka;
   workload: ChaosWorkload;
+  kinesis: KinesisWorkload;
+  /** Canonical keys of the Streams table's changes that a trim took before the connector read them, one per change. */
+  trimmedKeys: string[];
 }
 
-/** Every store against the ground truth from the workload's own record; call with every process stopped. */
-export async function verifyStores({ names, configPath, rollupsPath, auditPath, kafka, workload }: VerifyInput): Promise<Verification> {
-  const { orders } = workload;
+/**
+ * Every store against the ground truth from the workloads' own records; call with every process stopped.
+ * Per table: audit entries, search documents and cache entries; the rollups hold the orders of both.
+ */
+export async function verifyStores({ names, configPath, rollupsPath, auditPath, kafka, workload, kinesis, trimmedKeys }: VerifyInput): Promise<Verification> {
   const differences: Difference[] = [];
+  const both = [workload.orders, kinesis.orders];
 
   const dailySales = await queryDirectory(configPath, rollupsPath, 'SELECT day, category, order_count, revenue FROM daily_sales ORDER BY day, category');
-  differences.push(...compareRows('rollups.daily_sales', orders.expectedDailySales() as unknown as Record<string, string>[], dailySales, (row) => `${row.day}/${row.category}`, (row) => Number(row.order_count)));
+  const salesKey = (row: Record<string, string>) => `${row.day}/${row.category}`;
+  const expectedSales = addRows(both.flatMap((orders) => orders.expectedDailySales() as unknown as Record<string, string>[]), salesKey, 'order_count', 'revenue');
+  differences.push(...compareRows('rollups.daily_sales', expectedSales, dailySales, salesKey, (row) => Number(row.order_count)));
   const userTotals = await queryDirectory(configPath, rollupsPath, 'SELECT user_id, order_count, total_spent FROM user_totals ORDER BY user_id');
-  differences.push(...compareRows('rollups.user_totals', orders.expectedUserTotals() as unknown as Record<string, string>[], userTotals, (row) => row.user_id!, (row) => Number(row.order_count)));
+  const userKey = (row: Record<string, string>) => row.user_id!;
+  const expectedTotals = addRows(both.flatMap((orders) => orders.expectedUserTotals() as unknown as Record<string, string>[]), userKey, 'order_count', 'total_spent');
+  differences.push(...compareRows('rollups.user_totals', expectedTotals, userTotals, userKey, (row) => Number(row.order_count)));
 
-  // One audit entry per change, counted by item: the workload counted its writes per item.
-  const audited = await queryDirectory(configPath, auditPath, `SELECT entity_key, toString(count()) AS entries FROM ${names.auditTable} FINAL GROUP BY entity_key ORDER BY entity_key`);
-  const expectedAudit = [...workload.changesByItem].map(([key, count]) => ({ entity_key: key, entries: String(count) }));
-  differences.push(...compareRows('audit', expectedAudit, audited, (row) => row.entity_key!, (row) => Number(row.entries)));
+  // Streams table: one audit entry per change the stream delivered, counted by item (moto names the events):
+  // the workload's writes, less those a trim took before the connector read them (the re-snapshot repairs
+  // their items in the other stores; its rows are observations, which the audit leaves out).
+  const streamsAudit = await queryDirectory(configPath, auditPath, `SELECT entity_key, toString(count()) AS entries FROM ${names.auditTable} FINAL WHERE table = '${names.streams.table}' GROUP BY entity_key ORDER BY entity_key`);
+  const delivered = new Map(workload.changesByItem);
+  for (const key of trimmedKeys) delivered.set(key, (delivered.get(key) ?? 0) - 1);
+  const expectedStreamsAudit = [...delivered].filter(([, count]) => count !== 0).map(([key, count]) => ({ entity_key: key, entries: String(count) }));
+  differences.push(...compareRows('audit.streams', expectedStreamsAudit, streamsAudit, (row) => row.entity_key!, (row) => Number(row.entries)));
+  // Kinesis table: exactly one entry per distinct change, by its event id (copies and swaps leave none extra).
+  const kinesisAudit = await queryDirectory(configPath, auditPath, `SELECT event_id, any(entity_key) AS entity_key, toString(count()) AS entries FROM ${names.auditTable} FINAL WHERE table = '${names.kinesis.table}' GROUP BY event_id ORDER BY event_id`);
+  const expectedKinesisAudit = [...kinesis.changesByItem].flatMap(([key, ids]) => ids.map((id) => ({ event_id: id, entity_key: key, entries: '1' })));
+  differences.push(...compareRows('audit.kinesis', expectedKinesisAudit, kinesisAudit, (row) => row.event_id!, (row) => Number(row.entries)));
 
-  const live = expectedOrders(workload);
   const documents = await searchAll(names.searchAlias);
-  const prefixLength = names.table.length + 1;
-  differences.push(...compareItems('search', live, new Map([...documents].map(([id, source]) => [id.slice(prefixLength), pick(source, source.total)]))));
-
-  // The cache keeps every item as it is, the poison orders too (their totals as written).
-  const cachedExpected = new Map(live);
-  for (const poison of workload.poison) cachedExpected.set(poison.key, poison.fields);
-  const cached = new Map<string, OrderFields>();
-  const cachePrefix = `${names.prefix}:{${names.table}}:`;
-  for (const [key, hash] of await cachedItems(names.prefix)) {
-    if (hash.doc === undefined) continue;
-    const doc = JSON.parse(hash.doc) as Record<string, unknown>;
-    const total = /^-?\d+(\.\d+)?$/.test(String(doc.total)) ? normalizeDecimal(String(doc.total), 2) : doc.total;
-    cached.set(key.slice(cachePrefix.length), pick(doc, total));
-  }
-  differences.push(...compareItems('cache', cachedExpected, cached));
-
-  const compared = {
-    'rollups.daily_sales': dailySales.length, 'rollups.user_totals': userTotals.length, 'audit items': audited.length,
-    'search documents': documents.size, 'cache entries': cached.size,
+  const cachedByKey = await cachedItems(names.prefix);
+  const compared: Record<string, number> = {
+    'rollups.daily_sales': dailySales.length, 'rollups.user_totals': userTotals.length,
+    'audit.streams items': streamsAudit.length, 'audit.kinesis changes': kinesisAudit.length,
   };
-  return { differences, compared, deadLetters: await checkDeadLetters(kafka, names, workload) };
+  for (const [kind, table, orders, poison] of [['streams', names.streams.table, workload.orders, []], ['kinesis', names.kinesis.table, kinesis.orders, kinesis.poison]] as const) {
+    const live = expectedOrders(orders);
+    const found = new Map([...documents].filter(([id]) => id.startsWith(`${table}:`)).map(([id, source]) => [id.slice(table.length + 1), pick(source, source.total)]));
+    differences.push(...compareItems(`search.${kind}`, live, found));
+    // The cache keeps every item as it is, the poison orders too (their totals as written).
+    const cachedExpected = new Map(live);
+    for (const order of poison) cachedExpected.set(order.key, order.fields);
+    const cached = new Map<string, OrderFields>();
+    const cachePrefix = `${names.prefix}:{${table}}:`;
+    for (const [key, hash] of cachedByKey) {
+      if (!key.startsWith(cachePrefix) || hash.doc === undefined) continue;
+      const doc = JSON.parse(hash.doc) as Record<string, unknown>;
+      const total = /^-?\d+(\.\d+)?$/.test(String(doc.total)) ? normalizeDecimal(String(doc.total), 2) : doc.total;
+      cached.set(key.slice(cachePrefix.length), pick(doc, total));
+    }
+    differences.push(...compareItems(`cache.${kind}`, cachedExpected, cached));
+    compared[`search.${kind} documents`] = found.size;
+    compared[`cache.${kind} entries`] = cached.size;
+  }
+  return { differences, compared, deadLetters: await checkDeadLetters(kafka, names, kinesis.poison) };
 }
 
 /** The dead-letter topic must hold each poison order once per group that refuses it (rollups, search), and nothing else. */
-async function checkDeadLetters(kafka: Kafka, names: RunNames, workload: ChaosWorkload): Promise<DeadLetterSummary> {
+async function checkDeadLetters(kafka: Kafka, names: RunNames, poison: PoisonOrder[]): Promise<DeadLetterSummary> {
   // Read committed to the end: transaction markers and aborted barriers take offsets but are no letters.
   const messages: { message: KafkaMessage }[] = [];
   // Just after a broker restart its metadata can lack the topic for a while (UNKNOWN_TOPIC_OR_PARTITION): retried.
@@ -154,7 +188,7 @@ async function checkDeadLetters(kafka: Kafka, names: RunNames, workload: ChaosWo
     }
   }
   const refusing = [names.groups.rollups, names.groups.search];
-  const expected = new Set(workload.poison.flatMap((poison) => refusing.map((group) => `${group}\u0000${poison.key}`)));
+  const expected = new Set(poison.flatMap((poison) => refusing.map((group) => `${group}\u0000${poison.key}`)));
   const copies = new Map<string, number>();
   const unexpected: DeadLetterSummary['unexpected'] = [];
   for (const { message } of messages) {
