@@ -68,8 +68,8 @@ function writeUnsigned(buffer: Buffer, offset: number, unsigned: number): number
   return offset;
 }
 
-export const varintSize = (value: number): number => unsignedSize(int32Zigzag(value));
-export const writeVarint = (buffer: Buffer, offset: number, value: number): number => writeUnsigned(buffer, offset, int32Zigzag(value));
+const varintSize = (value: number): number => unsignedSize(int32Zigzag(value));
+const writeVarint = (buffer: Buffer, offset: number, value: number): number => writeUnsigned(buffer, offset, int32Zigzag(value));
 
 const fitsInt32 = (value: number): boolean => value >= INT32_MIN && value <= INT32_MAX;
 
