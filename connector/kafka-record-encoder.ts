@@ -102,14 +102,30 @@ function writeVarlong(buffer: Buffer, offset: number, value: number): number {
 }
 
 const isBytes = (value: unknown): value is Bytes => value === null || value === undefined || typeof value === 'string' || Buffer.isBuffer(value);
-const bytesLength = (value: Bytes): number => (value == null ? -1 : typeof value === 'string' ? Buffer.byteLength(value) : value.length);
+/** Strings up to this length are measured and written here when ASCII: Node's calls cost more than the loop for a record's short keys and headers. */
+const SHORT_STRING = 64;
+
+function utf8Length(value: string): number {
+  if (value.length > SHORT_STRING) return Buffer.byteLength(value);
+  for (let index = 0; index < value.length; index++) if (value.charCodeAt(index) > 0x7f) return Buffer.byteLength(value);
+  return value.length;
+}
+
+const bytesLength = (value: Bytes): number => (value == null ? -1 : typeof value === 'string' ? utf8Length(value) : value.length);
 
 function writeBytes(buffer: Buffer, offset: number, value: Bytes, length: number): number {
   offset = writeVarint(buffer, offset, length);
   if (value == null) return offset;
-  if (typeof value === 'string') return offset + buffer.write(value, offset, length, 'utf8');
-  value.copy(buffer, offset);
-  return offset + length;
+  if (typeof value !== 'string') {
+    buffer.set(value, offset);
+    return offset + length;
+  }
+  // Its UTF-8 length equals its length: ASCII.
+  if (length === value.length && length <= SHORT_STRING) {
+    for (let index = 0; index < length; index++) buffer[offset + index] = value.charCodeAt(index);
+    return offset + length;
+  }
+  return offset + buffer.write(value, offset, length, 'utf8');
 }
 
 /** A record measured, ready to be written where its batch puts it. */
@@ -132,7 +148,9 @@ export function recordLayout(record: RecordInput): RecordLayout | undefined {
   const headerValues: (Buffer | string)[] = [];
   for (const name of Object.keys(headers)) {
     const entry = headers[name];
-    for (const item of Array.isArray(entry) ? entry : [entry]) {
+    const items = Array.isArray(entry) ? entry : undefined;
+    for (let index = 0; index < (items ? items.length : 1); index++) {
+      const item = items ? items[index] : entry;
       // KafkaJS fails on a null or undefined header value: left to it, so that it fails the same way.
       if (typeof item !== 'string' && !Buffer.isBuffer(item)) return undefined;
       headerKeys.push(name);
@@ -141,7 +159,7 @@ export function recordLayout(record: RecordInput): RecordLayout | undefined {
   }
   const lengths = [bytesLength(key), bytesLength(value)];
   let body = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta) + varintSize(headerKeys.length);
-  for (let index = 0; index < headerKeys.length; index++) lengths.push(Buffer.byteLength(headerKeys[index]!), bytesLength(headerValues[index]));
+  for (let index = 0; index < headerKeys.length; index++) lengths.push(utf8Length(headerKeys[index]!), bytesLength(headerValues[index]));
   for (const length of lengths) body += varintSize(length) + Math.max(length, 0);
   return { size: varintSize(body) + body, body, record, headerKeys, headerValues, lengths };
 }
