@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
 /** One row of bench/results.json. */
 export interface BenchResult {
   name: string;
@@ -9,6 +12,26 @@ export interface BenchResult {
   p50_ms: number | null;
   p99_ms: number | null;
   peak_rss_mb: number | null;
+}
+
+/** The process's peak resident set (the kernel's high-water mark), in MiB. */
+export function peakRssMb(): number {
+  const kib = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  return Math.round(Number(kib ?? 0) / 1024);
+}
+
+/**
+ * Runs a bench script in a child process (its own heap, so its peak RSS is its own) and reads the
+ * `RESULT {json}` line it prints.
+ */
+export async function resultOfChild<T>(script: string, flags: string[], argument: unknown): Promise<T> {
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', script, JSON.stringify(argument)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
+  const line = /^RESULT (.*)$/m.exec(output)?.[1];
+  if (code !== 0 || !line) throw new Error(`${script} exited ${code} without a result:\n${output.slice(-2000)}`);
+  return JSON.parse(line) as T;
 }
 
 /** Samples the resident set size while `work` runs and returns the peak in MiB. */

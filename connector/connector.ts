@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import type { Kafka, Message, Producer, TopicMessages, Transaction } from 'kafkajs';
 import { ConversionError, canonicalKey, type ChangeEvent } from '../schemas/change-event.ts';
 import { SchemaRegistrationError, type ChangeEventCodec, type EventEncoder } from '../schemas/registry.ts';
 import { deadLetterMessage, type DeadLetterOrigin } from '../core/dead-letter.ts';
@@ -14,7 +14,7 @@ import { formatCheckpointKey, parseCheckpointKey, parseSnapshotStreamId, resnaps
 import { checkpointMessage, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from './checkpoints.ts';
 import { changeMessages, topicFor } from './events/routing.ts';
 import { chunkBySize } from './kafka-batches.ts';
-import { installRecordEncoder } from './kafka-record-encoder.ts';
+import { installProduceEncoder } from './kafka-produce-encoder.ts';
 import type { SourceRecord } from './events/source-record.ts';
 import { connectorMetrics as metrics } from './metrics.ts';
 import { DedupeWindow } from './shards/dedupe.ts';
@@ -30,9 +30,11 @@ export type GapPolicy = 'fail' | 'resnapshot' | 'skip';
 
 /** GetRecords calls in flight in one round: shards wait on the network together, within the SDK's sockets. */
 const SHARD_READS_IN_FLIGHT = 16;
+/** Events encoded per send of a round: one slice is encoded while the one before waits for the broker. */
+const EVENTS_PER_SEND = 2000;
 
-// Before any produce request is encoded: KafkaJS's record encoder was a third of the connector's CPU.
-installRecordEncoder();
+// Before any produce request is encoded: KafkaJS's request and record encoding was half of the connector's CPU.
+installProduceEncoder();
 
 export interface ConnectorOptions {
   /** Names the connector instance: its transactional id and its checkpoints. */
@@ -77,6 +79,7 @@ interface ConvertedEvent {
 
 /** What one round read: written together in one transaction. */
 interface Round {
+  /** Taken out by the commit as it encodes them. */
   events: ConvertedEvent[];
   deadLetters: Message[];
   checkpoints: Message[];
@@ -121,6 +124,8 @@ export class Connector {
   /** Change topics given the retention policy by this process. */
   private readonly topicsWithPolicy = new Set<string>();
   private readonly sends: PartitionedSends;
+  /** Topic names by table and entity. */
+  private readonly topicNames = new Map<string, Map<string, string>>();
 
   constructor(private readonly options: ConnectorOptions) {
     this.sends = new PartitionedSends(options.kafka);
@@ -397,54 +402,38 @@ export class Connector {
     }
   }
 
-  /** Encodes the round's events (schema ids are cached per topic), then writes everything in one transaction. */
+  /**
+   * Writes the round in one transaction: its events in slices, each encoded while the one before is on
+   * its way to the broker, then its dead letters and checkpoints. Everything that asks a server (schema
+   * ids, partition counts, topic policies) is done before the transaction begins, so inside it only a
+   * send can fail.
+   */
   private async commit(round: Round): Promise<void> {
-    const { topics, maxMessageBytes } = this.options;
-    const byTopic = new Map<string, Message[]>([[topics.deadLetter, round.deadLetters], [topics.checkpoints, round.checkpoints]]);
-    const add = (topic: string, message: Message): void => {
-      const messages = byTopic.get(topic);
-      if (messages) messages.push(message);
-      else byTopic.set(topic, [message]);
-    };
-    // The registry is asked once per topic (its id is cached); events are then encoded synchronously.
-    const encoders = new Map<string, EventEncoder>();
-    for (const { event, record, origin } of round.events) {
-      const topic = topicFor(topics.template, event);
-      const key = canonicalKey(event.keys);
-      let value: Buffer;
-      try {
-        let encode = encoders.get(topic);
-        if (!encode) encoders.set(topic, (encode = await this.options.codec.encoder(topic)));
-        value = encode(event);
-      } catch (error) {
-        // Only a record's own encoding failure is dead-lettered; a registry that is down or refuses
-        // the schema fails the round.
-        if (isUnavailable(error) || error instanceof SchemaRegistrationError) throw error;
-        metrics.deadLetters.inc({ table: event.table, reason: 'encoding' });
-        add(topics.deadLetter, deadLetterMessage(origin, `Avro encoding failed: ${(error as Error).message}`, record.raw(), key, maxMessageBytes));
-        continue;
-      }
-      if (value.length > maxMessageBytes) {
-        metrics.deadLetters.inc({ table: event.table, reason: 'too-large' });
-        add(topics.deadLetter, deadLetterMessage(origin, `the event is ${value.length} bytes, over the ${maxMessageBytes}-byte limit`, record.raw(), key, maxMessageBytes));
-        continue;
-      }
-      for (const message of changeMessages(event, value, topics.tombstones, key)) {
-        // A sweep concerns items in every partition; each partition's owner applies it to its own items.
-        if (event.op === 'SWEEP') for (const copy of await this.sends.inEveryPartition(topic, message)) add(topic, copy);
-        else add(topic, message);
-      }
-    }
-    const topicMessages: TopicMessages[] = [...byTopic].filter(([, messages]) => messages.length > 0).map(([topic, messages]) => ({ topic, messages }));
-    await this.applyTopicPolicy(topicMessages.map(({ topic }) => topic).filter((topic) => topic !== topics.deadLetter && topic !== topics.checkpoints));
+    const { topics } = this.options;
+    const counts = recordCounts(round.events);
+    const encoders = await this.encodersOf([...new Set(round.events.map(({ event }) => this.topicOf(event)))]);
+    const writable = [...encoders].filter(([, encoder]) => !(encoder instanceof Error)).map(([topic]) => topic);
+    await this.applyTopicPolicy(writable);
+    for (const topic of [...writable, topics.deadLetter, topics.checkpoints]) await this.sends.partitionCount(topic);
 
-    const addressed = await this.sends.assign(topicMessages);
     const transaction = await this.producer!.transaction();
+    let sending: Promise<void> = Promise.resolve();
     try {
-      // KafkaJS sends a partition's messages as one record batch, which the broker refuses above its
-      // message size limit: a large round goes out in several sends inside the one transaction.
-      for (const chunk of chunkBySize(addressed, this.options.maxMessageBytes / 2)) checkEveryPartitionAnswered(chunk, await transaction.sendBatch({ topicMessages: chunk, acks: -1 }));
+      // Taken from the round as they are encoded, so what was sent can be collected while the rest goes out.
+      while (round.events.length > 0) {
+        const slice = await this.sends.assign(await this.encodeSlice(round.events.splice(0, EVENTS_PER_SEND), round.deadLetters, encoders));
+        await sending;
+        sending = this.send(transaction, slice);
+        // Handled where it is awaited; marked so a failure while the next slice is encoded is not unhandled.
+        sending.catch(() => undefined);
+        // Lets the send reach the socket before the next slice is encoded.
+        await new Promise(setImmediate);
+      }
+      await sending;
+      const closing: TopicMessages[] = [{ topic: topics.deadLetter, messages: round.deadLetters }, { topic: topics.checkpoints, messages: round.checkpoints }];
+      await this.send(transaction, await this.sends.assign(closing.filter(({ messages }) => messages.length > 0)));
     } catch (error) {
+      await sending.catch(() => undefined);
       metrics.transactions.inc({ outcome: 'aborted' });
       // An abort that fails leaves the transaction's outcome to the next producer's fencing.
       await transaction.abort().catch(() => undefined);
@@ -465,12 +454,86 @@ export class Connector {
     this.pendingCheckpoints.splice(0, round.pending);
     this.dedupe.remember(round.dedupeIds);
     for (const [key, version] of round.versions) this.shardVersions.set(key, version);
-    countRecords(round.events);
+    for (const { table, op, count } of counts) metrics.records.inc({ table, op }, count);
     for (const reader of round.readers) {
       reader.commit();
       shardSet(this.started, reader.streamId).add(reader.shardId);
       if (reader.ended) this.retire(reader);
     }
+  }
+
+  /** A change event's topic, from the template (cached per table and entity: it is asked once per event). */
+  private topicOf(event: ChangeEvent): string {
+    let byEntity = this.topicNames.get(event.table);
+    if (!byEntity) this.topicNames.set(event.table, (byEntity = new Map()));
+    let topic = byEntity.get(event.entity);
+    if (topic === undefined) byEntity.set(event.entity, (topic = topicFor(this.options.topics.template, event)));
+    return topic;
+  }
+
+  /**
+   * Each topic's encoder (its schema id registered once, then cached by the codec). A registry that does
+   * not answer or refuses the schema fails the round; any other failure dead-letters the topic's events.
+   */
+  private async encodersOf(changeTopics: string[]): Promise<Map<string, EventEncoder | Error>> {
+    const encoders = new Map<string, EventEncoder | Error>();
+    for (const topic of changeTopics) {
+      try {
+        encoders.set(topic, await this.options.codec.encoder(topic));
+      } catch (error) {
+        if (isUnavailable(error) || error instanceof SchemaRegistrationError) throw error;
+        encoders.set(topic, error as Error);
+      }
+    }
+    return encoders;
+  }
+
+  /** The Kafka records of the events; what cannot be written joins the dead letters. */
+  private async encodeSlice(events: ConvertedEvent[], deadLetters: Message[], encoders: Map<string, EventEncoder | Error>): Promise<TopicMessages[]> {
+    const { topics, maxMessageBytes } = this.options;
+    const byTopic = new Map<string, Message[]>();
+    const add = (topic: string, message: Message): void => {
+      const messages = byTopic.get(topic);
+      if (messages) messages.push(message);
+      else byTopic.set(topic, [message]);
+    };
+    const deadLetter = ({ event, record, origin }: ConvertedEvent, reason: string, key: string, detail: string): void => {
+      metrics.deadLetters.inc({ table: event.table, reason });
+      deadLetters.push(deadLetterMessage(origin, detail, record.raw(), key, maxMessageBytes));
+    };
+    for (const converted of events) {
+      const { event } = converted;
+      const topic = this.topicOf(event);
+      const key = canonicalKey(event.keys);
+      const encode = encoders.get(topic)!;
+      let value: Buffer;
+      try {
+        if (encode instanceof Error) throw encode;
+        value = encode(event);
+      } catch (error) {
+        // Only a record's own encoding failure is dead-lettered (the registry's were sorted out in encodersOf).
+        deadLetter(converted, 'encoding', key, `Avro encoding failed: ${(error as Error).message}`);
+        continue;
+      }
+      if (value.length > maxMessageBytes) {
+        deadLetter(converted, 'too-large', key, `the event is ${value.length} bytes, over the ${maxMessageBytes}-byte limit`);
+        continue;
+      }
+      for (const message of changeMessages(event, value, topics.tombstones, key)) {
+        // A sweep concerns items in every partition; each partition's owner applies it to its own items.
+        if (event.op === 'SWEEP') for (const copy of await this.sends.inEveryPartition(topic, message)) add(topic, copy);
+        else add(topic, message);
+      }
+    }
+    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  }
+
+  /**
+   * KafkaJS sends a partition's messages as one record batch, which the broker refuses above its message
+   * size limit: a slice goes out in several sends when it must. Each send is checked for every partition's answer.
+   */
+  private async send(transaction: Transaction, topicMessages: TopicMessages[]): Promise<void> {
+    for (const chunk of chunkBySize(topicMessages, this.options.maxMessageBytes / 2)) checkEveryPartitionAnswered(chunk, await transaction.sendBatch({ topicMessages: chunk, acks: -1 }));
   }
 
   /** Before its first write, a change topic gets the configured retention (created with it, or altered to it). */
@@ -541,7 +604,7 @@ export class Connector {
 }
 
 /** Counted per table and operation, not per event: a labelled increment costs a label lookup each. */
-function countRecords(events: ConvertedEvent[]): void {
+function recordCounts(events: ConvertedEvent[]): Iterable<{ table: string; op: string; count: number }> {
   const counts = new Map<string, { table: string; op: string; count: number }>();
   for (const { event } of events) {
     const label = `${event.table}\u0000${event.op}`;
@@ -549,7 +612,7 @@ function countRecords(events: ConvertedEvent[]): void {
     if (entry) entry.count++;
     else counts.set(label, { table: event.table, op: event.op, count: 1 });
   }
-  for (const { table, op, count } of counts.values()) metrics.records.inc({ table, op }, count);
+  return counts.values();
 }
 
 /**

@@ -38,80 +38,156 @@ export interface EncodedRecord {
 
 type RecordEncoder = (record: RecordInput) => EncodedRecord;
 
-/** Zigzag then unsigned LEB128, as Kafka's varint and varlong; exact for safe integers. */
-const zigzag = (value: number): number => (value >= 0 ? value * 2 : -value * 2 - 1);
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
 
-function varintSize(value: number): number {
-  let unsigned = zigzag(value);
+/**
+ * Kafka's varint (a 32-bit field: offset delta, lengths, header count): zigzag then unsigned LEB128. Beyond 32
+ * bits the broker would read other bytes than were meant (KafkaJS wraps them silently), so that is refused.
+ */
+function int32Zigzag(value: number): number {
+  if (!(value >= INT32_MIN && value <= INT32_MAX && Number.isInteger(value))) throw new RangeError(`${value} does not fit the 32-bit varint Kafka reads it as`);
+  return ((value << 1) ^ (value >> 31)) >>> 0;
+}
+
+function unsignedSize(unsigned: number): number {
   let bytes = 1;
   while (unsigned >= 128) {
-    unsigned = Math.floor(unsigned / 128);
+    unsigned >>>= 7;
     bytes++;
   }
   return bytes;
 }
 
-function writeVarint(buffer: Buffer, offset: number, value: number): number {
-  let unsigned = zigzag(value);
+function writeUnsigned(buffer: Buffer, offset: number, unsigned: number): number {
   while (unsigned >= 128) {
-    buffer[offset++] = (unsigned % 128) | 128;
-    unsigned = Math.floor(unsigned / 128);
+    buffer[offset++] = (unsigned & 127) | 128;
+    unsigned >>>= 7;
   }
   buffer[offset++] = unsigned;
   return offset;
 }
 
+const varintSize = (value: number): number => unsignedSize(int32Zigzag(value));
+const writeVarint = (buffer: Buffer, offset: number, value: number): number => writeUnsigned(buffer, offset, int32Zigzag(value));
+
+const fitsInt32 = (value: number): boolean => value >= INT32_MIN && value <= INT32_MAX;
+
+/**
+ * Kafka's varlong (the timestamp delta), for safe integers. Beyond 32 bits it is zigzagged as a BigInt:
+ * in doubles, -2v - 1 is no longer exact below -2^52.
+ */
+const longZigzag = (value: number): bigint => (value >= 0 ? BigInt(value) << 1n : ((-BigInt(value)) << 1n) - 1n);
+
+function varlongSize(value: number): number {
+  if (fitsInt32(value)) return varintSize(value);
+  let unsigned = longZigzag(value);
+  let bytes = 1;
+  while (unsigned >= 128n) {
+    unsigned >>= 7n;
+    bytes++;
+  }
+  return bytes;
+}
+
+function writeVarlong(buffer: Buffer, offset: number, value: number): number {
+  if (fitsInt32(value)) return writeVarint(buffer, offset, value);
+  let unsigned = longZigzag(value);
+  while (unsigned >= 128n) {
+    buffer[offset++] = Number(unsigned & 127n) | 128;
+    unsigned >>= 7n;
+  }
+  buffer[offset++] = Number(unsigned);
+  return offset;
+}
+
 const isBytes = (value: unknown): value is Bytes => value === null || value === undefined || typeof value === 'string' || Buffer.isBuffer(value);
-const bytesLength = (value: Bytes): number => (value == null ? -1 : typeof value === 'string' ? Buffer.byteLength(value) : value.length);
+/** Strings up to this length are measured and written here when ASCII: Node's calls cost more than the loop for a record's short keys and headers. */
+const SHORT_STRING = 64;
+
+function utf8Length(value: string): number {
+  if (value.length > SHORT_STRING) return Buffer.byteLength(value);
+  for (let index = 0; index < value.length; index++) if (value.charCodeAt(index) > 0x7f) return Buffer.byteLength(value);
+  return value.length;
+}
+
+const bytesLength = (value: Bytes): number => (value == null ? -1 : typeof value === 'string' ? utf8Length(value) : value.length);
 
 function writeBytes(buffer: Buffer, offset: number, value: Bytes, length: number): number {
   offset = writeVarint(buffer, offset, length);
   if (value == null) return offset;
-  if (typeof value === 'string') return offset + buffer.write(value, offset, length, 'utf8');
-  value.copy(buffer, offset);
-  return offset + length;
+  if (typeof value !== 'string') {
+    buffer.set(value, offset);
+    return offset + length;
+  }
+  // Its UTF-8 length equals its length: ASCII.
+  if (length === value.length && length <= SHORT_STRING) {
+    for (let index = 0; index < length; index++) buffer[offset + index] = value.charCodeAt(index);
+    return offset + length;
+  }
+  return offset + buffer.write(value, offset, length, 'utf8');
 }
 
-/** The record, or undefined when it holds something this encoder leaves to KafkaJS. */
-export function encodeRecord({ offsetDelta = 0, timestampDelta = 0, key, value, headers = {} }: RecordInput): EncodedRecord | undefined {
+/** A record measured, ready to be written where its batch puts it. */
+export interface RecordLayout {
+  /** Its bytes, length prefix included. */
+  size: number;
+  body: number;
+  record: RecordInput;
+  headerKeys: string[];
+  headerValues: (Buffer | string)[];
+  /** Key length, value length, then each header's name and value lengths (-1 for null). */
+  lengths: number[];
+}
+
+/** The record measured, or undefined when it holds something this encoder leaves to KafkaJS. */
+export function recordLayout(record: RecordInput): RecordLayout | undefined {
+  const { offsetDelta = 0, timestampDelta = 0, key, value, headers = {} } = record;
   if (!Number.isSafeInteger(offsetDelta) || !Number.isSafeInteger(timestampDelta) || !isBytes(key) || !isBytes(value)) return undefined;
   const headerKeys: string[] = [];
   const headerValues: (Buffer | string)[] = [];
   for (const name of Object.keys(headers)) {
     const entry = headers[name];
-    for (const item of Array.isArray(entry) ? entry : [entry]) {
+    const items = Array.isArray(entry) ? entry : undefined;
+    for (let index = 0; index < (items ? items.length : 1); index++) {
+      const item = items ? items[index] : entry;
       // KafkaJS fails on a null or undefined header value: left to it, so that it fails the same way.
       if (typeof item !== 'string' && !Buffer.isBuffer(item)) return undefined;
       headerKeys.push(name);
       headerValues.push(item);
     }
   }
-  const keyLength = bytesLength(key);
-  const valueLength = bytesLength(value);
-  let body = 1 + varintSize(timestampDelta) + varintSize(offsetDelta) + varintSize(keyLength) + Math.max(keyLength, 0)
-    + varintSize(valueLength) + Math.max(valueLength, 0) + varintSize(headerKeys.length);
-  const headerLengths: number[] = [];
-  for (let index = 0; index < headerKeys.length; index++) {
-    const nameLength = Buffer.byteLength(headerKeys[index]!);
-    const itemLength = bytesLength(headerValues[index]);
-    headerLengths.push(nameLength, itemLength);
-    body += varintSize(nameLength) + nameLength + varintSize(itemLength) + Math.max(itemLength, 0);
-  }
-  const size = varintSize(body) + body;
-  const buffer = Buffer.allocUnsafe(size);
-  let offset = writeVarint(buffer, 0, body);
+  const lengths = [bytesLength(key), bytesLength(value)];
+  let body = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta) + varintSize(headerKeys.length);
+  for (let index = 0; index < headerKeys.length; index++) lengths.push(utf8Length(headerKeys[index]!), bytesLength(headerValues[index]));
+  for (const length of lengths) body += varintSize(length) + Math.max(length, 0);
+  return { size: varintSize(body) + body, body, record, headerKeys, headerValues, lengths };
+}
+
+/** Writes the measured record at `offset`; returns the offset after it. */
+export function writeRecord(buffer: Buffer, offset: number, { body, record, headerKeys, headerValues, lengths }: RecordLayout): number {
+  offset = writeVarint(buffer, offset, body);
   buffer[offset++] = 0; // attributes: none used in a record
-  offset = writeVarint(buffer, offset, timestampDelta);
-  offset = writeVarint(buffer, offset, offsetDelta);
-  offset = writeBytes(buffer, offset, key, keyLength);
-  offset = writeBytes(buffer, offset, value, valueLength);
+  offset = writeVarlong(buffer, offset, record.timestampDelta ?? 0);
+  offset = writeVarint(buffer, offset, record.offsetDelta ?? 0);
+  offset = writeBytes(buffer, offset, record.key, lengths[0]!);
+  offset = writeBytes(buffer, offset, record.value, lengths[1]!);
   offset = writeVarint(buffer, offset, headerKeys.length);
   for (let index = 0; index < headerKeys.length; index++) {
-    offset = writeBytes(buffer, offset, headerKeys[index], headerLengths[2 * index]!);
-    offset = writeBytes(buffer, offset, headerValues[index], headerLengths[2 * index + 1]!);
+    offset = writeBytes(buffer, offset, headerKeys[index], lengths[2 + 2 * index]!);
+    offset = writeBytes(buffer, offset, headerValues[index], lengths[3 + 2 * index]!);
   }
-  if (offset !== size) throw new Error(`record encoder wrote ${offset} of ${size} bytes`);
-  return { buf: buffer, buffer, offset: size };
+  return offset;
+}
+
+/** The record in a buffer of its own, or undefined when it holds something this encoder leaves to KafkaJS. */
+export function encodeRecord(record: RecordInput): EncodedRecord | undefined {
+  const layout = recordLayout(record);
+  if (!layout) return undefined;
+  const buffer = Buffer.allocUnsafe(layout.size);
+  const written = writeRecord(buffer, 0, layout);
+  if (written !== layout.size) throw new Error(`record encoder wrote ${written} of ${layout.size} bytes`);
+  return { buf: buffer, buffer, offset: layout.size };
 }
 
 let installed = false;

@@ -45,3 +45,17 @@ test('once installed, KafkaJS produce requests take their records from it, with 
     assert.ok(buffer.includes(kafkaJs({ ...message, offsetDelta: index, timestampDelta: 0 }).buffer), `record ${index} in the request`);
   }
 });
+
+test('varlongs beyond 2^52 (either sign) are encoded exactly, as KafkaJS encodes them', () => {
+  const edges = [2 ** 52 - 1, 2 ** 52, 2 ** 52 + 1, 2 ** 53 - 1, -(2 ** 52), -(2 ** 52) - 1, -(2 ** 52) - 3, -(2 ** 53 - 1), 2 ** 31, -(2 ** 31) - 1];
+  for (const timestampDelta of edges) {
+    assert.deepEqual(encodeRecord({ timestampDelta, value: 'v' })?.buffer, kafkaJs({ timestampDelta, value: 'v' }).buffer, `timestampDelta ${timestampDelta}`);
+  }
+});
+
+test('a field Kafka reads as a 32-bit varint is refused beyond 32 bits, instead of being written as bytes the broker misreads', () => {
+  for (const offsetDelta of [2 ** 31, -(2 ** 31) - 1, 2 ** 40]) {
+    assert.throws(() => encodeRecord({ offsetDelta, value: 'v' }), RangeError, `offsetDelta ${offsetDelta}`);
+  }
+  assert.deepEqual(encodeRecord({ offsetDelta: -(2 ** 31), value: 'v' })?.buffer, kafkaJs({ offsetDelta: -(2 ** 31), value: 'v' }).buffer);
+});

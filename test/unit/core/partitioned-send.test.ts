@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import type { RecordMetadata } from 'kafkajs';
-import { checkEveryPartitionAnswered, UnansweredPartitions } from '../../../core/partitioned-send.ts';
+import { checkEveryPartitionAnswered, murmur2, UnansweredPartitions } from '../../../core/partitioned-send.ts';
 
 const answer = (topicName: string, partition: number, errorCode = 0): RecordMetadata => ({ topicName, partition, errorCode, baseOffset: '0' });
 
@@ -20,4 +22,11 @@ test('the answers KafkaJS gave when a leader died mid-send (the surviving broker
 test('an answer carrying an error code does not count as written', () => {
   const sent = [{ topic: 'orders', messages: [{ key: 'a', value: 'x', partition: 0 }] }];
   assert.throws(() => checkEveryPartitionAnswered(sent, [answer('orders', 0, 6)]), UnansweredPartitions);
+});
+
+test('murmur2 gives the hash KafkaJS\'s default partitioner computes, for any key (UTF-8, every length remainder, long keys, buffers)', () => {
+  const kafkaJsMurmur2 = createRequire(import.meta.url)('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: string | Buffer) => number;
+  const keys: (string | Buffer)[] = ['', 'a', 'ab', 'abc', 'abcd', 'PK=S:ORDER#12345', 'ünïcödé ✓ 𝄞', 'x'.repeat(1365), 'y'.repeat(1366), 'é'.repeat(3000), Buffer.from([0xff, 0x80, 0x00, 0x7f, 0xfe])];
+  for (let index = 0; index < 2000; index++) keys.push(randomBytes(index % 37).toString(index % 2 ? 'latin1' : 'base64'));
+  for (const key of keys) assert.equal(murmur2(key), kafkaJsMurmur2(key), JSON.stringify(key).slice(0, 60));
 });
