@@ -57,6 +57,12 @@ export class ConsumerGroup {
   private readonly log: Logger;
   private readonly streak: FailureStreak;
   private fatal: FatalError | undefined;
+  /**
+   * A heartbeat was refused (or a rebalance began) and no heartbeat or join has succeeded since: this member
+   * may no longer own what it fetched. KafkaJS goes on handing it the other batches of that fetch, which the
+   * partitions' new owners apply too; none is applied until membership is shown again.
+   */
+  private membershipInDoubt = false;
   /** When the store call in progress began: a call that hangs (a store that never answers) is stuck too. */
   private callStartedAt: number | undefined;
   private readonly stuckAfterMs: number;
@@ -119,8 +125,16 @@ export class ConsumerGroup {
     this.consumer = consumer;
     // A new assignment may bring partitions another member was applying: ask the sink again.
     consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.membershipInDoubt = false;
       this.next.clear();
       void this.deadLetters?.reset();
+    });
+    consumer.on(consumer.events.REBALANCING, () => {
+      this.membershipInDoubt = true;
+    });
+    // Only a heartbeat the coordinator accepted: one skipped for being too soon after the last emits nothing.
+    consumer.on(consumer.events.HEARTBEAT, () => {
+      this.membershipInDoubt = false;
     });
     // KafkaJS gives up on a consumer after an error it does not retry: the group no longer works.
     consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -160,9 +174,17 @@ export class ConsumerGroup {
   }
 
   private async handle(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary } = payload;
+    const { batch, resolveOffset, commitOffsetsIfNecessary } = payload;
     const { groupId, batchSize, sink } = this.options;
-    const live = () => payload.isRunning() && !payload.isStale() && !this.fatal;
+    const heartbeat = () => payload.heartbeat().catch((error: unknown) => {
+      this.membershipInDoubt = true;
+      throw error;
+    });
+    const live = () => payload.isRunning() && !payload.isStale() && !this.fatal && !this.membershipInDoubt;
+    // A batch of a fetch made before a refused heartbeat: applied only if the coordinator still counts this
+    // member in (the refused heartbeat left KafkaJS's interval open, so this one is sent).
+    if (this.membershipInDoubt && !(await heartbeat().then(() => true, () => false))) return;
+    if (!live()) return;
     const key = `${batch.topic}:${batch.partition}`;
     metrics.lag.set({ group: groupId, topic: batch.topic, partition: batch.partition }, Number(batch.offsetLag()));
     let next = this.next.get(key);
