@@ -23,7 +23,7 @@ const SINKS: { kind: SinkKind; batch: number; name: string }[] = [
 ];
 
 /** Runs one measurement in a child process (its own heap and RSS) and reads its result line. */
-async function inChild(run: ConsumerRun): Promise<{ rate: number; peakRssMb: number }> {
+async function inChild(run: ConsumerRun): Promise<{ rate: number; peakRssMb: number; cpuMsPer1000: number | null }> {
   const script = fileURLToPath(new URL('./consumer-process.ts', import.meta.url));
   const flags = run.mode === 'group' ? GROUP_FLAGS : [];
   const child = spawn(process.execPath, [...flags, '--import', 'tsx', script, JSON.stringify(run)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -32,7 +32,7 @@ async function inChild(run: ConsumerRun): Promise<{ rate: number; peakRssMb: num
   const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
   const line = /^RESULT (.*)$/m.exec(output)?.[1];
   if (code !== 0 || !line) throw new Error(`${run.mode} ${run.sink} exited ${code} without a result:\n${output.slice(-2000)}`);
-  return JSON.parse(line) as { rate: number; peakRssMb: number };
+  return JSON.parse(line) as { rate: number; peakRssMb: number; cpuMsPer1000: number | null };
 }
 
 /**
@@ -52,7 +52,7 @@ export async function benchConsumers(endpoints: Endpoints, run: string, only?: S
       const base = { sink: kind, topic, count: BACKLOG, batchSize: batch, concurrency: CONCURRENCY };
       const group = await inChild({ ...base, mode: 'group', name: `bench-${run}-${kind}-${turn}` });
       const raw = await inChild({ ...base, mode: 'raw', name: `bench-${run}-${kind}-raw-${turn}` });
-      console.log(`consumer ${kind} turn ${turn}: ${Math.round(group.rate)}/s (peak RSS ${group.peakRssMb} MiB), raw ${Math.round(raw.rate)}/s`);
+      console.log(`consumer ${kind} turn ${turn}: ${Math.round(group.rate)}/s (peak RSS ${group.peakRssMb} MiB, CPU ${group.cpuMsPer1000?.toFixed(0)} ms per 1000 events), raw ${Math.round(raw.rate)}/s`);
       rates.push(group.rate);
       baselines.push(raw.rate);
       peaks.push(group.peakRssMb);

@@ -1,6 +1,7 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { isUnavailable } from '../core/unavailable.ts';
+import { readChangeEvent } from './change-event-reader.ts';
 import { changeEventSchema, fromAvro, toAvro, type AvroChangeEvent, type ChangeEvent } from './change-event.ts';
 
 export interface RegistryConnection {
@@ -99,7 +100,8 @@ export class ChangeEventCodec {
   readonly registry: SchemaRegistry;
   private readonly subjectIds = new Map<string, Promise<number>>();
   private readonly writer = new FramedAvroWriter();
-  private readonly writerTypes = new Map<number, avro.Type>();
+  /** Each schema id seen: its writer type, or `direct` when it is the change-event schema itself. */
+  private readonly writerTypes = new Map<number, avro.Type | 'direct'>();
 
   constructor(private readonly connection: RegistryConnection, private readonly compatibility: Compatibility = 'BACKWARD') {
     this.registry = new SchemaRegistry({
@@ -186,16 +188,18 @@ export class ChangeEventCodec {
 
   /**
    * Decodes as the registry client does (magic byte, schema id, the id's writer schema), with the
-   * writer types of the ids seen kept here: later events of an id are read without the client's lookups.
+   * writer types of the ids seen kept here: later events of an id are read without the client's lookups,
+   * and those written with the change-event schema itself straight into a ChangeEvent (change-event-reader.ts).
    */
   async decode(buffer: Buffer): Promise<ChangeEvent> {
     const schemaId = buffer.length >= HEADER_BYTES && buffer[0] === 0 ? buffer.readInt32BE(1) : undefined;
     const known = schemaId === undefined ? undefined : this.writerTypes.get(schemaId);
+    if (known === 'direct') return readChangeEvent(buffer, HEADER_BYTES);
     if (known) return fromAvro(known.fromBuffer(buffer.subarray(HEADER_BYTES)) as AvroChangeEvent);
     const event = fromAvro((await this.registry.decode(buffer)) as AvroChangeEvent);
     if (schemaId !== undefined) {
       const writer = await this.registry.getSchema(schemaId);
-      if (writer instanceof avro.Type) this.writerTypes.set(schemaId, writer);
+      if (writer instanceof avro.Type) this.writerTypes.set(schemaId, writer.equals(changeEventType) ? 'direct' : writer);
     }
     return event;
   }

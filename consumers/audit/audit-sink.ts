@@ -24,12 +24,20 @@ export interface FieldChange {
   new: unknown;
 }
 
+/** Equal as JSON: plain values compare directly, only lists and maps through their text. */
+const sameValue = (a: unknown, b: unknown): boolean =>
+  a === b || (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && JSON.stringify(a) === JSON.stringify(b));
+
 /** Field-level changes between two plain images, in field order. */
 export function diff(before: Record<string, unknown> | null, after: Record<string, unknown> | null): FieldChange[] {
-  const fields = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])].sort();
-  return fields
-    .filter((field) => JSON.stringify(before?.[field]) !== JSON.stringify(after?.[field]))
-    .map((field) => ({ field, old: before?.[field] ?? null, new: after?.[field] ?? null }));
+  const fields = after ? Object.keys(after) : [];
+  if (before) for (const field of Object.keys(before)) if (!after || !Object.hasOwn(after, field)) fields.push(field);
+  const changes: FieldChange[] = [];
+  for (const field of fields.sort()) {
+    const [old, current] = [before?.[field], after?.[field]];
+    if (!sameValue(old, current)) changes.push({ field, old: old ?? null, new: current ?? null });
+  }
+  return changes;
 }
 
 /**

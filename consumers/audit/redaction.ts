@@ -15,8 +15,14 @@ export const hashValue = (value: unknown, salt: string): string =>
 const replacement = (rule: 'mask' | 'hash', value: unknown, salt: string): string => (rule === 'mask' ? MASK : hashValue(value, salt));
 
 /** Applies the rules to a plain item (field -> value); fields without a rule pass unchanged. */
+/** No rules at all (the default): images and keys pass as they are, without a copy per change. */
+function none(rules: Redactions): boolean {
+  for (const _field in rules) return false;
+  return true;
+}
+
 export function redact(item: Record<string, unknown> | null, rules: Redactions, salt: string): Record<string, unknown> | null {
-  if (!item) return item;
+  if (!item || none(rules)) return item;
   const out: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(item)) {
     const rule = rules[field];
@@ -31,6 +37,7 @@ export function redact(item: Record<string, unknown> | null, rules: Redactions, 
  * the string its rule gives (the same text as in the redacted images), a dropped one is left out.
  */
 export function redactKeys(keys: DynamoImage, rules: Redactions, salt: string): DynamoImage {
+  if (none(rules)) return keys;
   const plain = plainImage(keys)!;
   const out: DynamoImage = {};
   for (const [name, value] of Object.entries(keys)) {

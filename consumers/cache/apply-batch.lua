@@ -15,18 +15,24 @@ end
 -- The TTL only bounds what readers see: an item's entry (document or tombstone) may expire, but its
 -- version stays in the versions hash without expiry, so a replay of an older change (a dead letter,
 -- a reset group) can neither resurrect a deleted item nor cache a stale document for an expired one.
--- Entries written before the versions hash existed carry their version themselves.
+-- This script writes an item's version to both places at once, so a recorded version is never below
+-- the entry's own; only entries written before the versions hash existed carry theirs alone, and the
+-- entry is read only when nothing is recorded (one call per item instead of two).
 local function known(index)
   local recorded = redis.call('HGET', KEYS[2], KEYS[index])
-  local cached = redis.call('HGET', KEYS[index], 'v')
-  if cached and newer(cached, recorded) then return cached end
-  return recorded
+  if recorded then return recorded end
+  return redis.call('HGET', KEYS[index], 'v')
 end
 
 -- A change below its entity's sweep is of an item a re-snapshot did not find: it arrives late (a lagging
--- partition, a replay) and must not bring the item back.
+-- partition, a replay) and must not bring the item back. Each entity's sweep is read once per batch.
+local sweeps = {}
 local function swept(version, entity)
-  local sweep = redis.call('HGET', KEYS[3], entity)
+  local sweep = sweeps[entity]
+  if sweep == nil then
+    sweep = redis.call('HGET', KEYS[3], entity)
+    sweeps[entity] = sweep
+  end
   return sweep and newer(sweep, version)
 end
 
@@ -35,15 +41,17 @@ local applied = 0
 for index = 4, #KEYS do
   local base = 4 + (index - 4) * 4
   local version, op, doc, entity = ARGV[base], ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
-  if not swept(version, entity) and newer(version, known(index)) then
+  local current = known(index)
+  if not swept(version, entity) and newer(version, current) then
     redis.call('HSET', KEYS[2], KEYS[index], version)
+    -- An item never written before has no field of the other kind to remove.
     if op == 'set' then
       redis.call('HSET', KEYS[index], 'v', version, 'doc', doc)
-      redis.call('HDEL', KEYS[index], 'deleted')
+      if current then redis.call('HDEL', KEYS[index], 'deleted') end
     else
       -- A tombstone, not a missing key: readers can tell a deleted item from one not cached.
       redis.call('HSET', KEYS[index], 'v', version, 'deleted', '1')
-      redis.call('HDEL', KEYS[index], 'doc')
+      if current then redis.call('HDEL', KEYS[index], 'doc') end
     end
     if ttl > 0 then redis.call('PEXPIRE', KEYS[index], ttl) end
     applied = applied + 1

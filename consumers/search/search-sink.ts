@@ -36,6 +36,7 @@ interface Change {
   version: string;
   deleted: boolean;
   doc: Record<string, unknown>;
+  /** The table's sweep, read with the documents' versions (`writes`). */
   floor: string | null;
 }
 
@@ -136,7 +137,6 @@ export class SearchSink implements Sink {
     const changes: Change[] = [];
     const rejections: Rejection[] = [];
     const sweeps: { index: string; table: string; version: string }[] = [];
-    const floors = await this.floors(batch);
     for (const { offset, key, event } of batch.records) {
       if (!event) continue;
       const transform = config.documents[event.entity];
@@ -155,7 +155,7 @@ export class SearchSink implements Sink {
         rejections.push({ offset, reason: `search ${event.entity}: ${error.message}` });
         continue;
       }
-      changes.push({ offset, index, id: documentId(event.table, key), table: event.table, key, version: event.version, deleted, doc, floor: floors.get(floorId(index, event.table)) ?? null });
+      changes.push({ offset, index, id: documentId(event.table, key), table: event.table, key, version: event.version, deleted, doc, floor: null });
     }
     rejections.push(...(await this.bulk(await this.writes(changes))));
     for (const sweep of sweeps) await this.sweep(sweep);
@@ -193,7 +193,8 @@ export class SearchSink implements Sink {
 
   /**
    * The bulk items of a batch's changes. The apply script's compare-and-set, done here for the first
-   * change of each document: the documents' versions are read (one realtime mget), a change that is not
+   * change of each document: the documents' versions and the tables' sweeps are read (one realtime mget;
+   * members of a group share the sweeps through OpenSearch), a change that is not
    * newer, or below the table's sweep, is left out (the script's no-op), and a newer one is a plain write
    * conditional on the sequence number read (a create where there was no document). A document changed
    * in between answers 409 and gets the scripted update instead. Later changes of a document in the same
@@ -202,7 +203,7 @@ export class SearchSink implements Sink {
   private async writes(changes: Change[]): Promise<BulkItem[]> {
     const first = new Map<string, Change>();
     for (const change of changes) if (!first.has(documentOf(change))) first.set(documentOf(change), change);
-    const current = await this.currentDocuments([...first.values()]);
+    const current = await this.currentDocuments(changes, [...first.values()]);
     const items: BulkItem[] = [];
     for (const change of changes) {
       const scripted = scriptedUpdate(change);
@@ -227,29 +228,33 @@ export class SearchSink implements Sink {
     return items;
   }
 
-  /** What each document holds now; `unreadable` where the index cannot answer (the bulk request then answers as it did). */
-  private async currentDocuments(changes: Change[]): Promise<Map<string, Current | 'unreadable'>> {
-    if (changes.length === 0) return new Map();
-    const response = await this.options.client.mget({ body: { docs: changes.map((change) => ({ _index: change.index, _id: change.id, _source: ['shardline_version'] })) } });
-    const docs = (response.body as { docs: { found?: boolean; _seq_no?: number; _primary_term?: number; _source?: { shardline_version?: string }; error?: unknown }[] }).docs;
+  /**
+   * What each document holds now, `unreadable` where the index cannot answer (the bulk request then
+   * answers as it did); and each change's floor, the sweep of its table, set on the change.
+   */
+  private async currentDocuments(changes: Change[], firsts: Change[]): Promise<Map<string, Current | 'unreadable'>> {
     const current = new Map<string, Current | 'unreadable'>();
-    docs.forEach((doc, position) => {
-      const change = changes[position]!;
+    if (changes.length === 0) return current;
+    const floorIds = [...new Set(changes.map((change) => floorId(change.index, change.table)))];
+    const response = await this.options.client.mget({ body: { docs: [
+      ...floorIds.map((id) => ({ _index: PROGRESS_INDEX, _id: id, _source: ['version'] })),
+      ...firsts.map((change) => ({ _index: change.index, _id: change.id, _source: ['shardline_version'] })),
+    ] } });
+    type Found = { found?: boolean; _seq_no?: number; _primary_term?: number; _source?: { shardline_version?: string; version?: string }; error?: unknown };
+    const docs = (response.body as { docs: Found[] }).docs;
+    const floors = new Map<string, string>();
+    floorIds.forEach((id, position) => {
+      const version = docs[position]?.found ? docs[position]._source?.version : undefined;
+      if (version) floors.set(id, version);
+    });
+    for (const change of changes) change.floor = floors.get(floorId(change.index, change.table)) ?? null;
+    docs.slice(floorIds.length).forEach((doc, position) => {
+      const change = firsts[position]!;
       // Without its sequence number a write could not be conditional: such a document takes the scripted path.
       if (doc.error || (doc.found && (typeof doc._seq_no !== 'number' || typeof doc._primary_term !== 'number'))) current.set(documentOf(change), 'unreadable');
       else if (doc.found) current.set(documentOf(change), { version: doc._source?.shardline_version, seqNo: doc._seq_no!, primaryTerm: doc._primary_term! });
     });
     return current;
-  }
-
-  /** The sweeps of the tables in a batch, read once per batch: members of a group share them through OpenSearch. */
-  private async floors(batch: SinkBatch): Promise<Map<string, string>> {
-    const ids = new Set<string>();
-    for (const { event } of batch.records) {
-      const index = event && this.targets.get(event.entity);
-      if (event && index) ids.add(floorId(index, event.table));
-    }
-    return this.readFloors([...ids]);
   }
 
   private async readFloors(ids: string[]): Promise<Map<string, string>> {

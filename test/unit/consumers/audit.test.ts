@@ -23,6 +23,17 @@ test('field-level changes list what changed, with old and new values', () => {
   assert.deepEqual(diff(null, { a: 1 }), [{ field: 'a', old: null, new: 1 }]);
 });
 
+test('lists and maps compare by value; a field set to null differs from a missing one', () => {
+  assert.deepEqual(diff({ tags: ['a', 'b'], m: { x: '1' }, same: null, flag: true }, { tags: ['a', 'b'], m: { x: '2' }, same: null, added: null, flag: 'true' }), [
+    { field: 'added', old: null, new: null },
+    { field: 'flag', old: true, new: 'true' },
+    { field: 'm', old: { x: '1' }, new: { x: '2' } },
+  ]);
+  const rules = {};
+  const image = { a: '1' };
+  assert.equal(redact(image, rules, ''), image, 'no rules: the image as it is');
+});
+
 test('sensitive fields are dropped, masked or hashed', () => {
   const redacted = redact({ email: 'ada@example.com', ssn: '123', card: '4111', name: 'Ada' }, { email: 'mask', ssn: 'drop', card: 'hash' }, 'salt');
   assert.deepEqual(redacted, { email: '***', card: hashValue('4111', 'salt'), name: 'Ada' });
