@@ -1,7 +1,7 @@
 import { createKafka } from '../core/kafka.ts';
 import { ensureTopics } from '../core/topics.ts';
 import { changeMessages } from '../connector/events/routing.ts';
-import { installRecordEncoder } from '../connector/kafka-record-encoder.ts';
+import { installProduceEncoder } from '../connector/kafka-produce-encoder.ts';
 import { ChangeEventCodec } from '../schemas/registry.ts';
 import type { Endpoints } from '../stack/endpoints.ts';
 import { orderEvent } from './orders.ts';
@@ -16,7 +16,7 @@ const IN_FLIGHT = 4;
  * does not matter, every change is of another item.
  */
 export async function produceBacklog(endpoints: Endpoints, topic: string, count: number, partitions: number): Promise<void> {
-  installRecordEncoder();
+  installProduceEncoder();
   const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: 'bench-backlog' });
   await ensureTopics(kafka, [topic], partitions);
   const encode = await new ChangeEventCodec({ url: endpoints.registryUrl }).encoder(topic);
