@@ -181,10 +181,13 @@ export class ConsumerGroup {
       throw error;
     });
     const live = () => payload.isRunning() && !payload.isStale() && !this.fatal && !this.membershipInDoubt;
-    // A batch of a fetch made before a refused heartbeat: applied only if the coordinator still counts this
-    // member in (the refused heartbeat left KafkaJS's interval open, so this one is sent).
-    if (this.membershipInDoubt && !(await heartbeat().then(() => true, () => false))) return;
-    if (!live()) return;
+    // Before each write, the coordinator is asked whether it still counts this member in. KafkaJS sends a
+    // heartbeat only once its interval has passed since the last accepted one (well inside the session, so
+    // a member that skips it cannot have been evicted yet), and always after a refused one: a member frozen
+    // past its session, or handed the rest of a fetch after KafkaJS's own heartbeat was refused, learns it
+    // before it writes what the partitions' new owners write too.
+    const stillMember = () => heartbeat().then(() => true, () => false);
+    if (!(await stillMember()) || !live()) return;
     const key = `${batch.topic}:${batch.partition}`;
     metrics.lag.set({ group: groupId, topic: batch.topic, partition: batch.partition }, Number(batch.offsetLag()));
     let next = this.next.get(key);
@@ -216,7 +219,7 @@ export class ConsumerGroup {
       if (fresh.length === 0) resolveOffset(batch.lastOffset());
     }
     for (let start = 0; start < fresh.length; start += batchSize) {
-      if (!live()) return;
+      if (!(await stillMember()) || !live()) return;
       const chunk = fresh.slice(start, start + batchSize);
       const decoded = await this.attempt(() => this.decode(chunk), live, heartbeat);
       if (decoded.kind !== 'done') return;
