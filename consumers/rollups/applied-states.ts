@@ -1,0 +1,94 @@
+import { itemId, type ItemState } from './contribution.ts';
+
+/** States kept per items table and sink, over all its partitions: about half a kilobyte each. */
+export const DEFAULT_KEPT_STATES = 500_000;
+
+interface PartitionStates {
+  /** States of this partition's items as the store holds them, oldest first. */
+  states: Map<string, ItemState>;
+  /** Whether an item absent here is absent from the store (the store held none of the partition's items when the cache began). */
+  complete: boolean;
+}
+
+type Item = { table: string; itemKey: string };
+
+/**
+ * The states an items table holds for the items of the partitions this sink applies, as it wrote or read them,
+ * so that a batch reads back only what it does not know. Exact because one member applies a partition at a
+ * time and this cache follows the store: states are remembered only after their insert succeeded; a failed
+ * insert (whose outcome is unknown) and a new assignment of the partition (another member may have applied it
+ * meanwhile: the runtime asks for `progress` again) forget the partition. A partition is complete when, as its
+ * cache begins, the store holds no row of it and only this group has written the table (so every row was
+ * written under the group's partitioning): then an unknown item is a new one and nothing is read. Past
+ * `limit` states the oldest are dropped and the partition is no longer complete.
+ */
+export class AppliedStates {
+  private readonly partitions = new Map<string, PartitionStates>();
+  private size = 0;
+
+  constructor(private readonly limit = DEFAULT_KEPT_STATES) {}
+
+  /**
+   * The applied states of these items (absent: never applied): from the cache, the rest through `read`.
+   * `empty` says whether the store holds no row of the partition, asked when its cache begins.
+   */
+  async of(
+    topic: string, partition: number, items: Item[],
+    read: (items: Item[]) => Promise<Map<string, ItemState>>, empty: () => Promise<boolean>,
+  ): Promise<Map<string, ItemState>> {
+    const key = partitionKey(topic, partition);
+    let cached = this.partitions.get(key);
+    if (!cached) {
+      cached = { states: new Map(), complete: await empty() };
+      this.partitions.set(key, cached);
+    }
+    const found = new Map<string, ItemState>();
+    const unknown: Item[] = [];
+    for (const item of items) {
+      const id = itemId(item.table, item.itemKey);
+      const state = cached.states.get(id);
+      if (state) found.set(id, state);
+      else if (!cached.complete) unknown.push(item);
+    }
+    if (unknown.length > 0) {
+      const stored = await read(unknown);
+      for (const [id, state] of stored) found.set(id, state);
+      this.remember(topic, partition, stored.values());
+    }
+    return found;
+  }
+
+  /** Records states the store now holds for the partition (after their insert succeeded). */
+  remember(topic: string, partition: number, states: Iterable<ItemState>): void {
+    const cached = this.partitions.get(partitionKey(topic, partition));
+    if (!cached) return;
+    for (const state of states) {
+      const id = itemId(state.table, state.itemKey);
+      // Deleted and set again: a Map keeps insertion order, so the oldest come first.
+      if (cached.states.delete(id)) this.size--;
+      cached.states.set(id, state);
+      this.size++;
+    }
+    while (this.size > this.limit) this.dropOldest();
+  }
+
+  /** Forgets a partition: a new assignment, or an insert that failed. */
+  forget(topic: string, partition: number): void {
+    const key = partitionKey(topic, partition);
+    this.size -= this.partitions.get(key)?.states.size ?? 0;
+    this.partitions.delete(key);
+  }
+
+  /** Drops the oldest state of the largest partition, which is no longer complete. */
+  private dropOldest(): void {
+    let largest: PartitionStates | undefined;
+    for (const cached of this.partitions.values()) if (!largest || cached.states.size > largest.states.size) largest = cached;
+    const oldest = largest?.states.keys().next();
+    if (!largest || !oldest || oldest.done) return;
+    largest.states.delete(oldest.value);
+    largest.complete = false;
+    this.size--;
+  }
+}
+
+const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;

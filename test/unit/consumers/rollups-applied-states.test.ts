@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AppliedStates } from '../../../consumers/rollups/applied-states.ts';
+import { itemId, type ItemState } from '../../../consumers/rollups/contribution.ts';
+
+const state = (itemKey: string, version: string): ItemState => ({ table: 'orders', itemKey, version, partition: 0, deleted: false, values: {} });
+const item = (itemKey: string) => ({ table: 'orders', itemKey });
+const keysOf = (states: Map<string, ItemState>) => [...states.values()].map((held) => `${held.itemKey}@${held.version}`);
+
+/** A store holding some states; records which items were read from it. */
+function store(...held: ItemState[]) {
+  const reads: string[][] = [];
+  const read = async (items: { table: string; itemKey: string }[]) => {
+    reads.push(items.map((wanted) => wanted.itemKey));
+    return new Map(held.filter((found) => items.some((wanted) => wanted.itemKey === found.itemKey)).map((found) => [itemId(found.table, found.itemKey), found]));
+  };
+  return { reads, read };
+}
+
+test('a partition whose store held none of its items is not read: an unknown item is a new one', async () => {
+  const cache = new AppliedStates();
+  const { reads, read } = store();
+  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('B')], read, async () => true)), []);
+  cache.remember('t', 0, [state('A', '1')]);
+  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('C')], read, async () => true)), ['A@1']);
+  assert.deepEqual(reads, []);
+});
+
+test('otherwise only the items it does not know are read, and remembered', async () => {
+  const cache = new AppliedStates();
+  const { reads, read } = store(state('A', '1'), state('B', '4'));
+  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('C')], read, async () => false)), ['A@1']);
+  cache.remember('t', 0, [state('C', '2')]);
+  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('B'), item('C')], read, async () => false)), ['A@1', 'C@2', 'B@4']);
+  assert.deepEqual(reads, [['A', 'C'], ['B']]);
+});
+
+test('a forgotten partition is asked again whether it is empty, and read again', async () => {
+  const cache = new AppliedStates();
+  const { reads, read } = store(state('A', '7'));
+  await cache.of('t', 0, [item('A')], read, async () => true);
+  cache.remember('t', 0, [state('A', '1')]);
+  cache.forget('t', 0);
+  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A')], read, async () => false)), ['A@7']);
+  assert.deepEqual(reads, [['A']]);
+});
+
+test('past its limit the cache drops the oldest states, and the partition is read from then on', async () => {
+  const cache = new AppliedStates(2);
+  const { reads, read } = store(state('A', '1'));
+  await cache.of('t', 0, [], read, async () => true);
+  cache.remember('t', 0, [state('A', '1'), state('B', '1'), state('C', '1')]);
+  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('B'), item('C')], read, async () => true)), ['B@1', 'C@1', 'A@1']);
+  assert.deepEqual(reads, [['A']]);
+});
