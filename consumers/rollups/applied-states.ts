@@ -1,3 +1,4 @@
+import { BloomFilter } from './bloom.ts';
 import { itemId, type ItemState } from './contribution.ts';
 
 /** States kept per items table and sink, over all its partitions: about half a kilobyte each. */
@@ -6,8 +7,13 @@ export const DEFAULT_KEPT_STATES = 500_000;
 interface PartitionStates {
   /** States of this partition's items as the store holds them, oldest first. */
   states: Map<string, ItemState>;
-  /** Whether an item absent here is absent from the store (the store held none of the partition's items when the cache began). */
+  /**
+   * Whether an item neither here nor in `dropped` is absent from the store (the store held none of the
+   * partition's items when the cache began, so every item it holds is one this cache saw).
+   */
   complete: boolean;
+  /** Items whose states were dropped to keep within the limit: read again when they come back. */
+  dropped?: BloomFilter;
 }
 
 type Item = { table: string; itemKey: string };
@@ -20,7 +26,8 @@ type Item = { table: string; itemKey: string };
  * meanwhile: the runtime asks for `progress` again) forget the partition. A partition is complete when, as its
  * cache begins, the store holds no row of it and only this group has written the table (so every row was
  * written under the group's partitioning): then an unknown item is a new one and nothing is read. Past
- * `limit` states the oldest are dropped and the partition is no longer complete.
+ * `limit` states the oldest are dropped, and noted in a Bloom filter (no false negatives): an item that
+ * may have been dropped is read again (a false positive costs one read).
  */
 export class AppliedStates {
   private readonly partitions = new Map<string, PartitionStates>();
@@ -48,7 +55,7 @@ export class AppliedStates {
       const id = itemId(item.table, item.itemKey);
       const state = cached.states.get(id);
       if (state) found.set(id, state);
-      else if (!cached.complete) unknown.push(item);
+      else if (!cached.complete || cached.dropped?.has(id)) unknown.push(item);
     }
     if (unknown.length > 0) {
       const stored = await read(unknown);
@@ -79,14 +86,15 @@ export class AppliedStates {
     this.partitions.delete(key);
   }
 
-  /** Drops the oldest state of the largest partition, which is no longer complete. */
+  /** Drops the oldest state of the largest partition, noting its item among the dropped ones. */
   private dropOldest(): void {
     let largest: PartitionStates | undefined;
     for (const cached of this.partitions.values()) if (!largest || cached.states.size > largest.states.size) largest = cached;
     const oldest = largest?.states.keys().next();
     if (!largest || !oldest || oldest.done) return;
     largest.states.delete(oldest.value);
-    largest.complete = false;
+    // Only a complete partition needs to know: the others read whatever they do not hold.
+    if (largest.complete) (largest.dropped ??= new BloomFilter()).add(oldest.value);
     this.size--;
   }
 }

@@ -42,6 +42,8 @@ interface EntityRollups {
   view: EntityView;
   /** Value columns of the table (every rollup's), as read back and written. */
   columns: string[];
+  /** Every column of a row, in the order inserted: rows go as arrays, which the store parses faster than objects naming every column. */
+  insertColumns: [string, ...string[]];
   /** Those columns for a deleted item. */
   deleted: Record<string, FieldValue>;
   /** The states of the items this sink applies, as the table holds them. */
@@ -75,7 +77,7 @@ export class RollupSink implements Sink {
       const rollups = options.rollups.filter((rollup) => rollup.entity === entity);
       const view = options.views[entity]!;
       const deleted = Object.assign({}, ...rollups.map((rollup) => uncountedValues(rollup, view))) as Record<string, FieldValue>;
-      return { entity, table: entityTable(entity), rollups, view, columns: Object.keys(deleted), deleted, applied: new AppliedStates(options.keptStates), soleWriter: false };
+      return { entity, table: entityTable(entity), rollups, view, columns: Object.keys(deleted), insertColumns: ['table', 'item_key', 'version', 'is_deleted', 'partition', ...Object.keys(deleted), 'sign'], deleted, applied: new AppliedStates(options.keptStates), soleWriter: false };
     });
   }
 
@@ -142,7 +144,10 @@ export class RollupSink implements Sink {
     const newest = newestStates(applied, changes);
     const rows = rowsOf(applied, newest);
     try {
-      if (rows.length > 0) await clickhouse.insert({ table: entity.table, values: rows, format: 'JSONEachRow', clickhouse_settings: INSERT_SETTINGS });
+      if (rows.length > 0) {
+        const { insertColumns: columns } = entity;
+        await clickhouse.insert({ table: entity.table, columns, values: rows.map((row) => columns.map((column) => row[column])), format: 'JSONCompactEachRow', clickhouse_settings: INSERT_SETTINGS });
+      }
     } catch (error) {
       // The insert may or may not have been stored: the partition's states are read again.
       entity.applied.forget(topic, partition);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AppliedStates } from '../../../consumers/rollups/applied-states.ts';
+import { BloomFilter } from '../../../consumers/rollups/bloom.ts';
 import { itemId, type ItemState } from '../../../consumers/rollups/contribution.ts';
 
 const state = (itemKey: string, version: string): ItemState => ({ table: 'orders', itemKey, version, partition: 0, deleted: false, values: {} });
@@ -45,11 +46,29 @@ test('a forgotten partition is asked again whether it is empty, and read again',
   assert.deepEqual(reads, [['A']]);
 });
 
-test('past its limit the cache drops the oldest states, and the partition is read from then on', async () => {
+test('past its limit the cache drops the oldest states; a dropped item is read again, a new one still not', async () => {
   const cache = new AppliedStates(2);
   const { reads, read } = store(state('A', '1'));
   await cache.of('t', 0, [], read, async () => true);
   cache.remember('t', 0, [state('A', '1'), state('B', '1'), state('C', '1')]);
-  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('B'), item('C')], read, async () => true)), ['B@1', 'C@1', 'A@1']);
+  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('B'), item('C'), item('D')], read, async () => true)), ['B@1', 'C@1', 'A@1']);
   assert.deepEqual(reads, [['A']]);
+});
+
+test('a partition that is not complete reads every item it does not hold', async () => {
+  const cache = new AppliedStates(1);
+  const { reads, read } = store();
+  await cache.of('t', 0, [], read, async () => false);
+  cache.remember('t', 0, [state('A', '1'), state('B', '1')]);
+  await cache.of('t', 0, [item('A'), item('B'), item('C')], read, async () => false);
+  assert.deepEqual(reads, [['A', 'C']]);
+});
+
+test('the Bloom filter of dropped items has no false negatives, and few false positives', () => {
+  const filter = new BloomFilter();
+  const added = Array.from({ length: 200_000 }, (_, index) => `orders\u0000ORDER#${index}`);
+  for (const value of added) filter.add(value);
+  assert.ok(added.every((value) => filter.has(value)));
+  const falsePositives = Array.from({ length: 200_000 }, (_, index) => `orders\u0000ORDER#${index + 200_000}`).filter((value) => filter.has(value)).length;
+  assert.ok(falsePositives < 20, `${falsePositives} false positives in 200,000`);
 });
