@@ -46,7 +46,7 @@ export function isNewer(candidate: Pick<ItemState, 'version' | 'deleted'>, curre
  * replay of the batch adds (it reads that state and finds the item absent), never with both states counted.
  */
 export function contributionRows(applied: Map<string, ItemState>, changes: ItemState[]): ItemRow[] {
-  return rowsOf(applied, newestStates(applied, changes));
+  return rowsOf(applied, newestStates(applied, changes), rowOf);
 }
 
 /** Per item that changed, its state after `changes` are applied in order over `applied`: what the rows make it. */
@@ -60,14 +60,14 @@ export function newestStates(applied: Map<string, ItemState>, changes: ItemState
   return newest;
 }
 
-/** The rows taking each changed item from its applied state to its newest one (see contributionRows). */
-export function rowsOf(applied: Map<string, ItemState>, newest: Map<string, ItemState>): ItemRow[] {
-  const retractions: ItemRow[] = [];
-  const additions: ItemRow[] = [];
+/** The rows taking each changed item from its applied state to its newest one (see contributionRows), made by `row`. */
+export function rowsOf<Row>(applied: Map<string, ItemState>, newest: Map<string, ItemState>, row: (state: ItemState, sign: 1 | -1) => Row): Row[] {
+  const retractions: Row[] = [];
+  const additions: Row[] = [];
   for (const [id, state] of newest) {
     const previous = applied.get(id);
-    if (previous) retractions.push(rowOf(previous, -1));
-    additions.push(rowOf(state, 1));
+    if (previous) retractions.push(row(previous, -1));
+    additions.push(row(state, 1));
   }
   return [...retractions, ...additions];
 }

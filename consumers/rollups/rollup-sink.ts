@@ -42,7 +42,7 @@ interface EntityRollups {
   view: EntityView;
   /** Value columns of the table (every rollup's), as read back and written. */
   columns: string[];
-  /** Every column of a row, in the order inserted: rows go as arrays, which the store parses faster than objects naming every column. */
+  /** Every column of a row, in the order of the arrays inserted. */
   insertColumns: [string, ...string[]];
   /** Those columns for a deleted item. */
   deleted: Record<string, FieldValue>;
@@ -142,12 +142,10 @@ export class RollupSink implements Sink {
       }
     }
     const newest = newestStates(applied, changes);
-    const rows = rowsOf(applied, newest);
+    // Arrays in column order: the store parses them faster than objects naming every column.
+    const rows = rowsOf(applied, newest, (state, sign) => [state.table, state.itemKey, state.version, state.deleted ? 1 : 0, state.partition, ...entity.columns.map((column) => state.values[column]), sign]);
     try {
-      if (rows.length > 0) {
-        const { insertColumns: columns } = entity;
-        await clickhouse.insert({ table: entity.table, columns, values: rows.map((row) => columns.map((column) => row[column])), format: 'JSONCompactEachRow', clickhouse_settings: INSERT_SETTINGS });
-      }
+      if (rows.length > 0) await clickhouse.insert({ table: entity.table, columns: entity.insertColumns, values: rows, format: 'JSONCompactEachRow', clickhouse_settings: INSERT_SETTINGS });
     } catch (error) {
       // The insert may or may not have been stored: the partition's states are read again.
       entity.applied.forget(topic, partition);
@@ -172,9 +170,10 @@ export class RollupSink implements Sink {
     const values: Record<string, FieldValue> = {};
     const kept: Record<string, FieldValue> = {};
     const refusals: string[] = [];
+    const valueOf = fieldReader(image, entity.view);
     for (const rollup of entity.rollups) {
       try {
-        Object.assign(values, rollupValues(rollup, entity.view, image));
+        Object.assign(values, rollupValues(rollup, valueOf));
       } catch (error) {
         if (!(error instanceof ViewError)) throw error;
         refusals.push(`rollup ${rollup.name}: ${error.message}`);
@@ -190,20 +189,38 @@ export class RollupSink implements Sink {
   }
 }
 
+type FieldReader = (field: string, transform?: 'day' | 'month') => FieldValue;
+
+/**
+ * An image's fields as rollup columns hold them, each read and checked once however many rollups use it;
+ * throws a ViewError for a missing field or a value the column cannot hold.
+ */
+function fieldReader(image: DynamoImage, view: EntityView): FieldReader {
+  const outcomes = new Map<string, FieldValue | ViewError>();
+  return (field, transform) => {
+    const key = transform ? `${field}\u0000${transform}` : field;
+    let outcome = outcomes.get(key);
+    if (outcome === undefined) {
+      try {
+        const value = readField(image, field, view[field]!);
+        if (value === null) throw new ViewError(`${field} is missing and has no default`);
+        outcome = columnValue(field, value, view[field]!, transform);
+      } catch (error) {
+        if (!(error instanceof ViewError)) throw error;
+        outcome = error;
+      }
+      outcomes.set(key, outcome);
+    }
+    if (outcome instanceof ViewError) throw outcome;
+    return outcome;
+  };
+}
+
 /** A rollup's columns for an item image it counts; throws a ViewError for a value its column cannot hold. */
-function rollupValues(rollup: RollupDefinition, view: EntityView, image: DynamoImage): Record<string, FieldValue> {
+function rollupValues(rollup: RollupDefinition, valueOf: FieldReader): Record<string, FieldValue> {
   const values: Record<string, FieldValue> = { [countedColumn(rollup)]: '1' };
-  for (const dimension of rollup.dimensions) {
-    const value = readField(image, dimension.field, view[dimension.field]!);
-    if (value === null) throw new ViewError(`${dimension.field} is missing and has no default`);
-    values[dimensionColumn(rollup, dimension)] = columnValue(dimension.field, value, view[dimension.field]!, dimension.transform);
-  }
-  for (const measure of rollup.measures) {
-    if (measure.kind !== 'sum') continue;
-    const value = readField(image, measure.field, view[measure.field]!);
-    if (value === null) throw new ViewError(`${measure.field} is missing and has no default`);
-    values[measureColumn(rollup, measure)] = columnValue(measure.field, value, view[measure.field]!);
-  }
+  for (const dimension of rollup.dimensions) values[dimensionColumn(rollup, dimension)] = valueOf(dimension.field, dimension.transform);
+  for (const measure of rollup.measures) if (measure.kind === 'sum') values[measureColumn(rollup, measure)] = valueOf(measure.field);
   return values;
 }
 
