@@ -76,7 +76,7 @@ export class AppliedStates {
       cached.states.set(id, state);
       this.size++;
     }
-    while (this.size > this.limit) this.dropOldest();
+    if (this.size > this.limit) this.dropOldest(this.size - this.limit);
   }
 
   /** Forgets a partition: a new assignment, or an insert that failed. */
@@ -86,16 +86,28 @@ export class AppliedStates {
     this.partitions.delete(key);
   }
 
-  /** Drops the oldest state of the largest partition, noting its item among the dropped ones. */
-  private dropOldest(): void {
-    let largest: PartitionStates | undefined;
-    for (const cached of this.partitions.values()) if (!largest || cached.states.size > largest.states.size) largest = cached;
-    const oldest = largest?.states.keys().next();
-    if (!largest || !oldest || oldest.done) return;
-    largest.states.delete(oldest.value);
-    // Only a complete partition needs to know: the others read whatever they do not hold.
-    if (largest.complete) (largest.dropped ??= new BloomFilter()).add(oldest.value);
-    this.size--;
+  /**
+   * Drops the oldest states, of the largest partitions first, noting their items among the dropped ones.
+   * In one pass per partition: a Map's first entry found again after each delete costs a scan of the
+   * deleted ones before it.
+   */
+  private dropOldest(count: number): void {
+    const largestFirst = [...this.partitions.values()].sort((one, other) => other.states.size - one.states.size);
+    let left = count;
+    for (const cached of largestFirst) {
+      const share = Math.min(left, cached.states.size);
+      let dropped = 0;
+      for (const id of cached.states.keys()) {
+        if (dropped === share) break;
+        cached.states.delete(id);
+        // Only a complete partition needs to know: the others read whatever they do not hold.
+        if (cached.complete) (cached.dropped ??= new BloomFilter()).add(id);
+        dropped++;
+      }
+      this.size -= dropped;
+      left -= dropped;
+      if (left === 0) return;
+    }
   }
 }
 
