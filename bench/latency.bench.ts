@@ -12,6 +12,7 @@ import { streamArnOf } from '../connector/dynamodb/table.ts';
 import { OrdersWorkload, createOrdersTable } from '../cli/demo/workload.ts';
 import { connectClickHouse } from '../consumers/clickhouse/client.ts';
 import { defaultOrderView, defaultRollups } from '../consumers/rollups/definition.ts';
+import { itemsTable } from '../consumers/rollups/items-table.ts';
 import { RollupSink } from '../consumers/rollups/rollup-sink.ts';
 import { ConsumerGroup } from '../consumers/runtime/group.ts';
 import { ChangeEventCodec } from '../schemas/registry.ts';
@@ -58,7 +59,7 @@ export async function benchLatency(endpoints: Endpoints, run: string): Promise<B
   let lastWrite = performance.now();
   const watcher = (async () => {
     while (writing || seen.size < written.size) {
-      const result = await clickhouse.query({ query: 'SELECT item_key FROM rollup_daily_sales_items', format: 'JSONEachRow' });
+      const result = await clickhouse.query({ query: `SELECT item_key FROM ${itemsTable(defaultRollups[0]!)}`, format: 'JSONEachRow' });
       const now = performance.now();
       for (const { item_key: key } of await result.json<{ item_key: string }>()) {
         const at = written.get(key);
