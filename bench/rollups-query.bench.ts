@@ -44,6 +44,20 @@ async function mergesSettled(clickhouse: ClickHouseClient, timeoutMs = 120_000):
 }
 
 /**
+ * Applies ITEMS items through a sink of its own, gone once they are applied: the states it kept in memory
+ * are then garbage, not a heap that the timed queries would share.
+ */
+async function load(clickhouse: ClickHouseClient, run: string): Promise<number> {
+  const sink = new RollupSink({ group: `bench-${run}`, clickhouse, rollups: defaultRollups, views: { order: defaultOrderView } });
+  await sink.open();
+  const rate = await rateOf(ITEMS, async () => {
+    for (let first = 0; first < ITEMS; first += BATCH) await sink.apply(orderBatch(first, Math.min(BATCH, ITEMS - first)), async () => {});
+  });
+  await sink.close();
+  return rate;
+}
+
+/**
  * The same state as the layout before aggregates held it (the newest row per item in a
  * ReplacingMergeTree), with that layout's view: the baseline the aggregate is compared with.
  */
@@ -67,12 +81,7 @@ async function perItemView(clickhouse: ClickHouseClient): Promise<string> {
  */
 export async function benchRollupsQuery(endpoints: Endpoints, run: string): Promise<BenchResult> {
   const clickhouse = await connectClickHouse(endpoints.clickhouseUrl ? { kind: 'server', url: endpoints.clickhouseUrl } : { kind: 'embedded', path: mkdtempSync(join(tmpdir(), 'shardline-bench-rq-')) });
-  const sink = new RollupSink({ group: `bench-${run}`, clickhouse, rollups: defaultRollups, views: { order: defaultOrderView } });
-  await sink.open();
-  const { value: applyRate, peakRssMb } = await withPeakRss(() => rateOf(ITEMS, async () => {
-    for (let first = 0; first < ITEMS; first += BATCH) await sink.apply(orderBatch(first, Math.min(BATCH, ITEMS - first)), async () => {});
-  }));
-  await sink.close();
+  const { value: applyRate, peakRssMb } = await withPeakRss(() => load(clickhouse, run));
   const [parts] = await (await clickhouse.query({ query: `SELECT count() AS parts FROM system.parts WHERE database = currentDatabase() AND table = '${itemsTable(defaultRollups[0]!)}' AND active`, format: 'JSONEachRow' })).json<{ parts: string }>();
 
   // Measured once the merges the load started are done, after a few queries to warm up.
