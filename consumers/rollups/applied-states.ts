@@ -8,12 +8,12 @@ interface PartitionStates {
   /** States of this partition's items as the store holds them, oldest first. */
   states: Map<string, ItemState>;
   /**
-   * Whether an item neither here nor in `dropped` is absent from the store (the store held none of the
-   * partition's items when the cache began, so every item it holds is one this cache saw).
+   * Whether an item neither here nor in `elsewhere` is absent from the store: the cache began knowing every
+   * item the store held of the partition.
    */
   complete: boolean;
-  /** Items whose states were dropped to keep within the limit: read again when they come back. */
-  dropped?: BloomFilter;
+  /** Items the store may hold whose states are not here (stored before the cache began, or dropped): read when they come. */
+  elsewhere?: BloomFilter;
 }
 
 type Item = { table: string; itemKey: string };
@@ -24,10 +24,10 @@ type Item = { table: string; itemKey: string };
  * time and this cache follows the store: states are remembered only after their insert succeeded; a failed
  * insert (whose outcome is unknown) and a new assignment of the partition (another member may have applied it
  * meanwhile: the runtime asks for `progress` again) forget the partition. A partition is complete when, as its
- * cache begins, the store holds no row of it and only this group has written the table (so every row was
- * written under the group's partitioning): then an unknown item is a new one and nothing is read. Past
- * `limit` states the oldest are dropped, and noted in a Bloom filter (no false negatives): an item that
- * may have been dropped is read again (a false positive costs one read).
+ * cache begins, the store can list the items it holds of the partition (only this group has written the table,
+ * so every row was written under the group's partitioning): they are noted in a Bloom filter (no false
+ * negatives), and an item in neither is a new one: nothing is read for it. Past `limit` states the oldest are
+ * dropped and noted there too. An item the filter may hold is read (a false positive costs one read).
  */
 export class AppliedStates {
   private readonly partitions = new Map<string, PartitionStates>();
@@ -37,16 +37,22 @@ export class AppliedStates {
 
   /**
    * The applied states of these items (absent: never applied): from the cache, the rest through `read`.
-   * `empty` says whether the store holds no row of the partition, asked when its cache begins.
+   * `stored` lists the ids of the items the store holds of the partition, or undefined when it cannot say;
+   * asked when the partition's cache begins.
    */
   async of(
     topic: string, partition: number, items: Item[],
-    read: (items: Item[]) => Promise<Map<string, ItemState>>, empty: () => Promise<boolean>,
+    read: (items: Item[]) => Promise<Map<string, ItemState>>, stored: () => Promise<string[] | undefined>,
   ): Promise<Map<string, ItemState>> {
     const key = partitionKey(topic, partition);
     let cached = this.partitions.get(key);
     if (!cached) {
-      cached = { states: new Map(), complete: await empty() };
+      const ids = await stored();
+      cached = { states: new Map(), complete: ids !== undefined };
+      if (ids && ids.length > 0) {
+        cached.elsewhere = new BloomFilter();
+        for (const id of ids) cached.elsewhere.add(id);
+      }
       this.partitions.set(key, cached);
     }
     const found = new Map<string, ItemState>();
@@ -55,7 +61,7 @@ export class AppliedStates {
       const id = itemId(item.table, item.itemKey);
       const state = cached.states.get(id);
       if (state) found.set(id, state);
-      else if (!cached.complete || cached.dropped?.has(id)) unknown.push(item);
+      else if (!cached.complete || cached.elsewhere?.has(id)) unknown.push(item);
     }
     if (unknown.length > 0) {
       const stored = await read(unknown);
@@ -101,7 +107,7 @@ export class AppliedStates {
         if (dropped === share) break;
         cached.states.delete(id);
         // Only a complete partition needs to know: the others read whatever they do not hold.
-        if (cached.complete) (cached.dropped ??= new BloomFilter()).add(id);
+        if (cached.complete) (cached.elsewhere ??= new BloomFilter()).add(id);
         dropped++;
       }
       this.size -= dropped;

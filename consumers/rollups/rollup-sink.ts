@@ -10,7 +10,7 @@ import { columnValue, type RollupDefinition } from './definition.ts';
 import { countedColumn, dimensionColumn, ensureItemsTable, entityTable, measureColumn, uncountedValues } from './items-table.ts';
 import { liveStatesBelow, statesOf } from './state.ts';
 import { Sweeps, type Floors } from './sweeps.ts';
-import { partitionEmpty, soleWriter } from './writers.ts';
+import { soleWriter, storedItems } from './writers.ts';
 
 export interface RollupSinkOptions {
   group: string;
@@ -105,7 +105,7 @@ export class RollupSink implements Sink {
       this.sweeps.floors(),
       ...this.entities.map(({ table, columns, entity, applied: states, soleWriter: sole }) => states.of(batch.topic, batch.partition, itemsOf(entity, batch),
         (items) => statesOf(clickhouse, table, columns, items),
-        async () => sole && (await partitionEmpty(clickhouse, table, batch.partition)))),
+        async () => (sole ? storedItems(clickhouse, table, batch.partition) : undefined))),
     ]);
     const changes = new Map<EntityRollups, ItemState[]>(this.entities.map((entity) => [entity, []]));
     const rejections: Rejection[] = [];

@@ -1,12 +1,13 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { itemId } from './contribution.ts';
 
 const WRITERS_TABLE = 'rollup_items_writers';
 
 /**
  * Records that a consumer group writes an items table, and says whether it is the only group that ever has.
  * Only then does the table's partition column follow this group's partitioning for every row (another group
- * may have read other topics, of other partition counts), which is what lets the sink take a partition with
- * no rows for one with no items. A table dropped and made again keeps the groups recorded before: it only
+ * may have read other topics, of other partition counts), which is what lets the sink take the items stored
+ * with a partition's number for all the items of that partition. A table dropped and made again keeps the groups recorded before: it only
  * costs reads.
  */
 export async function soleWriter(clickhouse: ClickHouseClient, table: string, group: string): Promise<boolean> {
@@ -19,8 +20,14 @@ export async function soleWriter(clickhouse: ClickHouseClient, table: string, gr
   return groups.length === 1 && groups[0]!.group === group;
 }
 
-/** Whether an items table holds no row of a partition. */
-export async function partitionEmpty(clickhouse: ClickHouseClient, table: string, partition: number): Promise<boolean> {
-  const result = await clickhouse.query({ query: `SELECT 1 FROM ${table} WHERE partition = {partition:UInt32} LIMIT 1`, query_params: { partition }, format: 'JSONEachRow' });
-  return (await result.json()).length === 0;
+/** The ids (`itemId`) of the items an items table holds in a partition. */
+export async function storedItems(clickhouse: ClickHouseClient, table: string, partition: number): Promise<string[]> {
+  const result = await clickhouse.query({
+    query: `SELECT DISTINCT table, item_key FROM ${table} WHERE partition = {partition:UInt32}`, query_params: { partition }, format: 'JSONCompactEachRow',
+  });
+  const text = await result.text();
+  return text.split('\n').filter(Boolean).map((line) => {
+    const [itemTable, itemKey] = JSON.parse(line) as [string, string];
+    return itemId(itemTable, itemKey);
+  });
 }

@@ -90,3 +90,18 @@ test('a partition with no rows is taken as new only by the one group that wrote 
   await later.apply(batchOf(0, 0, modify('2', '20.00')), noDeadLetters);
   assert.deepEqual(await totals(clickhouse), [{ user_id: 'USER#1', order_count: '1', total_spent: '20.00' }]);
 });
+
+test('a member that starts on a partition others applied before reads the items the table holds of it', async (t) => {
+  const { clickhouse } = await testClickHouse();
+  t.after(() => clickhouse.close());
+  const before = sinkOf(clickhouse, 'restarts');
+  await before.open();
+  await before.apply(batchOf(0, 0, modify('1', '10.00')), noDeadLetters);
+  await before.close();
+  // The same group after a restart: the partition's items are in the table, not in the new member's memory.
+  const after = sinkOf(clickhouse, 'restarts');
+  await after.open();
+  await after.progress('orders', 0);
+  await after.apply(batchOf(0, 1, modify('2', '20.00')), noDeadLetters);
+  assert.deepEqual(await totals(clickhouse), [{ user_id: 'USER#1', order_count: '1', total_spent: '20.00' }]);
+});

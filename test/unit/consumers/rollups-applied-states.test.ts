@@ -21,46 +21,53 @@ function store(...held: ItemState[]) {
 test('a partition whose store held none of its items is not read: an unknown item is a new one', async () => {
   const cache = new AppliedStates();
   const { reads, read } = store();
-  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('B')], read, async () => true)), []);
+  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('B')], read, async () => [])), []);
   cache.remember('t', 0, [state('A', '1')]);
-  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('C')], read, async () => true)), ['A@1']);
+  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('C')], read, async () => [])), ['A@1']);
   assert.deepEqual(reads, []);
 });
 
 test('otherwise only the items it does not know are read, and remembered', async () => {
   const cache = new AppliedStates();
   const { reads, read } = store(state('A', '1'), state('B', '4'));
-  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('C')], read, async () => false)), ['A@1']);
+  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('C')], read, async () => undefined)), ['A@1']);
   cache.remember('t', 0, [state('C', '2')]);
-  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('B'), item('C')], read, async () => false)), ['A@1', 'C@2', 'B@4']);
+  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('B'), item('C')], read, async () => undefined)), ['A@1', 'C@2', 'B@4']);
   assert.deepEqual(reads, [['A', 'C'], ['B']]);
 });
 
-test('a forgotten partition is asked again whether it is empty, and read again', async () => {
+test('a partition whose store lists its items reads those when they come, and nothing for new ones', async () => {
   const cache = new AppliedStates();
   const { reads, read } = store(state('A', '7'));
-  await cache.of('t', 0, [item('A')], read, async () => true);
+  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('B')], read, async () => [itemId('orders', 'A')])), ['A@7']);
+  assert.deepEqual(reads, [['A']]);
+});
+
+test('a forgotten partition is asked again what the store holds, and read again', async () => {
+  const cache = new AppliedStates();
+  const { reads, read } = store(state('A', '7'));
+  await cache.of('t', 0, [item('A')], read, async () => []);
   cache.remember('t', 0, [state('A', '1')]);
   cache.forget('t', 0);
-  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A')], read, async () => false)), ['A@7']);
+  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A')], read, async () => undefined)), ['A@7']);
   assert.deepEqual(reads, [['A']]);
 });
 
 test('past its limit the cache drops the oldest states; a dropped item is read again, a new one still not', async () => {
   const cache = new AppliedStates(2);
   const { reads, read } = store(state('A', '1'));
-  await cache.of('t', 0, [], read, async () => true);
+  await cache.of('t', 0, [], read, async () => []);
   cache.remember('t', 0, [state('A', '1'), state('B', '1'), state('C', '1')]);
-  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('B'), item('C'), item('D')], read, async () => true)), ['B@1', 'C@1', 'A@1']);
+  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('B'), item('C'), item('D')], read, async () => [])), ['B@1', 'C@1', 'A@1']);
   assert.deepEqual(reads, [['A']]);
 });
 
 test('a partition that is not complete reads every item it does not hold', async () => {
   const cache = new AppliedStates(1);
   const { reads, read } = store();
-  await cache.of('t', 0, [], read, async () => false);
+  await cache.of('t', 0, [], read, async () => undefined);
   cache.remember('t', 0, [state('A', '1'), state('B', '1')]);
-  await cache.of('t', 0, [item('A'), item('B'), item('C')], read, async () => false);
+  await cache.of('t', 0, [item('A'), item('B'), item('C')], read, async () => undefined);
   assert.deepEqual(reads, [['A', 'C']]);
 });
 
