@@ -62,7 +62,7 @@ interface EntityRollups {
  * image. A change applies only when it is newer than the item's state, so duplicates, replays of any part
  * after a crash (whatever the batch boundaries), a snapshot overlapping the stream and out-of-order
  * records write nothing; a MODIFY that moves an order to another day or category moves its money.
- * Per batch and entity: one read of the batch's items' states and one insert.
+ * Per batch and entity: one insert, and one read of the states of the items it does not keep (AppliedStates).
  */
 export class RollupSink implements Sink {
   readonly name = 'clickhouse-rollups';
