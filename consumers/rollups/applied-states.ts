@@ -8,11 +8,10 @@ interface PartitionStates {
   /** States of this partition's items as the store holds them, oldest first. */
   states: Map<string, ItemState>;
   /**
-   * Whether an item neither here nor in `elsewhere` is absent from the store: the cache began knowing every
-   * item the store held of the partition.
+   * Items the store may hold whose states are not here (stored before the cache began, or dropped): read when
+   * they come. An item neither here nor there is absent from the store: the cache began knowing every item
+   * the store held of the partition.
    */
-  complete: boolean;
-  /** Items the store may hold whose states are not here (stored before the cache began, or dropped): read when they come. */
   elsewhere?: BloomFilter;
 }
 
@@ -23,10 +22,11 @@ type Item = { table: string; itemKey: string };
  * so that a batch reads back only what it does not know. Exact because one member applies a partition at a
  * time and this cache follows the store: states are remembered only after their insert succeeded; a failed
  * insert (whose outcome is unknown) and a new assignment of the partition (another member may have applied it
- * meanwhile: the runtime asks for `progress` again) forget the partition. A partition is complete when, as its
- * cache begins, the store can list the items it holds of the partition (only this group has written the table,
- * so every row was written under the group's partitioning): they are noted in a Bloom filter (no false
- * negatives), and an item in neither is a new one: nothing is read for it. Past `limit` states the oldest are
+ * meanwhile: the runtime asks for `progress` again) forget the partition. Used only while this group is the only
+ * one that has written the table (the sink checks before each batch and clears it otherwise), so, as a
+ * partition's cache begins, the store can list the items it holds of the partition (every row was written under
+ * the group's partitioning): they are noted in a Bloom filter (no false negatives), and an item in neither is a
+ * new one: nothing is read for it. Past `limit` states the oldest are
  * dropped and noted there too. An item the filter may hold is read (a false positive costs one read).
  */
 export class AppliedStates {
@@ -37,22 +37,18 @@ export class AppliedStates {
 
   /**
    * The applied states of these items (absent: never applied): from the cache, the rest through `read`.
-   * `stored` lists the ids of the items the store holds of the partition, or undefined when it cannot say;
-   * asked when the partition's cache begins.
+   * `stored` lists the ids of the items the store holds of the partition, a chunk at a time (a partition
+   * may hold more ids than one string or array should); asked when the partition's cache begins.
    */
   async of(
     topic: string, partition: number, items: Item[],
-    read: (items: Item[]) => Promise<Map<string, ItemState>>, stored: () => Promise<string[] | undefined>,
+    read: (items: Item[]) => Promise<Map<string, ItemState>>, stored: () => AsyncIterable<string[]>,
   ): Promise<Map<string, ItemState>> {
     const key = partitionKey(topic, partition);
     let cached = this.partitions.get(key);
     if (!cached) {
-      const ids = await stored();
-      cached = { states: new Map(), complete: ids !== undefined };
-      if (ids && ids.length > 0) {
-        cached.elsewhere = new BloomFilter();
-        for (const id of ids) cached.elsewhere.add(id);
-      }
+      cached = { states: new Map() };
+      for await (const ids of stored()) for (const id of ids) (cached.elsewhere ??= new BloomFilter()).add(id);
       this.partitions.set(key, cached);
     }
     const found = new Map<string, ItemState>();
@@ -61,7 +57,7 @@ export class AppliedStates {
       const id = itemId(item.table, item.itemKey);
       const state = cached.states.get(id);
       if (state) found.set(id, state);
-      else if (!cached.complete || cached.elsewhere?.has(id)) unknown.push(item);
+      else if (cached.elsewhere?.has(id)) unknown.push(item);
     }
     if (unknown.length > 0) {
       const stored = await read(unknown);
@@ -92,6 +88,12 @@ export class AppliedStates {
     this.partitions.delete(key);
   }
 
+  /** Forgets every partition: the table is no longer this group's alone. */
+  clear(): void {
+    this.partitions.clear();
+    this.size = 0;
+  }
+
   /**
    * Drops the oldest states, of the largest partitions first, noting their items among the dropped ones.
    * In one pass per partition: a Map's first entry found again after each delete costs a scan of the
@@ -106,8 +108,7 @@ export class AppliedStates {
       for (const id of cached.states.keys()) {
         if (dropped === share) break;
         cached.states.delete(id);
-        // Only a complete partition needs to know: the others read whatever they do not hold.
-        if (cached.complete) (cached.elsewhere ??= new BloomFilter()).add(id);
+        (cached.elsewhere ??= new BloomFilter()).add(id);
         dropped++;
       }
       this.size -= dropped;

@@ -105,3 +105,49 @@ test('a member that starts on a partition others applied before reads the items 
   await after.apply(batchOf(0, 1, modify('2', '20.00')), noDeadLetters);
   assert.deepEqual(await totals(clickhouse), [{ user_id: 'USER#1', order_count: '1', total_spent: '20.00' }]);
 });
+
+test('a second group that starts writing the table while this one runs makes it read the store again: neither its cache nor its partitions listing hold the other group\'s rows', async (t) => {
+  const { clickhouse } = await testClickHouse();
+  t.after(() => clickhouse.close());
+  const newKeys = { PK: { S: 'ORDER#2' }, SK: { S: 'ORDER#2' } };
+  const newOrder: ChangeEvent = { ...modify('1', '5.00'), eventId: 'e-new', keys: newKeys, after: { ...modify('1', '5.00').after!, ...newKeys } };
+  const both = (offset: number): SinkBatch => ({
+    topic: 'orders', partition: 0, nextOffset: String(offset + 2),
+    records: [{ offset: String(offset), key: canonicalKey(keys), event: modify('2', '20.00') }, { offset: String(offset + 1), key: canonicalKey(newKeys), event: newOrder }],
+  });
+  const running = sinkOf(clickhouse, 'running');
+  await running.open();
+  await running.progress('orders', 0);
+  await running.apply(batchOf(0, 0, modify('1', '10.00')), noDeadLetters);
+  // A new consumers.rollups.groupId deployed while the old group still runs: both apply the same changes.
+  const deployed = sinkOf(clickhouse, 'deployed');
+  await deployed.open();
+  await deployed.progress('orders', 0);
+  await deployed.apply(both(0), noDeadLetters);
+  await running.apply(both(1), noDeadLetters);
+  assert.deepEqual(await totals(clickhouse), [{ user_id: 'USER#1', order_count: '2', total_spent: '25.00' }]);
+});
+
+test('a partition\'s stored items are listed as a stream: a partition of ten million items is past the longest string V8 can hold', async (t) => {
+  const { clickhouse } = await testClickHouse();
+  t.after(() => clickhouse.close());
+  const before = sinkOf(clickhouse, 'large');
+  await before.open();
+  await before.apply(batchOf(0, 0, modify('1', '10.00')), noDeadLetters);
+  // What text() does with a listing past 2^29 - 24 characters, on results of this size only.
+  const unbounded = new Proxy(clickhouse, {
+    get(target, property, receiver) {
+      if (property !== 'query') return Reflect.get(target, property, receiver) as unknown;
+      return async (params: Parameters<ClickHouseClient['query']>[0]) => {
+        const result = await target.query(params);
+        if (!params.query.includes('SELECT DISTINCT table, item_key')) return result;
+        return Object.assign(result, { text: () => Promise.reject(new RangeError('Invalid string length')) });
+      };
+    },
+  });
+  const after = sinkOf(unbounded, 'large');
+  await after.open();
+  await after.progress('orders', 0);
+  await after.apply(batchOf(0, 1, modify('2', '20.00')), noDeadLetters);
+  assert.deepEqual(await totals(clickhouse), [{ user_id: 'USER#1', order_count: '1', total_spent: '20.00' }]);
+});
