@@ -152,7 +152,10 @@ export class RollupSink implements Sink {
       if (refusals.length > 0) rejections.push({ offset, reason: refusals.join('; ') });
     }
     await deadLetter(rejections);
-    await Promise.all(this.entities.map((entity, index) => this.applyEntity(entity, batch.topic, batch.partition, applied[index]!, changes.get(entity)!, floors)));
+    // Every entity's insert settled before the batch fails: a retry must not read a table an insert may still land in.
+    const outcomes = await Promise.allSettled(this.entities.map((entity, index) => this.applyEntity(entity, batch.topic, batch.partition, applied[index]!, changes.get(entity)!, floors)));
+    const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
     faultPoint('rollups.after-insert');
     await this.store.write(batch.topic, batch.partition, batch.nextOffset);
   }

@@ -151,3 +151,31 @@ test('a partition\'s stored items are listed as a stream: a partition of ten mil
   await after.apply(batchOf(0, 1, modify('2', '20.00')), noDeadLetters);
   assert.deepEqual(await totals(clickhouse), [{ user_id: 'USER#1', order_count: '1', total_spent: '20.00' }]);
 });
+
+test('a batch fails only once every entity\'s insert has settled: a retry must not read a table an insert may still land in', async (t) => {
+  const { clickhouse } = await testClickHouse();
+  t.after(() => clickhouse.close());
+  const refunds: RollupDefinition = { ...userTotals, name: 'refund_totals', entity: 'refund' };
+  let refundsInsertDone = false;
+  const failingOrders = new Proxy(clickhouse, {
+    get(target, property, receiver) {
+      if (property !== 'insert') return Reflect.get(target, property, receiver) as unknown;
+      return async (params: Parameters<ClickHouseClient['insert']>[0]) => {
+        if (params.table === 'rollups_order_items') throw new Error('orders insert failed');
+        if (params.table !== 'rollups_refund_items') return target.insert(params);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const result = await target.insert(params);
+        refundsInsertDone = true;
+        return result;
+      };
+    },
+  });
+  const sink = new RollupSink({ group: 'two-entities', clickhouse: failingOrders, rollups: [userTotals, refunds], views: { order: defaultOrderView, refund: defaultOrderView } });
+  await sink.open();
+  const batch: SinkBatch = {
+    topic: 'orders', partition: 0, nextOffset: '2',
+    records: [{ offset: '0', key: canonicalKey(keys), event: modify('1', '10.00') }, { offset: '1', key: canonicalKey(keys), event: { ...modify('1', '3.00'), entity: 'refund' } }],
+  };
+  await assert.rejects(sink.apply(batch, noDeadLetters), /orders insert failed/);
+  assert.ok(refundsInsertDone, 'the batch failed while the refunds insert was still in flight');
+});
