@@ -120,9 +120,13 @@ export class RollupSink implements Sink {
     return entity.soleWriter ? entity.applied.of(batch.topic, batch.partition, items, read, () => storedItems(clickhouse, entity.table, batch.partition)) : read(items);
   }
 
-  /** Asked when the partition is assigned: another member may have applied it since, so its states are read again. */
+  /**
+   * Asked when the partition is assigned: another member may have applied it since, so its states are read
+   * again, and the floors (it may have recorded some) with its next batch.
+   */
   progress(topic: string, partition: number): Promise<string | undefined> {
     for (const entity of this.entities) entity.applied.forget(topic, partition);
+    this.sweeps.refresh();
     return this.store.read(topic, partition);
   }
 

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { ChangeEvent } from '../../schemas/change-event.ts';
+import { compareVersions, type ChangeEvent } from '../../schemas/change-event.ts';
 
 const FLOORS_TABLE = 'rollup_sweeps';
 const SWEPT_TABLE = 'rollup_sweeps_applied';
@@ -24,7 +24,14 @@ const sweptKey = (itemsTable: string, table: string, partition: number): string 
 export class Sweeps {
   /** Floors swept per items table, table and partition, as stored: they only grow, so a cached one is never too high. */
   private readonly swept = new Map<string, string>();
-  private stored: { floors: Floors; readAt: number } | undefined;
+  /**
+   * The highest floors seen, and when they were last read. Floors only grow, so reads are merged by maximum:
+   * a read that began before a floor was recorded (another partition's batch, applied concurrently) may
+   * return after it and must not take it back, or a late record below it would be applied as live while its
+   * partition already counts it swept.
+   */
+  private known = new Floors([]);
+  private readAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly clickhouse: ClickHouseClient) {}
 
@@ -41,17 +48,23 @@ export class Sweeps {
   async record(events: ChangeEvent[]): Promise<void> {
     if (events.length === 0) return;
     await this.clickhouse.insert({ table: FLOORS_TABLE, values: events.map((event) => ({ table: event.table, entity: event.entity, version: event.version })), format: 'JSONEachRow' });
-    this.stored = undefined;
+    this.known = this.known.raisedBy(events.map(({ table, entity, version }) => ({ table, entity, floor: version })));
+    this.refresh();
+  }
+
+  /** Reads the floors again at the next batch (a new assignment: others may have stored floors meanwhile). */
+  refresh(): void {
+    this.readAt = Number.NEGATIVE_INFINITY;
   }
 
   /** Every stored floor, by table and entity; read again after FLOORS_REFRESH_MS, so that a floor another member stored is seen. */
   async floors(): Promise<Floors> {
-    if (this.stored && Date.now() - this.stored.readAt < FLOORS_REFRESH_MS) return this.stored.floors;
+    if (Date.now() - this.readAt < FLOORS_REFRESH_MS) return this.known;
     const readAt = Date.now();
     const result = await this.clickhouse.query({ query: `SELECT table, entity, max(version) AS floor FROM ${FLOORS_TABLE} GROUP BY table, entity`, format: 'JSONEachRow' });
-    const floors = new Floors(await result.json<{ table: string; entity: string; floor: string }>());
-    this.stored = { floors, readAt };
-    return floors;
+    this.known = this.known.raisedBy(await result.json<{ table: string; entity: string; floor: string }>());
+    this.readAt = Math.max(this.readAt, readAt);
+    return this.known;
   }
 
   /** The floor below which an items table's items of a table in a partition were deleted; '0' when none was. */
@@ -82,6 +95,16 @@ export class Floors {
 
   constructor(readonly rows: { table: string; entity: string; floor: string }[]) {
     this.byKey = new Map(rows.map((row) => [floorKey(row.table, row.entity), row.floor]));
+  }
+
+  /** These floors raised by others: per table and entity, the higher one. */
+  raisedBy(others: { table: string; entity: string; floor: string }[]): Floors {
+    const highest = new Map(this.rows.map((row) => [floorKey(row.table, row.entity), row]));
+    for (const other of others) {
+      const key = floorKey(other.table, other.entity);
+      if (compareVersions(other.floor, highest.get(key)?.floor ?? '0') > 0) highest.set(key, other);
+    }
+    return new Floors([...highest.values()]);
   }
 
   /** The floor of a table and entity; '0' (nothing is below it) when never swept. */
