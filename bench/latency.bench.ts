@@ -12,6 +12,7 @@ import { streamArnOf } from '../connector/dynamodb/table.ts';
 import { createOrdersTable } from '../cli/demo/workload.ts';
 import { connectClickHouse } from '../consumers/clickhouse/client.ts';
 import { defaultOrderView, defaultRollups } from '../consumers/rollups/definition.ts';
+import { itemsTable } from '../consumers/rollups/items-table.ts';
 import { RollupSink } from '../consumers/rollups/rollup-sink.ts';
 import { ConsumerGroup } from '../consumers/runtime/group.ts';
 import { ChangeEventCodec } from '../schemas/registry.ts';
@@ -77,7 +78,7 @@ export async function benchLatency(endpoints: Endpoints, run: string): Promise<B
       const askedAt = performance.now();
       const keys = [...writtenAt.keys()].slice(0, KEYS_PER_QUERY);
       if (keys.length > 0) {
-        const result = await clickhouse.query({ query: 'SELECT item_key FROM rollup_daily_sales_items WHERE item_key IN {keys:Array(String)}', query_params: { keys }, format: 'JSONEachRow' });
+        const result = await clickhouse.query({ query: `SELECT item_key FROM ${itemsTable(defaultRollups[0]!)} WHERE item_key IN {keys:Array(String)}`, query_params: { keys }, format: 'JSONEachRow' });
         for (const { item_key: key } of await result.json<{ item_key: string }>()) {
           const at = writtenAt.get(key);
           if (at === undefined) continue;

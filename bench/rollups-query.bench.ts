@@ -5,6 +5,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { connectClickHouse } from '../consumers/clickhouse/client.ts';
 import { defaultOrderView, defaultRollups } from '../consumers/rollups/definition.ts';
 import { RollupSink } from '../consumers/rollups/rollup-sink.ts';
+import { dimensionColumn, itemsTable, measureColumn } from '../consumers/rollups/items-table.ts';
 import { stateRowsQuery } from '../consumers/rollups/state.ts';
 import type { SinkBatch } from '../consumers/runtime/sink.ts';
 import type { Endpoints } from '../stack/endpoints.ts';
@@ -43,13 +44,29 @@ async function mergesSettled(clickhouse: ClickHouseClient, timeoutMs = 120_000):
 }
 
 /**
+ * Applies ITEMS items through a sink of its own, gone once they are applied: the states it kept in memory
+ * are then garbage, not a heap that the timed queries would share.
+ */
+async function load(clickhouse: ClickHouseClient, run: string): Promise<number> {
+  const sink = new RollupSink({ group: `bench-${run}`, clickhouse, rollups: defaultRollups, views: { order: defaultOrderView } });
+  await sink.open();
+  const rate = await rateOf(ITEMS, async () => {
+    for (let first = 0; first < ITEMS; first += BATCH) await sink.apply(orderBatch(first, Math.min(BATCH, ITEMS - first)), async () => {});
+  });
+  await sink.close();
+  return rate;
+}
+
+/**
  * The same state as the layout before aggregates held it (the newest row per item in a
  * ReplacingMergeTree), with that layout's view: the baseline the aggregate is compared with.
  */
 async function perItemView(clickhouse: ClickHouseClient): Promise<string> {
   const rollup = defaultRollups[0]!;
   await clickhouse.command({ query: 'CREATE TABLE baseline_items (table String, item_key String, version UInt256, is_deleted UInt8, day Date, category String, m_revenue Decimal(38, 2)) ENGINE = ReplacingMergeTree(version, is_deleted) ORDER BY (table, item_key)' });
-  await clickhouse.command({ query: `INSERT INTO baseline_items SELECT table, item_key, version, is_deleted, day, category, m_revenue FROM (${stateRowsQuery(rollup)})` });
+  const [day, category] = rollup.dimensions.map((dimension) => dimensionColumn(rollup, dimension));
+  const revenue = measureColumn(rollup, rollup.measures[1]!);
+  await clickhouse.command({ query: `INSERT INTO baseline_items SELECT table, item_key, version, is_deleted, ${day}, ${category}, ${revenue} FROM (${stateRowsQuery(itemsTable(rollup), [day!, category!, revenue])})` });
   const floors = "(SELECT table, max(version) AS floor FROM rollup_sweeps WHERE entity = 'order' GROUP BY table)";
   await clickhouse.command({
     query: 'CREATE VIEW baseline_daily_sales AS SELECT day, category, count() AS order_count, sum(toDecimal256(m_revenue, 2)) AS revenue FROM baseline_items AS items FINAL '
@@ -64,13 +81,8 @@ async function perItemView(clickhouse: ClickHouseClient): Promise<string> {
  */
 export async function benchRollupsQuery(endpoints: Endpoints, run: string): Promise<BenchResult> {
   const clickhouse = await connectClickHouse(endpoints.clickhouseUrl ? { kind: 'server', url: endpoints.clickhouseUrl } : { kind: 'embedded', path: mkdtempSync(join(tmpdir(), 'shardline-bench-rq-')) });
-  const sink = new RollupSink({ group: `bench-${run}`, clickhouse, rollups: defaultRollups, views: { order: defaultOrderView } });
-  await sink.open();
-  const { value: applyRate, peakRssMb } = await withPeakRss(() => rateOf(ITEMS, async () => {
-    for (let first = 0; first < ITEMS; first += BATCH) await sink.apply(orderBatch(first, Math.min(BATCH, ITEMS - first)), async () => {});
-  }));
-  await sink.close();
-  const [parts] = await (await clickhouse.query({ query: "SELECT count() AS parts FROM system.parts WHERE database = currentDatabase() AND table = 'rollup_daily_sales_items' AND active", format: 'JSONEachRow' })).json<{ parts: string }>();
+  const { value: applyRate, peakRssMb } = await withPeakRss(() => load(clickhouse, run));
+  const [parts] = await (await clickhouse.query({ query: `SELECT count() AS parts FROM system.parts WHERE database = currentDatabase() AND table = '${itemsTable(defaultRollups[0]!)}' AND active`, format: 'JSONEachRow' })).json<{ parts: string }>();
 
   // Measured once the merges the load started are done, after a few queries to warm up.
   await mergesSettled(clickhouse);

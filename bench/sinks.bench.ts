@@ -70,7 +70,7 @@ export async function benchSinks(endpoints: Endpoints, run: string): Promise<Ben
 
   // ClickHouse: embedded unless a server is configured.
   const clickhouse = await connectClickHouse(endpoints.clickhouseUrl ? { kind: 'server', url: endpoints.clickhouseUrl } : { kind: 'embedded', path: mkdtempSync(join(tmpdir(), 'shardline-bench-ch-')) });
-  // The same rows the rollup sink writes (both rollups' item tables), inserted plainly.
+  // The values the rollup sink writes, inserted plainly in one table per rollup (the layout before aggregates).
   await clickhouse.command({ query: 'CREATE TABLE raw_daily (item_key String, version UInt256, is_deleted UInt8, day Date, category String, m_revenue Decimal(38, 2)) ENGINE = MergeTree ORDER BY item_key' });
   await clickhouse.command({ query: 'CREATE TABLE raw_users (item_key String, version UInt256, is_deleted UInt8, user_id String, m_total_spent Decimal(38, 2)) ENGINE = MergeTree ORDER BY item_key' });
   results.push(await compare('sink rollups (ClickHouse): apply with views, versions and progress (vs raw insert of the same rows)',

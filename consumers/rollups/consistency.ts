@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { EntityView } from '../../schemas/views.ts';
 import type { RollupDefinition } from './definition.ts';
 import { itemsTable } from './items-table.ts';
-import { stateRowsQuery, stateTotalsQuery, valueColumns } from './state.ts';
+import { stateRowsQuery, stateTotalsQuery } from './state.ts';
 
 /** A group where the rollup's aggregate and the sum over its items' state disagree (null: no such group). */
 export interface AggregateDifference {
@@ -38,20 +38,27 @@ export async function aggregateDifferences(read: ReadRows, rollup: RollupDefinit
 }
 
 /**
- * Rebuilds a rollup's items table from its state: a new table of the same layout gets one +1 row per item
- * (its newest state, deleted ones kept for their versions), and takes the old one's place in one EXCHANGE.
- * Its projection is computed from those rows, so the aggregate equals the sum over the state. Changes
- * applied meanwhile would be lost with the old table: the caller makes sure the rollups group is stopped.
+ * Rebuilds the items table of a rollup's entity (which holds every rollup of the entity) from its state: a
+ * new table of the same layout gets one +1 row per item (its newest state, deleted ones kept for their
+ * versions), and takes the old one's place in one EXCHANGE. Its projections are computed from those rows, so
+ * each aggregate equals the sum over the state. Changes applied meanwhile would be lost with the old table:
+ * the caller makes sure the rollups group is stopped.
  */
 export async function rebuildRollup(clickhouse: ClickHouseClient, rollup: RollupDefinition): Promise<{ items: number }> {
   const table = itemsTable(rollup);
   const rebuilt = `${table}_rebuild`;
-  const columns = ['table', 'item_key', 'version', 'is_deleted', 'partition', ...valueColumns(rollup)];
+  const read = readerOf(clickhouse);
+  // The value columns are the table's own: every rollup of the entity, as the sink made them.
+  const values = (await read(`SELECT name FROM system.columns WHERE database = currentDatabase() AND table = '${table}' ORDER BY position`))
+    .map((row) => String(row.name)).filter((name) => !FIXED_COLUMNS.includes(name));
+  const columns = ['table', 'item_key', 'version', 'is_deleted', 'partition', ...values];
   await clickhouse.command({ query: `DROP TABLE IF EXISTS ${rebuilt}` });
   await clickhouse.command({ query: `CREATE TABLE ${rebuilt} AS ${table}` });
-  await clickhouse.command({ query: `INSERT INTO ${rebuilt} (${columns.join(', ')}, sign) SELECT ${columns.join(', ')}, 1 FROM (${stateRowsQuery(rollup)})` });
+  await clickhouse.command({ query: `INSERT INTO ${rebuilt} (${columns.join(', ')}, sign) SELECT ${columns.join(', ')}, 1 FROM (${stateRowsQuery(table, values)})` });
   await clickhouse.command({ query: `EXCHANGE TABLES ${table} AND ${rebuilt}` });
   await clickhouse.command({ query: `DROP TABLE ${rebuilt}` });
-  const [counted] = await readerOf(clickhouse)(`SELECT count() AS items FROM ${table}`);
+  const [counted] = await read(`SELECT count() AS items FROM ${table}`);
   return { items: Number(counted!.items) };
 }
+
+const FIXED_COLUMNS = ['table', 'item_key', 'version', 'is_deleted', 'partition', 'sign'];

@@ -12,8 +12,13 @@ export interface ItemState {
   version: string;
   deleted: boolean;
   partition: number;
-  /** Dimension and measure columns; zeros for a deleted item. */
+  /** Dimension, counted-flag and measure columns of the entity's rollups; zeros for a deleted item. */
   values: Record<string, FieldValue>;
+  /**
+   * Of a change only: columns it leaves as the item's previous state has them (those of a rollup that
+   * refused the change's values), with what they hold when the item has no previous state (uncounted).
+   */
+  kept?: Record<string, FieldValue>;
 }
 
 /** A row of a rollup's items table: +1 adds a state's contribution to the aggregate, -1 takes it back. */
@@ -41,19 +46,39 @@ export function isNewer(candidate: Pick<ItemState, 'version' | 'deleted'>, curre
  * replay of the batch adds (it reads that state and finds the item absent), never with both states counted.
  */
 export function contributionRows(applied: Map<string, ItemState>, changes: ItemState[]): ItemRow[] {
+  return rowsOf(applied, newestStates(applied, changes), rowOf);
+}
+
+/** Per item that changed, its state after `changes` are applied in order over `applied`: what the rows make it. */
+export function newestStates(applied: Map<string, ItemState>, changes: ItemState[]): Map<string, ItemState> {
   const newest = new Map<string, ItemState>();
   for (const change of changes) {
     const id = itemId(change.table, change.itemKey);
-    if (isNewer(change, newest.get(id) ?? applied.get(id))) newest.set(id, change);
+    const current = newest.get(id) ?? applied.get(id);
+    if (isNewer(change, current)) newest.set(id, over(change, current));
   }
-  const retractions: ItemRow[] = [];
-  const additions: ItemRow[] = [];
+  return newest;
+}
+
+/** The rows taking each changed item from its applied state to its newest one (see contributionRows), made by `row`. */
+export function rowsOf<Row>(applied: Map<string, ItemState>, newest: Map<string, ItemState>, row: (state: ItemState, sign: 1 | -1) => Row): Row[] {
+  const retractions: Row[] = [];
+  const additions: Row[] = [];
   for (const [id, state] of newest) {
     const previous = applied.get(id);
-    if (previous) retractions.push(rowOf(previous, -1));
-    additions.push(rowOf(state, 1));
+    if (previous) retractions.push(row(previous, -1));
+    additions.push(row(state, 1));
   }
   return [...retractions, ...additions];
+}
+
+/** A change as a state over the item's current one: its kept columns take the current state's values. */
+function over(change: ItemState, current: ItemState | undefined): ItemState {
+  if (!change.kept) return change;
+  const { kept, ...state } = change;
+  const values = { ...state.values };
+  for (const [column, uncounted] of Object.entries(kept)) values[column] = current ? current.values[column]! : uncounted;
+  return { ...state, values };
 }
 
 /** The state deleted at the version it holds: what a sweep makes of an item the re-snapshot did not find. */

@@ -66,14 +66,14 @@ export function columnValue(field: string, value: FieldValue, mapping: FieldMapp
  * Int64 as Int64 and wraps around silently past Int128 / Int64: 20 x 99999999999999999999999999999999999.99
  * sums to -1402823669209384634633746074317682114.76 and 2 x (2^63 - 1) to -2; decimal_check_overflow does not
  * apply to sum. Summed as Decimal(76, s) / Int128 instead, a sum of values their columns hold cannot overflow
- * before 10^38 / 2^64 rows. The projection and the view use this same text, which is how ClickHouse matches them.
+ * before 10^38 / 2^64 rows. The projections and the views use this same text, which is how ClickHouse matches them.
  */
 export function signedSumOf(column: string, mapping: FieldMapping): string {
   return mapping.type === 'decimal' ? `sum(toDecimal256(${column}, ${decimalScale(mapping)}) * sign)` : `sum(toInt128(${column}) * sign)`;
 }
 
-/** The aggregate's count of items: a deleted item's rows count zero. */
-export const SIGNED_COUNT = 'sum(sign * (1 - is_deleted))';
+/** The aggregate's count of items from a rollup's counted flag (0 for a deleted item, or one the rollup refused). */
+export const signedCount = (countedColumn: string): string => `sum(sign * ${countedColumn})`;
 
 /** Checks a rollup against its entity's view, reporting each problem at its key below the rollup. */
 export function checkRollup(rollup: RollupDefinition, view: EntityView | undefined, report: ReportProblem): void {

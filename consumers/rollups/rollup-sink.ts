@@ -1,14 +1,16 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { compareVersions, type ChangeEvent } from '../../schemas/change-event.ts';
+import { compareVersions, type ChangeEvent, type DynamoImage } from '../../schemas/change-event.ts';
 import { readField, ViewError, type EntityView, type FieldValue } from '../../schemas/views.ts';
 import { faultPoint } from '../../core/fault.ts';
 import { ClickHouseProgress } from '../clickhouse/progress.ts';
 import type { Rejection, Sink, SinkBatch } from '../runtime/sink.ts';
-import { contributionRows, sweptState, type ItemState } from './contribution.ts';
+import { AppliedStates } from './applied-states.ts';
+import { newestStates, rowsOf, sweptState, type ItemState } from './contribution.ts';
 import { columnValue, type RollupDefinition } from './definition.ts';
-import { ensureItemsTable, itemsTable, measureColumn, zeroValues } from './items-table.ts';
+import { countedColumn, dimensionColumn, ensureItemsTable, entityTable, measureColumn, uncountedValues } from './items-table.ts';
 import { liveStatesBelow, statesOf } from './state.ts';
 import { Sweeps, type Floors } from './sweeps.ts';
+import { recordWriter, sharedTables, storedItems } from './writers.ts';
 
 export interface RollupSinkOptions {
   group: string;
@@ -22,6 +24,8 @@ export interface RollupSinkOptions {
    * member's. Without it, every topic's batches sweep (a group reading one topic).
    */
   topicOf?: (table: string, entity: string) => string;
+  /** States kept in memory per entity, so that a batch reads back only items it does not know (DEFAULT_KEPT_STATES). */
+  keptStates?: number;
 }
 
 /**
@@ -30,115 +34,194 @@ export interface RollupSinkOptions {
  */
 const INSERT_SETTINGS = { async_insert: 0 } as const;
 
+/** An entity's rollups and their shared items table. */
+interface EntityRollups {
+  entity: string;
+  table: string;
+  rollups: RollupDefinition[];
+  view: EntityView;
+  /** Value columns of the table (every rollup's), as read back and written. */
+  columns: string[];
+  /** Every column of a row, in the order of the arrays inserted. */
+  insertColumns: [string, ...string[]];
+  /** Those columns for a deleted item. */
+  deleted: Record<string, FieldValue>;
+  /** The states of the items this sink applies, as the table holds them. */
+  applied: AppliedStates;
+  /**
+   * Whether this group is the only one that has written the table, checked before every batch: only then
+   * are states kept. Once another group is recorded it stays false (that group may go on writing).
+   */
+  soleWriter: boolean;
+}
+
 /**
- * Rollups aggregated as changes are applied. Per rollup, an items table holds, for each change the sink
- * applied, a -1 row taking back the item's previous state and a +1 row with its new one; an aggregate
- * projection of that table, written inside the same data parts, sums the signed rows per group, and the
- * rollup's view reads it (its cost is the number of groups, not of items).
+ * Rollups aggregated as changes are applied. Per entity, one items table holds, for each change the sink
+ * applied, a -1 row taking back the item's previous state and a +1 row with its new one (its values for every
+ * rollup of the entity); an aggregate projection per rollup, written inside the same data parts, sums the
+ * signed rows per group, and the rollup's view reads it (its cost is the number of groups, not of items).
  *
  * The previous state comes from the items table (what this sink applied), never from the event's `before`
  * image. A change applies only when it is newer than the item's state, so duplicates, replays of any part
  * after a crash (whatever the batch boundaries), a snapshot overlapping the stream and out-of-order
  * records write nothing; a MODIFY that moves an order to another day or category moves its money.
+ * Per batch and entity: one insert, and one read of the states of the items it does not keep (AppliedStates).
  */
 export class RollupSink implements Sink {
   readonly name = 'clickhouse-rollups';
   private readonly store: ClickHouseProgress;
   private readonly sweeps: Sweeps;
+  private readonly entities: EntityRollups[];
 
   constructor(private readonly options: RollupSinkOptions) {
     this.store = new ClickHouseProgress(options.clickhouse, options.group);
     this.sweeps = new Sweeps(options.clickhouse);
+    this.entities = [...new Set(options.rollups.map((rollup) => rollup.entity))].map((entity) => {
+      const rollups = options.rollups.filter((rollup) => rollup.entity === entity);
+      const view = options.views[entity]!;
+      const deleted = Object.assign({}, ...rollups.map((rollup) => uncountedValues(rollup, view))) as Record<string, FieldValue>;
+      return { entity, table: entityTable(entity), rollups, view, columns: Object.keys(deleted), insertColumns: ['table', 'item_key', 'version', 'is_deleted', 'partition', ...Object.keys(deleted), 'sign'], deleted, applied: new AppliedStates(options.keptStates), soleWriter: false };
+    });
   }
 
   async open(): Promise<void> {
-    const { clickhouse, rollups, views } = this.options;
     await this.store.open();
     await this.sweeps.open();
-    for (const rollup of rollups) await ensureItemsTable(clickhouse, rollup, views[rollup.entity]!);
+    for (const entity of this.entities) await ensureItemsTable(this.options.clickhouse, entity.entity, entity.rollups, entity.view);
+    await recordWriter(this.options.clickhouse, this.entities.map(({ table }) => table), this.options.group);
+    for (const entity of this.entities) entity.soleWriter = true;
+    this.stopKeeping(await this.sharedTables());
   }
 
+  /** Those of the tables this sink still takes for its group's alone that another group has written. */
+  private async sharedTables(): Promise<Set<string>> {
+    const sole = this.entities.filter((entity) => entity.soleWriter);
+    return sole.length === 0 ? new Set() : sharedTables(this.options.clickhouse, sole.map(({ table }) => table), this.options.group);
+  }
+
+  /**
+   * Stops keeping states of tables another group has written: its rows are neither in this sink's memory
+   * nor under this group's partitioning. Returns the entities it stopped keeping.
+   */
+  private stopKeeping(shared: Set<string>): EntityRollups[] {
+    const stopped = this.entities.filter((entity) => entity.soleWriter && shared.has(entity.table));
+    for (const entity of stopped) {
+      entity.soleWriter = false;
+      entity.applied.clear();
+    }
+    return stopped;
+  }
+
+  /** The applied states of a batch's items of an entity: kept ones while only this group writes its table, else all read. */
+  private appliedOf(entity: EntityRollups, batch: SinkBatch): Promise<Map<string, ItemState>> {
+    const { clickhouse } = this.options;
+    const read = (items: { table: string; itemKey: string }[]) => statesOf(clickhouse, entity.table, entity.columns, items);
+    const items = itemsOf(entity.entity, batch);
+    return entity.soleWriter ? entity.applied.of(batch.topic, batch.partition, items, read, () => storedItems(clickhouse, entity.table, batch.partition)) : read(items);
+  }
+
+  /**
+   * Asked when the partition is assigned: another member may have applied it since, so its states are read
+   * again, and the floors (it may have recorded some) with its next batch.
+   */
   progress(topic: string, partition: number): Promise<string | undefined> {
+    for (const entity of this.entities) entity.applied.forget(topic, partition);
+    this.sweeps.refresh();
     return this.store.read(topic, partition);
   }
 
   async apply(batch: SinkBatch, deadLetter: (rejections: Rejection[]) => Promise<void>): Promise<void> {
     // Floors first: a member applying another partition deletes what falls below them from its next batch on.
     await this.sweeps.record(batch.records.flatMap(({ event }) => (event?.op === 'SWEEP' ? [event] : [])));
-    const { rollups } = this.options;
-    // The floors and each rollup's stored states of the batch's items, read at once (they do not depend on each other).
-    const [floors, ...applied] = await Promise.all([this.sweeps.floors(), ...rollups.map((rollup) => statesOf(this.options.clickhouse, rollup, itemsOf(rollup, batch)))]);
-    const changes = new Map<RollupDefinition, ItemState[]>(rollups.map((rollup) => [rollup, []]));
+    // The floors, the groups writing the tables and each entity's applied states of the batch's items, read at
+    // once (the writers' read, a few rows, costs about as much as a query does: ~4 ms embedded).
+    const [floors, shared, ...applied] = await Promise.all([
+      this.sweeps.floors(),
+      this.sharedTables(),
+      ...this.entities.map((entity) => this.appliedOf(entity, batch)),
+    ]);
+    // Another group recorded itself since the last batch (a new group id deployed while this one runs): what
+    // this sink kept may miss its rows, so this batch's states are read from the store. A group recorded
+    // after this read and writing before this batch's insert is not seen until the next batch.
+    for (const entity of this.stopKeeping(shared)) applied[this.entities.indexOf(entity)] = await this.appliedOf(entity, batch);
+    const changes = new Map<EntityRollups, ItemState[]>(this.entities.map((entity) => [entity, []]));
     const rejections: Rejection[] = [];
     for (const { offset, key, event } of batch.records) {
       if (!event || event.op === 'SWEEP') continue;
-      const reasons: string[] = [];
-      for (const rollup of rollups) {
-        if (event.entity !== rollup.entity) continue;
-        try {
-          changes.get(rollup)!.push(this.stateAfter(rollup, key, event, batch.partition, floors));
-        } catch (error) {
-          if (!(error instanceof ViewError)) throw error;
-          reasons.push(`rollup ${rollup.name}: ${error.message}`);
-        }
-      }
+      const entity = this.entities.find((candidate) => candidate.entity === event.entity);
+      if (!entity) continue;
+      const { change, refusals } = this.changeOf(entity, key, event, batch.partition, floors);
+      if (change) changes.get(entity)!.push(change);
       // One dead letter per record, however many rollups refused it.
-      if (reasons.length > 0) rejections.push({ offset, reason: reasons.join('; ') });
+      if (refusals.length > 0) rejections.push({ offset, reason: refusals.join('; ') });
     }
     await deadLetter(rejections);
-    await Promise.all(rollups.map((rollup, index) => this.applyRollup(rollup, batch.topic, batch.partition, applied[index]!, changes.get(rollup)!, floors)));
+    // Every entity's insert settled before the batch fails: a retry must not read a table an insert may still land in.
+    const outcomes = await Promise.allSettled(this.entities.map((entity, index) => this.applyEntity(entity, batch.topic, batch.partition, applied[index]!, changes.get(entity)!, floors)));
+    const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
     faultPoint('rollups.after-insert');
     await this.store.write(batch.topic, batch.partition, batch.nextOffset);
   }
 
   /**
-   * One insert per rollup carries every contribution change of the batch: deltas from the states read
+   * One insert per entity carries every contribution change of the batch: deltas from the states read
    * back, plus the deletes of this partition's items below a floor it has not swept yet. The swept floor
    * is recorded after that insert; a crash in between sweeps again, and finds nothing left to delete.
    */
-  private async applyRollup(rollup: RollupDefinition, topic: string, partition: number, applied: Map<string, ItemState>, changes: ItemState[], floors: Floors): Promise<void> {
-    const { clickhouse, views, topicOf } = this.options;
+  private async applyEntity(entity: EntityRollups, topic: string, partition: number, applied: Map<string, ItemState>, changes: ItemState[], floors: Floors): Promise<void> {
+    const { clickhouse, topicOf } = this.options;
     const owed: { table: string; floor: string }[] = [];
-    for (const { table, entity, floor } of floors.rows) {
-      if (entity !== rollup.entity || (topicOf && topicOf(table, entity) !== topic)) continue;
-      if (compareVersions(await this.sweeps.sweptFloor(rollup.name, table, partition), floor) >= 0) continue;
+    for (const { table, entity: swept, floor } of floors.rows) {
+      if (swept !== entity.entity || (topicOf && topicOf(table, swept) !== topic)) continue;
+      if (compareVersions(await this.sweeps.sweptFloor(entity.table, table, partition), floor) >= 0) continue;
       owed.push({ table, floor });
-      const zeros = zeroValues(rollup, views[rollup.entity]!);
-      for (const [id, state] of await liveStatesBelow(clickhouse, rollup, table, partition, floor)) {
+      for (const [id, state] of await liveStatesBelow(clickhouse, entity.table, entity.columns, table, partition, floor)) {
         applied.set(id, state);
-        changes.push(sweptState(state, zeros));
+        changes.push(sweptState(state, entity.deleted));
       }
     }
-    const rows = contributionRows(applied, changes);
-    if (rows.length > 0) await clickhouse.insert({ table: itemsTable(rollup), values: rows, format: 'JSONEachRow', clickhouse_settings: INSERT_SETTINGS });
-    for (const { table, floor } of owed) await this.sweeps.markSwept(rollup.name, table, partition, floor);
+    const newest = newestStates(applied, changes);
+    // Arrays in column order: the store parses them faster than objects naming every column.
+    const rows = rowsOf(applied, newest, (state, sign) => [state.table, state.itemKey, state.version, state.deleted ? 1 : 0, state.partition, ...entity.columns.map((column) => state.values[column]), sign]);
+    try {
+      if (rows.length > 0) await clickhouse.insert({ table: entity.table, columns: entity.insertColumns, values: rows, format: 'JSONCompactEachRow', clickhouse_settings: INSERT_SETTINGS });
+    } catch (error) {
+      // The insert may or may not have been stored: the partition's states are read again.
+      entity.applied.forget(topic, partition);
+      throw error;
+    }
+    entity.applied.remember(topic, partition, newest.values());
+    for (const { table, floor } of owed) await this.sweeps.markSwept(entity.table, table, partition, floor);
   }
 
   /**
-   * The item's state after this change, as the rollup holds it. A delete, and any change below its table's
-   * sweep floor (a late record of an item the re-snapshot did not find), leaves the item deleted at the
-   * change's version.
+   * The item's state after this change, with its values for each rollup of the entity. A delete, and any
+   * change below its table's sweep floor (a late record of an item the re-snapshot did not find), leaves the
+   * item deleted at the change's version. A rollup that cannot hold the change's values keeps the item as it
+   * had it (its columns are kept); a change no rollup can hold is not applied.
    */
-  private stateAfter(rollup: RollupDefinition, itemKey: string, event: ChangeEvent, partition: number, floors: Floors): ItemState {
-    const view = this.options.views[rollup.entity]!;
+  private changeOf(entity: EntityRollups, itemKey: string, event: ChangeEvent, partition: number, floors: Floors): { change?: ItemState; refusals: string[] } {
     const state = { table: event.table, itemKey, version: event.version, partition };
     const image = event.after;
     if (event.op === 'REMOVE' || !image || compareVersions(event.version, floors.of(event.table, event.entity)) < 0) {
-      return { ...state, deleted: true, values: zeroValues(rollup, view) };
+      return { change: { ...state, deleted: true, values: entity.deleted }, refusals: [] };
     }
     const values: Record<string, FieldValue> = {};
-    for (const dimension of rollup.dimensions) {
-      const value = readField(image, dimension.field, view[dimension.field]!);
-      if (value === null) throw new ViewError(`${dimension.field} is missing and has no default`);
-      values[dimension.name] = columnValue(dimension.field, value, view[dimension.field]!, dimension.transform);
+    const kept: Record<string, FieldValue> = {};
+    const refusals: string[] = [];
+    const valueOf = fieldReader(image, entity.view);
+    for (const rollup of entity.rollups) {
+      try {
+        Object.assign(values, rollupValues(rollup, valueOf));
+      } catch (error) {
+        if (!(error instanceof ViewError)) throw error;
+        refusals.push(`rollup ${rollup.name}: ${error.message}`);
+        Object.assign(kept, uncountedValues(rollup, entity.view));
+      }
     }
-    for (const measure of rollup.measures) {
-      if (measure.kind !== 'sum') continue;
-      const value = readField(image, measure.field, view[measure.field]!);
-      if (value === null) throw new ViewError(`${measure.field} is missing and has no default`);
-      values[measureColumn(measure.name)] = columnValue(measure.field, value, view[measure.field]!);
-    }
-    return { ...state, deleted: false, values };
+    if (refusals.length === entity.rollups.length) return { refusals };
+    return { change: { ...state, deleted: false, values, ...(refusals.length > 0 ? { kept } : {}) }, refusals };
   }
 
   async close(): Promise<void> {
@@ -146,7 +229,42 @@ export class RollupSink implements Sink {
   }
 }
 
-/** The items a batch changes in a rollup (records of the rollup's entity). */
-function itemsOf(rollup: RollupDefinition, batch: SinkBatch): { table: string; itemKey: string }[] {
-  return batch.records.flatMap(({ key, event }) => (event && event.op !== 'SWEEP' && event.entity === rollup.entity ? [{ table: event.table, itemKey: key }] : []));
+type FieldReader = (field: string, transform?: 'day' | 'month') => FieldValue;
+
+/**
+ * An image's fields as rollup columns hold them, each read and checked once however many rollups use it;
+ * throws a ViewError for a missing field or a value the column cannot hold.
+ */
+function fieldReader(image: DynamoImage, view: EntityView): FieldReader {
+  const outcomes = new Map<string, FieldValue | ViewError>();
+  return (field, transform) => {
+    const key = transform ? `${field}\u0000${transform}` : field;
+    let outcome = outcomes.get(key);
+    if (outcome === undefined) {
+      try {
+        const value = readField(image, field, view[field]!);
+        if (value === null) throw new ViewError(`${field} is missing and has no default`);
+        outcome = columnValue(field, value, view[field]!, transform);
+      } catch (error) {
+        if (!(error instanceof ViewError)) throw error;
+        outcome = error;
+      }
+      outcomes.set(key, outcome);
+    }
+    if (outcome instanceof ViewError) throw outcome;
+    return outcome;
+  };
+}
+
+/** A rollup's columns for an item image it counts; throws a ViewError for a value its column cannot hold. */
+function rollupValues(rollup: RollupDefinition, valueOf: FieldReader): Record<string, FieldValue> {
+  const values: Record<string, FieldValue> = { [countedColumn(rollup)]: '1' };
+  for (const dimension of rollup.dimensions) values[dimensionColumn(rollup, dimension)] = valueOf(dimension.field, dimension.transform);
+  for (const measure of rollup.measures) if (measure.kind === 'sum') values[measureColumn(rollup, measure)] = valueOf(measure.field);
+  return values;
+}
+
+/** The items a batch changes of an entity. */
+function itemsOf(entity: string, batch: SinkBatch): { table: string; itemKey: string }[] {
+  return batch.records.flatMap(({ key, event }) => (event && event.op !== 'SWEEP' && event.entity === entity ? [{ table: event.table, itemKey: key }] : []));
 }

@@ -182,7 +182,7 @@ test('duplicates, reordering, a snapshot overlapping the stream and double INSER
   assert.deepEqual(await queryRows(clickhouse, 'SELECT toTypeName(order_count) AS count, toTypeName(revenue) AS revenue FROM daily_sales LIMIT 1'), [{ count: 'UInt64', revenue: 'Decimal(76, 2)' }]);
 
   // Merges collapse taken-back states and rebuild the projection from what is left: the sums stay exact.
-  await clickhouse.command({ query: 'OPTIMIZE TABLE rollup_daily_sales_items FINAL' });
+  await clickhouse.command({ query: 'OPTIMIZE TABLE rollups_order_items FINAL' });
   assert.deepEqual(await read(clickhouse), { dailySales: truth.dailySales(), userTotals: truth.userTotals() });
   assert.deepEqual(await aggregateDifferences(readerOf(clickhouse), defaultRollups[0]!, defaultOrderView), []);
 });
@@ -265,12 +265,12 @@ test('an aggregate that disagrees with the state is found, and rebuilt from the 
   const [dailySales] = defaultRollups;
 
   // What a member writing after it lost its partition would leave: an item's new state added twice.
-  const [taken] = await queryRows<Record<string, unknown>>(clickhouse, `SELECT * FROM rollup_daily_sales_items WHERE sign = 1 AND is_deleted = 0
-    AND (table, item_key, version) IN (SELECT table, item_key, version FROM rollup_daily_sales_items GROUP BY table, item_key, version, is_deleted HAVING sum(sign) > 0) LIMIT 1`);
-  await clickhouse.insert({ table: 'rollup_daily_sales_items', values: [taken!], format: 'JSONEachRow' });
+  const [taken] = await queryRows<Record<string, unknown>>(clickhouse, `SELECT * FROM rollups_order_items WHERE sign = 1 AND is_deleted = 0
+    AND (table, item_key, version) IN (SELECT table, item_key, version FROM rollups_order_items GROUP BY table, item_key, version, is_deleted HAVING sum(sign) > 0) LIMIT 1`);
+  await clickhouse.insert({ table: 'rollups_order_items', values: [taken!], format: 'JSONEachRow' });
   const differences = await aggregateDifferences(readerOf(clickhouse), dailySales!, defaultOrderView);
   assert.equal(differences.length, 1);
-  const group = { day: String(taken!.day), category: String(taken!.category) };
+  const group = { day: String(taken!.daily_sales__d_day), category: String(taken!.daily_sales__d_category) };
   assert.deepEqual(differences[0]!.group, group);
   const expected = truth.dailySales().find((row) => row.day === group.day && row.category === group.category)!;
   assert.deepEqual(differences[0]!.state, { order_count: expected.order_count, revenue: expected.revenue });

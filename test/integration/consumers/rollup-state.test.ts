@@ -55,20 +55,28 @@ test('a rollup whose definition no longer fits its existing table is refused at 
   const byCategory: RollupDefinition = { ...userTotals, dimensions: [{ name: 'category', field: 'category' }] };
   await assert.rejects(open(byCategory), (error: unknown) => {
     assert.ok(error instanceof ConfigurationError, String(error));
-    assert.match(error.message, /rollup user_totals/);
-    assert.match(error.message, /column category .*missing/);
-    assert.match(error.message, /column user_id .*not in the definition/);
-    assert.match(error.message, /DROP TABLE rollup_user_totals_items/);
+    assert.match(error.message, /rollups user_totals of order/);
+    assert.match(error.message, /column user_totals__d_category .*missing/);
+    assert.match(error.message, /column user_totals__d_user_id .*not in the definition/);
+    assert.match(error.message, /DROP TABLE rollups_order_items/);
     return true;
   });
   const finerMoney = { ...defaultOrderView, total: { attribute: 'total', type: 'decimal', scale: 4 } } as const;
   await assert.rejects(open(userTotals, finerMoney), (error: unknown) =>
-    error instanceof ConfigurationError && /column m_total_spent is Decimal\(38, 2\); the definition needs Decimal\(38, 4\)/.test(error.message));
+    error instanceof ConfigurationError && /column user_totals__m_total_spent is Decimal\(38, 2\); the definition needs Decimal\(38, 4\)/.test(error.message));
+  // The entity's table holds every rollup of it: a rollup added later would start from the middle of the stream.
+  const byDay: RollupDefinition = { ...userTotals, name: 'by_day', dimensions: [{ name: 'day', field: 'created_at', transform: 'day' }] };
+  await assert.rejects(new RollupSink({ group: 'defs', clickhouse, rollups: [userTotals, byDay], views: { order: defaultOrderView } }).open(), (error: unknown) =>
+    error instanceof ConfigurationError && /column by_day__d_day \(Date\) is missing/.test(error.message) && /projection p_by_day is missing/.test(error.message));
 
   // A table of the layout before aggregates (the rollup a view over per-item rows) is refused with how to move.
   await clickhouse.command({ query: 'CREATE TABLE rollup_older_items (table String, item_key String, version UInt256, is_deleted UInt8, user_id String, m_total_spent Decimal(38, 2)) ENGINE = ReplacingMergeTree(version, is_deleted) ORDER BY (table, item_key)' });
   await assert.rejects(open({ ...userTotals, name: 'older' }), (error: unknown) =>
     error instanceof ConfigurationError && /layout of an older Shardline/.test(error.message) && /DROP VIEW older; DROP TABLE rollup_older_items; .*new consumers.rollups.groupId/.test(error.message));
+  // So is a rollup's own aggregated table, the layout before one table per entity.
+  await clickhouse.command({ query: "CREATE TABLE rollup_own_items (table String, item_key String, version UInt256, is_deleted UInt8, partition UInt32, sign Int8) ENGINE = CollapsingMergeTree(sign) ORDER BY (table, item_key, version, is_deleted)" });
+  await assert.rejects(open({ ...userTotals, name: 'own' }), (error: unknown) =>
+    error instanceof ConfigurationError && /its own aggregated table/.test(error.message) && /DROP VIEW own; DROP TABLE rollup_own_items; .*new consumers.rollups.groupId/.test(error.message));
 });
 
 test('a rollup is answered from its aggregate (one row per group), whole or filtered by a dimension', async (t) => {

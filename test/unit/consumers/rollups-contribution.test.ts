@@ -67,3 +67,22 @@ test('applying any split of a change list, each part over the state the previous
   }
   assert.equal(whole, 800n);
 });
+
+test("a change a rollup refused keeps that rollup's columns as the item had them, or uncounted for a new item", () => {
+  // The rollup of `day` refused the change's values (kept: its columns, uncounted); the other rollup takes the new revenue.
+  const refusedByDay = (itemKey: string, version: string, revenue: string): ItemState => ({
+    ...state(itemKey, version, revenue), values: { m_revenue: revenue }, kept: { day: '1970-01-01', counted: '0' },
+  });
+  const held = { ...state('A', '1', '10.00', '2026-03-01'), values: { day: '2026-03-01', counted: '1', m_revenue: '10.00' } };
+  assert.deepEqual(contributionRows(applied(held), [refusedByDay('A', '2', '12.00'), refusedByDay('B', '2', '5.00')]).map((row) => [row.sign, row.item_key, row.day, row.counted, row.m_revenue]), [
+    [-1, 'A', '2026-03-01', '1', '10.00'],
+    [1, 'A', '2026-03-01', '1', '12.00'],
+    [1, 'B', '1970-01-01', '0', '5.00'],
+  ]);
+  // Over a change of the same batch, the kept columns come from that change.
+  const accepted = { ...state('A', '3', '20.00', '2026-03-05'), values: { day: '2026-03-05', counted: '1', m_revenue: '20.00' } };
+  assert.deepEqual(contributionRows(applied(held), [accepted, refusedByDay('A', '4', '21.00')]).map((row) => [row.sign, row.version, row.day, row.m_revenue]), [
+    [-1, '1', '2026-03-01', '10.00'],
+    [1, '4', '2026-03-05', '21.00'],
+  ]);
+});
