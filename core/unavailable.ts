@@ -5,8 +5,9 @@ const NETWORK_FAILURE = /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH
  * processed: the work is retried, never dead-lettered.
  */
 export function isUnavailable(error: unknown): boolean {
-  const failure = error as { status?: number; statusCode?: number; code?: string; cause?: { code?: string }; message?: unknown } | null;
-  const status = failure?.status ?? failure?.statusCode;
+  const failure = error as { status?: number; statusCode?: number; $metadata?: { httpStatusCode?: number }; code?: string; cause?: { code?: string }; message?: unknown } | null;
+  // AWS SDK errors carry the status in $metadata, also when the answer could not be read (an HTML error page).
+  const status = failure?.status ?? failure?.statusCode ?? failure?.$metadata?.httpStatusCode;
   // The schema registry's client (mappersmith) reports a connection that failed as status 400 with the
   // socket error in the message: that is the server not answering, not a refusal.
   if (status !== undefined) return status >= 500 || status === 429 || (typeof failure?.message === 'string' && NETWORK_FAILURE.test(failure.message));

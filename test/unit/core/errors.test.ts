@@ -43,3 +43,13 @@ test('ClickHouse codes are read from server answers and embedded-engine messages
   assert.equal(clickhouseCode(clickhouseServerError(60, 'UNKNOWN_TABLE')), 60);
   assert.equal(clickhouseCode(new Error('no code here')), undefined);
 });
+
+test('an AWS answer the SDK could not read (an HTML error page from a proxy or an overloaded endpoint) is retried when its status says the server failed', () => {
+  // What the SDK throws: the parser's SyntaxError, with the response's status attached by its deserializer.
+  const unreadable = (httpStatusCode: number) => Object.assign(new SyntaxError(`Unexpected token '<', "<!doctype "... is not valid JSON\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.`), { $metadata: { httpStatusCode } });
+  assert.equal(classifyError(unreadable(500)), 'retry');
+  assert.equal(classifyError(unreadable(503)), 'retry');
+  assert.equal(classifyError(unreadable(429)), 'retry');
+  assert.equal(classifyError(unreadable(400)), 'fatal', 'an unreadable refusal is not the server being unwell');
+  assert.equal(classifyError(new SyntaxError('Unexpected token')), 'fatal', 'a SyntaxError of our own is a programming error');
+});
