@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireJava } from '../stack/java-runtime.ts';
 import { repoRoot, serviceDir } from '../stack/paths.ts';
@@ -13,6 +13,8 @@ export function provisionKafkaTools(): void {
 }
 
 export function kafkaToolsVersion(): string {
+  // Provisioned by the connector bench: a run of the other benches has none.
+  if (!existsSync(libDir)) return 'not provisioned';
   const jar = readdirSync(libDir).find((file) => /^kafka-tools-\d.*\.jar$/.test(file));
   return jar ? jar.replace(/^kafka-tools-|\.jar$/g, '') : 'unknown';
 }
