@@ -1,18 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigurationError } from '../../../core/errors.ts';
-import { defaultOrderView, type RollupDefinition } from '../../../consumers/rollups/definition.ts';
+import { defaultOrderView, defaultRollups, type RollupDefinition } from '../../../consumers/rollups/definition.ts';
 import { RollupSink } from '../../../consumers/rollups/rollup-sink.ts';
 import type { SinkBatch } from '../../../consumers/runtime/sink.ts';
 import { canonicalKey, type ChangeEvent } from '../../../schemas/change-event.ts';
 import { queryRows, testClickHouse } from '../../harness/consumers.ts';
 
-const userTotals: RollupDefinition = {
-  name: 'user_totals',
-  entity: 'order',
-  dimensions: [{ name: 'user_id', field: 'user_id' }],
-  measures: [{ name: 'order_count', kind: 'count' }, { name: 'total_spent', kind: 'sum', field: 'total' }],
-};
+const userTotals = defaultRollups.find((rollup) => rollup.name === 'user_totals')!;
 
 const keys = { PK: { S: 'ORDER#1' }, SK: { S: 'ORDER#1' } };
 
