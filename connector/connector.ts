@@ -648,7 +648,6 @@ function isFatal(error: unknown): boolean {
   return classifyError(error instanceof CommitUncertain || error instanceof ProducerReset ? error.cause : error) === 'fatal';
 }
 
-/** A commit (or the abort after a failed send) that did not answer: whether Kafka holds the round is unknown. */
 /** A send failed inside a transaction (aborted since): the round is read again with a new producer. */
 class ProducerReset extends Error {
   constructor(cause: unknown) {
@@ -657,6 +656,7 @@ class ProducerReset extends Error {
   }
 }
 
+/** A commit (or the abort after a failed send) that did not answer: whether Kafka holds the round is unknown. */
 class CommitUncertain extends Error {
   constructor(cause: unknown) {
     super(`the transaction's outcome is unknown: ${describeError(cause)}`, { cause });
