@@ -369,7 +369,14 @@ export class Connector {
     const records: SourceRecord[] = [];
     let page: SourceRecord[];
     do {
-      page = await reader.poll(now);
+      try {
+        page = await reader.poll(now);
+      } catch (error) {
+        // Pages read before the trim caught up are changes in hand: they go out with this round, and the
+        // shard's next read meets the gap again, after them.
+        if (error instanceof GapError && records.length > 0) return records;
+        throw error;
+      }
       records.push(...page);
     } while (page.length === recordsPerRead && records.length < recordsPerRound && !reader.ended);
     return records;
@@ -569,6 +576,9 @@ export class Connector {
       // Recorded in the same transaction as the stream position after the gap, so a crash cannot
       // leave the stream past the gap with no re-snapshot to cover it.
       this.pendingCheckpoints.push(checkpointMessage(this.key(snapshot, 'segment-0'), { finished: false, version }));
+      // Every later checkpoint of that segment carries the version too, even when the segment reads no row:
+      // a run resumed after a crash takes its version from its checkpoints.
+      this.shardVersions.set(this.key(snapshot, 'segment-0'), BigInt(version));
       this.lastDiscovery = 0;
       logger.warn({ table: source.table, run, version }, 're-snapshot started to cover the gap');
     }

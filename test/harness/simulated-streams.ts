@@ -90,6 +90,8 @@ export class SimulatedStream {
     this.fail('GetRecords');
     if (epoch < this.epoch) throw Object.assign(new Error('expired (simulated)'), { name: 'ExpiredIteratorException' });
     const shard = this.shard(shardId);
+    // An iterator that points below the trim horizon is refused, as one held while the trim caught up is.
+    if (index < (shard.trimmedBefore ?? 0)) throw Object.assign(new Error('trimmed (simulated)'), { name: 'TrimmedDataAccessException' });
     const records = shard.records.slice(index, index + limit);
     const next = index + records.length;
     const ended = shard.closed && next >= shard.records.length;

@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import { Connector, type ConnectorOptions } from '../../../connector/connector.ts';
 import { DynamoDbStreamSource } from '../../../connector/dynamodb/streams-source.ts';
 import { GapError } from '../../../connector/shards/shard-reader.ts';
+import { loadCheckpoints } from '../../../connector/checkpoints.ts';
+import { parseCheckpointKey, parseSnapshotStreamId } from '../../../connector/checkpoint-keys.ts';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoDb } from '../../../core/aws.ts';
 import { SnapshotSource } from '../../../connector/snapshot/snapshot-source.ts';
@@ -89,6 +91,28 @@ test('gap policy skip: the gap is reported and reading goes on from the oldest r
   assert.deepEqual(ids, ['s-0', 's-1', 's-2', 's-6', 's-7', 's-8', 's-9']);
 });
 
+test('records read before the trim catches up with a shard in the middle of a round are written; the gap comes after them', async () => {
+  const records = simulatedRecords('m', 0, 2500);
+  const { stream, options, topic } = await simulatedConnector([{ shardId: 'racing', closed: false, records }], { gapPolicy: 'skip' });
+  // Two full pages are read; before the third, the trim passes the reader's position (as it does for a
+  // connector a day behind, reading records as they age out).
+  const client = stream.client();
+  let reads = 0;
+  const send = client.send.bind(client);
+  (client as { send: (command: unknown) => Promise<unknown> }).send = (command: unknown) => {
+    if ((command as object).constructor.name === 'GetRecordsCommand' && ++reads === 3) stream.shards[0]!.trimmedBefore = 2200;
+    return send(command as never);
+  };
+  const source = new DynamoDbStreamSource(client, { table: 'orders', streamArn: stream.streamArn, region: 'us-east-1', entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' } });
+  const connector = new Connector({ ...options, sources: [source] });
+  const running = connector.start();
+  const ids = await eventIdsIn(options, topic, 2300);
+  await connector.stop();
+  await running;
+  assert.equal(ids.length, 2300);
+  assert.deepEqual(ids, [...records.slice(0, 2000), ...records.slice(2200)].map((record) => record.id));
+});
+
 test('gap policy resnapshot: reading goes on and a re-scan of the table covers the lost window', async () => {
   // The scan reads a real (emulator) table of four items, named like the scripted stream's table.
   const dynamodb = createDynamoDb(testAws());
@@ -116,6 +140,27 @@ test('gap policy resnapshot: reading goes on and a re-scan of the table covers t
   assert.ok(rescanned.every((event) => before.every((version) => BigInt(event.version) > version)));
   const sweeps = events.filter((event) => event.op === 'SWEEP');
   assert.deepEqual(sweeps.map((event) => [event.entity, event.version]), [['order', rescanned[0]!.version]]);
+  dynamodb.destroy();
+});
+
+test('a re-snapshot run keeps its version in its checkpoints when its segments read nothing (an emptied table), so a restart resumes it at that version', async () => {
+  const dynamodb = createDynamoDb(testAws());
+  const table = uniqueName('orders');
+  await createOrdersTable(dynamodb, table);
+  const snapshotFactory = (name: string, run: string, version: string) => new SnapshotSource(dynamodb, { table: name, region: 'us-east-1', entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' }, segments: 2, readCapacityPerSecond: 0, run, version });
+  const { options } = await trimmedWhileAway('e', { gapPolicy: 'resnapshot', snapshotFactory }, table);
+  const second = new Connector(options);
+  const secondRun = second.start();
+  const runCheckpoints = async () => [...(await loadCheckpoints(options.kafka, options.topics.checkpoints, options.name))]
+    .flatMap(([key, checkpoint]) => { const parsed = parseCheckpointKey(key); return parsed && parseSnapshotStreamId(parsed.stream)?.run ? [{ shard: parsed.shard, checkpoint }] : []; });
+  const deadline = Date.now() + 30_000;
+  let checkpoints = await runCheckpoints();
+  while (!checkpoints.some(({ shard, checkpoint }) => shard === 'segment-0' && checkpoint.finished) && Date.now() < deadline) checkpoints = await runCheckpoints();
+  await second.stop();
+  await secondRun;
+  const segment = checkpoints.find(({ shard }) => shard === 'segment-0');
+  assert.ok(segment?.checkpoint.finished, 'the run\'s first segment finished');
+  assert.match(segment.checkpoint.version ?? '', /^\d+$/, 'the finished segment still carries the run\'s version');
   dynamodb.destroy();
 });
 
