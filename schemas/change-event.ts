@@ -180,7 +180,12 @@ export function toAvro(event: ChangeEvent): AvroChangeEvent {
 export function fromAvro(event: AvroChangeEvent): ChangeEvent {
   return {
     ...event,
-    source: { ...event.source, approximateCreationTimeMicros: Number(event.source.approximateCreationTimeMicros) },
+    source: {
+      ...event.source,
+      approximateCreationTimeMicros: Number(event.source.approximateCreationTimeMicros),
+      // A plain object, as the direct reader (change-event-reader.ts) gives, not avsc's record instance.
+      userIdentity: event.source.userIdentity ? { ...event.source.userIdentity } : null,
+    },
     keys: fromAvroImage(event.keys),
     before: event.before ? fromAvroImage(event.before) : null,
     after: event.after ? fromAvroImage(event.after) : null,
