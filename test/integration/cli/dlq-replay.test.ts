@@ -14,6 +14,7 @@ import { createStreamTable, testAws } from '../../harness/connector.ts';
 import { cacheSink, testGroup } from '../../harness/consumers.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
 import { readTopics } from '../../harness/topic-reader.ts';
+import { idempotentProducer } from '../../harness/producer.ts';
 
 /** The project's configuration, narrowed to one fresh table and topics of this test. */
 function configFor(table: string, prefix: string, maxMessageBytes: number): ShardlineConfig {
@@ -54,7 +55,7 @@ test('dlq replay: a connector dead letter is converted again into the event the 
   const [shard] = await source!.listShards();
   const { records } = await source!.read(shard!.shardId, await source!.iterator(shard!.shardId, { type: 'TRIM_HORIZON' }), 10);
   const record = records.find((candidate) => candidate.toEvent().keys.PK?.S === 'ORDER#1')!;
-  const producer = kafka.producer();
+  const producer = idempotentProducer(kafka);
   await producer.connect();
   const origin = { stage: 'connector', source: source!.streamId, shard: shard!.shardId, position: record.sequenceNumber, table };
   await producer.send({ topic: config.connector.topics.deadLetter, messages: [deadLetterMessage(origin, 'conversion failed (simulated)', record.raw(), canonicalKey(record.toEvent().keys), 4_000)] });
@@ -87,7 +88,7 @@ test('dlq replay: a consumer group\'s dead letter goes back on its topic byte fo
   const topic = `${prefix}.orders.order`;
   await ensureTopics(kafka, [topic]);
   const poison = Buffer.from([0, 0, 0, 0, 7, 1, 2, 3]);
-  const producer = kafka.producer();
+  const producer = idempotentProducer(kafka);
   await producer.connect();
   await producer.send({ topic, messages: [{ key: 'PK=S:ORDER#1|SK=S:ORDER', value: poison }] });
   await producer.disconnect();

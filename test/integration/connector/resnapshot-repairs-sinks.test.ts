@@ -17,6 +17,7 @@ import { uniqueName } from '../../harness/endpoints.ts';
 import { SimulatedStream, type SimulatedShard } from '../../harness/simulated-streams.ts';
 import { cachedItems, searchAll } from '../../harness/stores.ts';
 import { readTopics } from '../../harness/topic-reader.ts';
+import { idempotentProducer } from '../../harness/producer.ts';
 
 type Item = { id: string; total: string; category: string; user: string };
 const image = ({ id, total, category, user }: Item) => ({
@@ -97,7 +98,7 @@ test('gap policy resnapshot repairs the sinks: a change and a delete lost in the
   const records = await readTopics(options.kafka, [topic], () => false, 3_000);
   const isSweep = (headers: IHeaders | undefined) => String(headers?.ce_type) === 'order.swept';
   const ordered = [...records.filter(({ message }) => isSweep(message.headers)), ...records.filter(({ message }) => !isSweep(message.headers))];
-  const producer = options.kafka.producer();
+  const producer = idempotentProducer(options.kafka);
   await producer.connect();
   await producer.send({ topic: replayTopic, messages: ordered.map(({ message }) => ({ key: message.key, value: message.value, headers: message.headers })) });
   await producer.disconnect();

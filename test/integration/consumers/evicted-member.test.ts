@@ -8,6 +8,7 @@ import { ChangeEventCodec } from '../../../schemas/registry.ts';
 import { orderEvents } from '../../../bench/orders.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
 import { testGroup } from '../../harness/consumers.ts';
+import { idempotentProducer } from '../../harness/producer.ts';
 
 const PARTITIONS = 2;
 
@@ -57,7 +58,7 @@ test('a member evicted while a batch was in flight applies nothing more of its o
   const kafka = createKafka({ brokers: testEndpoints().kafkaBrokers, clientId: prefix });
   await ensureTopics(kafka, [topic], PARTITIONS);
   const codec = new ChangeEventCodec({ url: testEndpoints().registryUrl });
-  const producer = kafka.producer();
+  const producer = idempotentProducer(kafka);
   await producer.connect();
   t.after(() => producer.disconnect());
   let written = 0;

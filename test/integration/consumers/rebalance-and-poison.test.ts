@@ -7,6 +7,7 @@ import { eventually, queryRows, rollupSink, testClickHouse, testGroup } from '..
 import { waitForCaughtUp } from '../../../core/lag.ts';
 import { readTopics } from '../../harness/topic-reader.ts';
 import { startOrdersPipeline } from '../../harness/orders-pipeline.ts';
+import { idempotentProducer } from '../../harness/producer.ts';
 
 test('rebalances between two members lose and double nothing; poison records go to the dead-letter topic with reason and origin', async (t) => {
   const pipeline = await startOrdersPipeline('reb', 11);
@@ -26,7 +27,7 @@ test('rebalances between two members lose and double nothing; poison records go 
   for (let step = 0; step < 80; step++) await workload.step();
   // Poison: an order whose total is not a number, and bytes that are not a change event.
   await dynamodb.send(new PutItemCommand({ TableName: table, Item: { PK: { S: 'ORDER#bad' }, SK: { S: 'ORDER#bad' }, total: { S: 'ten euros' }, created_at: { S: '2026-11-02T10:00:00Z' } } }));
-  const producer = options.kafka.producer();
+  const producer = idempotentProducer(options.kafka);
   await producer.connect();
   await producer.send({ topic, messages: [{ key: 'garbage', value: Buffer.from('not avro at all') }] });
   await producer.disconnect();

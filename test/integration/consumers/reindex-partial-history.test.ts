@@ -8,6 +8,7 @@ import { SearchIndexes } from '../../../consumers/search/indexes.ts';
 import { reindex } from '../../../consumers/search/reindex.ts';
 import { testSearchConfig } from '../../harness/consumers.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
+import { idempotentProducer } from '../../harness/producer.ts';
 
 test('reindex refuses to swap the alias when a source topic no longer starts at offset 0, naming the topic', async (t) => {
   const prefix = uniqueName('partial');
@@ -15,7 +16,7 @@ test('reindex refuses to swap the alias when a source topic no longer starts at 
   const whole = `${prefix}.orders.order`;
   const trimmed = `${prefix}.returns.order`;
   await ensureTopics(kafka, [whole, trimmed], 1);
-  const producer = kafka.producer();
+  const producer = idempotentProducer(kafka);
   await producer.connect();
   await producer.send({ topic: trimmed, messages: [{ key: 'a', value: 'x' }, { key: 'b', value: 'y' }, { key: 'c', value: 'z' }] });
   await producer.disconnect();

@@ -13,6 +13,7 @@ import { ChangeEventCodec } from '../../../schemas/registry.ts';
 import { queryRows, rollupSink, testClickHouse, testGroup } from '../../harness/consumers.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
 import { killHard, spawnEntry } from '../../harness/processes.ts';
+import { idempotentProducer } from '../../harness/producer.ts';
 
 /**
  * The aggregated rollups fed through the real Kafka: histories delivered with duplicates, reordering, a
@@ -131,7 +132,7 @@ async function changeTopic(name: string): Promise<Topic> {
   const kafka = createKafka({ brokers: testEndpoints().kafkaBrokers, clientId: prefix });
   await ensureTopics(kafka, [topic, `${prefix}.dlq`], 3);
   const codec = new ChangeEventCodec({ url: testEndpoints().registryUrl });
-  const producer = kafka.producer();
+  const producer = idempotentProducer(kafka);
   await producer.connect();
   return {
     prefix, topic,

@@ -11,6 +11,7 @@ import { waitForCaughtUp } from '../../../core/lag.ts';
 import { cachedItems, expectedOrders, scanTable, searchAll } from '../../harness/stores.ts';
 import { startOrdersPipeline } from '../../harness/orders-pipeline.ts';
 import { normalizeDecimal } from '../../../schemas/decimal.ts';
+import { idempotentProducer } from '../../harness/producer.ts';
 
 test('the search index and the cache equal the table after a workload of puts, updates and deletes', async (t) => {
   const pipeline = await startOrdersPipeline('sc', 5);
@@ -57,7 +58,7 @@ test('duplicates and out-of-order deliveries end at the newest version; a late r
     before: null, after: status ? image(status) : null,
     source: { kind: 'DYNAMODB_STREAMS', region: 'us-east-1', table: 'orders', stream: 's', shardId: 'sh', sequenceNumber: version, approximateCreationTimeMicros: 1, userIdentity: null, ttlDelete: false },
   });
-  const producer = kafka.producer();
+  const producer = idempotentProducer(kafka);
   await producer.connect();
   const send = async (events: ChangeEvent[]) => producer.send({ topic, messages: await Promise.all(events.map(async (item) => ({ key: canonicalKey(keys), value: await codec.encode(topic, item) }))) });
 

@@ -4,6 +4,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { createKafka } from '../../../core/kafka.ts';
 import { createTopics } from '../../../core/topics.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
+import { idempotentProducer } from '../../harness/producer.ts';
 
 let kafka: Kafka;
 let admin: Admin;
@@ -75,7 +76,7 @@ test('an idempotent producer writes each record once', async () => {
 test('a consumer group commits its offset and a new member resumes after it', async () => {
   const topic = await createTopic();
   const groupId = uniqueName('group');
-  const producer = kafka.producer();
+  const producer = idempotentProducer(kafka);
   await producer.connect();
   await producer.send({ topic, messages: ['a', 'b', 'c'].map((value) => ({ value })) });
 

@@ -1,0 +1,10 @@
+import type { Kafka, Producer } from 'kafkajs';
+
+/**
+ * A producer whose retries do not write twice. A partition just created may answer "not leader" for a
+ * moment after its metadata shows a leader, and KafkaJS then sends the whole request again, which a
+ * plain producer writes a second time for the partitions that had accepted it.
+ */
+export function idempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+}
