@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { resolve } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDb, createDynamoDbStreams, createKinesis, type AwsConnection } from '../core/aws.ts';
@@ -6,6 +7,7 @@ import { createKafka } from '../core/kafka.ts';
 import { withRetries } from '../core/backoff.ts';
 import { classifyError } from '../core/errors.ts';
 import { logger } from '../core/logger.ts';
+import { runningProcesses } from '../core/run-registry.ts';
 import { ensureTopics } from '../core/topics.ts';
 import { Connector } from '../connector/connector.ts';
 import { DynamoDbStreamSource } from '../connector/dynamodb/streams-source.ts';
@@ -23,6 +25,7 @@ import { searchSink } from '../consumers/search/index.ts';
 import { ChangeEventCodec } from '../schemas/registry.ts';
 import type { EntityView } from '../schemas/views.ts';
 import { sinkConfigOf, type ShardlineConfig, type TableSettings } from './config/schema.ts';
+import { CliError, EXIT } from './context.ts';
 import { SINKS } from './sinks.ts';
 
 /** Turns a validated config into connectors and consumer groups: the one place the parts are wired. */
@@ -107,10 +110,25 @@ export async function buildConnector(config: ShardlineConfig): Promise<Connector
 /** Sinks that write to ClickHouse: in embedded mode they run in the process that owns its directory. */
 export const usesClickHouse = (sink: SinkDefinition): boolean => sink.stores.includes('clickhouse');
 
-export const clickhouseOf = (config: ShardlineConfig): Promise<ClickHouseClient> =>
-  connectClickHouse(config.clickhouse.url
-    ? { kind: 'server', url: config.clickhouse.url, username: config.clickhouse.username, password: config.clickhouse.password, database: config.clickhouse.database }
-    : { kind: 'embedded', path: config.clickhouse.path });
+export async function clickhouseOf(config: ShardlineConfig): Promise<ClickHouseClient> {
+  const { url, username, password, database, path } = config.clickhouse;
+  if (url) return connectClickHouse({ kind: 'server', url, username, password, database });
+  try {
+    return await connectClickHouse({ kind: 'embedded', path });
+  } catch (error) {
+    if (!/Cannot lock file|Failed to create connection/.test(String((error as Error).message))) throw error;
+    throw new CliError(directoryHeldMessage(resolve(path)), EXIT.failure);
+  }
+}
+
+/** The embedded engine admits one process per directory: say which one holds it, and the two ways on. */
+function directoryHeldMessage(directory: string): string {
+  const holder = runningProcesses().find((entry) => entry.clickhouse === directory && entry.pid !== process.pid);
+  const clickhouseSinks = SINKS.filter(usesClickHouse).map((sink) => sink.name);
+  return `the embedded ClickHouse directory ${directory} is held by ${holder ? `\`shardline ${holder.command}\` (pid ${holder.pid})` : 'another process'}, `
+    + `and only one process can open it: run the ClickHouse groups (${clickhouseSinks.join(', ')}) in that one process `
+    + `(\`shardline consumer ${clickhouseSinks.join(' ')}\`) and read through \`shardline query\`, or give them a ClickHouse server (clickhouse.url)`;
+}
 
 export const viewsOf = (config: ShardlineConfig): Record<string, EntityView> =>
   Object.fromEntries(Object.entries(config.entities).map(([entity, { fields }]) => [entity, fields]));

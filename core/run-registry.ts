@@ -8,8 +8,10 @@ export interface RunningProcess {
   /** The command it runs: run, connector, consumer or demo. */
   command: string;
   startedAt: string;
-  /** Its HTTP endpoint (metrics, readiness); absent when the port was taken. */
+  /** Its HTTP endpoint (metrics, readiness, queries): the configured port, or a free one when that was taken. */
   http?: { host: string; port: number };
+  /** The embedded ClickHouse directory it holds (absolute): only this process can open it, so queries go through it. */
+  clickhouse?: string;
   /** The connector's name and checkpoint topic, when the process runs the connector. */
   connector?: { name: string; checkpoints: string };
   groups: string[];

@@ -1,19 +1,28 @@
+import { resolve } from 'node:path';
+import { runningProcesses } from '../../core/run-registry.ts';
 import type { ShardlineConfig } from '../config/schema.ts';
 import { hashValue } from '../../consumers/audit/redaction.ts';
 import { readOnlyQuery } from '../../consumers/clickhouse/read-only-query.ts';
 import { clickhouseOf } from '../pipeline.ts';
 
+/** The running process that registered the embedded directory, where it answers queries. */
+const processHolding = (directory: string): { host: string; port: number } | undefined =>
+  runningProcesses().find((entry) => entry.clickhouse === directory && entry.http)?.http;
+
 const parseLines = (body: string): Record<string, unknown>[] => body.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
 
 /**
  * Runs read-only SQL against the rollups and audit log. With a ClickHouse server it connects directly;
- * with the embedded engine it asks the running Shardline process (which owns the data directory) over
- * HTTP, and opens the directory itself when no process runs.
+ * with the embedded engine it asks the running Shardline process that holds the data directory (found
+ * in the registry of running processes, else on the configured port) over HTTP, and opens the directory
+ * itself when no process holds it.
  */
 export async function querySql(config: ShardlineConfig, sql: string): Promise<Record<string, unknown>[]> {
   if (!config.clickhouse.url) {
-    const viaProcess = await fetch(`http://${config.http.host}:${config.http.port}/query`, { method: 'POST', body: sql }).catch(() => undefined);
-    if (viaProcess) {
+    const { host, port } = processHolding(resolve(config.clickhouse.path)) ?? config.http;
+    const viaProcess = await fetch(`http://${host}:${port}/query`, { method: 'POST', body: sql }).catch(() => undefined);
+    // 404: a process without ClickHouse answers on that port (a connector started first).
+    if (viaProcess && viaProcess.status !== 404) {
       const body = await viaProcess.text();
       if (!viaProcess.ok) throw new Error(body.trim());
       return parseLines(body);

@@ -1,7 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import type { PartHealth } from '../../core/health.ts';
-import { startHttp } from '../../core/http.ts';
+import { startHttp, type HttpOptions } from '../../core/http.ts';
 import { logger } from '../../core/logger.ts';
 import { registerProcess } from '../../core/run-registry.ts';
 import type { ShardlineConfig } from '../config/schema.ts';
@@ -28,6 +30,27 @@ export interface RunningPipeline {
 }
 
 /**
+ * The HTTP endpoint on the configured port or, when another process on the machine holds that port (a
+ * connector and a consumer started side by side with one config), on a free one: `status` and `query`
+ * find it through the registry of running processes, and the warning names it for a scrape config.
+ */
+async function startHttpEndpoint(config: ShardlineConfig, handlers: Pick<HttpOptions, 'health' | 'query'>): Promise<Server | undefined> {
+  const { host, port } = config.http;
+  try {
+    return await startHttp({ host, port, ...handlers });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) {
+      logger.warn({ err: error, host, port }, 'HTTP endpoint not started: no metrics, readiness or queries from this process');
+      return undefined;
+    }
+  }
+  const server = await startHttp({ host, port: 0, ...handlers });
+  const used = (server.address() as AddressInfo).port;
+  logger.warn({ configured: port, port: used }, `http.port ${port} is in use by another process; metrics, readiness and queries are on ${host}:${used} (set http.port per process for a fixed scrape target)`);
+  return server;
+}
+
+/**
  * Starts the connector and/or consumer groups in this process, each group still its own Kafka consumer
  * group, plus the HTTP endpoint (metrics, health, and queries for embedded ClickHouse).
  */
@@ -44,10 +67,7 @@ export async function startPipeline(config: ShardlineConfig, parts: { connector:
   let server: Server | undefined;
   if (parts.http !== false) {
     const query = clickhouse ? (sql: string) => readOnlyQuery(clickhouse, sql) : undefined;
-    server = await startHttp({ host: config.http.host, port: config.http.port, health, query }).catch((error: unknown) => {
-      logger.warn({ err: error, port: config.http.port }, 'HTTP endpoint not started (port in use?)');
-      return undefined;
-    });
+    server = await startHttpEndpoint(config, { health, query });
   }
   groups = parts.sinks.length > 0 ? await buildConsumerGroups(config, parts.sinks, clickhouse) : [];
   await Promise.all(groups.map((group) => group.start()));
@@ -56,11 +76,12 @@ export async function startPipeline(config: ShardlineConfig, parts: { connector:
   const failed = Promise.race([...(connectorDone ? [connectorDone] : []), ...groups.map((group) => group.failed), new Promise<never>(() => {})]);
   failed.catch(() => undefined);
   started = true;
-  const http = server ? { host: config.http.host, port: config.http.port } : undefined;
+  const http = server ? { host: config.http.host, port: (server.address() as AddressInfo).port } : undefined;
   // A command the user started (`register` names it) is what `shardline status` finds on this machine.
   const unregister = parts.register === undefined ? undefined : registerProcess({
     command: parts.register,
     http,
+    clickhouse: clickhouse && !config.clickhouse.url ? resolve(config.clickhouse.path) : undefined,
     connector: connector ? { name: config.connector.name, checkpoints: config.connector.topics.checkpoints } : undefined,
     groups: groups.map((group) => group.groupId),
     topics: topicsFor(config),

@@ -94,12 +94,17 @@ test('`shardline run` as a process runs the connector and every enabled group; q
   }
 });
 
-test('`shardline connector` and `shardline consumer` as separate processes; query, audit, status and dlq as commands while they run', { timeout: 300_000 }, async () => {
+test('`shardline connector` and `shardline consumer` as separate processes with one config; query, audit, status and dlq as commands while they run', { timeout: 300_000 }, async () => {
   const { dynamodb, table, prefix, configPath } = await orders('sep');
-  // The consumer process owns the embedded ClickHouse and answers queries on the configured port.
-  const consumer = startCommand(configPath, 'consumer');
-  const connector = startCommand(configPath, 'connector', { SHARDLINE_CONFIG__http__port: String(port + 1) });
+  // As a user starts them: one config, the connector first, so it takes the configured port and the
+  // consumer, which holds the embedded ClickHouse, serves on another; `query` must still reach it.
+  const connector = startCommand(configPath, 'connector');
   const cli = (args: string[]) => shardline(['-c', configPath, ...args]);
+  const answering = async (pid: number) => ((JSON.parse((await cli(['status', '--json'])).stdout) as { pipelines: { pid?: number; ready?: boolean }[] })
+    .pipelines.find((pipeline) => pipeline.pid === pid)?.ready !== undefined);
+  const startedBy = Date.now() + 60_000;
+  while (!(await answering(connector.child.pid!)) && Date.now() < startedBy) await sleep(500);
+  const consumer = startCommand(configPath, 'consumer');
   try {
     const workload = new OrdersWorkload(dynamodb, table, 33);
     for (let step = 0; step < 150; step++) await workload.step();
@@ -123,8 +128,16 @@ test('`shardline connector` and `shardline consumer` as separate processes; quer
 
     const status = await cli(['status', '--json']);
     assert.equal(status.code, 0, status.stderr);
-    const report = JSON.parse(status.stdout) as { shards: unknown[]; groups: { group: string }[] };
+    const report = JSON.parse(status.stdout) as { shards: unknown[]; groups: { group: string }[]; pipelines: { pid?: number; http?: string; ready?: boolean }[] };
     assert.ok(report.shards.length > 0, status.stdout);
+    const ports = [connector, consumer].map(({ child }) => report.pipelines.find((pipeline) => pipeline.pid === child.pid));
+    assert.ok(ports.every((pipeline) => pipeline?.ready === true), `both processes answer status: ${JSON.stringify(ports)}`);
+    assert.notEqual(ports[0]!.http, ports[1]!.http);
+
+    // A second process cannot open the embedded directory: it says which process holds it, and what to do.
+    const second = await cli(['consumer', 'audit']);
+    assert.equal(second.code, 1, second.stderr);
+    assert.match(second.stderr, new RegExp(`held by \`shardline consumer\` \\(pid ${consumer.child.pid}\\).*shardline consumer rollups audit.*clickhouse\\.url`));
     assert.deepEqual([...new Set(report.groups.map((group) => group.group))].sort(), ['audit', 'cache', 'rollups', 'search'].map((name) => `${prefix}-${name}`));
 
     let letters: { reason: string }[] = [];
