@@ -47,7 +47,7 @@ export async function reconcile(config: ShardlineConfig): Promise<{ rollups: num
   }
   const differences: Difference[] = [];
   let groups = 0;
-  const definitions = config.consumers.rollups.definitions as RollupDefinition[];
+  const definitions: RollupDefinition[] = config.consumers.rollups.definitions;
   for (const rollup of definitions) {
     const view = config.entities[rollup.entity]!.fields;
     const expected = new Map<string, { group: Record<string, string>; count: number; sums: Map<string, bigint> }>();

@@ -3,9 +3,8 @@ import type { ShardlineConfig } from '../config/schema.ts';
 import { aggregateDifferences, readerOf, rebuildRollup } from '../../consumers/rollups/consistency.ts';
 import type { RollupDefinition } from '../../consumers/rollups/definition.ts';
 import { itemsTable } from '../../consumers/rollups/items-table.ts';
-import type { EntityView } from '../../schemas/views.ts';
 import { CliError, EXIT } from '../context.ts';
-import { clickhouseOf, kafkaOf } from '../pipeline.ts';
+import { clickhouseOf, kafkaOf, viewsOf } from '../pipeline.ts';
 
 export interface RebuildResult {
   rollup: string;
@@ -33,11 +32,11 @@ export function rollupsCommand(program: Command, config: () => ShardlineConfig):
  * the rebuild would be written to the table being replaced and lost.
  */
 export async function rebuildByName(config: ShardlineConfig, name: string): Promise<RebuildResult> {
-  const definitions = config.consumers.rollups.definitions as RollupDefinition[];
+  const definitions: RollupDefinition[] = config.consumers.rollups.definitions;
   const rollup = definitions.find((definition) => definition.name === name);
   if (!rollup) throw new CliError(`no rollup named ${name}; configured: ${definitions.map((definition) => definition.name).join(', ')}`, EXIT.usage);
   await refuseWhileRunning(config);
-  const view = config.entities[rollup.entity]!.fields as EntityView;
+  const view = viewsOf(config)[rollup.entity]!;
   const clickhouse = await clickhouseOf(config);
   try {
     const read = readerOf(clickhouse);
