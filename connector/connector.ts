@@ -5,7 +5,7 @@ import { SchemaRegistrationError, type ChangeEventCodec, type EventEncoder } fro
 import { deadLetterMessage, type DeadLetterOrigin } from '../core/dead-letter.ts';
 import { applyTopicPolicy, KEEP_EVERYTHING, type TopicPolicy } from '../core/topics.ts';
 import { isUnavailable } from '../core/unavailable.ts';
-import { classifyError, describeError, isFenced } from '../core/errors.ts';
+import { classifyError, describeError, FatalError, isFenced } from '../core/errors.ts';
 import { FailureStreak, type PartHealth } from '../core/health.ts';
 import type { Logger } from '../core/logger.ts';
 import { placeBarrier } from '../core/barrier.ts';
@@ -19,7 +19,7 @@ import type { SourceRecord } from './events/source-record.ts';
 import { connectorMetrics as metrics } from './metrics.ts';
 import { DedupeWindow } from './shards/dedupe.ts';
 import { backoffDelay, type Backoff } from '../core/backoff.ts';
-import { withAwsRetries } from './shards/errors.ts';
+import { isResourceNotFound, withAwsRetries } from './shards/errors.ts';
 import { planShards } from './shards/lineage.ts';
 import { GapError, ShardReader, type PollingPolicy } from './shards/shard-reader.ts';
 import type { ShardInfo, ShardSource } from './shards/source.ts';
@@ -115,6 +115,10 @@ export class Connector {
   private readonly pendingCheckpoints: Message[] = [];
   /** The highest version of a re-snapshot run begun per table, here or by an earlier instance: the next run goes above it. */
   private readonly resnapshotVersions = new Map<string, bigint>();
+  /** Re-snapshot runs started in this loop iteration, by table: one covers every gap of the table met in it. */
+  private readonly runsThisIteration = new Map<string, string>();
+  /** When the newest re-snapshot run was started: run ids stay distinct when two start in one millisecond. */
+  private lastRunAt = 0;
   private lastDiscovery = 0;
   private readonly streak: FailureStreak;
   private readonly stuckAfterMs: number;
@@ -272,6 +276,7 @@ export class Connector {
     while (this.running) {
       const now = Date.now();
       this.roundStartedAt = now;
+      this.runsThisIteration.clear();
       try {
         // The last commit's outcome is unknown: start from what Kafka holds.
         if (uncertain || !this.producer) await this.recover();
@@ -311,7 +316,7 @@ export class Connector {
       const plan = planShards(shards, { finished, started: shardSet(this.started, source.streamId) });
       for (const gap of plan.vanished) {
         await this.handleGap(source, new GapError(source.streamId, gap.shardId, this.checkpoints.get(this.key(source, gap.shardId))?.sequenceNumber, new Error('shard vanished before it was read to its end')));
-        finished.add(gap.shardId);
+        this.closeGoneShard(source, gap.shardId);
       }
       for (const shard of plan.readable) this.ensureReader(source, shard);
       metrics.activeShards.set({ stream: source.streamId }, [...this.readers.values()].filter((entry) => entry.source === source).length);
@@ -340,8 +345,15 @@ export class Connector {
       const read = reads[index]!;
       if ('error' in read) {
         if (!(read.error instanceof GapError)) throw read.error;
+        if (source.kind === 'SNAPSHOT') throw new FatalError(`${source.streamId}: the table can no longer be scanned (${describeError(read.error.cause)}); a snapshot of a table that is gone cannot finish`);
         await this.handleGap(source, read.error);
-        reader.restartFromTrimHorizon();
+        // A trim leaves the shard readable from its horizon; a shard that is gone has nothing more to read.
+        if (isResourceNotFound(read.error.cause)) {
+          this.retire(reader);
+          this.closeGoneShard(source, reader.shardId);
+        } else {
+          reader.restartFromTrimHorizon();
+        }
         continue;
       }
       const records = read.value;
@@ -568,7 +580,16 @@ export class Connector {
     if (gapPolicy === 'fail') throw gap;
     if (gapPolicy === 'resnapshot') {
       if (!this.options.snapshotFactory) throw new Error('gap policy resnapshot needs a snapshot source factory');
-      const run = resnapshotRunId(Date.now());
+      // Gaps met together (a parent gone under a split, shards trimmed during one outage) are covered by one
+      // run: its version is taken from the same committed positions, and it has read nothing yet.
+      const covering = this.runsThisIteration.get(source.table);
+      if (covering) {
+        logger.warn({ table: source.table, run: covering }, 'the re-snapshot started for this table covers the gap');
+        return;
+      }
+      this.lastRunAt = Math.max(Date.now(), this.lastRunAt + 1);
+      const run = resnapshotRunId(this.lastRunAt);
+      this.runsThisIteration.set(source.table, run);
       const version = this.resnapshotVersion(source.table);
       this.noteResnapshot(source.table, version);
       const snapshot = this.options.snapshotFactory(source.table, run, version);
@@ -582,6 +603,13 @@ export class Connector {
       this.lastDiscovery = 0;
       logger.warn({ table: source.table, run, version }, 're-snapshot started to cover the gap');
     }
+  }
+
+  /** A shard that is gone is finished, in the next commit too: a restart must not meet its gap again. */
+  private closeGoneShard(source: ShardSource, shardId: string): void {
+    shardSet(this.finished, source.streamId).add(shardId);
+    const key = this.key(source, shardId);
+    this.pendingCheckpoints.push(checkpointMessage(key, { ...this.checkpoints.get(key), finished: true }));
   }
 
   private noteResnapshot(table: string, version: string): void {

@@ -30,7 +30,8 @@ export function planShards(shards: readonly ShardInfo[], state: LineageState): L
       if (state.finished.has(parent)) continue;
       if (listed.has(parent)) {
         blocked = true;
-      } else if (state.started.has(parent)) {
+      } else if (state.started.has(parent) && !vanished.some((gap) => gap.shardId === parent)) {
+        // Once, however many children name it.
         vanished.push({ shardId: parent, childShardId: shard.shardId });
       }
     }
