@@ -3,7 +3,7 @@ import { compareVersions, type ChangeEvent, type DynamoImage } from '../../schem
 import { readField, ViewError, type EntityView, type FieldValue } from '../../schemas/views.ts';
 import { faultPoint } from '../../core/fault.ts';
 import { ClickHouseProgress } from '../clickhouse/progress.ts';
-import type { Rejection, Sink, SinkBatch } from '../runtime/sink.ts';
+import type { Rejection, Sink, SinkBatch, TopicPartition } from '../runtime/sink.ts';
 import { AppliedStates } from './applied-states.ts';
 import { newestStates, rowsOf, sweptState, type ItemState } from './contribution.ts';
 import { columnValue, type RollupDefinition } from './definition.ts';
@@ -128,6 +128,11 @@ export class RollupSink implements Sink {
     for (const entity of this.entities) entity.applied.forget(topic, partition);
     this.sweeps.refresh();
     return this.store.read(topic, partition);
+  }
+
+  /** Partitions now another member's: their states and Bloom filters are dropped (a filter is 16 MiB). */
+  release(partitions: TopicPartition[]): void {
+    for (const { topic, partition } of partitions) for (const entity of this.entities) entity.applied.forget(topic, partition);
   }
 
   async apply(batch: SinkBatch, deadLetter: (rejections: Rejection[]) => Promise<void>): Promise<void> {

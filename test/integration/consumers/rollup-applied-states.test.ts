@@ -174,3 +174,37 @@ test('a batch fails only once every entity\'s insert has settled: a retry must n
   await assert.rejects(sink.apply(batch, noDeadLetters), /orders insert failed/);
   assert.ok(refundsInsertDone, 'the batch failed while the refunds insert was still in flight');
 });
+
+test('a partition released to another member is dropped from memory (states and listing) and listed again if it comes back', async (t) => {
+  const { clickhouse } = await testClickHouse();
+  t.after(() => clickhouse.close());
+  const listings: string[] = [];
+  const counting = new Proxy(clickhouse, {
+    get(target, property, receiver) {
+      if (property !== 'query') return Reflect.get(target, property, receiver) as unknown;
+      return (params: Parameters<ClickHouseClient['query']>[0]) => {
+        if (params.query.includes('SELECT DISTINCT table, item_key')) listings.push(JSON.stringify(params.query_params));
+        return target.query(params);
+      };
+    },
+  });
+  // Another order, in partition 1.
+  const otherKeys = { PK: { S: 'ORDER#9' }, SK: { S: 'ORDER#9' } };
+  const other = (offset: number, version: string, total: string): SinkBatch => ({
+    topic: 'orders', partition: 1, nextOffset: String(offset + 1),
+    records: [{ offset: String(offset), key: canonicalKey(otherKeys), event: { ...modify(version, total), keys: otherKeys, after: { ...modify(version, total).after!, ...otherKeys } } }],
+  });
+  const sink = sinkOf(counting, 'released');
+  await sink.open();
+  await sink.progress('orders', 0);
+  await sink.progress('orders', 1);
+  await sink.apply(batchOf(0, 0, modify('1', '10.00')), noDeadLetters);
+  await sink.apply(other(0, '1', '4.00'), noDeadLetters);
+  await sink.apply(batchOf(0, 1, modify('2', '20.00')), noDeadLetters);
+  assert.deepEqual(listings, ['{"partition":0}', '{"partition":1}'], 'each partition listed once while kept');
+  sink.release([{ topic: 'orders', partition: 0 }]);
+  await sink.apply(other(1, '2', '5.00'), noDeadLetters);
+  await sink.apply(batchOf(0, 2, modify('3', '30.00')), noDeadLetters);
+  assert.deepEqual(listings, ['{"partition":0}', '{"partition":1}', '{"partition":0}'], 'only the released partition is listed again');
+  assert.deepEqual(await totals(clickhouse), [{ user_id: 'USER#1', order_count: '2', total_spent: '35.00' }]);
+});
