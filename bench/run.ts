@@ -11,7 +11,7 @@ import { benchConsumers } from './consumers.bench.ts';
 import type { SinkKind } from './consumer-process.ts';
 import { benchLatency } from './latency.bench.ts';
 import { benchRollups } from './rollups.bench.ts';
-import { benchSinks } from './sinks.bench.ts';
+import { benchRollupSink, benchSinks } from './sinks.bench.ts';
 import type { BenchResult } from './measure.ts';
 import { machineAndVersions } from './versions.ts';
 
@@ -32,6 +32,8 @@ if (!only || only === 'connector') results.push(await benchConnector(endpoints, 
 if (!only || only === 'consumers') results.push(...(await benchConsumers(endpoints, run, process.argv.slice(3) as SinkKind[])));
 if (!only || only === 'sinks') results.push(...(await benchSinks(endpoints, run)));
 if (!only || only === 'latency') results.push(await benchLatency(endpoints, run));
+// The rollup sink's row comes with the sinks part in a whole run.
+if (only === 'rollups') results.push(await benchRollupSink(endpoints, run));
 if (!only || only === 'rollups') results.push(await benchRollups(endpoints, run, process.argv.slice(3)));
 
 writeFileSync(resultsFile, `${JSON.stringify(only ? mergedInto(previousResults(), results) : results, null, 2)}\n`);
