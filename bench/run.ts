@@ -1,5 +1,5 @@
 /**
- * `npm run bench [connector|consumers [sink...]|sinks|latency]`: each measured path against its raw baseline in the same run, on the real stack
+ * `npm run bench [connector|consumers [sink...]|sinks|latency|rollups [--items N]]`: each measured path against its raw baseline in the same run, on the real stack
  * (endpoints from the environment, else the native stack, started if needed). Writes bench/results.json
  * and prints the figures as a table.
  */
@@ -10,8 +10,8 @@ import { benchConnector } from './connector.bench.ts';
 import { benchConsumers } from './consumers.bench.ts';
 import type { SinkKind } from './consumer-process.ts';
 import { benchLatency } from './latency.bench.ts';
-import { benchRollupsQuery } from './rollups-query.bench.ts';
-import { benchSinks } from './sinks.bench.ts';
+import { benchRollups } from './rollups.bench.ts';
+import { benchRollupSink, benchSinks } from './sinks.bench.ts';
 import type { BenchResult } from './measure.ts';
 import { machineAndVersions } from './versions.ts';
 
@@ -32,7 +32,9 @@ if (!only || only === 'connector') results.push(await benchConnector(endpoints, 
 if (!only || only === 'consumers') results.push(...(await benchConsumers(endpoints, run, process.argv.slice(3) as SinkKind[])));
 if (!only || only === 'sinks') results.push(...(await benchSinks(endpoints, run)));
 if (!only || only === 'latency') results.push(await benchLatency(endpoints, run));
-if (!only || only === 'rollups-query') results.push(await benchRollupsQuery(endpoints, run));
+// The rollup sink's row comes with the sinks part in a whole run.
+if (only === 'rollups') results.push(await benchRollupSink(endpoints, run));
+if (!only || only === 'rollups') results.push(await benchRollups(endpoints, run, process.argv.slice(3)));
 
 writeFileSync(resultsFile, `${JSON.stringify(only ? mergedInto(previousResults(), results) : results, null, 2)}\n`);
 console.log(machineAndVersions());

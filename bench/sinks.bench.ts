@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client as OpenSearchClient } from '@opensearch-project/opensearch';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import { AuditSink } from '../consumers/audit/audit-sink.ts';
 import { plainImage } from '../schemas/plain.ts';
@@ -61,26 +62,42 @@ async function compare(
   return comparison(name, median(sinkRates), median(baselineRates), peakRssMb);
 }
 
-/** Each sink through its Sink interface, against a raw write of the same rows or documents to the same store. */
-export async function benchSinks(endpoints: Endpoints, run: string): Promise<BenchResult[]> {
-  const results: BenchResult[] = [];
-  const topic = `bench-${run}.orders.order`;
-  const count = 10_000;
-  const slices = <T>(items: T[]): T[][] => Array.from({ length: Math.ceil(items.length / BATCH) }, (_, index) => items.slice(index * BATCH, (index + 1) * BATCH));
+const benchClickHouse = (endpoints: Endpoints) =>
+  connectClickHouse(endpoints.clickhouseUrl ? { kind: 'server', url: endpoints.clickhouseUrl } : { kind: 'embedded', path: mkdtempSync(join(tmpdir(), 'shardline-bench-ch-')) });
 
-  // ClickHouse: embedded unless a server is configured.
-  const clickhouse = await connectClickHouse(endpoints.clickhouseUrl ? { kind: 'server', url: endpoints.clickhouseUrl } : { kind: 'embedded', path: mkdtempSync(join(tmpdir(), 'shardline-bench-ch-')) });
-  // The values the rollup sink writes, inserted plainly in one table per rollup (the layout before aggregates).
+const slices = <T>(items: T[]): T[][] => Array.from({ length: Math.ceil(items.length / BATCH) }, (_, index) => items.slice(index * BATCH, (index + 1) * BATCH));
+
+/** The rollup sink's apply against the values it writes, inserted plainly in one table per rollup (the layout before aggregates). */
+async function compareRollupSink(clickhouse: ClickHouseClient, run: string, count: number, topic: string): Promise<BenchResult> {
   await clickhouse.command({ query: 'CREATE TABLE raw_daily (item_key String, version UInt256, is_deleted UInt8, day Date, category String, m_revenue Decimal(38, 2)) ENGINE = MergeTree ORDER BY item_key' });
   await clickhouse.command({ query: 'CREATE TABLE raw_users (item_key String, version UInt256, is_deleted UInt8, user_id String, m_total_spent Decimal(38, 2)) ENGINE = MergeTree ORDER BY item_key' });
-  results.push(await compare('sink rollups (ClickHouse): apply with views, versions and progress (vs raw insert of the same rows)',
+  return compare('sink rollups (ClickHouse): apply with views, versions and progress (vs raw insert of the same rows)',
     new RollupSink({ group: `bench-${run}`, clickhouse, rollups: defaultRollups, views: { order: defaultOrderView } }), count, topic, async (events) => {
       for (const slice of slices(events)) {
         const rows = slice.map(({ key, event }) => ({ key, version: event.version, day: event.after!.created_at!.S!.slice(0, 10), category: event.after!.category!.S!, user: event.after!.user_id!.S!, total: event.after!.total!.N! }));
         await clickhouse.insert({ table: 'raw_daily', format: 'JSONEachRow', values: rows.map((row) => ({ item_key: row.key, version: row.version, is_deleted: 0, day: row.day, category: row.category, m_revenue: row.total })) });
         await clickhouse.insert({ table: 'raw_users', format: 'JSONEachRow', values: rows.map((row) => ({ item_key: row.key, version: row.version, is_deleted: 0, user_id: row.user, m_total_spent: row.total })) });
       }
-    }));
+    });
+}
+
+/** The rollup sink's row alone (`npm run bench rollups`), on a ClickHouse of its own. */
+export async function benchRollupSink(endpoints: Endpoints, run: string): Promise<BenchResult> {
+  const clickhouse = await benchClickHouse(endpoints);
+  const result = await compareRollupSink(clickhouse, run, 10_000, `bench-${run}.orders.order`);
+  await clickhouse.close();
+  return result;
+}
+
+/** Each sink through its Sink interface, against a raw write of the same rows or documents to the same store. */
+export async function benchSinks(endpoints: Endpoints, run: string): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  const topic = `bench-${run}.orders.order`;
+  const count = 10_000;
+
+  // ClickHouse: embedded unless a server is configured.
+  const clickhouse = await benchClickHouse(endpoints);
+  results.push(await compareRollupSink(clickhouse, run, count, topic));
 
   const auditSink = new AuditSink({ group: `bench-${run}`, clickhouse, table: 'bench_audit', retentionDays: 90, redactions: {}, hashSalt: '', includeSnapshots: false });
   await auditSink.open();

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ConfigurationError } from '../../core/errors.ts';
 import type { EntityView, FieldValue } from '../../schemas/views.ts';
@@ -90,9 +91,10 @@ export function itemsLayout(rollups: RollupDefinition[], view: EntityView): Item
  * definitions need. A changed definition (another dimension, a measure's scale, a rollup added or removed)
  * cannot go on writing into the old table: every later insert would fail, or a new rollup would start from
  * the middle of the stream; it is refused at open with what differs and how to rebuild. Tables of the layouts
- * before (one per rollup) are refused too, with how to move.
+ * before (one per rollup) are refused too, with how to move. Returns the table's instance: an id its creation
+ * wrote in its comment, which a table dropped and made again does not share ('' for a table made before ids).
  */
-export async function ensureItemsTable(clickhouse: ClickHouseClient, entity: string, rollups: RollupDefinition[], view: EntityView): Promise<void> {
+export async function ensureItemsTable(clickhouse: ClickHouseClient, entity: string, rollups: RollupDefinition[], view: EntityView): Promise<string> {
   const table = entityTable(entity);
   const names = rollups.map((rollup) => rollup.name).join(', ');
   const rebuild = `To rebuild it, DROP TABLE ${table} and replay the topics into it: run the rollups with a new consumers.rollups.groupId `
@@ -110,9 +112,10 @@ export async function ensureItemsTable(clickhouse: ClickHouseClient, entity: str
   const projections = [...layout.projections].map(([name, query]) => `PROJECTION ${name} (${query})`).join(', ');
   await clickhouse.command({
     query: `CREATE TABLE IF NOT EXISTS ${table} (${layout.columns.map(([name, type]) => `${name} ${type}`).join(', ')}, ${projections}) `
-      + `ENGINE = ${layout.engine} ORDER BY (${layout.orderBy.join(', ')}) SETTINGS deduplicate_merge_projection_mode = 'rebuild'`,
+      + `ENGINE = ${layout.engine} ORDER BY (${layout.orderBy.join(', ')}) SETTINGS deduplicate_merge_projection_mode = 'rebuild' COMMENT '${randomUUID()}'`,
   });
-  const differences = layoutDifferences((await existingLayout(clickhouse, table))!, layout);
+  const existing = (await existingLayout(clickhouse, table))!;
+  const differences = layoutDifferences(existing, layout);
   if (differences.length > 0) {
     throw new ConfigurationError(`rollups ${names} of ${entity}: their table ${table} was made for other definitions: ${differences.join('; ')}. ${rebuild} `
       + 'Or restore the previous definitions.');
@@ -126,12 +129,13 @@ export async function ensureItemsTable(clickhouse: ClickHouseClient, entity: str
         + `ORDER BY ${rollup.dimensions.map((dimension) => dimension.name).join(', ')}`,
     });
   }
+  return existing.instance;
 }
 
-/** The layout of an existing table; undefined when there is no such table. */
-async function existingLayout(clickhouse: ClickHouseClient, table: string): Promise<ItemsLayout | undefined> {
+/** The layout of an existing table and its instance (its comment); undefined when there is no such table. */
+async function existingLayout(clickhouse: ClickHouseClient, table: string): Promise<ItemsLayout & { instance: string } | undefined> {
   const params = { query_params: { table }, format: 'JSONEachRow' } as const;
-  const [about] = await (await clickhouse.query({ query: 'SELECT engine_full, sorting_key, create_table_query FROM system.tables WHERE database = currentDatabase() AND name = {table:String}', ...params })).json<{ engine_full: string; sorting_key: string; create_table_query: string }>();
+  const [about] = await (await clickhouse.query({ query: 'SELECT engine_full, sorting_key, create_table_query, comment FROM system.tables WHERE database = currentDatabase() AND name = {table:String}', ...params })).json<{ engine_full: string; sorting_key: string; create_table_query: string; comment: string }>();
   if (!about) return undefined;
   const columns = await (await clickhouse.query({ query: 'SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {table:String} ORDER BY position', ...params })).json<{ name: string; type: string }>();
   return {
@@ -141,6 +145,7 @@ async function existingLayout(clickhouse: ClickHouseClient, table: string): Prom
     // The sorting key quotes names that are keywords (`table`).
     orderBy: about.sorting_key.split(', ').filter(Boolean).map((name) => name.replace(/^`(.*)`$/, '$1')),
     projections: new Map([...about.create_table_query.matchAll(/PROJECTION (\S+) \(/g)].map((match) => [match[1]!.replace(/^`(.*)`$/, '$1'), ''])),
+    instance: about.comment,
   };
 }
 

@@ -3,7 +3,7 @@ import { compareVersions, type ChangeEvent, type DynamoImage } from '../../schem
 import { readField, ViewError, type EntityView, type FieldValue } from '../../schemas/views.ts';
 import { faultPoint } from '../../core/fault.ts';
 import { ClickHouseProgress } from '../clickhouse/progress.ts';
-import type { Rejection, Sink, SinkBatch } from '../runtime/sink.ts';
+import type { Rejection, Sink, SinkBatch, TopicPartition } from '../runtime/sink.ts';
 import { AppliedStates } from './applied-states.ts';
 import { newestStates, rowsOf, sweptState, type ItemState } from './contribution.ts';
 import { columnValue, type RollupDefinition } from './definition.ts';
@@ -46,6 +46,8 @@ interface EntityRollups {
   insertColumns: [string, ...string[]];
   /** Those columns for a deleted item. */
   deleted: Record<string, FieldValue>;
+  /** The table's instance (ensureItemsTable), known once open: the writers recorded for it are the ones that count. */
+  instance: string;
   /** The states of the items this sink applies, as the table holds them. */
   applied: AppliedStates;
   /**
@@ -80,15 +82,15 @@ export class RollupSink implements Sink {
       const rollups = options.rollups.filter((rollup) => rollup.entity === entity);
       const view = options.views[entity]!;
       const deleted = Object.assign({}, ...rollups.map((rollup) => uncountedValues(rollup, view))) as Record<string, FieldValue>;
-      return { entity, table: entityTable(entity), rollups, view, columns: Object.keys(deleted), insertColumns: ['table', 'item_key', 'version', 'is_deleted', 'partition', ...Object.keys(deleted), 'sign'], deleted, applied: new AppliedStates(options.keptStates), soleWriter: false };
+      return { entity, table: entityTable(entity), rollups, view, columns: Object.keys(deleted), insertColumns: ['table', 'item_key', 'version', 'is_deleted', 'partition', ...Object.keys(deleted), 'sign'], deleted, instance: '', applied: new AppliedStates(options.keptStates), soleWriter: false };
     });
   }
 
   async open(): Promise<void> {
     await this.store.open();
     await this.sweeps.open();
-    for (const entity of this.entities) await ensureItemsTable(this.options.clickhouse, entity.entity, entity.rollups, entity.view);
-    await recordWriter(this.options.clickhouse, this.entities.map(({ table }) => table), this.options.group);
+    for (const entity of this.entities) entity.instance = await ensureItemsTable(this.options.clickhouse, entity.entity, entity.rollups, entity.view);
+    await recordWriter(this.options.clickhouse, this.entities, this.options.group);
     for (const entity of this.entities) entity.soleWriter = true;
     this.stopKeeping(await this.sharedTables());
   }
@@ -96,7 +98,7 @@ export class RollupSink implements Sink {
   /** Those of the tables this sink still takes for its group's alone that another group has written. */
   private async sharedTables(): Promise<Set<string>> {
     const sole = this.entities.filter((entity) => entity.soleWriter);
-    return sole.length === 0 ? new Set() : sharedTables(this.options.clickhouse, sole.map(({ table }) => table), this.options.group);
+    return sole.length === 0 ? new Set() : sharedTables(this.options.clickhouse, sole, this.options.group);
   }
 
   /**
@@ -128,6 +130,11 @@ export class RollupSink implements Sink {
     for (const entity of this.entities) entity.applied.forget(topic, partition);
     this.sweeps.refresh();
     return this.store.read(topic, partition);
+  }
+
+  /** Partitions now another member's: their states and Bloom filters are dropped (a filter is 16 MiB). */
+  release(partitions: TopicPartition[]): void {
+    for (const { topic, partition } of partitions) for (const entity of this.entities) entity.applied.forget(topic, partition);
   }
 
   async apply(batch: SinkBatch, deadLetter: (rejections: Rejection[]) => Promise<void>): Promise<void> {

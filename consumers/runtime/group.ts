@@ -8,7 +8,7 @@ import type { Logger } from '../../core/logger.ts';
 import { isRegistryRefusal, type ChangeEventCodec } from '../../schemas/registry.ts';
 import { DeadLetters, PartitionTakenOver } from './dead-letters.ts';
 import { groupMetrics as metrics } from './metrics.ts';
-import type { Rejection, Sink, SinkRecord } from './sink.ts';
+import type { Rejection, Sink, SinkRecord, TopicPartition } from './sink.ts';
 
 export interface ConsumerGroupOptions {
   groupId: string;
@@ -52,6 +52,8 @@ export class ConsumerGroup {
   private deadLetters: DeadLetters | undefined;
   private stopping = false;
   private admin: Admin | undefined;
+  /** The partitions of this member's last assignment, by `topic:partition`: those missing from the next are released. */
+  private assigned = new Map<string, TopicPartition>();
   /** Next offset per `topic:partition` since the last assignment; filled from the sink on first sight. */
   private readonly next = new Map<string, bigint>();
   private readonly log: Logger;
@@ -124,10 +126,11 @@ export class ConsumerGroup {
     });
     this.consumer = consumer;
     // A new assignment may bring partitions another member was applying: ask the sink again.
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.membershipInDoubt = false;
       this.next.clear();
       void this.deadLetters?.reset();
+      this.releaseRevoked(payload.memberAssignment);
     });
     consumer.on(consumer.events.REBALANCING, () => {
       this.membershipInDoubt = true;
@@ -153,6 +156,14 @@ export class ConsumerGroup {
       throw error;
     }
     this.log.info({ topics }, 'consumer group started');
+  }
+
+  /** Tells the sink which partitions the new assignment took from this member (KafkaJS has no revoke callback). */
+  private releaseRevoked(assignment: Record<string, number[]>): void {
+    const assigned = new Map(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition): [string, TopicPartition] => [`${topic}:${partition}`, { topic, partition }])));
+    const revoked = [...this.assigned].flatMap(([key, partition]) => (assigned.has(key) ? [] : [partition]));
+    this.assigned = assigned;
+    if (revoked.length > 0) this.options.sink.release?.(revoked);
   }
 
   /** The partition's first offset still held (records before it were deleted by retention). */

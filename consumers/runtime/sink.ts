@@ -16,6 +16,11 @@ export interface SinkBatch {
   nextOffset: string;
 }
 
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
 /** A record the sink cannot apply however often it is retried (bad data, a mapping conflict). */
 export interface Rejection {
   offset: string;
@@ -42,5 +47,11 @@ export interface Sink {
    * is stored, so that a crash in between replays them rather than losing them.
    */
   apply(batch: SinkBatch, deadLetter: (rejections: Rejection[]) => Promise<void>): Promise<void>;
+  /**
+   * Partitions this member no longer owns (revoked or lost in a rebalance): what the sink keeps in memory for
+   * them can go. Called from the rebalance, so it must not wait on the store; a batch of such a partition
+   * still in flight may complete after it.
+   */
+  release?(partitions: TopicPartition[]): void;
   close(): Promise<void>;
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { defaultOrderView, defaultRollups, type RollupDefinition } from '../../../consumers/rollups/definition.ts';
+import { rebuildRollup } from '../../../consumers/rollups/consistency.ts';
 import { RollupSink } from '../../../consumers/rollups/rollup-sink.ts';
 import type { SinkBatch } from '../../../consumers/runtime/sink.ts';
 import { canonicalKey, type ChangeEvent } from '../../../schemas/change-event.ts';
@@ -27,6 +28,20 @@ const batchOf = (partition: number, offset: number, event: ChangeEvent): SinkBat
   ({ topic: 'orders', partition, records: [{ offset: String(offset), key: canonicalKey(keys), event }], nextOffset: String(offset + 1) });
 const noDeadLetters = async (rejections: unknown[]) => assert.deepEqual(rejections, []);
 const totals = (clickhouse: ClickHouseClient) => queryRows(clickhouse, 'SELECT user_id, order_count, total_spent FROM user_totals');
+/** A client that records each listing of a partition's stored items (asked as a partition's kept states begin). */
+function countingListings(clickhouse: ClickHouseClient): { counting: ClickHouseClient; listings: string[] } {
+  const listings: string[] = [];
+  const counting = new Proxy(clickhouse, {
+    get(target, property, receiver) {
+      if (property !== 'query') return Reflect.get(target, property, receiver) as unknown;
+      return (params: Parameters<ClickHouseClient['query']>[0]) => {
+        if (params.query.includes('SELECT DISTINCT table, item_key')) listings.push(JSON.stringify(params.query_params));
+        return target.query(params);
+      };
+    },
+  });
+  return { counting, listings };
+}
 const sinkOf = (clickhouse: ClickHouseClient, group: string) => new RollupSink({ group, clickhouse, rollups: [userTotals], views: { order: defaultOrderView } });
 
 test('a partition assigned again is read again: another member may have applied it meanwhile', async (t) => {
@@ -173,4 +188,86 @@ test('a batch fails only once every entity\'s insert has settled: a retry must n
   };
   await assert.rejects(sink.apply(batch, noDeadLetters), /orders insert failed/);
   assert.ok(refundsInsertDone, 'the batch failed while the refunds insert was still in flight');
+});
+
+test('a partition released to another member is dropped from memory (states and listing) and listed again if it comes back', async (t) => {
+  const { clickhouse } = await testClickHouse();
+  t.after(() => clickhouse.close());
+  const { counting, listings } = countingListings(clickhouse);
+  // Another order, in partition 1.
+  const otherKeys = { PK: { S: 'ORDER#9' }, SK: { S: 'ORDER#9' } };
+  const other = (offset: number, version: string, total: string): SinkBatch => ({
+    topic: 'orders', partition: 1, nextOffset: String(offset + 1),
+    records: [{ offset: String(offset), key: canonicalKey(otherKeys), event: { ...modify(version, total), keys: otherKeys, after: { ...modify(version, total).after!, ...otherKeys } } }],
+  });
+  const sink = sinkOf(counting, 'released');
+  await sink.open();
+  await sink.progress('orders', 0);
+  await sink.progress('orders', 1);
+  await sink.apply(batchOf(0, 0, modify('1', '10.00')), noDeadLetters);
+  await sink.apply(other(0, '1', '4.00'), noDeadLetters);
+  await sink.apply(batchOf(0, 1, modify('2', '20.00')), noDeadLetters);
+  assert.deepEqual(listings, ['{"partition":0}', '{"partition":1}'], 'each partition listed once while kept');
+  sink.release([{ topic: 'orders', partition: 0 }]);
+  await sink.apply(other(1, '2', '5.00'), noDeadLetters);
+  await sink.apply(batchOf(0, 2, modify('3', '30.00')), noDeadLetters);
+  assert.deepEqual(listings, ['{"partition":0}', '{"partition":1}', '{"partition":0}'], 'only the released partition is listed again');
+  assert.deepEqual(await totals(clickhouse), [{ user_id: 'USER#1', order_count: '2', total_spent: '35.00' }]);
+});
+
+test('a group recorded as a writer of a table since dropped does not keep the group replaying into the new table from keeping states', async (t) => {
+  const { clickhouse } = await testClickHouse();
+  t.after(() => clickhouse.close());
+  const ended = sinkOf(clickhouse, 'ended');
+  await ended.open();
+  await ended.apply(batchOf(0, 0, modify('1', '10.00')), noDeadLetters);
+  // The rebuild the README describes: the table dropped, the topics replayed by a new group.
+  await clickhouse.command({ query: 'DROP TABLE rollups_order_items' });
+  const { counting, listings } = countingListings(clickhouse);
+  const replaying = sinkOf(counting, 'replaying');
+  await replaying.open();
+  await replaying.progress('orders', 0);
+  await replaying.apply(batchOf(0, 0, modify('1', '10.00')), noDeadLetters);
+  await replaying.apply(batchOf(0, 1, modify('2', '20.00')), noDeadLetters);
+  assert.deepEqual(listings, ['{"partition":0}'], 'the new table\'s only writer keeps states (it lists the partition once, then reads nothing)');
+  assert.deepEqual(await queryRows(clickhouse, "SELECT group FROM rollup_items_writers FINAL WHERE items_table = 'rollups_order_items'"), [{ group: 'replaying' }]);
+  assert.deepEqual(await totals(clickhouse), [{ user_id: 'USER#1', order_count: '1', total_spent: '20.00' }]);
+});
+
+test('a rebuilt table keeps the groups that wrote its rows: they are the same rows', async (t) => {
+  const { clickhouse } = await testClickHouse();
+  t.after(() => clickhouse.close());
+  for (const group of ['first', 'second']) {
+    const sink = sinkOf(clickhouse, group);
+    await sink.open();
+    await sink.apply(batchOf(0, 0, modify('1', '10.00')), noDeadLetters);
+  }
+  await rebuildRollup(clickhouse, userTotals);
+  const { counting, listings } = countingListings(clickhouse);
+  const after = sinkOf(counting, 'second');
+  await after.open();
+  await after.progress('orders', 0);
+  await after.apply(batchOf(0, 1, modify('2', '20.00')), noDeadLetters);
+  assert.deepEqual(listings, [], 'the table is still shared: every batch reads its items');
+  assert.deepEqual(await queryRows(clickhouse, "SELECT group FROM rollup_items_writers FINAL WHERE items_table = 'rollups_order_items' ORDER BY group"), [{ group: 'first' }, { group: 'second' }]);
+});
+
+test('the groups recorded before instances were recorded still count for a table made before them', async (t) => {
+  const { clickhouse } = await testClickHouse();
+  t.after(() => clickhouse.close());
+  const older = sinkOf(clickhouse, 'older');
+  await older.open();
+  await older.apply(batchOf(0, 0, modify('1', '10.00')), noDeadLetters);
+  // The table and the writers as an earlier Shardline left them: no instance in the comment, none recorded.
+  await clickhouse.command({ query: "ALTER TABLE rollups_order_items MODIFY COMMENT ''" });
+  await clickhouse.command({ query: 'DROP TABLE rollup_items_writers' });
+  await clickhouse.command({ query: 'CREATE TABLE rollup_items_writers (items_table String, group String) ENGINE = ReplacingMergeTree ORDER BY (items_table, group)' });
+  await clickhouse.command({ query: "INSERT INTO rollup_items_writers VALUES ('rollups_order_items', 'older')" });
+  const { counting, listings } = countingListings(clickhouse);
+  const now = sinkOf(counting, 'now');
+  await now.open();
+  await now.progress('orders', 0);
+  await now.apply(batchOf(0, 1, modify('2', '20.00')), noDeadLetters);
+  assert.deepEqual(listings, [], 'the table is shared with the older group: its items are read');
+  assert.deepEqual(await totals(clickhouse), [{ user_id: 'USER#1', order_count: '1', total_spent: '20.00' }]);
 });
