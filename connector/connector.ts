@@ -23,6 +23,7 @@ import { GapError, type PollingPolicy, type ShardReader } from './shards/shard-r
 import { ShardState } from './shards/shard-state.ts';
 import type { ShardSource } from './shards/source.ts';
 import { afterFailedRound, closingMessages, commitFailure, openingCheckpoints, sendFailure } from './round-outcome.ts';
+import { unitTransactionalId, type UnitScope } from './scale-out/units.ts';
 
 export type GapPolicy = 'fail' | 'resnapshot' | 'skip';
 
@@ -67,6 +68,11 @@ export interface ConnectorOptions {
   logger: Logger;
   /** Rounds failing for longer than this make the connector not ready (default 30 s). */
   stuckAfterMs?: number;
+  /**
+   * One assignment unit of a connector scaled out over several instances (connector/scale-out): only the
+   * unit's shards are read, under the unit's own transactional id. Without it, every shard is read.
+   */
+  unit?: UnitScope;
 }
 
 interface ConvertedEvent {
@@ -101,6 +107,13 @@ export class Connector {
   private running = false;
   private stopped: Promise<void> | undefined;
   private readonly shards: ShardState;
+  private markLoaded: () => void = () => undefined;
+  /** Settles once the checkpoints were first loaded: the producer has fenced its predecessors. */
+  readonly loaded = new Promise<void>((resolve) => {
+    this.markLoaded = resolve;
+  });
+  /** A shard of this unit waits for a parent in another unit: the checkpoints are looked at more often. */
+  private waitingForOtherUnits = false;
   private readonly streak: FailureStreak;
   private readonly stuckAfterMs: number;
   /** When the round in progress began: a round that hangs (a broker that never answers) is stuck too. */
@@ -121,7 +134,7 @@ export class Connector {
 
   /** Not ready while stopped on an error, or while rounds have failed (nothing committed) for too long. */
   health(): PartHealth {
-    const part = `connector ${this.options.name}`;
+    const part = this.options.unit ? `connector ${this.options.name} unit ${this.options.unit.unit}` : `connector ${this.options.name}`;
     if (this.fatal) return { part, ready: false, detail: describeError(this.fatal) };
     if (!this.running) return { part, ready: false, detail: 'not running' };
     if (!this.producer) return { part, ready: false, detail: `loading the checkpoints${this.streak.currentError() ? ` (${this.streak.currentError()})` : ''}` };
@@ -152,8 +165,9 @@ export class Connector {
    * everything the older instances committed.
    */
   private async fenceAndLoad(): Promise<Map<string, Checkpoint>> {
-    const { kafka, topics, name } = this.options;
-    const producer = kafka.producer({ transactionalId: `shardline-connector-${name}`, idempotent: true, maxInFlightRequests: 1 });
+    const { kafka, topics, name, unit } = this.options;
+    const transactionalId = unit ? unitTransactionalId(name, unit.unit) : `shardline-connector-${name}`;
+    const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     try {
       const barrier = await placeBarrier(producer, topics.checkpoints, 0);
@@ -185,6 +199,7 @@ export class Connector {
     }
     const checkpoints = await this.fenceAndLoad();
     this.shards.restore(checkpoints);
+    this.markLoaded();
     logger.info({ connector: name, checkpoints: checkpoints.size }, 'checkpoints loaded');
   }
 
@@ -205,8 +220,10 @@ export class Connector {
         // The last commit's outcome is unknown: start from what Kafka holds.
         if (recoveryPending || !this.producer) await this.recover();
         recoveryPending = false;
-        if (now - this.shards.lastDiscovery >= this.options.polling.discoveryIntervalMs || this.shards.readers.size === 0) {
-          await this.discover();
+        // Stopped while it loaded (a unit taken away meanwhile): no round with what it would no longer own.
+        if (!this.running) break;
+        if (this.discoveryDue(now)) {
+          this.waitingForOtherUnits = await this.discover();
           this.shards.lastDiscovery = Date.now();
         }
         const round = await this.readRound(now);
@@ -232,19 +249,43 @@ export class Connector {
     }
   }
 
-  /** Lists shards and starts a reader for each one whose parents are done. */
-  private async discover(): Promise<void> {
+  /**
+   * Shards are listed every discovery interval, and at once when a shard was retired (its children may
+   * start). Alone, a connector with no reader lists every round; a unit waits for the interval (its
+   * instance's other units list the same streams), or polls at the idle pace while one of its shards waits
+   * for a parent in another unit.
+   */
+  private discoveryDue(now: number): boolean {
+    const { polling, unit } = this.options;
+    const since = now - this.shards.lastDiscovery;
+    if (!unit) return since >= polling.discoveryIntervalMs || this.shards.readers.size === 0;
+    return since >= (this.waitingForOtherUnits ? polling.idleMaxMs : polling.discoveryIntervalMs);
+  }
+
+  /**
+   * Lists shards and starts a reader for each one whose parents are done. A unit reads only its own shards;
+   * its view of the others' comes from their committed checkpoints. True when one of its shards waits for
+   * a parent that is not its own.
+   */
+  private async discover(): Promise<boolean> {
     const { shards } = this;
+    const { unit } = this.options;
+    if (unit) shards.observe(await unit.committedCheckpoints(), (source, shardId) => !unit.owns(source, shardId));
+    const owns = (source: ShardSource, shardId: string) => !unit || unit.owns(source, shardId);
+    let waiting = false;
     for (const source of shards.sources) {
       const listed = await withAwsRetries(this.options.backoff, () => source.listShards());
       const plan = shards.plan(source, listed);
-      for (const gap of plan.vanished) {
+      for (const gap of plan.vanished.filter(({ shardId }) => owns(source, shardId))) {
         await this.handleGap(source, new GapError(source.streamId, gap.shardId, shards.committedCheckpoint(source, gap.shardId)?.sequenceNumber, new Error('shard vanished before it was read to its end')));
         shards.markFinished(source, gap.shardId);
       }
-      for (const shard of plan.readable) shards.ensureReader(source, shard, this.options.startPosition, this.options.polling);
-      metrics.activeShards.set({ stream: source.streamId }, shards.readersOf(source));
+      const readable = new Set(plan.readable.map(({ shardId }) => shardId));
+      for (const shard of plan.readable) if (owns(source, shard.shardId)) shards.ensureReader(source, shard, this.options.startPosition, this.options.polling);
+      waiting ||= listed.some(({ shardId }) => owns(source, shardId) && !readable.has(shardId) && !shards.isFinished(source, shardId));
+      metrics.activeShards.set({ stream: source.streamId, ...(unit && { unit: unit.unit }) }, shards.readersOf(source));
     }
+    return waiting;
   }
 
   private async readRound(now: number): Promise<Round> {

@@ -124,6 +124,35 @@ export class ShardState {
     }
   }
 
+  /**
+   * Other units' committed checkpoints (a scaled-out connector): their finished shards let this unit's
+   * children start, their versions raise a re-snapshot's floor, and a re-snapshot run one of them began
+   * joins the sources (read only by the unit it belongs to). This unit's own positions stay its own: they
+   * are ahead of what it has committed, or equal.
+   */
+  observe(checkpoints: Map<string, Checkpoint>, foreign: (source: ShardSource, shardId: string) => boolean): void {
+    this.resumeSnapshotRuns(checkpoints);
+    for (const source of this.sources) {
+      for (const [key, checkpoint] of checkpoints) {
+        const shardId = this.shardOf(key, source);
+        if (shardId === undefined) continue;
+        // A run's first segment begun by another unit: its version comes with it.
+        const version = checkpoint.version ?? (source.kind === 'DYNAMODB_STREAMS' ? checkpoint.sequenceNumber : undefined);
+        if (version !== undefined && /^\d+$/.test(version) && (foreign(source, shardId) || !this.shardVersions.has(key))) {
+          if (BigInt(version) > (this.shardVersions.get(key) ?? -1n)) this.shardVersions.set(key, BigInt(version));
+        }
+        if (!foreign(source, shardId)) continue;
+        this.streamsWithCheckpoints.add(source.streamId);
+        shardSet(this.started, source.streamId).add(shardId);
+        if (checkpoint.finished) shardSet(this.finished, source.streamId).add(shardId);
+      }
+    }
+  }
+
+  isFinished(source: ShardSource, shardId: string): boolean {
+    return shardSet(this.finished, source.streamId).has(shardId);
+  }
+
   /** Which of a stream's listed shards may be read now (parents first), and which parents vanished mid-read. */
   plan(source: ShardSource, shards: readonly ShardInfo[]): LineagePlan {
     return planShards(shards, { finished: shardSet(this.finished, source.streamId), started: shardSet(this.started, source.streamId) });
