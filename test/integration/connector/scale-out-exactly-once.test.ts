@@ -188,7 +188,7 @@ test('three instances share a Kinesis stream of 8 shards and a DynamoDB stream; 
 
   const pauses = instances.flatMap(({ name, pauses: seconds }) => seconds.map((value) => `${name} ${value.toFixed(2)} s`));
   t.diagnostic(`${written.length} Kinesis and ${dynamoTruth.length} DynamoDB changes; rebalance pauses (revocation to units fenced and loaded): ${pauses.join(', ')}`);
-  assert.ok(written.length > 500 && dynamoTruth.length > 200, 'the workload made enough changes');
+  assert.ok(written.length > 200 && dynamoTruth.length > 100, 'the workload made enough changes');
   for (const instance of instances.filter(({ child }) => child.exitCode === null && child.signalCode === null)) {
     instance.child.kill('SIGTERM');
     await new Promise((resolve) => instance.child.once('exit', resolve));
