@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KinesisSource } from '../../../connector/kinesis/kinesis-source.ts';
-import { ScaledConnector } from '../../../connector/scale-out/scaled-connector.ts';
+import { status } from '../../../cli/commands/status.ts';
+import { validateConfig } from '../../../cli/config/load.ts';
+import { connectorGroupId, ScaledConnector, unitsTopic } from '../../../connector/scale-out/scaled-connector.ts';
+import { unitOwners } from '../../../connector/scale-out/unit-assigner.ts';
 import { unitOfShard } from '../../../connector/scale-out/units.ts';
 import { ensureTopics } from '../../../core/topics.ts';
 import { ChangeEventCodec } from '../../../schemas/registry.ts';
@@ -72,6 +75,18 @@ test('scaled out: parents before children across instances, through a split and 
 
   await readTopics(base.kafka, [topic], (messages) => messages.length >= total, 90_000);
   const read = await readTopics(base.kafka, [topic], (messages) => messages.length > total, 3_000);
+
+  // status names each shard's unit and the instance the group gave it.
+  const groupId = connectorGroupId(base.name);
+  const units = unitsTopic(base.name, base.topics.checkpoints);
+  while ((await unitOwners(base.kafka, groupId, units)).length !== 2) await new Promise((resolve) => setTimeout(resolve, 500));
+  const config = validateConfig({
+    kafka: { brokers: testEndpoints().kafkaBrokers }, registry: { url: testEndpoints().registryUrl },
+    connector: { name: base.name, tables: [{ name: table, source: 'kinesis', kinesisStream: streamName }], topics: { template: base.topics.template, checkpoints: base.topics.checkpoints, deadLetter: base.topics.deadLetter } },
+  });
+  const { shards } = (await status(config, [])).pipelines[0]!;
+  assert.deepEqual(shards.map(({ shard, unit }) => [shard, unit]).sort(), [parent, left, right, merged].map((shard) => [shard, unitOf(shard)]).sort());
+  assert.ok(shards.every(({ owner }) => owner === 'a' || owner === 'c'), JSON.stringify(shards));
   await Promise.all([a.stop(), c.stop()]);
   await Promise.all(running);
 
