@@ -88,7 +88,11 @@ export class ScaledConnector {
         await this.membership.join();
         this.joined = true;
       } catch (error) {
-        if (classifyError(error) !== 'retry') throw this.fail(error as Error);
+        if (classifyError(error) !== 'retry') {
+          // `done` carries the failure, once the units (none yet) have stopped.
+          this.fail(error as Error);
+          break;
+        }
         this.options.logger.warn({ err: error, attempt }, 'cannot join the connector group yet; retrying');
         await sleep(backoffDelay(this.options.backoff, attempt));
       }
@@ -199,14 +203,13 @@ export class ScaledConnector {
     return this.checkpoints.loaded;
   }
 
-  private fail(error: Error): Error {
-    if (this.fatal) return error;
+  private fail(error: Error): void {
+    if (this.fatal) return;
     this.fatal = error;
     this.options.logger.error({ err: error, instance: this.instance }, 'connector instance stopped');
     this.closing = true;
     this.reassign([]);
     void Promise.all(this.stopping.values()).then(() => this.membership.leave()).catch(() => undefined).then(() => this.failed(error));
-    return error;
   }
 }
 
