@@ -107,9 +107,9 @@ export class Connector {
   private running = false;
   private stopped: Promise<void> | undefined;
   private readonly shards: ShardState;
-  private markLoaded: () => void = () => undefined;
-  /** Settles once the checkpoints were first loaded: the producer has fenced its predecessors. */
-  readonly loaded = new Promise<void>((resolve) => {
+  private markLoaded: (loaded: boolean) => void = () => undefined;
+  /** True once the checkpoints were first loaded (the producer has fenced its predecessors); false if it stopped before. */
+  readonly loaded = new Promise<boolean>((resolve) => {
     this.markLoaded = resolve;
   });
   /** A shard of this unit waits for a parent in another unit: the checkpoints are looked at more often. */
@@ -154,7 +154,7 @@ export class Connector {
     this.stopped = this.loop().catch((error: unknown) => {
       this.fatal = error as Error;
       throw error;
-    });
+    }).finally(() => this.markLoaded(false));
     return this.stopped;
   }
 
@@ -199,13 +199,15 @@ export class Connector {
     }
     const checkpoints = await this.fenceAndLoad();
     this.shards.restore(checkpoints);
-    this.markLoaded();
+    this.markLoaded(true);
     logger.info({ connector: name, checkpoints: checkpoints.size }, 'checkpoints loaded');
   }
 
   /** Finishes the round in progress (committing what it read), then disconnects. */
   async stop(): Promise<void> {
     this.running = false;
+    // Also when it never started (a unit taken away before its previous connector had stopped).
+    this.markLoaded(false);
     await this.stopped?.catch(() => undefined);
     await this.producer?.disconnect();
   }

@@ -184,7 +184,9 @@ export class ScaledConnector {
     const since = this.revokedAt ?? Date.now();
     this.revokedAt = undefined;
     const starting = arriving.map((unit) => this.units.get(unit)?.loaded).filter((loaded) => loaded !== undefined);
-    void Promise.all(starting).then(() => {
+    void Promise.all(starting).then((loaded) => {
+      // A unit taken away again before it loaded: this assignment's pause never ended.
+      if (!loaded.every(Boolean)) return;
       const seconds = (Date.now() - since) / 1000;
       metrics.rebalancePause.set(seconds);
       this.options.logger.info({ instance: this.instance, units: arriving, seconds }, 'units fenced and loaded');
