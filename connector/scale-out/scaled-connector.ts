@@ -127,18 +127,22 @@ export class ScaledConnector {
   private apply(): void {
     const target = new Set(this.assigned);
     for (const [unit, connector] of this.units) {
-      if (target.has(unit)) continue;
-      this.units.delete(unit);
-      const stopped: Promise<void> = connector.stop().catch(() => undefined).then(() => {
-        for (const { streamId } of this.sources) metrics.activeShards.remove({ stream: streamId, unit });
-        if (this.stopping.get(unit) === stopped) this.stopping.delete(unit);
-      });
-      this.stopping.set(unit, stopped);
+      if (!target.has(unit)) this.stopUnit(unit, connector);
     }
     const arriving = [...target].filter((unit) => !this.units.has(unit));
     for (const unit of arriving) this.startUnit(unit);
     metrics.units.set(this.units.size);
     if (arriving.length > 0) this.reportPause(arriving);
+  }
+
+  /** Stops a unit's connector (its round finished, its producer disconnected); the unit may start here again after. */
+  private stopUnit(unit: number, connector: Connector): void {
+    this.units.delete(unit);
+    const stopped: Promise<void> = connector.stop().catch(() => undefined).then(() => {
+      for (const { streamId } of this.sources) metrics.activeShards.remove({ stream: streamId, unit });
+      if (this.stopping.get(unit) === stopped) this.stopping.delete(unit);
+    });
+    this.stopping.set(unit, stopped);
   }
 
   private startUnit(unit: number): void {
@@ -168,7 +172,8 @@ export class ScaledConnector {
    */
   private unitEnded(unit: number, connector: Connector, error: unknown): void {
     if (this.units.get(unit) !== connector) return;
-    this.units.delete(unit);
+    // Its loop has ended; this disconnects its producer.
+    this.stopUnit(unit, connector);
     if (!isFenced(error)) {
       this.fail(error as Error);
       return;
