@@ -23,7 +23,7 @@ import { GapError, type PollingPolicy, type ShardReader } from './shards/shard-r
 import { ShardState } from './shards/shard-state.ts';
 import type { ShardSource } from './shards/source.ts';
 import { afterFailedRound, closingMessages, commitFailure, openingCheckpoints, sendFailure } from './round-outcome.ts';
-import { unitTransactionalId, type UnitScope } from './scale-out/units.ts';
+import { connectorTransactionalId, unitTransactionalId, type UnitScope } from './scale-out/units.ts';
 
 export type GapPolicy = 'fail' | 'resnapshot' | 'skip';
 
@@ -166,7 +166,7 @@ export class Connector {
    */
   private async fenceAndLoad(): Promise<Map<string, Checkpoint>> {
     const { kafka, topics, name, unit } = this.options;
-    const transactionalId = unit ? unitTransactionalId(name, unit.unit) : `shardline-connector-${name}`;
+    const transactionalId = unit ? unitTransactionalId(name, unit.unit) : connectorTransactionalId(name);
     const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     try {

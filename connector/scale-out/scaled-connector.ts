@@ -8,7 +8,7 @@ import { Connector, type ConnectorOptions } from '../connector.ts';
 import { connectorMetrics as metrics } from '../metrics.ts';
 import { SharedListing } from './shared-listing.ts';
 import { UnitMembership } from './unit-membership.ts';
-import { unitOfShard } from './units.ts';
+import { connectorTransactionalId, unitOfShard } from './units.ts';
 
 export interface ScaleOutOptions {
   /** Assignment units: partitions of the units topic, each with its own transactional id. */
@@ -85,6 +85,7 @@ export class ScaledConnector {
     });
     for (let attempt = 0; !this.closing && !this.joined; attempt++) {
       try {
+        await this.fenceSingleInstance();
         await this.membership.join();
         this.joined = true;
       } catch (error) {
@@ -98,6 +99,22 @@ export class ScaledConnector {
       }
     }
     return done;
+  }
+
+  /**
+   * An instance of this name that is not scaled out (the configuration changed while it ran) would read
+   * every shard beside the units: its transactional id is initialised here, which fences it as a new
+   * single instance would (its next transaction fails and it stops).
+   */
+  private async fenceSingleInstance(): Promise<void> {
+    const producer = this.options.kafka.producer({ transactionalId: connectorTransactionalId(this.options.name), idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      // KafkaJS initialises the transactional id at the first transaction, not on connecting.
+      await (await producer.transaction()).abort();
+    } finally {
+      await producer.disconnect();
+    }
   }
 
   /** Stops every unit (finishing its round), then leaves the group so the others take the units at once. */
