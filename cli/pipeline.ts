@@ -9,7 +9,8 @@ import { classifyError } from '../core/errors.ts';
 import { logger } from '../core/logger.ts';
 import { runningProcesses } from '../core/run-registry.ts';
 import { ensureTopics } from '../core/topics.ts';
-import { Connector } from '../connector/connector.ts';
+import { Connector, type ConnectorOptions } from '../connector/connector.ts';
+import { ScaledConnector } from '../connector/scale-out/scaled-connector.ts';
 import { DynamoDbStreamSource } from '../connector/dynamodb/streams-source.ts';
 import { streamArnOf } from '../connector/dynamodb/table.ts';
 import { checkEntityRule } from '../connector/events/entity.ts';
@@ -83,12 +84,12 @@ const ensureTopicsWhenAvailable = (kafka: Kafka, topics: string[], partitions: n
     logger.warn({ err: error, attempt }, 'cannot create the topics yet; retrying');
   });
 
-export async function buildConnector(config: ShardlineConfig): Promise<Connector> {
+export async function buildConnector(config: ShardlineConfig): Promise<Connector | ScaledConnector> {
   const { connector } = config;
   const { sources, snapshotOf } = await buildSources(config);
   const kafka = kafkaOf(config, 'connector');
   await ensureTopicsWhenAvailable(kafka, [...topicsFor(config), connector.topics.deadLetter], config.kafka.partitions);
-  return new Connector({
+  const options: ConnectorOptions = {
     name: connector.name,
     sources,
     kafka,
@@ -104,7 +105,8 @@ export async function buildConnector(config: ShardlineConfig): Promise<Connector
     backoff: { ...connector.backoff, attempts: Infinity },
     logger: logger.child({ component: 'connector' }),
     stuckAfterMs: config.http.stuckAfterSeconds * 1000,
-  });
+  };
+  return connector.scaleOut ? new ScaledConnector({ ...options, scaleOut: connector.scaleOut }) : new Connector(options);
 }
 
 /** Sinks that write to ClickHouse: in embedded mode they run in the process that owns its directory. */

@@ -54,6 +54,12 @@ export const connectorConfigSchema = z.strictObject({
   dedupeWindow: positiveInt.default(100_000).describe('Kinesis event ids remembered to remove duplicates.'),
   retentionHours: positiveInt.default(24).describe('The stream\'s retention, for the trim-headroom metric.'),
   backoff: backoffSchema.prefault({}),
+  scaleOut: z.strictObject({
+    units: positiveInt.max(1000).default(16)
+      .describe('Assignment units the shards are hashed to (partitions of the units topic, one transactional id each): the most instances that get work. Every instance must use the same count.'),
+    // Kafka refuses sessions shorter than its group.min.session.timeout.ms (6 s by default).
+    sessionTimeoutMs: positiveInt.min(6_000).max(300_000).default(30_000).describe('An instance that stops heartbeating loses its units to the others after this long.'),
+  }).optional().describe('Several instances with one connector name share the shards of the configured streams over a Kafka consumer group; left out, one instance reads every shard.'),
 });
 
 export type ConnectorConfig = z.infer<typeof connectorConfigSchema>;

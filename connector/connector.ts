@@ -5,26 +5,25 @@ import { SchemaRegistrationError, type ChangeEventCodec, type EventEncoder } fro
 import { deadLetterMessage, type DeadLetterOrigin } from '../core/dead-letter.ts';
 import { applyTopicPolicy, KEEP_EVERYTHING, type TopicPolicy } from '../core/topics.ts';
 import { isUnavailable } from '../core/unavailable.ts';
-import { classifyError, describeError, FatalError, isFenced } from '../core/errors.ts';
+import { describeError, FatalError } from '../core/errors.ts';
 import { FailureStreak, type PartHealth } from '../core/health.ts';
 import type { Logger } from '../core/logger.ts';
 import { placeBarrier } from '../core/barrier.ts';
 import { checkEveryPartitionAnswered, PartitionedSends } from '../core/partitioned-send.ts';
-import { formatCheckpointKey, parseCheckpointKey, parseSnapshotStreamId, resnapshotRunId, snapshotStreamId } from './checkpoint-keys.ts';
+import { resnapshotRunId } from './checkpoint-keys.ts';
 import { checkpointMessage, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from './checkpoints.ts';
 import { changeMessages, topicFor } from './events/routing.ts';
 import { chunkBySize } from './kafka-batches.ts';
 import { installProduceEncoder } from './kafka-produce-encoder.ts';
 import type { SourceRecord } from './events/source-record.ts';
 import { connectorMetrics as metrics } from './metrics.ts';
-import { DedupeWindow } from './shards/dedupe.ts';
 import { backoffDelay, type Backoff } from '../core/backoff.ts';
 import { isResourceNotFound, withAwsRetries } from './shards/errors.ts';
-import { planShards } from './shards/lineage.ts';
-import { GapError, ShardReader, type PollingPolicy } from './shards/shard-reader.ts';
-import type { ShardInfo, ShardSource } from './shards/source.ts';
-import { SWEEP_SHARD } from './snapshot/snapshot-source.ts';
-import { kinesisVersionAt } from './kinesis/version.ts';
+import { GapError, type PollingPolicy, type ShardReader } from './shards/shard-reader.ts';
+import { ShardState } from './shards/shard-state.ts';
+import type { ShardSource } from './shards/source.ts';
+import { afterFailedRound, closingMessages, commitFailure, openingCheckpoints, sendFailure } from './round-outcome.ts';
+import { connectorTransactionalId, unitTransactionalId, type UnitScope } from './scale-out/units.ts';
 
 export type GapPolicy = 'fail' | 'resnapshot' | 'skip';
 
@@ -69,6 +68,11 @@ export interface ConnectorOptions {
   logger: Logger;
   /** Rounds failing for longer than this make the connector not ready (default 30 s). */
   stuckAfterMs?: number;
+  /**
+   * One assignment unit of a connector scaled out over several instances (connector/scale-out): only the
+   * unit's shards are read, under the unit's own transactional id. Without it, every shard is read.
+   */
+  unit?: UnitScope;
 }
 
 interface ConvertedEvent {
@@ -102,24 +106,18 @@ export class Connector {
   private producer: Producer | undefined;
   private running = false;
   private stopped: Promise<void> | undefined;
-  private readonly readers = new Map<string, { reader: ShardReader; source: ShardSource }>();
-  /** Shard ids by stream: Kinesis shard ids repeat across streams. */
-  private readonly finished = new Map<string, Set<string>>();
-  private readonly started = new Map<string, Set<string>>();
-  private readonly streamsWithCheckpoints = new Set<string>();
-  private readonly dedupe: DedupeWindow;
-  private checkpoints = new Map<string, Checkpoint>();
-  /** The highest event version committed per checkpoint key: where a re-snapshot's versions start. */
-  private readonly shardVersions = new Map<string, bigint>();
-  /** Checkpoints to write with the next transaction (a re-snapshot run that has begun). */
-  private readonly pendingCheckpoints: Message[] = [];
-  /** The highest version of a re-snapshot run begun per table, here or by an earlier instance: the next run goes above it. */
-  private readonly resnapshotVersions = new Map<string, bigint>();
+  private readonly shards: ShardState;
+  private markLoaded: (loaded: boolean) => void = () => undefined;
+  /** True once the checkpoints were first loaded (the producer has fenced its predecessors); false if it stopped before. */
+  readonly loaded = new Promise<boolean>((resolve) => {
+    this.markLoaded = resolve;
+  });
+  /** A shard of this unit waits for a parent in another unit: the checkpoints are looked at more often. */
+  private waitingForOtherUnits = false;
   /** Re-snapshot runs started in this loop iteration, by table: one covers every gap of the table met in it. */
   private readonly runsThisIteration = new Map<string, string>();
   /** When the newest re-snapshot run was started: run ids stay distinct when two start in one millisecond. */
   private lastRunAt = 0;
-  private lastDiscovery = 0;
   private readonly streak: FailureStreak;
   private readonly stuckAfterMs: number;
   /** When the round in progress began: a round that hangs (a broker that never answers) is stuck too. */
@@ -133,14 +131,14 @@ export class Connector {
 
   constructor(private readonly options: ConnectorOptions) {
     this.sends = new PartitionedSends(options.kafka);
-    this.dedupe = new DedupeWindow(options.dedupeWindowSize);
+    this.shards = new ShardState({ connector: options.name, sources: options.sources, dedupeWindowSize: options.dedupeWindowSize, snapshotFactory: options.snapshotFactory });
     this.stuckAfterMs = options.stuckAfterMs ?? 30_000;
     this.streak = new FailureStreak(this.stuckAfterMs, () => metrics.stuck.inc());
   }
 
   /** Not ready while stopped on an error, or while rounds have failed (nothing committed) for too long. */
   health(): PartHealth {
-    const part = `connector ${this.options.name}`;
+    const part = this.options.unit ? `connector ${this.options.name} unit ${this.options.unit.unit}` : `connector ${this.options.name}`;
     if (this.fatal) return { part, ready: false, detail: describeError(this.fatal) };
     if (!this.running) return { part, ready: false, detail: 'not running' };
     if (!this.producer) return { part, ready: false, detail: `loading the checkpoints${this.streak.currentError() ? ` (${this.streak.currentError()})` : ''}` };
@@ -148,16 +146,6 @@ export class Connector {
     if (roundMs > this.stuckAfterMs) return { part, ready: false, detail: `one round has been running for ${Math.round(roundMs / 1000)} s` };
     const problem = this.streak.problem();
     return problem ? { part, ready: false, detail: problem } : { part, ready: true };
-  }
-
-  /** The shard a checkpoint key names, when the key is this connector's and of `source`'s stream. */
-  private shardOf(key: string, source: ShardSource): string | undefined {
-    const parsed = parseCheckpointKey(key);
-    return parsed?.connector === this.options.name && parsed.stream === source.streamId ? parsed.shard : undefined;
-  }
-
-  private key(source: ShardSource, shardId: string): string {
-    return formatCheckpointKey({ connector: this.options.name, stream: source.streamId, shard: shardId });
   }
 
   /**
@@ -170,7 +158,7 @@ export class Connector {
     this.stopped = this.loop().catch((error: unknown) => {
       this.fatal = error as Error;
       throw error;
-    });
+    }).finally(() => this.markLoaded(false));
     return this.stopped;
   }
 
@@ -181,8 +169,9 @@ export class Connector {
    * everything the older instances committed.
    */
   private async fenceAndLoad(): Promise<Map<string, Checkpoint>> {
-    const { kafka, topics, name } = this.options;
-    const producer = kafka.producer({ transactionalId: `shardline-connector-${name}`, idempotent: true, maxInFlightRequests: 1 });
+    const { kafka, topics, name, unit } = this.options;
+    const transactionalId = unit ? unitTransactionalId(name, unit.unit) : connectorTransactionalId(name);
+    const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     try {
       const barrier = await placeBarrier(producer, topics.checkpoints, 0);
@@ -213,77 +202,36 @@ export class Connector {
       await admin.disconnect();
     }
     const checkpoints = await this.fenceAndLoad();
-    this.restore(checkpoints);
-    for (const [key, { reader }] of this.readers) {
-      const checkpoint = checkpoints.get(key);
-      if (checkpoint?.finished) this.retire(reader);
-      else reader.resetTo(checkpoint?.sequenceNumber);
-    }
+    this.shards.restore(checkpoints);
+    this.markLoaded(true);
     logger.info({ connector: name, checkpoints: checkpoints.size }, 'checkpoints loaded');
-  }
-
-  private restore(checkpoints: Map<string, Checkpoint>): void {
-    this.resumeSnapshotRuns(checkpoints);
-    for (const source of this.options.sources) {
-      for (const [key, checkpoint] of checkpoints) {
-        const shardId = this.shardOf(key, source);
-        if (shardId === undefined) continue;
-        this.streamsWithCheckpoints.add(source.streamId);
-        shardSet(this.started, source.streamId).add(shardId);
-        if (checkpoint.finished) shardSet(this.finished, source.streamId).add(shardId);
-        if (checkpoint.recentEventIds) this.dedupe.seed(key, checkpoint.recentEventIds);
-        const version = checkpoint.version ?? (source.kind === 'DYNAMODB_STREAMS' ? checkpoint.sequenceNumber : undefined);
-        if (version !== undefined && /^\d+$/.test(version)) this.shardVersions.set(key, BigInt(version));
-      }
-    }
-    this.checkpoints = checkpoints;
-  }
-
-  /**
-   * Re-snapshot runs started after a gap are not in the configuration: unfinished ones (their segments
-   * or their closing sweep) are resumed from their checkpoints, with the version their rows carry.
-   */
-  private resumeSnapshotRuns(checkpoints: Map<string, Checkpoint>): void {
-    const runs = new Map<string, { table: string; id: string; finished: boolean; version: string }>();
-    for (const [key, checkpoint] of checkpoints) {
-      const parsed = parseCheckpointKey(key);
-      const stream = parsed ? parseSnapshotStreamId(parsed.stream) : undefined;
-      if (!parsed || !stream?.run) continue;
-      const { table, run: id } = stream;
-      const run = runs.get(parsed.stream) ?? { table, id, finished: false, version: '0' };
-      if (parsed.shard === SWEEP_SHARD && checkpoint.finished) run.finished = true;
-      if (checkpoint.version !== undefined && BigInt(checkpoint.version) > BigInt(run.version)) run.version = checkpoint.version;
-      runs.set(parsed.stream, run);
-    }
-    for (const { table, id, finished, version } of runs.values()) {
-      this.noteResnapshot(table, version);
-      if (!finished && this.options.snapshotFactory && !this.options.sources.some((source) => source.streamId === snapshotStreamId({ table, run: id }))) {
-        this.options.sources.push(this.options.snapshotFactory(table, id, version));
-      }
-    }
   }
 
   /** Finishes the round in progress (committing what it read), then disconnects. */
   async stop(): Promise<void> {
     this.running = false;
+    // Also when it never started (a unit taken away before its previous connector had stopped).
+    this.markLoaded(false);
     await this.stopped?.catch(() => undefined);
     await this.producer?.disconnect();
   }
 
   private async loop(): Promise<void> {
     let failures = 0;
-    let uncertain = false;
+    let recoveryPending = false;
     while (this.running) {
       const now = Date.now();
       this.roundStartedAt = now;
       this.runsThisIteration.clear();
       try {
         // The last commit's outcome is unknown: start from what Kafka holds.
-        if (uncertain || !this.producer) await this.recover();
-        uncertain = false;
-        if (now - this.lastDiscovery >= this.options.polling.discoveryIntervalMs || this.readers.size === 0) {
-          await this.discover();
-          this.lastDiscovery = Date.now();
+        if (recoveryPending || !this.producer) await this.recover();
+        recoveryPending = false;
+        // Stopped while it loaded (a unit taken away meanwhile): no round with what it would no longer own.
+        if (!this.running) break;
+        if (this.discoveryDue(now)) {
+          this.waitingForOtherUnits = await this.discover();
+          this.shards.lastDiscovery = Date.now();
         }
         const round = await this.readRound(now);
         if (round.readers.size > 0 || round.checkpoints.length > 0) await this.commit(round);
@@ -292,52 +240,64 @@ export class Connector {
         this.roundStartedAt = undefined;
       } catch (error) {
         this.roundStartedAt = undefined;
-        if (isFatal(error)) throw error;
+        const action = afterFailedRound(error, recoveryPending);
+        if (action === 'stop') throw error;
         // Stays set until a recovery succeeds: a recovery that failed half-way must run again.
-        uncertain ||= error instanceof CommitUncertain || error instanceof ProducerReset;
-        // Kafka, the registry or AWS did not answer: nothing was committed, so read it all again.
-        if (!uncertain) for (const { reader } of this.readers.values()) reader.rewind();
+        recoveryPending = action === 'recover';
+        if (action === 'rewind') this.shards.rewind();
         this.streak.failed(describeError(error));
         this.options.logger.warn({ err: error, attempt: failures }, 'round failed; reading again from the committed checkpoints');
         await sleep(backoffDelay(this.options.backoff, failures++));
         continue;
       }
-      const nextPoll = Math.min(...[...this.readers.values()].map(({ reader }) => reader.nextPollAt), now + this.options.polling.idleMaxMs);
+      const nextPoll = Math.min(...[...this.shards.readers.values()].map(({ reader }) => reader.nextPollAt), now + this.options.polling.idleMaxMs);
       const wait = nextPoll - Date.now();
       if (wait > 0 && this.running) await sleep(Math.min(wait, this.options.polling.idleMaxMs));
     }
   }
 
-  /** Lists shards and starts a reader for each one whose parents are done. */
-  private async discover(): Promise<void> {
-    for (const source of this.options.sources) {
-      const shards = await withAwsRetries(this.options.backoff, () => source.listShards());
-      const finished = shardSet(this.finished, source.streamId);
-      const plan = planShards(shards, { finished, started: shardSet(this.started, source.streamId) });
-      for (const gap of plan.vanished) {
-        await this.handleGap(source, new GapError(source.streamId, gap.shardId, this.checkpoints.get(this.key(source, gap.shardId))?.sequenceNumber, new Error('shard vanished before it was read to its end')));
-        this.closeGoneShard(source, gap.shardId);
-      }
-      for (const shard of plan.readable) this.ensureReader(source, shard);
-      metrics.activeShards.set({ stream: source.streamId }, [...this.readers.values()].filter((entry) => entry.source === source).length);
-    }
+  /**
+   * Shards are listed every discovery interval, and at once when a shard was retired (its children may
+   * start). Alone, a connector with no reader lists every round; a unit waits for the interval (its
+   * instance's other units list the same streams), or polls at the idle pace while one of its shards waits
+   * for a parent in another unit.
+   */
+  private discoveryDue(now: number): boolean {
+    const { polling, unit } = this.options;
+    const since = now - this.shards.lastDiscovery;
+    if (!unit) return since >= polling.discoveryIntervalMs || this.shards.readers.size === 0;
+    return since >= (this.waitingForOtherUnits ? polling.idleMaxMs : polling.discoveryIntervalMs);
   }
 
-  private ensureReader(source: ShardSource, shard: ShardInfo): void {
-    const key = this.key(source, shard.shardId);
-    if (this.readers.has(key)) return;
-    const committed = this.checkpoints.get(key)?.sequenceNumber;
-    // LATEST only for a stream this connector has never read; children of read shards start at their
-    // beginning, or their first records would be skipped.
-    const started = shardSet(this.started, source.streamId);
-    const fresh = !this.streamsWithCheckpoints.has(source.streamId) && shard.parentShardIds.every((parent) => !started.has(parent));
-    const initial = this.options.startPosition === 'LATEST' && fresh && !shard.closed ? { type: 'LATEST' as const } : { type: 'TRIM_HORIZON' as const };
-    this.readers.set(key, { reader: new ShardReader(source, shard.shardId, committed, initial, this.options.polling), source });
+  /**
+   * Lists shards and starts a reader for each one whose parents are done. A unit reads only its own shards;
+   * its view of the others' comes from their committed checkpoints. True when one of its shards waits for
+   * a parent that is not its own.
+   */
+  private async discover(): Promise<boolean> {
+    const { shards } = this;
+    const { unit } = this.options;
+    if (unit) shards.observe(await unit.committedCheckpoints(), (source, shardId) => !unit.owns(source, shardId));
+    const owns = (source: ShardSource, shardId: string) => !unit || unit.owns(source, shardId);
+    let waiting = false;
+    for (const source of shards.sources) {
+      const listed = await withAwsRetries(this.options.backoff, () => source.listShards());
+      const plan = shards.plan(source, listed);
+      for (const gap of plan.vanished.filter(({ shardId }) => owns(source, shardId))) {
+        await this.handleGap(source, new GapError(source.streamId, gap.shardId, shards.committedCheckpoint(source, gap.shardId)?.sequenceNumber, new Error('shard vanished before it was read to its end')));
+        shards.markGone(source, gap.shardId);
+      }
+      const readable = new Set(plan.readable.map(({ shardId }) => shardId));
+      for (const shard of plan.readable) if (owns(source, shard.shardId)) shards.ensureReader(source, shard, this.options.startPosition, this.options.polling);
+      waiting ||= listed.some(({ shardId }) => owns(source, shardId) && !readable.has(shardId) && !shards.isFinished(source, shardId));
+      metrics.activeShards.set({ stream: source.streamId, ...(unit && { unit: unit.unit }) }, shards.readersOf(source));
+    }
+    return waiting;
   }
 
   private async readRound(now: number): Promise<Round> {
-    const round: Round = { events: [], deadLetters: [], checkpoints: [...this.pendingCheckpoints], pending: this.pendingCheckpoints.length, readers: new Set(), dedupeIds: new Map(), versions: new Map() };
-    const due = [...this.readers].filter(([, { reader }]) => reader.nextPollAt <= now);
+    const round: Round = { events: [], deadLetters: [], ...openingCheckpoints(this.shards.pendingCheckpoints), readers: new Set(), dedupeIds: new Map(), versions: new Map() };
+    const due = [...this.shards.readers].filter(([, { reader }]) => reader.nextPollAt <= now);
     // The shards' reads wait on the network at once; what they read joins the round in the readers'
     // order, and the first failure in that order decides, as when they were read one after another.
     const reads = await settledInParallel(due, SHARD_READS_IN_FLIGHT, ([, { reader }]) => this.readShard(reader, now));
@@ -348,12 +308,8 @@ export class Connector {
         if (source.kind === 'SNAPSHOT') throw new FatalError(`${source.streamId}: the table can no longer be scanned (${describeError(read.error.cause)}); a snapshot of a table that is gone cannot finish`);
         await this.handleGap(source, read.error);
         // A trim leaves the shard readable from its horizon; a shard that is gone has nothing more to read.
-        if (isResourceNotFound(read.error.cause)) {
-          this.retire(reader);
-          this.closeGoneShard(source, reader.shardId);
-        } else {
-          reader.restartFromTrimHorizon();
-        }
+        if (isResourceNotFound(read.error.cause)) this.shards.markGone(source, reader.shardId);
+        else reader.restartFromTrimHorizon();
         continue;
       }
       const records = read.value;
@@ -362,8 +318,8 @@ export class Connector {
       const converted = round.events.length;
       for (const record of records) this.convert(source, reader.shardId, record, round);
       round.readers.add(reader);
-      const recentEventIds = this.dedupe.recent(key, round.dedupeIds);
-      const version = highestVersion(round.events.slice(converted).map(({ event }) => event.version), this.shardVersions.get(key));
+      const recentEventIds = this.shards.dedupe.recent(key, round.dedupeIds);
+      const version = highestVersion(round.events.slice(converted).map(({ event }) => event.version), this.shards.version(key));
       if (version !== undefined) round.versions.set(key, version);
       round.checkpoints.push(checkpointMessage(key, {
         sequenceNumber: reader.position,
@@ -405,11 +361,11 @@ export class Connector {
 
   private convert(source: ShardSource, shardId: string, record: SourceRecord, round: Round): void {
     if (record.dedupeId !== undefined) {
-      if (this.dedupe.has(record.dedupeId) || round.dedupeIds.has(record.dedupeId)) {
+      if (this.shards.dedupe.has(record.dedupeId) || round.dedupeIds.has(record.dedupeId)) {
         metrics.duplicates.inc({ stream: source.streamId });
         return;
       }
-      round.dedupeIds.set(record.dedupeId, this.key(source, shardId));
+      round.dedupeIds.set(record.dedupeId, this.shards.key(source, shardId));
     }
     const origin: DeadLetterOrigin = { stage: 'connector', source: source.streamId, shard: shardId, position: record.sequenceNumber, table: source.table };
     try {
@@ -449,36 +405,23 @@ export class Connector {
         await new Promise(setImmediate);
       }
       await sending;
-      const closing: TopicMessages[] = [{ topic: topics.deadLetter, messages: round.deadLetters }, { topic: topics.checkpoints, messages: round.checkpoints }];
-      await this.send(transaction, await this.sends.assign(closing.filter(({ messages }) => messages.length > 0)));
+      await this.send(transaction, await this.sends.assign(closingMessages(topics, round.deadLetters, round.checkpoints)));
     } catch (error) {
       await sending.catch(() => undefined);
       metrics.transactions.inc({ outcome: 'aborted' });
       // An abort that fails leaves the transaction's outcome to the next producer's fencing.
       await transaction.abort().catch(() => undefined);
-      if (isFenced(error)) throw error;
-      // Even when aborted, the producer is replaced: KafkaJS winds a partition's sequence back after a send
-      // whose records the broker may hold, and the same epoch would then send the next round as their
-      // duplicate (acknowledged, not written) or out of order (refused for ever). A new epoch starts afresh.
-      throw new ProducerReset(error);
+      throw sendFailure(error);
     }
     try {
       await transaction.commit();
     } catch (error) {
       metrics.transactions.inc({ outcome: 'unknown' });
-      throw isFenced(error) ? error : new CommitUncertain(error);
+      throw commitFailure(error);
     }
     metrics.transactions.inc({ outcome: 'committed' });
-    // A gap found while this round was read added its own, for the next round.
-    this.pendingCheckpoints.splice(0, round.pending);
-    this.dedupe.remember(round.dedupeIds);
-    for (const [key, version] of round.versions) this.shardVersions.set(key, version);
+    this.shards.committed(round);
     for (const { table, op, count } of counts) metrics.records.inc({ table, op }, count);
-    for (const reader of round.readers) {
-      reader.commit();
-      shardSet(this.started, reader.streamId).add(reader.shardId);
-      if (reader.ended) this.retire(reader);
-    }
   }
 
   /** A change event's topic, from the template (cached per table and entity: it is asked once per event). */
@@ -564,15 +507,6 @@ export class Connector {
     for (const topic of fresh) this.topicsWithPolicy.add(topic);
   }
 
-  /** A closed shard read to its end: its children may start at once. */
-  private retire(reader: ShardReader): void {
-    for (const [key, entry] of this.readers) {
-      if (entry.reader === reader) this.readers.delete(key);
-    }
-    shardSet(this.finished, reader.streamId).add(reader.shardId);
-    this.lastDiscovery = 0;
-  }
-
   private async handleGap(source: ShardSource, gap: GapError): Promise<void> {
     const { gapPolicy, logger } = this.options;
     metrics.gaps.inc({ stream: gap.stream, shard: gap.shardId, policy: gapPolicy });
@@ -590,54 +524,9 @@ export class Connector {
       this.lastRunAt = Math.max(Date.now(), this.lastRunAt + 1);
       const run = resnapshotRunId(this.lastRunAt);
       this.runsThisIteration.set(source.table, run);
-      const version = this.resnapshotVersion(source.table);
-      this.noteResnapshot(source.table, version);
-      const snapshot = this.options.snapshotFactory(source.table, run, version);
-      this.options.sources.push(snapshot);
-      // Recorded in the same transaction as the stream position after the gap, so a crash cannot
-      // leave the stream past the gap with no re-snapshot to cover it.
-      this.pendingCheckpoints.push(checkpointMessage(this.key(snapshot, 'segment-0'), { finished: false, version }));
-      // Every later checkpoint of that segment carries the version too, even when the segment reads no row:
-      // a run resumed after a crash takes its version from its checkpoints.
-      this.shardVersions.set(this.key(snapshot, 'segment-0'), BigInt(version));
-      this.lastDiscovery = 0;
+      const version = this.shards.beginResnapshot(source.table, run, this.options.snapshotFactory);
       logger.warn({ table: source.table, run, version }, 're-snapshot started to cover the gap');
     }
-  }
-
-  /** A shard that is gone is finished, in the next commit too: a restart must not meet its gap again. */
-  private closeGoneShard(source: ShardSource, shardId: string): void {
-    shardSet(this.finished, source.streamId).add(shardId);
-    const key = this.key(source, shardId);
-    this.pendingCheckpoints.push(checkpointMessage(key, { ...this.checkpoints.get(key), finished: true }));
-  }
-
-  private noteResnapshot(table: string, version: string): void {
-    if (BigInt(version) > (this.resnapshotVersions.get(table) ?? -1n)) this.resnapshotVersions.set(table, BigInt(version));
-  }
-
-  /**
-   * The version of a re-snapshot's rows: above every version any shard of the table's streams has
-   * written (so a row beats whatever a sink holds from before the gap, including the lost changes'
-   * predecessors), and, since versions grow with time, below the changes made after the scan reads the
-   * item. The sweep that closes the run removes what is below it and was not re-read; its tombstones
-   * carry this version minus one, so a re-read row (this version) always wins over them. It is also 2 above
-   * every earlier run of the table: a gap met before anything after the previous one was committed would
-   * otherwise give the same version, and the newer run's rows and tombstones could not replace the older's.
-   */
-  private resnapshotVersion(table: string): string {
-    let floor = (this.resnapshotVersions.get(table) ?? -2n) + 2n;
-    for (const source of this.options.sources) {
-      if (source.table !== table || source.kind === 'SNAPSHOT') continue;
-      for (const [key, version] of this.shardVersions) if (this.shardOf(key, source) !== undefined && version + 2n > floor) floor = version + 2n;
-      // Kinesis versions begin with the creation time: now is above every change already made, also when
-      // no checkpoint carries a version yet (written by an older Shardline).
-      if (source.kind === 'KINESIS') {
-        const now = kinesisVersionAt(BigInt(Date.now()) * 1000n);
-        if (now > floor) floor = now;
-      }
-    }
-    return floor.toString();
   }
 }
 
@@ -668,38 +557,6 @@ async function settledInParallel<T, R>(items: T[], limit: number, work: (item: T
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return outcomes;
-}
-
-function shardSet(byStream: Map<string, Set<string>>, streamId: string): Set<string> {
-  let shards = byStream.get(streamId);
-  if (!shards) byStream.set(streamId, (shards = new Set()));
-  return shards;
-}
-
-/**
- * Fatal: the gap policy says stop, the registry refused the schema (retrying cannot change its answer),
- * another instance with the same name fenced this one, or anything the one classification calls fatal
- * (a programming error, credentials refused).
- */
-function isFatal(error: unknown): boolean {
-  if (error instanceof GapError || error instanceof SchemaRegistrationError) return true;
-  return classifyError(error instanceof CommitUncertain || error instanceof ProducerReset ? error.cause : error) === 'fatal';
-}
-
-/** A send failed inside a transaction (aborted since): the round is read again with a new producer. */
-class ProducerReset extends Error {
-  constructor(cause: unknown) {
-    super(`a send failed; the transaction was aborted and the producer is replaced: ${describeError(cause)}`, { cause });
-    this.name = 'ProducerReset';
-  }
-}
-
-/** A commit (or the abort after a failed send) that did not answer: whether Kafka holds the round is unknown. */
-class CommitUncertain extends Error {
-  constructor(cause: unknown) {
-    super(`the transaction's outcome is unknown: ${describeError(cause)}`, { cause });
-    this.name = 'CommitUncertain';
-  }
 }
 
 /** The higher of the versions (decimal integer strings) and `current`; undefined when there is none. */

@@ -18,5 +18,12 @@ export const connectorMetrics = {
     registers,
   }),
   stuck: new Counter({ name: 'shardline_connector_stuck_total', help: 'Times rounds kept failing past the configured time (the connector turned not ready)', registers }),
-  activeShards: new Gauge({ name: 'shardline_connector_active_shards', help: 'Shards being read', labelNames: ['stream'], registers }),
+  activeShards: new Gauge({ name: 'shardline_connector_active_shards', help: 'Shards being read (per unit when scaled out)', labelNames: ['stream', 'unit'], registers }),
+  units: new Gauge({ name: 'shardline_connector_units', help: 'Assignment units this instance reads (scaled out)', registers }),
+  rebalances: new Counter({ name: 'shardline_connector_rebalances_total', help: 'Assignments this instance received from the group (scaled out)', registers }),
+  rebalancePause: new Gauge({
+    name: 'shardline_connector_rebalance_pause_seconds',
+    help: 'The last rebalance: from when this instance stopped its units to when every unit it was given had fenced and loaded its checkpoints',
+    registers,
+  }),
 };

@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
+import { installAbortedTransactionFilter } from './kafkajs-aborted-transactions.ts';
 import { logger } from './logger.ts';
 
 // KafkaJS 2.2.4 passes an absolute timestamp to setTimeout in its request queue (tulios/kafkajs#1751);
@@ -9,6 +10,9 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   if (name === 'TimeoutNegativeWarning') return;
   (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
 }) as typeof process.emitWarning;
+
+// Before any fetch: a read_committed consumer must never receive an aborted record (see the module).
+installAbortedTransactionFilter();
 
 // Every producer uses KafkaJS's default (Java-compatible murmur2) partitioner, so an item's key maps to
 // the same partition from any process; the warning about the v2 default change is moot.

@@ -12,6 +12,9 @@ export interface ReadToEndOptions {
   timeoutMs?: number;
 }
 
+/** Reads begun by this process: part of each read's group id. */
+let readsBegun = 0;
+
 /**
  * Reads a topic's committed records (read_committed) from its start up to its end as it is now, with a
  * throwaway consumer group, calling `onMessage` for each; `onMessage` returns true to stop early.
@@ -35,7 +38,8 @@ export async function readToEnd(
     const ends = barrier ? [{ partition: barrier.partition, offset: String(BigInt(barrier.offset) + 1n), low: '0' }] : await admin.fetchTopicOffsets(topic);
     const remaining = new Map(ends.filter((end) => BigInt(end.offset) > BigInt(end.low)).map((end) => [end.partition, BigInt(end.offset)]));
     if (remaining.size === 0) return;
-    const groupId = `${groupPrefix}-${process.pid}-${Date.now()}`;
+    // Numbered too: reads begun together in one process (the units of a scaled-out connector) must not share a group.
+    const groupId = `${groupPrefix}-${process.pid}-${Date.now()}-${++readsBegun}`;
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, readUncommitted: false });
     await consumer.connect();
     let timer: NodeJS.Timeout | undefined;

@@ -8,13 +8,14 @@ import { logger } from '../../core/logger.ts';
 import { registerProcess } from '../../core/run-registry.ts';
 import type { ShardlineConfig } from '../config/schema.ts';
 import type { Connector } from '../../connector/connector.ts';
+import type { ScaledConnector } from '../../connector/scale-out/scaled-connector.ts';
 import { readOnlyQuery } from '../../consumers/clickhouse/read-only-query.ts';
 import type { ConsumerGroup } from '../../consumers/runtime/group.ts';
 import type { SinkDefinition } from '../../consumers/runtime/sink-definition.ts';
 import { buildConnector, buildConsumerGroups, clickhouseOf, topicsFor, usesClickHouse } from '../pipeline.ts';
 
 export interface RunningPipeline {
-  connector: Connector | undefined;
+  connector: Connector | ScaledConnector | undefined;
   groups: ConsumerGroup[];
   /** Each part's readiness, as `/ready` answers it. */
   health(): PartHealth[];
@@ -57,7 +58,7 @@ async function startHttpEndpoint(config: ShardlineConfig, handlers: Pick<HttpOpt
 export async function startPipeline(config: ShardlineConfig, parts: { connector: boolean; sinks: readonly SinkDefinition[]; http?: boolean; register?: string }): Promise<RunningPipeline> {
   let started = false;
   // Assigned below; /ready asks them once everything has started.
-  let connector: Connector | undefined = undefined;
+  let connector: Connector | ScaledConnector | undefined = undefined;
   let groups: ConsumerGroup[] = [];
   const clickhouse = parts.sinks.some(usesClickHouse) ? await clickhouseOf(config) : undefined;
   const health = (): PartHealth[] => {

@@ -28,6 +28,7 @@ function pipelineLines(pipeline: PipelineStatus, previous: PipelineStatus | unde
     ? `${pipeline.command} (pid ${pipeline.pid}, since ${pipeline.startedAt?.slice(11, 19)}, http ${pipeline.http ?? 'none'}): ${readiness(pipeline.ready)}`
     : `configured pipeline (no running shardline process found; http ${pipeline.http ?? 'none'}): ${readiness(pipeline.ready)}`;
   const notReady = pipeline.parts.filter((part) => !part.ready).map((part) => `  ${part.part}: not ready${part.detail ? ` (${part.detail})` : ''}`);
+  const scaledOut = pipeline.shards.some((shard) => shard.unit !== undefined);
   // A finished shard (or snapshot segment) is read to its end: its age and headroom no longer mean anything.
   const shards = pipeline.shards.map((shard) => ({
     stream: shortStream(shard.stream),
@@ -35,6 +36,8 @@ function pipelineLines(pipeline: PipelineStatus, previous: PipelineStatus | unde
     'iterator age': shard.iteratorAgeSeconds === undefined || shard.finished ? '' : formatDuration(shard.iteratorAgeSeconds),
     'trim headroom': shard.trimHeadroomSeconds === undefined || shard.finished ? '' : formatDuration(shard.trimHeadroomSeconds),
     state: shard.finished ? 'finished' : shard.stream.startsWith('snapshot:') ? 'scanning' : 'reading',
+    // Scaled out: the unit and the instance that reads it (none while the group rebalances).
+    ...(scaledOut && { unit: String(shard.unit ?? ''), owner: shard.owner ?? (shard.finished ? '' : 'rebalancing') }),
   }));
   const partOf = (group: string) => pipeline.parts.find((part) => part.part === `group ${group}`);
   const groups = pipeline.groups.map((group) => ({

@@ -4,12 +4,17 @@ import { readToEnd } from '../../core/read-to-end.ts';
 import { runningProcesses, type RunningProcess } from '../../core/run-registry.ts';
 import { parseCheckpointKey } from '../../connector/checkpoint-keys.ts';
 import { loadCheckpoints } from '../../connector/checkpoints.ts';
+import { connectorGroupId, unitsTopic } from '../../connector/scale-out/scaled-connector.ts';
+import { unitOwners } from '../../connector/scale-out/unit-assigner.ts';
+import { unitOfCheckpoint } from '../../connector/scale-out/units.ts';
 import { isDeadLetter } from '../../core/dead-letter.ts';
 import { sinkConfigOf, type ShardlineConfig } from '../config/schema.ts';
 import { kafkaOf, selectedSinks, topicsFor } from '../pipeline.ts';
 
 type PartitionLag = { group: string; topic: string; partition: number; committed: string; end: string; lag: number };
 type ShardPosition = { stream: string; shard: string; sequenceNumber: string; finished: boolean };
+/** A scaled-out connector's shard: its unit, and the instance the group gave the unit (none while it rebalances). */
+type ShardOwner = { unit: number; owner?: string };
 type ShardLag = { stream: string; shard: string; iteratorAgeSeconds: number; trimHeadroomSeconds: number };
 
 /** One pipeline: a running process found in the registry, or (when none runs) the configured names. */
@@ -22,7 +27,7 @@ export interface PipelineStatus {
   /** What the process's /ready says; undefined when no process answered. */
   ready?: boolean;
   parts: PartHealth[];
-  shards: (ShardPosition & Partial<Omit<ShardLag, 'stream' | 'shard'>>)[];
+  shards: (ShardPosition & Partial<Omit<ShardLag, 'stream' | 'shard'>> & Partial<ShardOwner>)[];
   groups: { group: string; lag: number; partitions: PartitionLag[] }[];
   deadLetters: number;
 }
@@ -99,6 +104,20 @@ async function groupLags(admin: Admin, groups: string[], topics: string[]): Prom
   return result;
 }
 
+/** Which unit and instance read a shard, when the connector is scaled out (its units topic exists). */
+async function shardOwners(kafka: Kafka, admin: Admin, existing: Set<string>, connector: { name: string; checkpoints: string }): Promise<((stream: string, shard: string) => ShardOwner) | undefined> {
+  const topic = unitsTopic(connector.name, connector.checkpoints);
+  if (!existing.has(topic)) return undefined;
+  const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+  const units = metadata?.partitions.length ?? 0;
+  const owners = new Map((await unitOwners(kafka, connectorGroupId(connector.name), topic)).flatMap(({ instance, units: owned }) => owned.map((unit) => [unit, instance] as const)));
+  return (stream, shard) => {
+    const unit = unitOfCheckpoint(stream, shard, units);
+    const owner = owners.get(unit);
+    return owner === undefined ? { unit } : { unit, owner };
+  };
+}
+
 async function pipelineStatus(kafka: Kafka, admin: Admin, existing: Set<string>, names: PipelineNames): Promise<Omit<PipelineStatus, 'source'>> {
   const { connector, http } = names;
   const checkpoints = connector && existing.has(connector.checkpoints) ? await loadCheckpoints(kafka, connector.checkpoints, connector.name) : new Map();
@@ -106,11 +125,12 @@ async function pipelineStatus(kafka: Kafka, admin: Admin, existing: Set<string>,
   const readiness = http ? await get(`http://${http.host}:${http.port}/ready`) : undefined;
   const ages = shardGauge(metrics, 'shardline_connector_iterator_age_seconds');
   const headroom = shardGauge(metrics, 'shardline_connector_trim_headroom_seconds');
+  const ownerOf = connector ? await shardOwners(kafka, admin, existing, connector) : undefined;
   const shards = [...checkpoints].map(([key, checkpoint]) => {
     // loadCheckpoints keeps only keys that parse.
     const { stream, shard } = parseCheckpointKey(key)!;
     const live = ages.has(`${stream}|${shard}`) ? { iteratorAgeSeconds: ages.get(`${stream}|${shard}`)!, trimHeadroomSeconds: headroom.get(`${stream}|${shard}`) ?? 0 } : {};
-    return { stream, shard, sequenceNumber: checkpoint.sequenceNumber ?? '', finished: checkpoint.finished, ...live };
+    return { stream, shard, sequenceNumber: checkpoint.sequenceNumber ?? '', finished: checkpoint.finished, ...live, ...ownerOf?.(stream, shard) };
   });
   return {
     http: http ? `${http.host}:${http.port}` : undefined,

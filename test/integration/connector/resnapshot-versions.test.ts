@@ -43,6 +43,7 @@ test('gap policy resnapshot: a gap met before anything after the previous one is
     const read = await readTopics(connectorOptions.kafka, [topic], (messages) => messages.length >= until, 30_000);
     await connector.stop();
     await running;
+    assert.equal(connectorOptions.sources.length, 1, "the re-snapshot runs joined the connector's own sources, not the caller's");
     return Promise.all(read.map(async ({ message }) => codec.decode(message.value!)));
   };
   await run(3);
