@@ -79,6 +79,7 @@ export class ShardState {
    * re-snapshot runs resume, and every reader goes on from its shard's committed position.
    */
   restore(checkpoints: Map<string, Checkpoint>): void {
+    this.dropPendingHeld(checkpoints);
     this.resumeSnapshotRuns(checkpoints);
     for (const source of this.sources) {
       for (const [key, checkpoint] of checkpoints) {
@@ -98,6 +99,20 @@ export class ShardState {
       if (checkpoint?.finished) this.retire(reader);
       else reader.resetTo(checkpoint?.sequenceNumber);
     }
+  }
+
+  /**
+   * A commit whose outcome was unknown may have carried the pending checkpoints. One Kafka holds is not
+   * written again: a run's opening checkpoint would undo the progress its segment made since (a finished
+   * segment scanned again, its rows audited twice). Kafka holds it when it has the key at all, or, for a
+   * shard marked finished, when it has the key finished.
+   */
+  private dropPendingHeld(checkpoints: Map<string, Checkpoint>): void {
+    const held = ({ key, value }: Message): boolean => {
+      const stored = checkpoints.get(String(key));
+      return stored !== undefined && (stored.finished || !(JSON.parse(String(value)) as Checkpoint).finished);
+    };
+    this.pendingCheckpoints.splice(0, this.pendingCheckpoints.length, ...this.pendingCheckpoints.filter((message) => !held(message)));
   }
 
   /**

@@ -61,3 +61,20 @@ test('a committed round: positions, ids and versions become the state; pending c
   assert.equal(state.version('c|stream-a|s'), 5n);
   assert.ok(state.readers.has('c|stream-a|s'), 'an open shard keeps its reader');
 });
+
+test('restored after a commit whose outcome was unknown: pending checkpoints Kafka already holds are not written again over newer progress', () => {
+  const stream = sourceOf('stream-a');
+  const state = stateOf([stream]);
+  state.beginResnapshot('orders', 'resnapshot-1', (table, run) => sourceOf(`snapshot:${table}:${run}`, 'SNAPSHOT', table));
+  state.beginResnapshot('orders', 'resnapshot-2', (table, run) => sourceOf(`snapshot:${table}:${run}`, 'SNAPSHOT', table));
+  state.markGone(stream, 'gone');
+  state.markGone(stream, 'gone-too');
+  state.restore(new Map([
+    // The commit did land: run 1's first segment was read on, and finished.
+    ['c|snapshot:orders:resnapshot-1|segment-0', { sequenceNumber: '{"PK":"x"}', finished: true, version: '9' }],
+    ['c|stream-a|gone', { sequenceNumber: '100000000000000000001', finished: true }],
+    // Not carried by it: the shard's older position only.
+    ['c|stream-a|gone-too', { sequenceNumber: '100000000000000000002', finished: false }],
+  ]));
+  assert.deepEqual(state.pendingCheckpoints.map((message) => message.key), ['c|snapshot:orders:resnapshot-2|segment-0', 'c|stream-a|gone-too']);
+});
