@@ -51,16 +51,24 @@ export async function readToEnd(
           done = true;
           resolve();
         };
-        // A barrier held back for longer than `timeoutMs` without any record read meanwhile: a long read
-        // of a large topic goes on, a transaction that stays open does not hold the caller for ever.
+        const fail = (error: Error) => {
+          done = true;
+          reject(error);
+        };
+        // Nothing read for longer than `timeoutMs`: a long read of a large topic goes on, but a transaction
+        // that stays open before a barrier, or a consumer that keeps failing on a record, does not hold the
+        // caller for ever.
         let progressAt = Date.now();
-        if (barrier) {
-          timer = setInterval(() => {
-            if (Date.now() - progressAt < timeoutMs) return;
-            done = true;
-            reject(new Error(`${topic}: not read past the barrier at ${barrier.partition}:${barrier.offset}, nothing read for ${timeoutMs / 1000} s (a transaction begun before it is still open)`));
-          }, Math.min(1_000, timeoutMs));
-        }
+        timer = setInterval(() => {
+          if (Date.now() - progressAt < timeoutMs) return;
+          fail(new Error(barrier
+            ? `${topic}: not read past the barrier at ${barrier.partition}:${barrier.offset}, nothing read for ${timeoutMs / 1000} s (a transaction begun before it is still open)`
+            : `${topic}: not read to its end, nothing read for ${timeoutMs / 1000} s`));
+        }, Math.min(1_000, timeoutMs));
+        // A consumer that stops for good (refused, or an error KafkaJS does not retry) ends the read with its error.
+        consumer.on(consumer.events.CRASH, ({ payload }) => {
+          if (!payload.restart) fail(payload.error);
+        });
         const reached = (partition: number, lastOffset: string) => {
           const end = remaining.get(partition);
           if (end === undefined || BigInt(lastOffset) + 1n < end) return;

@@ -155,7 +155,10 @@ export class ScaledConnector {
   /** Stops a unit's connector (its round finished, its producer disconnected); the unit may start here again after. */
   private stopUnit(unit: number, connector: Connector): void {
     this.units.delete(unit);
-    const stopped: Promise<void> = connector.stop().catch(() => undefined).then(() => {
+    // After the unit's earlier connector too, when it is still stopping: a connector queued behind it and
+    // stopped before it started must not let the next one start while the earlier one still works.
+    const earlier = this.stopping.get(unit);
+    const stopped: Promise<void> = Promise.all([earlier, connector.stop().catch(() => undefined)]).then(() => {
       for (const { streamId } of this.sources) metrics.activeShards.remove({ stream: streamId, unit });
       if (this.stopping.get(unit) === stopped) this.stopping.delete(unit);
     });

@@ -71,10 +71,8 @@ export async function ensureUnitsTopic(kafka: Kafka, topic: string, units: numbe
   const admin: Admin = kafka.admin();
   await admin.connect();
   try {
-    if (!(await admin.listTopics()).includes(topic)) {
-      await createTopics(admin, [{ topic, numPartitions: units }]);
-      return;
-    }
+    // Checked after creating too: another instance, with another count, may have created it first.
+    if (!(await admin.listTopics()).includes(topic)) await createTopics(admin, [{ topic, numPartitions: units }]);
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
     const partitions = metadata?.partitions.length ?? 0;
     if (partitions !== units) {
