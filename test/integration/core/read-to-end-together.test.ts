@@ -30,3 +30,17 @@ test('reads to the end begun together in one process each read the whole topic',
   }));
   assert.deepEqual(counts, [5, 5, 5]);
 });
+
+/** A read that cannot go on (here a record its reader fails on, again each time KafkaJS restarts) ends with an error instead of waiting for ever. */
+test('a read to the end that makes no progress gives up after its timeout', { timeout: 60_000 }, async () => {
+  const kafka = createKafka({ brokers: testEndpoints().kafkaBrokers });
+  const topic = uniqueName('read-stuck');
+  await ensureTopics(kafka, [topic], 1);
+  const producer = kafka.producer({ idempotent: true });
+  await producer.connect();
+  await producer.send({ topic, messages: [{ key: 'k', value: 'not what the reader expects' }] });
+  await producer.disconnect();
+  await assert.rejects(readToEnd(kafka, topic, 'read-stuck', () => {
+    throw new SyntaxError('unreadable record');
+  }, { timeoutMs: 3_000 }), /not read to its end, nothing read for 3 s|unreadable record/);
+});
