@@ -18,9 +18,6 @@ export interface AuditSinkOptions {
   includeSnapshots: boolean;
 }
 
-/** JSON objects and arrays read into String columns as their text (on by default in recent ClickHouse; asked for, as older servers had them off). */
-const NESTED_JSON_AS_TEXT = { input_format_json_read_objects_as_strings: 1, input_format_json_read_arrays_as_strings: 1 } as const;
-
 export interface FieldChange {
   field: string;
   old: unknown;
@@ -97,16 +94,12 @@ export class AuditSink implements Sink {
     const rows = batch.records
       .filter((record): record is typeof record & { event: ChangeEvent } => record.event !== null && record.event.op !== 'SWEEP' && (this.options.includeSnapshots || record.event.op !== 'SNAPSHOT'))
       .map(({ event }) => this.entry(event));
-    if (rows.length > 0) await this.options.clickhouse.insert({ table: this.options.table, values: rows, format: 'JSONEachRow', clickhouse_settings: NESTED_JSON_AS_TEXT });
+    if (rows.length > 0) await this.options.clickhouse.insert({ table: this.options.table, values: rows, format: 'JSONEachRow' });
     faultPoint('audit.after-insert');
     await this.store.write(batch.topic, batch.partition, batch.nextOffset);
   }
 
-  /**
-   * The row of one change, as `apply` inserts it. The changes and images are JSON values, not their text:
-   * ClickHouse stores a JSON object or array given for a String column as its text (NESTED_JSON_AS_TEXT), the
-   * same text JSON.stringify writes, without a second encoding that escapes every quote of it again.
-   */
+  /** The row of one change, as `apply` inserts it. */
   entry(event: ChangeEvent) {
     const { redactions, hashSalt } = this.options;
     const keys = redactKeys(event.keys, redactions, hashSalt);
@@ -125,9 +118,9 @@ export class AuditSink implements Sink {
       user_type: event.source.userIdentity?.type ?? '',
       user_principal: event.source.userIdentity?.principalId ?? '',
       ttl_delete: event.source.ttlDelete,
-      changes: diff(before, after),
-      old_values: before,
-      new_values: after,
+      changes: JSON.stringify(diff(before, after)),
+      old_values: before ? JSON.stringify(before) : null,
+      new_values: after ? JSON.stringify(after) : null,
       source_kind: event.source.kind,
       source_stream: event.source.stream,
       source_shard: event.source.shardId,
