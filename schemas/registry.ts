@@ -187,15 +187,26 @@ export class ChangeEventCodec {
   }
 
   /**
+   * `decode` without waiting, for a value whose schema id was seen before; undefined when it was not (or
+   * the value is not in the wire format), which `decode` then looks up. Throws what `decode` throws for a
+   * body that does not read.
+   */
+  decodeKnown(buffer: Buffer): ChangeEvent | undefined {
+    const known = buffer.length >= HEADER_BYTES && buffer[0] === 0 ? this.writerTypes.get(buffer.readInt32BE(1)) : undefined;
+    if (known === 'direct') return readChangeEvent(buffer, HEADER_BYTES);
+    if (known) return fromAvro(known.fromBuffer(buffer.subarray(HEADER_BYTES)) as AvroChangeEvent);
+    return undefined;
+  }
+
+  /**
    * Decodes as the registry client does (magic byte, schema id, the id's writer schema), with the
    * writer types of the ids seen kept here: later events of an id are read without the client's lookups,
    * and those written with the change-event schema itself straight into a ChangeEvent (change-event-reader.ts).
    */
   async decode(buffer: Buffer): Promise<ChangeEvent> {
+    const known = this.decodeKnown(buffer);
+    if (known) return known;
     const schemaId = buffer.length >= HEADER_BYTES && buffer[0] === 0 ? buffer.readInt32BE(1) : undefined;
-    const known = schemaId === undefined ? undefined : this.writerTypes.get(schemaId);
-    if (known === 'direct') return readChangeEvent(buffer, HEADER_BYTES);
-    if (known) return fromAvro(known.fromBuffer(buffer.subarray(HEADER_BYTES)) as AvroChangeEvent);
     const event = fromAvro((await this.registry.decode(buffer)) as AvroChangeEvent);
     if (schemaId !== undefined) {
       const writer = await this.registry.getSchema(schemaId);

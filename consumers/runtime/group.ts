@@ -7,6 +7,7 @@ import { isUnavailable } from '../../core/unavailable.ts';
 import type { Logger } from '../../core/logger.ts';
 import { isRegistryRefusal, type ChangeEventCodec } from '../../schemas/registry.ts';
 import { DeadLetters, PartitionTakenOver } from './dead-letters.ts';
+import { installRecordDecoder } from './kafka-record-decoder.ts';
 import { groupMetrics as metrics } from './metrics.ts';
 import type { Rejection, Sink, SinkRecord, TopicPartition } from './sink.ts';
 
@@ -73,6 +74,7 @@ export class ConsumerGroup {
   readonly failed: Promise<never>;
 
   constructor(private readonly options: ConsumerGroupOptions) {
+    installRecordDecoder();
     this.log = options.logger.child({ group: options.groupId });
     this.stuckAfterMs = options.stuckAfterMs ?? 60_000;
     this.streak = new FailureStreak(this.stuckAfterMs, () => metrics.stuck.inc({ group: options.groupId }));
@@ -223,7 +225,10 @@ export class ConsumerGroup {
         return;
       }
     }
-    const fresh = batch.messages.filter((message) => BigInt(message.offset) >= next);
+    // Offsets rise within a partition's batch: the records already applied are a prefix of it.
+    let firstFresh = 0;
+    while (firstFresh < batch.messages.length && BigInt(batch.messages[firstFresh]!.offset) < next) firstFresh++;
+    const fresh = batch.messages.slice(firstFresh);
     const skipped = batch.messages.length - fresh.length;
     if (skipped > 0) {
       metrics.skipped.inc({ group: groupId }, skipped);
@@ -286,7 +291,9 @@ export class ConsumerGroup {
         continue;
       }
       try {
-        records.push({ offset: message.offset, key, event: await this.options.codec.decode(message.value) });
+        // Without a promise per record once the schema id is known.
+        const event = this.options.codec.decodeKnown(message.value) ?? await this.options.codec.decode(message.value);
+        records.push({ offset: message.offset, key, event });
       } catch (error) {
         if (isUnavailable(error)) throw error;
         if (isRegistryRefusal(error)) throw new FatalError(`the schema registry refused this group: ${describeError(error)}`, { cause: error });

@@ -35,6 +35,8 @@ interface Change {
   key: string;
   version: string;
   deleted: boolean;
+  /** An INSERT: the item is new at the source, so its document is written without being read first. */
+  inserted: boolean;
   doc: Record<string, unknown>;
   /** The table's sweep, read with the documents' versions (`writes`). */
   floor: string | null;
@@ -155,7 +157,7 @@ export class SearchSink implements Sink {
         rejections.push({ offset, reason: `search ${event.entity}: ${error.message}` });
         continue;
       }
-      changes.push({ offset, index, id: documentId(event.table, key), table: event.table, key, version: event.version, deleted, doc, floor: null });
+      changes.push({ offset, index, id: documentId(event.table, key), table: event.table, key, version: event.version, deleted, inserted: event.op === 'INSERT', doc, floor: null });
     }
     rejections.push(...(await this.bulk(await this.writes(changes))));
     for (const sweep of sweeps) await this.sweep(sweep);
@@ -199,11 +201,14 @@ export class SearchSink implements Sink {
    * conditional on the sequence number read (a create where there was no document). A document changed
    * in between answers 409 and gets the scripted update instead. Later changes of a document in the same
    * batch follow as scripted updates, in order. Without a script per document OpenSearch only indexes.
+   * The document of an INSERT is not read: it is a create, and one that finds a document (a replay, an
+   * item made again after its removal) answers 409 and takes the scripted path too; a backlog of new items
+   * costs OpenSearch a realtime get per document less.
    */
   private async writes(changes: Change[]): Promise<BulkItem[]> {
     const first = new Map<string, Change>();
     for (const change of changes) if (!first.has(documentOf(change))) first.set(documentOf(change), change);
-    const current = await this.currentDocuments(changes, [...first.values()]);
+    const current = await this.currentDocuments(changes, [...first.values()].filter((change) => !change.inserted));
     const items: BulkItem[] = [];
     for (const change of changes) {
       const scripted = scriptedUpdate(change);

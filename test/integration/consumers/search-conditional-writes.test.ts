@@ -93,3 +93,23 @@ test('a document written between the read of its version and the conditional wri
   await other.close();
   await client.close();
 });
+
+test('an INSERT, whose document is not read before it is written, never replaces a newer document nor revives an older tombstone', async () => {
+  const prefix = uniqueName('cas');
+  const sink = sinkWithInterleaving(prefix, async () => {});
+  await sink.open();
+  const alias = `${prefix}-order`;
+  const inserted = (id: number, version: string, total: string): ChangeEvent => ({ ...change(id, version, total), op: 'INSERT' });
+
+  assert.deepEqual(await apply(sink, inserted(1, '10', '1.00'), inserted(2, '10', '1.00'), change(3, '30', null), inserted(4, '10', '1.00'), inserted(4, '20', '2.00')), []);
+  // Replayed INSERTs (older, equal) change nothing; over a tombstone only a newer one (the item made again) counts.
+  assert.deepEqual(await apply(sink, inserted(1, '10', '9.99'), inserted(2, '5', '0.50'), inserted(3, '20', '2.00'), inserted(4, '15', '1.50')), []);
+  assert.deepEqual(await state(alias, 1), { version: '10', deleted: false, total: '1.00' });
+  assert.deepEqual(await state(alias, 2), { version: '10', deleted: false, total: '1.00' });
+  assert.deepEqual(await state(alias, 3), { version: '30', deleted: true, total: undefined });
+  assert.deepEqual(await state(alias, 4), { version: '20', deleted: false, total: '2.00' });
+  await apply(sink, inserted(3, '40', '4.00'), inserted(1, '50', '5.00'));
+  assert.deepEqual(await state(alias, 3), { version: '40', deleted: false, total: '4.00' });
+  assert.deepEqual(await state(alias, 1), { version: '50', deleted: false, total: '5.00' });
+  await sink.close();
+});

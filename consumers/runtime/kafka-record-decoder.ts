@@ -1,0 +1,135 @@
+import { createRequire } from 'node:module';
+
+/**
+ * A faster decoder for the records of a fetched record batch (the v2 record format), giving what KafkaJS's
+ * own gives. KafkaJS 2.2.4 builds each record's headers with a spread per header (`{ ...obj, [key]: value }`:
+ * the connector's seven CloudEvents headers cost seven objects and 28 property copies a record), and
+ * parses the batch's first offset and timestamp from text into 64-bit objects twice a record: a consumer
+ * group spent more of its CPU there than in its Avro decoding, and collected the garbage after it.
+ *
+ * Installed the way the connector's record encoder is (connector/kafka-record-encoder.ts): KafkaJS offers no
+ * hook, so the module the fetch responses take their record decoder from is replaced in Node's module
+ * cache, on the KafkaJS version it was checked against only.
+ */
+
+const require = createRequire(import.meta.url);
+const KAFKAJS_VERSION = '2.2.4';
+const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0/decoder.js';
+/** The modules that take the record decoder when they are loaded, down to the fetch responses that load them lazily. */
+const DEPENDENTS = [
+  'kafkajs/src/protocol/recordBatch/v0/decoder.js',
+  'kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js',
+  ...[4, 5, 6, 7, 8, 9, 10, 11].map((version) => `kafkajs/src/protocol/requests/fetch/v${version}/response.js`),
+];
+const LOG_APPEND_TIME = 1;
+/** Seven varint bytes carry 49 bits: such a zig-zag long is exact as a Number. */
+const EXACT_VARINT_BYTES = 7;
+
+interface Int64 {
+  toString(): string;
+  add(other: Int64 | number): Int64;
+}
+const Long = require('kafkajs/src/utils/long.js') as { fromValue(value: unknown): Int64 };
+
+/** KafkaJS's Decoder, as far as records use it. */
+export interface KafkaDecoder {
+  buffer: Buffer;
+  offset: number;
+  readInt8(): number;
+  readVarInt(): number;
+  readVarLong(): Int64;
+  readVarIntBytes(): Buffer | null;
+  readVarIntString(): string | null;
+}
+
+export interface BatchContext {
+  firstOffset: string;
+  firstTimestamp: string;
+  magicByte: number;
+  isControlBatch?: boolean;
+  timestampType: number;
+  maxTimestamp: string;
+}
+
+export type RecordDecoder = (decoder: KafkaDecoder, batchContext: BatchContext) => unknown;
+
+/** A zig-zag varlong: as a Number when it has at most seven bytes, else KafkaJS's 64-bit value. */
+function readVarLong(decoder: KafkaDecoder): number | Int64 {
+  const { buffer } = decoder;
+  let raw = 0;
+  let scale = 1;
+  for (let index = 0; index < EXACT_VARINT_BYTES; index++) {
+    const byte = buffer[decoder.offset + index];
+    if (byte === undefined) break;
+    raw += (byte & 0x7f) * scale;
+    if (byte < 0x80) {
+      decoder.offset += index + 1;
+      return raw % 2 ? -(raw + 1) / 2 : raw / 2;
+    }
+    scale *= 128;
+  }
+  return decoder.readVarLong();
+}
+
+/** `base + delta` as decimal text, as KafkaJS's 64-bit sum writes it. */
+function sum(base: string, delta: number | Int64): string {
+  if (typeof delta === 'number') {
+    const total = Number(base) + delta;
+    if (Number.isSafeInteger(total) && Number.isSafeInteger(Number(base))) return String(total);
+  }
+  return Long.fromValue(base).add(delta).toString();
+}
+
+/** One record of a batch, field for field what KafkaJS's record decoder returns. */
+export function decodeRecord(decoder: KafkaDecoder, batchContext: BatchContext) {
+  const { firstOffset, firstTimestamp, magicByte, isControlBatch = false, timestampType, maxTimestamp } = batchContext;
+  const attributes = decoder.readInt8();
+  const timestampDelta = readVarLong(decoder);
+  const timestamp = timestampType === LOG_APPEND_TIME && maxTimestamp ? maxTimestamp : sum(firstTimestamp, timestampDelta);
+  const offset = sum(firstOffset, decoder.readVarInt());
+  const key = decoder.readVarIntBytes();
+  const value = decoder.readVarIntBytes();
+  const headers: Record<string, Buffer | null | (Buffer | null)[]> = {};
+  for (let count = decoder.readVarInt(); count > 0; count--) {
+    const name = String(decoder.readVarIntString());
+    const header = decoder.readVarIntBytes();
+    // Looked up as KafkaJS looks it up (inherited names included), so that even odd names come out alike.
+    const previous = headers[name] as unknown;
+    const values = previous === undefined ? header : Array.isArray(previous) ? [...(previous as (Buffer | null)[]), header] : [previous as Buffer, header];
+    // A header named __proto__ is a property of its own, as in KafkaJS's object literal, not the prototype.
+    if (name === '__proto__') Object.defineProperty(headers, name, { value: values, enumerable: true, writable: true, configurable: true });
+    else headers[name] = values;
+  }
+  return { magicByte, attributes, timestamp, offset, key, value, headers, isControlRecord: isControlBatch, batchContext };
+}
+
+let installed = false;
+
+/**
+ * Makes KafkaJS's fetch responses decode records with `decodeRecord`. Idempotent; a KafkaJS version other
+ * than the one checked keeps its own decoder.
+ */
+export function installRecordDecoder(): boolean {
+  if (installed) return true;
+  const { version } = require('kafkajs/package.json') as { version: string };
+  if (version !== KAFKAJS_VERSION) return false;
+  const recordPath = require.resolve(RECORD_MODULE);
+  require(recordPath);
+  require.cache[recordPath]!.exports = decodeRecord;
+  // Modules loaded before now took the original decoder when they were loaded: they load again.
+  for (const dependent of DEPENDENTS) delete require.cache[require.resolve(dependent)];
+  installed = true;
+  return true;
+}
+
+/** KafkaJS's own record decoder, for comparing records. */
+export function kafkaJsRecordDecoder(): RecordDecoder {
+  const recordPath = require.resolve(RECORD_MODULE);
+  const cached = require.cache[recordPath];
+  delete require.cache[recordPath];
+  try {
+    return require(recordPath) as RecordDecoder;
+  } finally {
+    if (cached) require.cache[recordPath] = cached;
+  }
+}
