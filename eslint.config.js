@@ -5,9 +5,17 @@ import tseslint from 'typescript-eslint';
 const layer = (files, folders) => ({
   files,
   rules: {
-    'no-restricted-imports': ['error', {
-      patterns: [{ group: folders.map((folder) => `**/${folder}/**`), message: `${files[0].split('/')[0]}/ may not import from ${folders.join('/, ')}/; cli/ wires the parts together.` }],
-    }],
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            group: folders.map((folder) => `**/${folder}/**`),
+            message: `${files[0].split('/')[0]}/ may not import from ${folders.join('/, ')}/; cli/ wires the parts together.`,
+          },
+        ],
+      },
+    ],
   },
 });
 

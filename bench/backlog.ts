@@ -15,7 +15,12 @@ const IN_FLIGHT = 4;
  * directly (not through the emulator) by a plain producer with several sends in flight: their order
  * does not matter, every change is of another item.
  */
-export async function produceBacklog(endpoints: Endpoints, topic: string, count: number, partitions: number): Promise<void> {
+export async function produceBacklog(
+  endpoints: Endpoints,
+  topic: string,
+  count: number,
+  partitions: number,
+): Promise<void> {
   installProduceEncoder();
   const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: 'bench-backlog' });
   await ensureTopics(kafka, [topic], partitions);

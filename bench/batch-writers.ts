@@ -1,4 +1,9 @@
-import { BatchWriteItemCommand, type AttributeValue, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { canonicalKey } from '../schemas/change-event.ts';
 
@@ -11,9 +16,13 @@ export type OnWritten = (itemKey: string, at: number) => void;
 function orderItem(writer: number, index: number): Record<string, AttributeValue> {
   const id = `${writer}-${String(index).padStart(7, '0')}`;
   return {
-    PK: { S: `ORDER#${id}` }, SK: { S: `ORDER#${id}` }, user_id: { S: `USER#${index % 500}` },
-    category: { S: CATEGORIES[index % CATEGORIES.length]! }, status: { S: 'new' },
-    created_at: { S: `2026-11-${String(1 + (index % 28)).padStart(2, '0')}T10:15:00.000Z` }, total: { N: `${(index % 9973) + 1}.${String(index % 100).padStart(2, '0')}` },
+    PK: { S: `ORDER#${id}` },
+    SK: { S: `ORDER#${id}` },
+    user_id: { S: `USER#${index % 500}` },
+    category: { S: CATEGORIES[index % CATEGORIES.length]! },
+    status: { S: 'new' },
+    created_at: { S: `2026-11-${String(1 + (index % 28)).padStart(2, '0')}T10:15:00.000Z` },
+    total: { N: `${(index % 9973) + 1}.${String(index % 100).padStart(2, '0')}` },
   };
 }
 
@@ -30,20 +39,30 @@ async function writeBatch(dynamodb: DynamoDBClient, table: string, requests: Wri
  * `writers` concurrent writers creating orders with BatchWriteItem at `rate` items a second in total, on a
  * fixed schedule: a writer that falls behind writes its next batch at once, so the achieved rate shows it.
  */
-export async function writePaced(dynamodb: DynamoDBClient, table: string, options: { rate: number; seconds: number; writers: number; onWritten: OnWritten }): Promise<{ seconds: number }> {
+export async function writePaced(
+  dynamodb: DynamoDBClient,
+  table: string,
+  options: { rate: number; seconds: number; writers: number; onWritten: OnWritten },
+): Promise<{ seconds: number }> {
   const intervalMs = (1000 * BATCH * options.writers) / options.rate;
   const batchesPerWriter = Math.round((options.rate * options.seconds) / BATCH / options.writers);
   const started = performance.now();
-  await Promise.all(Array.from({ length: options.writers }, async (_, writer) => {
-    for (let batch = 0; batch < batchesPerWriter; batch++) {
-      const dueAt = started + (writer / options.writers + batch) * intervalMs;
-      const wait = dueAt - performance.now();
-      if (wait > 0) await sleep(wait);
-      const items = Array.from({ length: BATCH }, (_, offset) => orderItem(writer, batch * BATCH + offset));
-      await writeBatch(dynamodb, table, items.map((Item) => ({ PutRequest: { Item } })));
-      const at = performance.now();
-      for (const item of items) options.onWritten(canonicalKey({ PK: item.PK!, SK: item.SK! }), at);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: options.writers }, async (_, writer) => {
+      for (let batch = 0; batch < batchesPerWriter; batch++) {
+        const dueAt = started + (writer / options.writers + batch) * intervalMs;
+        const wait = dueAt - performance.now();
+        if (wait > 0) await sleep(wait);
+        const items = Array.from({ length: BATCH }, (_, offset) => orderItem(writer, batch * BATCH + offset));
+        await writeBatch(
+          dynamodb,
+          table,
+          items.map((Item) => ({ PutRequest: { Item } })),
+        );
+        const at = performance.now();
+        for (const item of items) options.onWritten(canonicalKey({ PK: item.PK!, SK: item.SK! }), at);
+      }
+    }),
+  );
   return { seconds: (performance.now() - started) / 1000 };
 }

@@ -28,7 +28,12 @@ async function measureConnector({ prefix, run }: ConnectorRun): Promise<number> 
   const endpoints = endpointsFromEnv() ?? localEndpoints;
   const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: prefix });
   const codec = new ChangeEventCodec({ url: endpoints.registryUrl });
-  const connector = new Connector({ ...baseConnectorOptions(prefix), sources: [recordedSource(recordedStream(run))], kafka, codec });
+  const connector = new Connector({
+    ...baseConnectorOptions(prefix),
+    sources: [recordedSource(recordedStream(run))],
+    kafka,
+    codec,
+  });
   const running = connector.start();
   while ((await recordsWritten()) === 0) await new Promise((resolve) => setTimeout(resolve, 1));
   const [startCount, started] = [await recordsWritten(), performance.now()];

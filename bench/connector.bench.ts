@@ -24,7 +24,11 @@ const CONNECTOR_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=192'];
 const BASELINE_RECORDS = 3 * RECORDS;
 
 /** The mean bytes of the Kafka records the connector writes for the recorded changes (value, key and headers). */
-async function meanRecordBytes(source: DynamoDbStreamSource, codec: ChangeEventCodec, template: string): Promise<number> {
+async function meanRecordBytes(
+  source: DynamoDbStreamSource,
+  codec: ChangeEventCodec,
+  template: string,
+): Promise<number> {
   const { records } = await source.read('shard-0', await source.iterator('shard-0', { type: 'TRIM_HORIZON' }), 1000);
   let bytes = 0;
   for (const record of records) {
@@ -37,7 +41,11 @@ async function meanRecordBytes(source: DynamoDbStreamSource, codec: ChangeEventC
 
 /** One turn of the connector, in its own process (see connector-process.ts). */
 const connectorTurn = (run: ConnectorRun) =>
-  resultOfChild<{ rate: number; peakRssMb: number }>(fileURLToPath(new URL('./connector-process.ts', import.meta.url)), CONNECTOR_FLAGS, run);
+  resultOfChild<{ rate: number; peakRssMb: number }>(
+    fileURLToPath(new URL('./connector-process.ts', import.meta.url)),
+    CONNECTOR_FLAGS,
+    run,
+  );
 
 /**
  * The connector path (recorded stream records -> change events -> Avro -> transactional produce with
@@ -59,7 +67,13 @@ export async function benchConnector(endpoints: Endpoints, run: string): Promise
     peaks.push(measured.peakRssMb);
     const topic = `${prefix}.producer-performance`;
     await ensureTopics(createKafka({ brokers: endpoints.kafkaBrokers, clientId: prefix }), [topic]);
-    const baseline = await producerPerformance({ topic, records: BASELINE_RECORDS, recordBytes, brokers: endpoints.kafkaBrokers, transactionMs: 100 });
+    const baseline = await producerPerformance({
+      topic,
+      records: BASELINE_RECORDS,
+      recordBytes,
+      brokers: endpoints.kafkaBrokers,
+      transactionMs: 100,
+    });
     baselines.push(baseline.rate);
     summaries.push(baseline.summary);
   }
@@ -68,10 +82,18 @@ export async function benchConnector(endpoints: Endpoints, run: string): Promise
   await admin.connect();
   await admin.deleteTopics({ topics: (await admin.listTopics()).filter((topic) => topic.startsWith(`bench-${run}-`)) });
   await admin.disconnect();
-  for (const [turn, rate] of rates.entries()) console.log(`connector turn ${turn}: ${Math.round(rate)} events/s (peak RSS ${peaks[turn]} MiB); ProducerPerformance: ${summaries[turn]}`);
+  for (const [turn, rate] of rates.entries())
+    console.log(
+      `connector turn ${turn}: ${Math.round(rate)} events/s (peak RSS ${peaks[turn]} MiB); ProducerPerformance: ${summaries[turn]}`,
+    );
   const [rate, baseline] = [median(rates), median(baselines)];
   return {
     name: `connector: ${SHARDS} recorded shards, ${RECORDS} changes -> Avro -> transactions with checkpoints, in its own process (node ${CONNECTOR_FLAGS.join(' ')}) (vs ProducerPerformance, transactional, acks=all, ${recordBytes}-byte records)`,
-    rate: round(rate, 0), baseline_rate: round(baseline, 0), ratio: round(rate / baseline), p50_ms: null, p99_ms: null, peak_rss_mb: median(peaks),
+    rate: round(rate, 0),
+    baseline_rate: round(baseline, 0),
+    ratio: round(rate / baseline),
+    p50_ms: null,
+    p99_ms: null,
+    peak_rss_mb: median(peaks),
   };
 }

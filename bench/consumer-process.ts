@@ -60,19 +60,45 @@ function embeddedClickHouse(): Promise<ClickHouseClient> {
   return connectClickHouse({ kind: 'embedded', path });
 }
 
-const searchConfig = (name: string) => searchConfigSchema.parse({ indexPrefix: name, replicas: 0, documents: { order: { text: ['category', 'status'] } } });
+const searchConfig = (name: string) =>
+  searchConfigSchema.parse({ indexPrefix: name, replicas: 0, documents: { order: { text: ['category', 'status'] } } });
 
 async function sinkFor(run: ConsumerRun): Promise<Sink> {
   const group = run.name;
   switch (run.sink) {
     case 'audit':
-      return new AuditSink({ group, clickhouse: await embeddedClickHouse(), table: 'bench_audit', retentionDays: 90, redactions: {}, hashSalt: '', includeSnapshots: false });
+      return new AuditSink({
+        group,
+        clickhouse: await embeddedClickHouse(),
+        table: 'bench_audit',
+        retentionDays: 90,
+        redactions: {},
+        hashSalt: '',
+        includeSnapshots: false,
+      });
     case 'rollups':
-      return new RollupSink({ group, clickhouse: await embeddedClickHouse(), rollups: defaultRollups, views: { order: defaultOrderView } });
+      return new RollupSink({
+        group,
+        clickhouse: await embeddedClickHouse(),
+        rollups: defaultRollups,
+        views: { order: defaultOrderView },
+      });
     case 'cache':
-      return new CacheSink({ group, url: endpoints.redisUrl, ttlSeconds: 3600, keyPrefix: run.name, tableOf: () => 'orders' });
+      return new CacheSink({
+        group,
+        url: endpoints.redisUrl,
+        ttlSeconds: 3600,
+        keyPrefix: run.name,
+        tableOf: () => 'orders',
+      });
     case 'search':
-      return new SearchSink({ group, client: new OpenSearchClient({ node: endpoints.opensearchUrl }), config: searchConfig(run.name), views: { order: defaultOrderView }, itemBackoff: { baseMs: 100, maxMs: 2_000, attempts: 10 } });
+      return new SearchSink({
+        group,
+        client: new OpenSearchClient({ node: endpoints.opensearchUrl }),
+        config: searchConfig(run.name),
+        views: { order: defaultOrderView },
+        itemBackoff: { baseMs: 100, maxMs: 2_000, attempts: 10 },
+      });
   }
 }
 
@@ -90,9 +116,17 @@ async function measureGroup(run: ConsumerRun): Promise<{ rate: number; cpuMsPer1
   const sink = await sinkFor(run);
   const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: run.name });
   const group = new ConsumerGroup({
-    groupId: run.name, topics: [run.topic], kafka, codec: new ChangeEventCodec({ url: endpoints.registryUrl }), sink,
-    deadLetterTopic: `${run.name}.dlq`, batchSize: run.batchSize, partitionsConsumedConcurrently: run.concurrency,
-    backoff: { baseMs: 100, maxMs: 1_000, attempts: Infinity }, maxMessageBytes: 1_000_000, logger: logger.child({ bench: run.name }),
+    groupId: run.name,
+    topics: [run.topic],
+    kafka,
+    codec: new ChangeEventCodec({ url: endpoints.registryUrl }),
+    sink,
+    deadLetterTopic: `${run.name}.dlq`,
+    batchSize: run.batchSize,
+    partitionsConsumedConcurrently: run.concurrency,
+    backoff: { baseMs: 100, maxMs: 1_000, attempts: Infinity },
+    maxMessageBytes: 1_000_000,
+    logger: logger.child({ bench: run.name }),
   });
   await group.start();
   while ((await applied()) === 0) await new Promise((resolve) => setTimeout(resolve, 2));
@@ -100,16 +134,25 @@ async function measureGroup(run: ConsumerRun): Promise<{ rate: number; cpuMsPer1
   while ((await applied()) < run.count) await new Promise((resolve) => setTimeout(resolve, 10));
   const [seconds, cpu] = [(performance.now() - started) / 1000, process.cpuUsage(cpuAtStart)];
   await group.stop();
-  return { rate: (run.count - first) / seconds, cpuMsPer1000: (cpu.user + cpu.system) / 1000 / ((run.count - first) / 1000) };
+  return {
+    rate: (run.count - first) / seconds,
+    cpuMsPer1000: (cpu.user + cpu.system) / 1000 / ((run.count - first) / 1000),
+  };
 }
 
 /** Writes of `blocks` with `concurrency` in flight; only the writes are timed, the rows are made before. */
-async function timedWrites<T>(blocks: T[], concurrency: number, write: (block: T) => Promise<unknown>): Promise<number> {
+async function timedWrites<T>(
+  blocks: T[],
+  concurrency: number,
+  write: (block: T) => Promise<unknown>,
+): Promise<number> {
   const started = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < blocks.length) await write(blocks[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < blocks.length) await write(blocks[next++]!);
+    }),
+  );
   return performance.now() - started;
 }
 
@@ -123,7 +166,11 @@ async function measureRaw(run: ConsumerRun): Promise<number> {
   for (let first = 0; first < run.count; first += SLICE) {
     const blocks: unknown[][] = [];
     for (let start = first; start < Math.min(run.count, first + SLICE); start += rowsPerBlock) {
-      blocks.push(Array.from({ length: Math.min(rowsPerBlock, run.count - start, first + SLICE - start) }, (_, offset) => writer.row(start + offset)));
+      blocks.push(
+        Array.from({ length: Math.min(rowsPerBlock, run.count - start, first + SLICE - start) }, (_, offset) =>
+          writer.row(start + offset),
+        ),
+      );
     }
     elapsedMs += await timedWrites(blocks, run.concurrency, writer.write);
   }
@@ -141,7 +188,15 @@ async function rawWriter(run: ConsumerRun): Promise<RawWriter> {
   switch (run.sink) {
     case 'audit': {
       const clickhouse = await embeddedClickHouse();
-      const sink = new AuditSink({ group: run.name, clickhouse, table: 'raw_audit', retentionDays: 90, redactions: {}, hashSalt: '', includeSnapshots: false });
+      const sink = new AuditSink({
+        group: run.name,
+        clickhouse,
+        table: 'raw_audit',
+        retentionDays: 90,
+        redactions: {},
+        hashSalt: '',
+        includeSnapshots: false,
+      });
       await sink.open();
       return {
         row: (index) => sink.entry(orderEvent(index).event),
@@ -152,18 +207,59 @@ async function rawWriter(run: ConsumerRun): Promise<RawWriter> {
     case 'rollups': {
       // The rows of both default rollups' item tables.
       const clickhouse = await embeddedClickHouse();
-      await clickhouse.command({ query: 'CREATE TABLE raw_daily (item_key String, version UInt256, is_deleted UInt8, day Date, category String, m_revenue Decimal(38, 2)) ENGINE = MergeTree ORDER BY item_key' });
-      await clickhouse.command({ query: 'CREATE TABLE raw_users (item_key String, version UInt256, is_deleted UInt8, user_id String, m_total_spent Decimal(38, 2)) ENGINE = MergeTree ORDER BY item_key' });
+      await clickhouse.command({
+        query:
+          'CREATE TABLE raw_daily (item_key String, version UInt256, is_deleted UInt8, day Date, category String, m_revenue Decimal(38, 2)) ENGINE = MergeTree ORDER BY item_key',
+      });
+      await clickhouse.command({
+        query:
+          'CREATE TABLE raw_users (item_key String, version UInt256, is_deleted UInt8, user_id String, m_total_spent Decimal(38, 2)) ENGINE = MergeTree ORDER BY item_key',
+      });
       return {
         row: (index) => {
           const { key, event } = orderEvent(index);
           const after = event.after!;
-          return { key, version: event.version, day: after.created_at!.S!.slice(0, 10), category: after.category!.S!, user: after.user_id!.S!, total: after.total!.N! };
+          return {
+            key,
+            version: event.version,
+            day: after.created_at!.S!.slice(0, 10),
+            category: after.category!.S!,
+            user: after.user_id!.S!,
+            total: after.total!.N!,
+          };
         },
         write: async (rows) => {
-          const items = rows as { key: string; version: string; day: string; category: string; user: string; total: string }[];
-          await clickhouse.insert({ table: 'raw_daily', format: 'JSONEachRow', values: items.map((row) => ({ item_key: row.key, version: row.version, is_deleted: 0, day: row.day, category: row.category, m_revenue: row.total })) });
-          await clickhouse.insert({ table: 'raw_users', format: 'JSONEachRow', values: items.map((row) => ({ item_key: row.key, version: row.version, is_deleted: 0, user_id: row.user, m_total_spent: row.total })) });
+          const items = rows as {
+            key: string;
+            version: string;
+            day: string;
+            category: string;
+            user: string;
+            total: string;
+          }[];
+          await clickhouse.insert({
+            table: 'raw_daily',
+            format: 'JSONEachRow',
+            values: items.map((row) => ({
+              item_key: row.key,
+              version: row.version,
+              is_deleted: 0,
+              day: row.day,
+              category: row.category,
+              m_revenue: row.total,
+            })),
+          });
+          await clickhouse.insert({
+            table: 'raw_users',
+            format: 'JSONEachRow',
+            values: items.map((row) => ({
+              item_key: row.key,
+              version: row.version,
+              is_deleted: 0,
+              user_id: row.user,
+              m_total_spent: row.total,
+            })),
+          });
         },
         close: () => clickhouse.close(),
       };
@@ -173,11 +269,16 @@ async function rawWriter(run: ConsumerRun): Promise<RawWriter> {
       return {
         row: (index) => {
           const { key, event } = orderEvent(index);
-          return { item: `${run.name}-raw:{orders}:${key}`, version: event.version, doc: JSON.stringify(plainImage(event.after)) };
+          return {
+            item: `${run.name}-raw:{orders}:${key}`,
+            version: event.version,
+            doc: JSON.stringify(plainImage(event.after)),
+          };
         },
         write: (rows) => {
           const pipeline = redis.pipeline();
-          for (const { item, version, doc } of rows as { item: string; version: string; doc: string }[]) pipeline.hset(item, 'v', version, 'doc', doc).pexpire(item, 3_600_000);
+          for (const { item, version, doc } of rows as { item: string; version: string; doc: string }[])
+            pipeline.hset(item, 'v', version, 'doc', doc).pexpire(item, 3_600_000);
           return pipeline.exec();
         },
         close: async () => void redis.disconnect(),
@@ -191,7 +292,10 @@ async function rawWriter(run: ConsumerRun): Promise<RawWriter> {
       return {
         row: (index_) => {
           const { key, event } = orderEvent(index_);
-          return [{ index: { _index: index, _id: documentId(event.table, key) } }, documentFor(event, key, defaultOrderView, transform)];
+          return [
+            { index: { _index: index, _id: documentId(event.table, key) } },
+            documentFor(event, key, defaultOrderView, transform),
+          ];
         },
         write: (rows) => client.bulk({ body: rows.flat() as never }),
         close: () => client.close(),

@@ -22,22 +22,47 @@ const GROUP_FLAGS = ['--max-semi-space-size=8'];
  * ClickHouse besides (about 290 MiB before its first row), so its cap only takes the heap's part off.
  */
 const SINKS: { kind: SinkKind; batch: number; heapMb?: number; name: string }[] = [
-  { kind: 'audit', batch: 10_000, heapMb: 192, name: 'consumer audit: Kafka -> Avro -> audit entries with diffs and progress in ClickHouse (vs raw insert of the same rows, 10,000-row blocks)' },
-  { kind: 'cache', batch: 5_000, heapMb: 160, name: 'consumer cache: Kafka -> Avro -> one Redis script per batch with versions and offsets (vs raw pipelined HSET of the same items)' },
-  { kind: 'search', batch: 2_000, heapMb: 160, name: 'consumer search: Kafka -> Avro -> versions read, then conditional bulk writes in OpenSearch (vs raw bulk index of the same documents, same concurrency)' },
-  { kind: 'rollups', batch: 10_000, name: 'consumer rollups: Kafka -> Avro -> rollup items and progress in ClickHouse, sink as it is (vs raw insert of the same rows, 10,000-row blocks)' },
+  {
+    kind: 'audit',
+    batch: 10_000,
+    heapMb: 192,
+    name: 'consumer audit: Kafka -> Avro -> audit entries with diffs and progress in ClickHouse (vs raw insert of the same rows, 10,000-row blocks)',
+  },
+  {
+    kind: 'cache',
+    batch: 5_000,
+    heapMb: 160,
+    name: 'consumer cache: Kafka -> Avro -> one Redis script per batch with versions and offsets (vs raw pipelined HSET of the same items)',
+  },
+  {
+    kind: 'search',
+    batch: 2_000,
+    heapMb: 160,
+    name: 'consumer search: Kafka -> Avro -> versions read, then conditional bulk writes in OpenSearch (vs raw bulk index of the same documents, same concurrency)',
+  },
+  {
+    kind: 'rollups',
+    batch: 10_000,
+    name: 'consumer rollups: Kafka -> Avro -> rollup items and progress in ClickHouse, sink as it is (vs raw insert of the same rows, 10,000-row blocks)',
+  },
 ];
 
 /** Runs one measurement in a child process (its own heap and RSS) and reads its result line. */
-async function inChild(run: ConsumerRun, heapMb?: number): Promise<{ rate: number; peakRssMb: number; cpuMsPer1000: number | null }> {
+async function inChild(
+  run: ConsumerRun,
+  heapMb?: number,
+): Promise<{ rate: number; peakRssMb: number; cpuMsPer1000: number | null }> {
   const script = fileURLToPath(new URL('./consumer-process.ts', import.meta.url));
   const flags = run.mode === 'group' ? [...GROUP_FLAGS, ...(heapMb ? [`--max-old-space-size=${heapMb}`] : [])] : [];
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', script, JSON.stringify(run)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', script, JSON.stringify(run)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
   const line = /^RESULT (.*)$/m.exec(output)?.[1];
-  if (code !== 0 || !line) throw new Error(`${run.mode} ${run.sink} exited ${code} without a result:\n${output.slice(-2000)}`);
+  if (code !== 0 || !line)
+    throw new Error(`${run.mode} ${run.sink} exited ${code} without a result:\n${output.slice(-2000)}`);
   return JSON.parse(line) as { rate: number; peakRssMb: number; cpuMsPer1000: number | null };
 }
 
@@ -58,13 +83,23 @@ export async function benchConsumers(endpoints: Endpoints, run: string, only?: S
       const base = { sink: kind, topic, count: BACKLOG, batchSize: batch, concurrency: CONCURRENCY };
       const group = await inChild({ ...base, mode: 'group', name: `bench-${run}-${kind}-${turn}` }, heapMb);
       const raw = await inChild({ ...base, mode: 'raw', name: `bench-${run}-${kind}-raw-${turn}` });
-      console.log(`consumer ${kind} turn ${turn}: ${Math.round(group.rate)}/s (peak RSS ${group.peakRssMb} MiB, CPU ${group.cpuMsPer1000?.toFixed(0)} ms per 1000 events), raw ${Math.round(raw.rate)}/s`);
+      console.log(
+        `consumer ${kind} turn ${turn}: ${Math.round(group.rate)}/s (peak RSS ${group.peakRssMb} MiB, CPU ${group.cpuMsPer1000?.toFixed(0)} ms per 1000 events), raw ${Math.round(raw.rate)}/s`,
+      );
       rates.push(group.rate);
       baselines.push(raw.rate);
       peaks.push(group.peakRssMb);
     }
     const [rate, baseline] = [median(rates), median(baselines)];
-    results.push({ name, rate: round(rate, 0), baseline_rate: round(baseline, 0), ratio: round(rate / baseline), p50_ms: null, p99_ms: null, peak_rss_mb: median(peaks) });
+    results.push({
+      name,
+      rate: round(rate, 0),
+      baseline_rate: round(baseline, 0),
+      ratio: round(rate / baseline),
+      p50_ms: null,
+      p99_ms: null,
+      peak_rss_mb: median(peaks),
+    });
   }
   // The backlog is most of a gigabyte on the shared broker.
   const admin = createKafka({ brokers: endpoints.kafkaBrokers, clientId: 'bench-backlog' }).admin();

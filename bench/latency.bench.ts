@@ -43,17 +43,42 @@ export async function benchLatency(endpoints: Endpoints, run: string): Promise<B
   const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: prefix });
   await ensureTopics(kafka, [topic]);
   const codec = new ChangeEventCodec({ url: endpoints.registryUrl });
-  const clickhouse = await connectClickHouse(endpoints.clickhouseUrl ? { kind: 'server', url: endpoints.clickhouseUrl } : { kind: 'embedded', path: mkdtempSync(join(tmpdir(), 'shardline-latency-ch-')) });
-  const sink = new RollupSink({ group: `${prefix}-rollups`, clickhouse, rollups: defaultRollups, views: { order: defaultOrderView } });
+  const clickhouse = await connectClickHouse(
+    endpoints.clickhouseUrl
+      ? { kind: 'server', url: endpoints.clickhouseUrl }
+      : { kind: 'embedded', path: mkdtempSync(join(tmpdir(), 'shardline-latency-ch-')) },
+  );
+  const sink = new RollupSink({
+    group: `${prefix}-rollups`,
+    clickhouse,
+    rollups: defaultRollups,
+    views: { order: defaultOrderView },
+  });
   const group = new ConsumerGroup({
-    groupId: `${prefix}-rollups`, topics: [topic], kafka, codec, sink, deadLetterTopic: `${prefix}.dlq`, batchSize: 500,
-    backoff: { baseMs: 100, maxMs: 1000, attempts: Infinity }, maxMessageBytes: 1_000_000, logger: logger.child({ bench: 'latency' }),
+    groupId: `${prefix}-rollups`,
+    topics: [topic],
+    kafka,
+    codec,
+    sink,
+    deadLetterTopic: `${prefix}.dlq`,
+    batchSize: 500,
+    backoff: { baseMs: 100, maxMs: 1000, attempts: Infinity },
+    maxMessageBytes: 1_000_000,
+    logger: logger.child({ bench: 'latency' }),
   });
   await group.start();
   const connector = new Connector({
     ...baseConnectorOptions(prefix),
-    sources: [new DynamoDbStreamSource(createDynamoDbStreams(aws), { table, streamArn: await streamArnOf(dynamodb, table), region: aws.region, entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' } })],
-    kafka, codec,
+    sources: [
+      new DynamoDbStreamSource(createDynamoDbStreams(aws), {
+        table,
+        streamArn: await streamArnOf(dynamodb, table),
+        region: aws.region,
+        entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' },
+      }),
+    ],
+    kafka,
+    codec,
   });
   const running = connector.start();
   // Where the delay goes: when each order's event is readable (committed) in Kafka.
@@ -78,7 +103,11 @@ export async function benchLatency(endpoints: Endpoints, run: string): Promise<B
       const askedAt = performance.now();
       const keys = [...writtenAt.keys()].slice(0, KEYS_PER_QUERY);
       if (keys.length > 0) {
-        const result = await clickhouse.query({ query: `SELECT item_key FROM ${itemsTable(defaultRollups[0]!)} WHERE item_key IN {keys:Array(String)}`, query_params: { keys }, format: 'JSONEachRow' });
+        const result = await clickhouse.query({
+          query: `SELECT item_key FROM ${itemsTable(defaultRollups[0]!)} WHERE item_key IN {keys:Array(String)}`,
+          query_params: { keys },
+          format: 'JSONEachRow',
+        });
         for (const { item_key: key } of await result.json<{ item_key: string }>()) {
           const at = writtenAt.get(key);
           if (at === undefined) continue;
@@ -96,7 +125,15 @@ export async function benchLatency(endpoints: Endpoints, run: string): Promise<B
   })();
   let written = 0;
   const { value: seconds, peakRssMb } = await withPeakRss(async () => {
-    const writes = await writePaced(dynamodb, table, { rate: RATE, seconds: SECONDS, writers: WRITERS, onWritten: (key, at) => { writtenAt.set(key, at); written++; } });
+    const writes = await writePaced(dynamodb, table, {
+      rate: RATE,
+      seconds: SECONDS,
+      writers: WRITERS,
+      onWritten: (key, at) => {
+        writtenAt.set(key, at);
+        written++;
+      },
+    });
     writing = false;
     await watcher;
     return writes.seconds;
@@ -109,7 +146,11 @@ export async function benchLatency(endpoints: Endpoints, run: string): Promise<B
   dynamodb.destroy();
   return {
     name: `end to end: ${WRITERS} writers' BatchWriteItem -> daily_sales rollup, ${written} new orders in ${seconds.toFixed(1)} s (asked ${RATE}/s for ${SECONDS} s; ${delays.length} seen, polled every ${POLL_MS} ms; connector and rollups group in the bench process; readable in Kafka after p50 ${round(percentile(toKafka, 0.5), 0)}, p99 ${round(percentile(toKafka, 0.99), 0)} ms)`,
-    rate: round(written / seconds, 0), baseline_rate: null, ratio: null,
-    p50_ms: round(percentile(delays, 0.5), 0), p99_ms: round(percentile(delays, 0.99), 0), peak_rss_mb: peakRssMb,
+    rate: round(written / seconds, 0),
+    baseline_rate: null,
+    ratio: null,
+    p50_ms: round(percentile(delays, 0.5), 0),
+    p99_ms: round(percentile(delays, 0.99), 0),
+    peak_rss_mb: peakRssMb,
   };
 }

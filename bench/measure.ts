@@ -25,7 +25,9 @@ export function peakRssMb(): number {
  * `RESULT {json}` line it prints.
  */
 export async function resultOfChild<T>(script: string, flags: string[], argument: unknown): Promise<T> {
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', script, JSON.stringify(argument)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', script, JSON.stringify(argument)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
@@ -66,5 +68,13 @@ export const median = (values: number[]): number => [...values].sort((a, b) => a
 export const round = (value: number, places = 2): number => Math.round(value * 10 ** places) / 10 ** places;
 
 export function comparison(name: string, rate: number, baseline: number, peakRssMb: number): BenchResult {
-  return { name, rate: round(rate, 0), baseline_rate: round(baseline, 0), ratio: round(rate / baseline), p50_ms: null, p99_ms: null, peak_rss_mb: peakRssMb };
+  return {
+    name,
+    rate: round(rate, 0),
+    baseline_rate: round(baseline, 0),
+    ratio: round(rate / baseline),
+    p50_ms: null,
+    p99_ms: null,
+    peak_rss_mb: peakRssMb,
+  };
 }

@@ -37,7 +37,8 @@ export interface ProducerPerformanceResult {
 }
 
 // `100000 records sent, 96000.1 records/sec (86.40 MB/sec), 12.3 ms avg latency, 400.0 ms max latency, 9 ms 50th, 30 ms 95th, 60 ms 99th, 90 ms 99.9th.`
-const SUMMARY = /^(\d+) records sent, ([\d.]+) records\/sec \([\d.]+ MB\/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency, (\d+) ms 50th, \d+ ms 95th, (\d+) ms 99th/m;
+const SUMMARY =
+  /^(\d+) records sent, ([\d.]+) records\/sec \([\d.]+ MB\/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency, (\d+) ms 50th, \d+ ms 95th, (\d+) ms 99th/m;
 
 export function parseSummary(output: string): ProducerPerformanceResult | undefined {
   const match = SUMMARY.exec(output);
@@ -52,10 +53,24 @@ export function parseSummary(output: string): ProducerPerformanceResult | undefi
 export async function producerPerformance(run: ProducerPerformanceRun): Promise<ProducerPerformanceResult> {
   provisionKafkaTools();
   const args = [
-    '-Xms64m', '-Xmx256m', '-cp', `${libDir}/*`, 'org.apache.kafka.tools.ProducerPerformance',
-    '--topic', run.topic, '--num-records', String(run.records), '--record-size', String(run.recordBytes), '--throughput', '-1',
-    '--transaction-duration-ms', String(run.transactionMs),
-    '--producer-props', `bootstrap.servers=${run.brokers.join(',')}`, 'acks=all',
+    '-Xms64m',
+    '-Xmx256m',
+    '-cp',
+    `${libDir}/*`,
+    'org.apache.kafka.tools.ProducerPerformance',
+    '--topic',
+    run.topic,
+    '--num-records',
+    String(run.records),
+    '--record-size',
+    String(run.recordBytes),
+    '--throughput',
+    '-1',
+    '--transaction-duration-ms',
+    String(run.transactionMs),
+    '--producer-props',
+    `bootstrap.servers=${run.brokers.join(',')}`,
+    'acks=all',
   ];
   const child = spawn(requireJava(17), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -63,6 +78,7 @@ export async function producerPerformance(run: ProducerPerformanceRun): Promise<
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
   const result = parseSummary(output);
-  if (code !== 0 || !result) throw new Error(`ProducerPerformance exited ${code} without its summary line:\n${output.slice(-2000)}`);
+  if (code !== 0 || !result)
+    throw new Error(`ProducerPerformance exited ${code} without its summary line:\n${output.slice(-2000)}`);
   return result;
 }

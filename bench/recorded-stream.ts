@@ -8,10 +8,14 @@ export const RECORDS = SHARDS * RECORDS_PER_SHARD;
 /** An order's image with realistic attributes (decimals, timestamps, nested list). */
 function orderImage(index: number): Record<string, unknown> {
   return {
-    PK: { S: `ORDER#${index}` }, SK: { S: `ORDER#${index}` },
-    user_id: { S: `USER#${index % 500}` }, category: { S: ['books', 'games', 'toys'][index % 3]! },
-    created_at: { S: '2026-11-25T10:15:00.000Z' }, total: { N: `${(index % 9973) + 1}.${String(index % 100).padStart(2, '0')}` },
-    status: { S: 'new' }, items: { L: [{ M: { sku: { S: `SKU-${index}` }, qty: { N: '2' }, price: { N: '9.99' } } }] },
+    PK: { S: `ORDER#${index}` },
+    SK: { S: `ORDER#${index}` },
+    user_id: { S: `USER#${index % 500}` },
+    category: { S: ['books', 'games', 'toys'][index % 3]! },
+    created_at: { S: '2026-11-25T10:15:00.000Z' },
+    total: { N: `${(index % 9973) + 1}.${String(index % 100).padStart(2, '0')}` },
+    status: { S: 'new' },
+    items: { L: [{ M: { sku: { S: `SKU-${index}` }, qty: { N: '2' }, price: { N: '9.99' } } }] },
   };
 }
 
@@ -21,7 +25,10 @@ function orderImage(index: number): Record<string, unknown> {
  * whole stream's images held in its process were ~110 MB of its RSS).
  */
 class RecordedChange {
-  constructor(private readonly index: number, private readonly offset: number) {}
+  constructor(
+    private readonly index: number,
+    private readonly offset: number,
+  ) {}
   get sequenceNumber(): string {
     return String(4421584500000000017450439091n + BigInt(this.offset));
   }
@@ -35,12 +42,23 @@ class RecordedChange {
 
 /** The bench's stream: SHARDS closed shards of order INSERTs, the same on every read. */
 export function recordedStream(run: string): SimulatedStream {
-  return new SimulatedStream(`arn:bench:${run}`, Array.from({ length: SHARDS }, (_, shard): SimulatedShard => ({
-    shardId: `shard-${shard}`,
-    closed: true,
-    records: Array.from({ length: RECORDS_PER_SHARD }, (_, offset) => new RecordedChange(shard * RECORDS_PER_SHARD + offset, offset)),
-  })));
+  return new SimulatedStream(
+    `arn:bench:${run}`,
+    Array.from({ length: SHARDS }, (_, shard): SimulatedShard => ({
+      shardId: `shard-${shard}`,
+      closed: true,
+      records: Array.from(
+        { length: RECORDS_PER_SHARD },
+        (_, offset) => new RecordedChange(shard * RECORDS_PER_SHARD + offset, offset),
+      ),
+    })),
+  );
 }
 
 export const recordedSource = (stream: SimulatedStream): DynamoDbStreamSource =>
-  new DynamoDbStreamSource(stream.client(), { table: 'orders', streamArn: stream.streamArn, region: 'us-east-1', entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' } });
+  new DynamoDbStreamSource(stream.client(), {
+    table: 'orders',
+    streamArn: stream.streamArn,
+    region: 'us-east-1',
+    entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' },
+  });

@@ -19,7 +19,11 @@ export interface RollupLoad {
 }
 
 function orderBatch(first: number, count: number): SinkBatch {
-  const records = orderEvents(count, first).map(({ key, event }, offset) => ({ offset: String(first + offset), key, event }));
+  const records = orderEvents(count, first).map(({ key, event }, offset) => ({
+    offset: String(first + offset),
+    key,
+    event,
+  }));
   return { topic: 'bench.orders.order', partition: 0, records, nextOffset: String(first + count) };
 }
 
@@ -28,7 +32,8 @@ const clickhouse = await connectClickHouse(target);
 const sink = new RollupSink({ group, clickhouse, rollups: defaultRollups, views: { order: defaultOrderView } });
 await sink.open();
 const rate = await rateOf(items, async () => {
-  for (let first = 0; first < items; first += batch) await sink.apply(orderBatch(first, Math.min(batch, items - first)), async () => {});
+  for (let first = 0; first < items; first += batch)
+    await sink.apply(orderBatch(first, Math.min(batch, items - first)), async () => {});
 });
 await sink.close();
 await clickhouse.close();

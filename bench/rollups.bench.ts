@@ -27,7 +27,8 @@ function itemsOf(args: string[]): number {
   const at = args.indexOf('--items');
   if (at < 0) return DEFAULT_ITEMS;
   const items = Number(args[at + 1]);
-  if (!Number.isSafeInteger(items) || items < BATCH) throw new Error(`--items needs a whole number of at least ${BATCH}, got ${args[at + 1]}`);
+  if (!Number.isSafeInteger(items) || items < BATCH)
+    throw new Error(`--items needs a whole number of at least ${BATCH}, got ${args[at + 1]}`);
   return items;
 }
 
@@ -44,7 +45,10 @@ async function rowsOf<T>(clickhouse: ClickHouseClient, query: string): Promise<T
 async function mergesSettled(clickhouse: ClickHouseClient, timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const [merges] = await rowsOf<{ running: string }>(clickhouse, 'SELECT count() AS running FROM system.merges WHERE database = currentDatabase()');
+    const [merges] = await rowsOf<{ running: string }>(
+      clickhouse,
+      'SELECT count() AS running FROM system.merges WHERE database = currentDatabase()',
+    );
     if (merges?.running === '0') return;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -52,7 +56,9 @@ async function mergesSettled(clickhouse: ClickHouseClient, timeoutMs = 300_000):
 
 /** What the query plan reads: the part it reads from (a projection's name) and the granules selected by the key, e.g. `p_daily_sales, granules 5/5`. */
 async function planOf(clickhouse: ClickHouseClient, query: string): Promise<string> {
-  const plan = (await rowsOf<{ explain: string }>(clickhouse, `EXPLAIN indexes = 1 ${query}`)).map((row) => row.explain).join('\n');
+  const plan = (await rowsOf<{ explain: string }>(clickhouse, `EXPLAIN indexes = 1 ${query}`))
+    .map((row) => row.explain)
+    .join('\n');
   const source = /ReadFromMergeTree \(([^)]*)\)/.exec(plan)?.[1] ?? 'table';
   // The last Granules line is the one after every index.
   const granules = [...plan.matchAll(/Granules: (\d+(?:\/\d+)?)/g)].at(-1)?.[1] ?? '?';
@@ -65,20 +71,28 @@ async function planOf(clickhouse: ClickHouseClient, query: string): Promise<stri
  */
 async function perItemView(clickhouse: ClickHouseClient): Promise<string> {
   const rollup = defaultRollups[0]!;
-  await clickhouse.command({ query: 'CREATE TABLE baseline_items (table String, item_key String, version UInt256, is_deleted UInt8, day Date, category String, m_revenue Decimal(38, 2)) ENGINE = ReplacingMergeTree(version, is_deleted) ORDER BY (table, item_key)' });
+  await clickhouse.command({
+    query:
+      'CREATE TABLE baseline_items (table String, item_key String, version UInt256, is_deleted UInt8, day Date, category String, m_revenue Decimal(38, 2)) ENGINE = ReplacingMergeTree(version, is_deleted) ORDER BY (table, item_key)',
+  });
   const [day, category] = rollup.dimensions.map((dimension) => dimensionColumn(rollup, dimension));
   const revenue = measureColumn(rollup, rollup.measures[1]!);
-  await clickhouse.command({ query: `INSERT INTO baseline_items SELECT table, item_key, version, is_deleted, ${day}, ${category}, ${revenue} FROM (${stateRowsQuery(itemsTable(rollup), [day!, category!, revenue])})` });
+  await clickhouse.command({
+    query: `INSERT INTO baseline_items SELECT table, item_key, version, is_deleted, ${day}, ${category}, ${revenue} FROM (${stateRowsQuery(itemsTable(rollup), [day!, category!, revenue])})`,
+  });
   const floors = "(SELECT table, max(version) AS floor FROM rollup_sweeps WHERE entity = 'order' GROUP BY table)";
   await clickhouse.command({
-    query: 'CREATE VIEW baseline_daily_sales AS SELECT day, category, count() AS order_count, sum(toDecimal256(m_revenue, 2)) AS revenue FROM baseline_items AS items FINAL '
-      + `LEFT JOIN ${floors} AS sweeps ON items.table = sweeps.table WHERE is_deleted = 0 AND version >= sweeps.floor GROUP BY day, category ORDER BY day, category`,
+    query:
+      'CREATE VIEW baseline_daily_sales AS SELECT day, category, count() AS order_count, sum(toDecimal256(m_revenue, 2)) AS revenue FROM baseline_items AS items FINAL ' +
+      `LEFT JOIN ${floors} AS sweeps ON items.table = sweeps.table WHERE is_deleted = 0 AND version >= sweeps.floor GROUP BY day, category ORDER BY day, category`,
   });
   return 'SELECT * FROM baseline_daily_sales';
 }
 
 /** Timed rounds of the whole rollup and one day, alternating, after a few queries to warm up: each round's p50 and p99, and the load average as it began. */
-async function rounds(clickhouse: ClickHouseClient): Promise<{ whole: number[][]; oneDay: number[][]; loads: number[] }> {
+async function rounds(
+  clickhouse: ClickHouseClient,
+): Promise<{ whole: number[][]; oneDay: number[][]; loads: number[] }> {
   for (let warmUp = 0; warmUp < 10; warmUp++) {
     await timed(clickhouse, WHOLE);
     await timed(clickhouse, ONE_DAY);
@@ -106,12 +120,21 @@ async function rounds(clickhouse: ClickHouseClient): Promise<{ whole: number[][]
 export async function benchRollups(endpoints: Endpoints, run: string, args: string[]): Promise<BenchResult> {
   const items = itemsOf(args);
   const directory = endpoints.clickhouseUrl ? undefined : mkdtempSync(join(tmpdir(), 'shardline-bench-rollups-'));
-  const target: ClickHouseTarget = directory ? { kind: 'embedded', path: directory } : { kind: 'server', url: endpoints.clickhouseUrl! };
+  const target: ClickHouseTarget = directory
+    ? { kind: 'embedded', path: directory }
+    : { kind: 'server', url: endpoints.clickhouseUrl! };
   const loadStarted = performance.now();
-  const load = await resultOfChild<{ rate: number; peakRssMb: number }>(fileURLToPath(new URL('./rollup-load-process.ts', import.meta.url)), [], { target, group: `bench-${run}`, items, batch: BATCH } satisfies RollupLoad);
+  const load = await resultOfChild<{ rate: number; peakRssMb: number }>(
+    fileURLToPath(new URL('./rollup-load-process.ts', import.meta.url)),
+    [],
+    { target, group: `bench-${run}`, items, batch: BATCH } satisfies RollupLoad,
+  );
   const clickhouse = await connectClickHouse(target);
   await mergesSettled(clickhouse);
-  const [parts] = await rowsOf<{ parts: string }>(clickhouse, `SELECT count() AS parts FROM system.parts WHERE database = currentDatabase() AND table = '${itemsTable(defaultRollups[0]!)}' AND active`);
+  const [parts] = await rowsOf<{ parts: string }>(
+    clickhouse,
+    `SELECT count() AS parts FROM system.parts WHERE database = currentDatabase() AND table = '${itemsTable(defaultRollups[0]!)}' AND active`,
+  );
   const [wholePlan, oneDayPlan] = [await planOf(clickhouse, WHOLE), await planOf(clickhouse, ONE_DAY)];
   const timings = await rounds(clickhouse);
   const endLoad = loadavg()[0]!;
@@ -124,7 +147,8 @@ export async function benchRollups(endpoints: Endpoints, run: string, args: stri
 
   const p = (values: number[], fraction: number): number => round(percentile(values, fraction), 1);
   /** The median over the rounds of each round's percentile. */
-  const overRounds = (perRound: number[][], fraction: number): number => round(median(perRound.map((values) => percentile(values, fraction))), 1);
+  const overRounds = (perRound: number[][], fraction: number): number =>
+    round(median(perRound.map((values) => percentile(values, fraction))), 1);
   const spread = (perRound: number[][], fraction: number): string => {
     const values = perRound.map((values) => percentile(values, fraction));
     return `${round(Math.min(...values), 1)}–${round(Math.max(...values), 1)}`;
@@ -133,12 +157,17 @@ export async function benchRollups(endpoints: Endpoints, run: string, args: stri
   const allWhole = timings.whole.flat();
   const count = items.toLocaleString('en-US');
   return {
-    name: `rollup query, ${count} items: ${WHOLE} over ${count} items applied through the sink in its own process (${items / BATCH} applies of ${BATCH.toLocaleString('en-US')} records at `
-      + `${Math.round(load.rate)} records/s), queried from another once merges settled (${parts?.parts} parts; read from ${wholePlan}); p50/p99: medians over ${ROUNDS} rounds of `
-      + `${QUERIES_PER_ROUND} queries (round p99 ${spread(timings.whole, 0.99)} ms; load average ${round(Math.min(...timings.loads, endLoad), 1)}–${round(Math.max(...timings.loads, endLoad), 1)}); `
-      + `one day (${ONE_DAY.replace(`${WHOLE} `, '')}; read from ${oneDayPlan}): p50 ${overRounds(timings.oneDay, 0.5)}, p99 ${overRounds(timings.oneDay, 0.99)} ms (round p99 ${spread(timings.oneDay, 0.99)}) `
-      + `(vs the per-item view over the same state: p50 ${p(baseline, 0.5)}, p99 ${p(baseline, 0.99)} ms over ${BASELINE_QUERIES} queries; rates are queries/s; peak RSS: the load's process; ${minutes} min in all)`,
-    rate: round(1000 / mean(allWhole), 0), baseline_rate: round(1000 / mean(baseline), 1), ratio: round(mean(baseline) / mean(allWhole), 0),
-    p50_ms: overRounds(timings.whole, 0.5), p99_ms: overRounds(timings.whole, 0.99), peak_rss_mb: load.peakRssMb,
+    name:
+      `rollup query, ${count} items: ${WHOLE} over ${count} items applied through the sink in its own process (${items / BATCH} applies of ${BATCH.toLocaleString('en-US')} records at ` +
+      `${Math.round(load.rate)} records/s), queried from another once merges settled (${parts?.parts} parts; read from ${wholePlan}); p50/p99: medians over ${ROUNDS} rounds of ` +
+      `${QUERIES_PER_ROUND} queries (round p99 ${spread(timings.whole, 0.99)} ms; load average ${round(Math.min(...timings.loads, endLoad), 1)}–${round(Math.max(...timings.loads, endLoad), 1)}); ` +
+      `one day (${ONE_DAY.replace(`${WHOLE} `, '')}; read from ${oneDayPlan}): p50 ${overRounds(timings.oneDay, 0.5)}, p99 ${overRounds(timings.oneDay, 0.99)} ms (round p99 ${spread(timings.oneDay, 0.99)}) ` +
+      `(vs the per-item view over the same state: p50 ${p(baseline, 0.5)}, p99 ${p(baseline, 0.99)} ms over ${BASELINE_QUERIES} queries; rates are queries/s; peak RSS: the load's process; ${minutes} min in all)`,
+    rate: round(1000 / mean(allWhole), 0),
+    baseline_rate: round(1000 / mean(baseline), 1),
+    ratio: round(mean(baseline) / mean(allWhole), 0),
+    p50_ms: overRounds(timings.whole, 0.5),
+    p99_ms: overRounds(timings.whole, 0.99),
+    peak_rss_mb: load.peakRssMb,
   };
 }

@@ -17,7 +17,8 @@ import { machineAndVersions } from './versions.ts';
 
 const resultsFile = new URL('./results.json', import.meta.url);
 const kindOf = (result: BenchResult): string => result.name.split(':')[0]!;
-const previousResults = (): BenchResult[] => (existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as BenchResult[]) : []);
+const previousResults = (): BenchResult[] =>
+  existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as BenchResult[]) : [];
 /** A partial run (`npm run bench latency`) replaces its own rows and keeps the others'. */
 function mergedInto(previous: BenchResult[], fresh: BenchResult[]): BenchResult[] {
   const freshKinds = new Set(fresh.map(kindOf));
@@ -29,7 +30,8 @@ const run = Date.now().toString(36);
 const only = process.argv[2];
 const results: BenchResult[] = [];
 if (!only || only === 'connector') results.push(await benchConnector(endpoints, run));
-if (!only || only === 'consumers') results.push(...(await benchConsumers(endpoints, run, process.argv.slice(3) as SinkKind[])));
+if (!only || only === 'consumers')
+  results.push(...(await benchConsumers(endpoints, run, process.argv.slice(3) as SinkKind[])));
 if (!only || only === 'sinks') results.push(...(await benchSinks(endpoints, run)));
 if (!only || only === 'latency') results.push(await benchLatency(endpoints, run));
 // The rollup sink's row comes with the sinks part in a whole run.

@@ -25,7 +25,12 @@ function batches(events: { key: string; event: ChangeEvent }[], topic: string): 
   const out: SinkBatch[] = [];
   for (let start = 0; start < events.length; start += BATCH) {
     const slice = events.slice(start, start + BATCH);
-    out.push({ topic, partition: 0, records: slice.map(({ key, event }, index) => ({ offset: String(start + index), key, event })), nextOffset: String(start + slice.length) });
+    out.push({
+      topic,
+      partition: 0,
+      records: slice.map(({ key, event }, index) => ({ offset: String(start + index), key, event })),
+      nextOffset: String(start + slice.length),
+    });
   }
   return out;
 }
@@ -49,11 +54,13 @@ async function compare(
   const baselineRates: number[] = [];
   let peakRssMb = 0;
   for (let turn = 0; turn < REPETITIONS; turn++) {
-    const sinkEvents = orderEvents(count, (2 * turn) * count);
+    const sinkEvents = orderEvents(count, 2 * turn * count);
     const baselineEvents = orderEvents(count, (2 * turn + 1) * count);
-    const measured = await withPeakRss(() => rateOf(count, async () => {
-      for (const batch of batches(sinkEvents, topic)) await sink.apply(batch, async () => {});
-    }));
+    const measured = await withPeakRss(() =>
+      rateOf(count, async () => {
+        for (const batch of batches(sinkEvents, topic)) await sink.apply(batch, async () => {});
+      }),
+    );
     sinkRates.push(measured.value);
     peakRssMb = Math.max(peakRssMb, measured.peakRssMb);
     baselineRates.push(await rateOf(count, () => baseline(baselineEvents, turn)));
@@ -63,22 +70,73 @@ async function compare(
 }
 
 const benchClickHouse = (endpoints: Endpoints) =>
-  connectClickHouse(endpoints.clickhouseUrl ? { kind: 'server', url: endpoints.clickhouseUrl } : { kind: 'embedded', path: mkdtempSync(join(tmpdir(), 'shardline-bench-ch-')) });
+  connectClickHouse(
+    endpoints.clickhouseUrl
+      ? { kind: 'server', url: endpoints.clickhouseUrl }
+      : { kind: 'embedded', path: mkdtempSync(join(tmpdir(), 'shardline-bench-ch-')) },
+  );
 
-const slices = <T>(items: T[]): T[][] => Array.from({ length: Math.ceil(items.length / BATCH) }, (_, index) => items.slice(index * BATCH, (index + 1) * BATCH));
+const slices = <T>(items: T[]): T[][] =>
+  Array.from({ length: Math.ceil(items.length / BATCH) }, (_, index) =>
+    items.slice(index * BATCH, (index + 1) * BATCH),
+  );
 
 /** The rollup sink's apply against the values it writes, inserted plainly in one table per rollup (the layout before aggregates). */
-async function compareRollupSink(clickhouse: ClickHouseClient, run: string, count: number, topic: string): Promise<BenchResult> {
-  await clickhouse.command({ query: 'CREATE TABLE raw_daily (item_key String, version UInt256, is_deleted UInt8, day Date, category String, m_revenue Decimal(38, 2)) ENGINE = MergeTree ORDER BY item_key' });
-  await clickhouse.command({ query: 'CREATE TABLE raw_users (item_key String, version UInt256, is_deleted UInt8, user_id String, m_total_spent Decimal(38, 2)) ENGINE = MergeTree ORDER BY item_key' });
-  return compare('sink rollups (ClickHouse): apply with views, versions and progress (vs raw insert of the same rows)',
-    new RollupSink({ group: `bench-${run}`, clickhouse, rollups: defaultRollups, views: { order: defaultOrderView } }), count, topic, async (events) => {
+async function compareRollupSink(
+  clickhouse: ClickHouseClient,
+  run: string,
+  count: number,
+  topic: string,
+): Promise<BenchResult> {
+  await clickhouse.command({
+    query:
+      'CREATE TABLE raw_daily (item_key String, version UInt256, is_deleted UInt8, day Date, category String, m_revenue Decimal(38, 2)) ENGINE = MergeTree ORDER BY item_key',
+  });
+  await clickhouse.command({
+    query:
+      'CREATE TABLE raw_users (item_key String, version UInt256, is_deleted UInt8, user_id String, m_total_spent Decimal(38, 2)) ENGINE = MergeTree ORDER BY item_key',
+  });
+  return compare(
+    'sink rollups (ClickHouse): apply with views, versions and progress (vs raw insert of the same rows)',
+    new RollupSink({ group: `bench-${run}`, clickhouse, rollups: defaultRollups, views: { order: defaultOrderView } }),
+    count,
+    topic,
+    async (events) => {
       for (const slice of slices(events)) {
-        const rows = slice.map(({ key, event }) => ({ key, version: event.version, day: event.after!.created_at!.S!.slice(0, 10), category: event.after!.category!.S!, user: event.after!.user_id!.S!, total: event.after!.total!.N! }));
-        await clickhouse.insert({ table: 'raw_daily', format: 'JSONEachRow', values: rows.map((row) => ({ item_key: row.key, version: row.version, is_deleted: 0, day: row.day, category: row.category, m_revenue: row.total })) });
-        await clickhouse.insert({ table: 'raw_users', format: 'JSONEachRow', values: rows.map((row) => ({ item_key: row.key, version: row.version, is_deleted: 0, user_id: row.user, m_total_spent: row.total })) });
+        const rows = slice.map(({ key, event }) => ({
+          key,
+          version: event.version,
+          day: event.after!.created_at!.S!.slice(0, 10),
+          category: event.after!.category!.S!,
+          user: event.after!.user_id!.S!,
+          total: event.after!.total!.N!,
+        }));
+        await clickhouse.insert({
+          table: 'raw_daily',
+          format: 'JSONEachRow',
+          values: rows.map((row) => ({
+            item_key: row.key,
+            version: row.version,
+            is_deleted: 0,
+            day: row.day,
+            category: row.category,
+            m_revenue: row.total,
+          })),
+        });
+        await clickhouse.insert({
+          table: 'raw_users',
+          format: 'JSONEachRow',
+          values: rows.map((row) => ({
+            item_key: row.key,
+            version: row.version,
+            is_deleted: 0,
+            user_id: row.user,
+            m_total_spent: row.total,
+          })),
+        });
       }
-    });
+    },
+  );
 }
 
 /** The rollup sink's row alone (`npm run bench rollups`), on a ClickHouse of its own. */
@@ -99,44 +157,118 @@ export async function benchSinks(endpoints: Endpoints, run: string): Promise<Ben
   const clickhouse = await benchClickHouse(endpoints);
   results.push(await compareRollupSink(clickhouse, run, count, topic));
 
-  const auditSink = new AuditSink({ group: `bench-${run}`, clickhouse, table: 'bench_audit', retentionDays: 90, redactions: {}, hashSalt: '', includeSnapshots: false });
+  const auditSink = new AuditSink({
+    group: `bench-${run}`,
+    clickhouse,
+    table: 'bench_audit',
+    retentionDays: 90,
+    redactions: {},
+    hashSalt: '',
+    includeSnapshots: false,
+  });
   await auditSink.open();
-  await clickhouse.command({ query: 'CREATE TABLE raw_audit AS bench_audit ENGINE = MergeTree ORDER BY (table, entity_key, event_id)' });
-  results.push(await compare('sink audit (ClickHouse): entries with field diffs and progress (vs raw insert of the same rows)', auditSink, count, topic, async (events) => {
-    for (const slice of slices(events)) {
-      await clickhouse.insert({ table: 'raw_audit', format: 'JSONEachRow', values: slice.map(({ key, event }) => ({
-        table: event.table, entity: event.entity, entity_key: key, key_values: [event.keys.PK!.S!, event.keys.SK!.S!], event_id: event.eventId, op: event.op,
-        at: '1764000000.000000', version: event.version, user_type: '', user_principal: '', ttl_delete: false, changes: '[]', old_values: null,
-        new_values: JSON.stringify(plainImage(event.after)), source_kind: 'DYNAMODB_STREAMS', source_stream: 'bench', source_shard: 'bench', source_sequence: event.source.sequenceNumber,
-      })) });
-    }
-  }));
+  await clickhouse.command({
+    query: 'CREATE TABLE raw_audit AS bench_audit ENGINE = MergeTree ORDER BY (table, entity_key, event_id)',
+  });
+  results.push(
+    await compare(
+      'sink audit (ClickHouse): entries with field diffs and progress (vs raw insert of the same rows)',
+      auditSink,
+      count,
+      topic,
+      async (events) => {
+        for (const slice of slices(events)) {
+          await clickhouse.insert({
+            table: 'raw_audit',
+            format: 'JSONEachRow',
+            values: slice.map(({ key, event }) => ({
+              table: event.table,
+              entity: event.entity,
+              entity_key: key,
+              key_values: [event.keys.PK!.S!, event.keys.SK!.S!],
+              event_id: event.eventId,
+              op: event.op,
+              at: '1764000000.000000',
+              version: event.version,
+              user_type: '',
+              user_principal: '',
+              ttl_delete: false,
+              changes: '[]',
+              old_values: null,
+              new_values: JSON.stringify(plainImage(event.after)),
+              source_kind: 'DYNAMODB_STREAMS',
+              source_stream: 'bench',
+              source_shard: 'bench',
+              source_sequence: event.source.sequenceNumber,
+            })),
+          });
+        }
+      },
+    ),
+  );
   await clickhouse.close();
 
-  const config = searchConfigSchema.parse({ indexPrefix: `bench-${run}`, replicas: 0, documents: { order: { text: ['category', 'status'] } } });
+  const config = searchConfigSchema.parse({
+    indexPrefix: `bench-${run}`,
+    replicas: 0,
+    documents: { order: { text: ['category', 'status'] } },
+  });
   const client = new OpenSearchClient({ node: endpoints.opensearchUrl });
   const rawIndex = `bench-${run}-raw`;
   await client.indices.create({ index: rawIndex, body: { settings: { number_of_shards: 1, number_of_replicas: 0 } } });
-  results.push(await compare('sink search (OpenSearch): versioned compare-and-set bulk updates (vs raw bulk index of the same documents)',
-    new SearchSink({ group: `bench-${run}`, client, config, views: { order: defaultOrderView }, itemBackoff: { baseMs: 100, maxMs: 2_000, attempts: 10 } }), count / 2, topic, async (events) => {
-      for (const slice of slices(events)) {
-        await client.bulk({ body: slice.flatMap(({ key, event }) => [{ index: { _index: rawIndex, _id: documentId(event.table, key) } }, documentFor(event, key, defaultOrderView, config.documents.order!)]) as never });
-      }
-    }));
+  results.push(
+    await compare(
+      'sink search (OpenSearch): versioned compare-and-set bulk updates (vs raw bulk index of the same documents)',
+      new SearchSink({
+        group: `bench-${run}`,
+        client,
+        config,
+        views: { order: defaultOrderView },
+        itemBackoff: { baseMs: 100, maxMs: 2_000, attempts: 10 },
+      }),
+      count / 2,
+      topic,
+      async (events) => {
+        for (const slice of slices(events)) {
+          await client.bulk({
+            body: slice.flatMap(({ key, event }) => [
+              { index: { _index: rawIndex, _id: documentId(event.table, key) } },
+              documentFor(event, key, defaultOrderView, config.documents.order!),
+            ]) as never,
+          });
+        }
+      },
+    ),
+  );
   await client.close();
 
   const redis = new Redis(endpoints.redisUrl);
-  results.push(await compare('sink cache (Redis): one script per batch with versions and offsets (vs raw pipelined HSET of the same items)',
-    new CacheSink({ group: `bench-${run}`, url: endpoints.redisUrl, ttlSeconds: 3600, keyPrefix: `bench-${run}`, tableOf: () => 'orders' }), count, topic, async (events) => {
-      for (const slice of slices(events)) {
-        const pipeline = redis.pipeline();
-        for (const { key, event } of slice) {
-          const item = `bench-${run}-raw:{orders}:${key}`;
-          pipeline.hset(item, 'v', event.version, 'doc', JSON.stringify(plainImage(event.after))).pexpire(item, 3_600_000);
+  results.push(
+    await compare(
+      'sink cache (Redis): one script per batch with versions and offsets (vs raw pipelined HSET of the same items)',
+      new CacheSink({
+        group: `bench-${run}`,
+        url: endpoints.redisUrl,
+        ttlSeconds: 3600,
+        keyPrefix: `bench-${run}`,
+        tableOf: () => 'orders',
+      }),
+      count,
+      topic,
+      async (events) => {
+        for (const slice of slices(events)) {
+          const pipeline = redis.pipeline();
+          for (const { key, event } of slice) {
+            const item = `bench-${run}-raw:{orders}:${key}`;
+            pipeline
+              .hset(item, 'v', event.version, 'doc', JSON.stringify(plainImage(event.after)))
+              .pexpire(item, 3_600_000);
+          }
+          await pipeline.exec();
         }
-        await pipeline.exec();
-      }
-    }));
+      },
+    ),
+  );
   redis.disconnect();
   return results;
 }

@@ -7,7 +7,10 @@ import type { ShardlineConfig } from './config/schema.ts';
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, unavailable: 4, mismatch: 5 } as const;
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
   }
 }

@@ -31,13 +31,25 @@ import { SINKS } from './sinks.ts';
 
 /** Turns a validated config into connectors and consumer groups: the one place the parts are wired. */
 
-export const awsOf = (config: ShardlineConfig): AwsConnection => ({ region: config.aws.region, endpoint: config.aws.endpoint, credentials: config.aws.credentials });
+export const awsOf = (config: ShardlineConfig): AwsConnection => ({
+  region: config.aws.region,
+  endpoint: config.aws.endpoint,
+  credentials: config.aws.credentials,
+});
 
 export const kafkaOf = (config: ShardlineConfig, role: string): Kafka =>
-  createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-${role}`, ssl: config.kafka.ssl, sasl: config.kafka.sasl as never });
+  createKafka({
+    brokers: config.kafka.brokers,
+    clientId: `${config.kafka.clientId}-${role}`,
+    ssl: config.kafka.ssl,
+    sasl: config.kafka.sasl as never,
+  });
 
 export const codecOf = (config: ShardlineConfig): ChangeEventCodec =>
-  new ChangeEventCodec({ url: config.registry.url, username: config.registry.username, password: config.registry.password }, config.registry.compatibility);
+  new ChangeEventCodec(
+    { url: config.registry.url, username: config.registry.username, password: config.registry.password },
+    config.registry.compatibility,
+  );
 
 /** At start: the table's key schema must fit its entity rule (a key-prefix attribute that is a string key). */
 async function checkTableKeys(dynamodb: DynamoDBClient, table: TableSettings, index: number): Promise<void> {
@@ -48,31 +60,52 @@ async function checkTableKeys(dynamodb: DynamoDBClient, table: TableSettings, in
 /** The topics holding changes of the given entities (all entities when undefined). */
 export function topicsFor(config: ShardlineConfig, entities?: string[]): string[] {
   const topics = config.connector.tables.flatMap((table) =>
-    table.entities.filter((entity) => !entities || entities.includes(entity)).map((entity) => topicFor(config.connector.topics.template, { table: table.name, entity })));
+    table.entities
+      .filter((entity) => !entities || entities.includes(entity))
+      .map((entity) => topicFor(config.connector.topics.template, { table: table.name, entity })),
+  );
   return [...new Set(topics)];
 }
 
 /** The configured tables' sources, and how to make a table's scan source (re-snapshot runs have their own). */
-export async function buildSources(config: ShardlineConfig): Promise<{ sources: ShardSource[]; snapshotOf: (table: TableSettings, run?: string, version?: string) => ShardSource }> {
+export async function buildSources(config: ShardlineConfig): Promise<{
+  sources: ShardSource[];
+  snapshotOf: (table: TableSettings, run?: string, version?: string) => ShardSource;
+}> {
   const aws = awsOf(config);
   const dynamodb = createDynamoDb(aws);
-  const snapshotOf = (table: TableSettings, run?: string, version?: string): ShardSource => new SnapshotSource(dynamodb, {
-    table: table.name,
-    region: aws.region,
-    entityRule: table.entity,
-    segments: table.snapshot.segments,
-    readCapacityPerSecond: table.snapshot.readCapacityPerSecond,
-    run,
-    version,
-  });
+  const snapshotOf = (table: TableSettings, run?: string, version?: string): ShardSource =>
+    new SnapshotSource(dynamodb, {
+      table: table.name,
+      region: aws.region,
+      entityRule: table.entity,
+      segments: table.snapshot.segments,
+      readCapacityPerSecond: table.snapshot.readCapacityPerSecond,
+      run,
+      version,
+    });
   const sources: ShardSource[] = [];
   for (const [index, table] of config.connector.tables.entries()) {
     await checkTableKeys(dynamodb, table, index);
     if (table.snapshot.enabled) sources.push(snapshotOf(table));
     if (table.source === 'kinesis') {
-      sources.push(new KinesisSource(createKinesis(aws), { table: table.name, streamName: table.kinesisStream!, region: aws.region, entityRule: table.entity }));
+      sources.push(
+        new KinesisSource(createKinesis(aws), {
+          table: table.name,
+          streamName: table.kinesisStream!,
+          region: aws.region,
+          entityRule: table.entity,
+        }),
+      );
     } else {
-      sources.push(new DynamoDbStreamSource(createDynamoDbStreams(aws), { table: table.name, streamArn: await streamArnOf(dynamodb, table.name), region: aws.region, entityRule: table.entity }));
+      sources.push(
+        new DynamoDbStreamSource(createDynamoDbStreams(aws), {
+          table: table.name,
+          streamArn: await streamArnOf(dynamodb, table.name),
+          region: aws.region,
+          entityRule: table.entity,
+        }),
+      );
     }
   }
   return { sources, snapshotOf };
@@ -80,9 +113,14 @@ export async function buildSources(config: ShardlineConfig): Promise<{ sources: 
 
 /** Creates the topics a process needs; a broker restarting meanwhile is waited for instead of ending the process. */
 const ensureTopicsWhenAvailable = (kafka: Kafka, topics: string[], partitions: number): Promise<void> =>
-  withRetries({ baseMs: 500, maxMs: 10_000, attempts: Infinity }, (error) => classifyError(error) === 'retry', () => ensureTopics(kafka, topics, partitions), (error, attempt) => {
-    logger.warn({ err: error, attempt }, 'cannot create the topics yet; retrying');
-  });
+  withRetries(
+    { baseMs: 500, maxMs: 10_000, attempts: Infinity },
+    (error) => classifyError(error) === 'retry',
+    () => ensureTopics(kafka, topics, partitions),
+    (error, attempt) => {
+      logger.warn({ err: error, attempt }, 'cannot create the topics yet; retrying');
+    },
+  );
 
 export async function buildConnector(config: ShardlineConfig): Promise<Connector | ScaledConnector> {
   const { connector } = config;
@@ -97,7 +135,12 @@ export async function buildConnector(config: ShardlineConfig): Promise<Connector
     topics: connector.topics,
     startPosition: connector.startPosition,
     gapPolicy: connector.gapPolicy,
-    snapshotFactory: (tableName, run, version) => snapshotOf(connector.tables.find((table) => table.name === tableName)!, run, version),
+    snapshotFactory: (tableName, run, version) =>
+      snapshotOf(
+        connector.tables.find((table) => table.name === tableName)!,
+        run,
+        version,
+      ),
     polling: { ...connector.polling, backoff: { ...connector.backoff, attempts: 8 } },
     maxMessageBytes: connector.maxMessageBytes,
     dedupeWindowSize: connector.dedupeWindow,
@@ -106,7 +149,9 @@ export async function buildConnector(config: ShardlineConfig): Promise<Connector
     logger: logger.child({ component: 'connector' }),
     stuckAfterMs: config.http.stuckAfterSeconds * 1000,
   };
-  return connector.scaleOut ? new ScaledConnector({ ...options, scaleOut: connector.scaleOut }) : new Connector(options);
+  return connector.scaleOut
+    ? new ScaledConnector({ ...options, scaleOut: connector.scaleOut })
+    : new Connector(options);
 }
 
 /** Sinks that write to ClickHouse: in embedded mode they run in the process that owns its directory. */
@@ -127,24 +172,41 @@ export async function clickhouseOf(config: ShardlineConfig): Promise<ClickHouseC
 function directoryHeldMessage(directory: string): string {
   const holder = runningProcesses().find((entry) => entry.clickhouse === directory && entry.pid !== process.pid);
   const clickhouseSinks = SINKS.filter(usesClickHouse).map((sink) => sink.name);
-  return `the embedded ClickHouse directory ${directory} is held by ${holder ? `\`shardline ${holder.command}\` (pid ${holder.pid})` : 'another process'}, `
-    + `and only one process can open it: run the ClickHouse groups (${clickhouseSinks.join(', ')}) in that one process `
-    + `(\`shardline consumer ${clickhouseSinks.join(' ')}\`) and read through \`shardline query\`, or give them a ClickHouse server (clickhouse.url)`;
+  return (
+    `the embedded ClickHouse directory ${directory} is held by ${holder ? `\`shardline ${holder.command}\` (pid ${holder.pid})` : 'another process'}, ` +
+    `and only one process can open it: run the ClickHouse groups (${clickhouseSinks.join(', ')}) in that one process ` +
+    `(\`shardline consumer ${clickhouseSinks.join(' ')}\`) and read through \`shardline query\`, or give them a ClickHouse server (clickhouse.url)`
+  );
 }
 
 export const viewsOf = (config: ShardlineConfig): Record<string, EntityView> =>
   Object.fromEntries(Object.entries(config.entities).map(([entity, { fields }]) => [entity, fields]));
 
-interface SinkPlan { groupId: string; topics: string[]; sink: Sink; batchSize?: number; partitionsConsumedConcurrently?: number }
+interface SinkPlan {
+  groupId: string;
+  topics: string[];
+  sink: Sink;
+  batchSize?: number;
+  partitionsConsumedConcurrently?: number;
+}
 
 /** The table a topic carries, from the topic template. */
 function tableOfTopic(config: ShardlineConfig): (topic: string) => string {
-  const byTopic = new Map(config.connector.tables.flatMap((table) =>
-    table.entities.map((entity) => [topicFor(config.connector.topics.template, { table: table.name, entity }), table.name] as const)));
+  const byTopic = new Map(
+    config.connector.tables.flatMap((table) =>
+      table.entities.map(
+        (entity) => [topicFor(config.connector.topics.template, { table: table.name, entity }), table.name] as const,
+      ),
+    ),
+  );
   return (topic) => byTopic.get(topic) ?? topic;
 }
 
-function planSink(config: ShardlineConfig, definition: SinkDefinition, clickhouse: ClickHouseClient | undefined): SinkPlan {
+function planSink(
+  config: ShardlineConfig,
+  definition: SinkDefinition,
+  clickhouse: ClickHouseClient | undefined,
+): SinkPlan {
   const sinkConfig = sinkConfigOf(config.consumers, definition);
   const { groupId, batchSize, partitionsConsumedConcurrently } = sinkConfig;
   const context: SinkContext = {
@@ -157,22 +219,41 @@ function planSink(config: ShardlineConfig, definition: SinkDefinition, clickhous
     topicOf: (table, entity) => topicFor(config.connector.topics.template, { table, entity }),
     tableOf: tableOfTopic(config),
   };
-  return { groupId, topics: topicsFor(config, definition.entities?.(sinkConfig)), sink: definition.create(sinkConfig, context), batchSize, partitionsConsumedConcurrently };
+  return {
+    groupId,
+    topics: topicsFor(config, definition.entities?.(sinkConfig)),
+    sink: definition.create(sinkConfig, context),
+    batchSize,
+    partitionsConsumedConcurrently,
+  };
 }
 
 /** The enabled sinks, or those named. */
-export function selectedSinks(config: ShardlineConfig, names?: string[], sinks: readonly SinkDefinition[] = SINKS): SinkDefinition[] {
+export function selectedSinks(
+  config: ShardlineConfig,
+  names?: string[],
+  sinks: readonly SinkDefinition[] = SINKS,
+): SinkDefinition[] {
   if (names && names.length > 0) {
     const unknown = names.filter((name) => !sinks.some((sink) => sink.name === name));
-    if (unknown.length > 0) throw new Error(`unknown sink ${unknown.join(', ')}: expected ${sinks.map((sink) => sink.name).join(', ')}`);
+    if (unknown.length > 0)
+      throw new Error(`unknown sink ${unknown.join(', ')}: expected ${sinks.map((sink) => sink.name).join(', ')}`);
     return names.map((name) => sinks.find((sink) => sink.name === name)!);
   }
   return sinks.filter((sink) => sinkConfigOf(config.consumers, sink).enabled);
 }
 
-export async function buildConsumerGroups(config: ShardlineConfig, sinks: readonly SinkDefinition[], clickhouse: ClickHouseClient | undefined): Promise<ConsumerGroup[]> {
+export async function buildConsumerGroups(
+  config: ShardlineConfig,
+  sinks: readonly SinkDefinition[],
+  clickhouse: ClickHouseClient | undefined,
+): Promise<ConsumerGroup[]> {
   const plans = sinks.map((sink) => planSink(config, sink, clickhouse));
-  await ensureTopicsWhenAvailable(kafkaOf(config, 'admin'), [...plans.flatMap((plan) => plan.topics), config.connector.topics.deadLetter], config.kafka.partitions);
+  await ensureTopicsWhenAvailable(
+    kafkaOf(config, 'admin'),
+    [...plans.flatMap((plan) => plan.topics), config.connector.topics.deadLetter],
+    config.kafka.partitions,
+  );
   return plans.map((plan) => groupFor(config, plan));
 }
 

@@ -6,7 +6,10 @@
 export class LiveScreen {
   private drawn = false;
 
-  constructor(private readonly out: NodeJS.WriteStream = process.stdout, readonly tty = Boolean(out.isTTY)) {}
+  constructor(
+    private readonly out: NodeJS.WriteStream = process.stdout,
+    readonly tty = Boolean(out.isTTY),
+  ) {}
 
   draw(lines: string[]): void {
     if (!this.tty) {

@@ -11,7 +11,8 @@ export interface CheckpointKey {
 
 const SEPARATOR = '|';
 
-export const formatCheckpointKey = ({ connector, stream, shard }: CheckpointKey): string => [connector, stream, shard].join(SEPARATOR);
+export const formatCheckpointKey = ({ connector, stream, shard }: CheckpointKey): string =>
+  [connector, stream, shard].join(SEPARATOR);
 
 /** Undefined for a key that is not a checkpoint's (a barrier, another tool's record). */
 export function parseCheckpointKey(key: string): CheckpointKey | undefined {
@@ -29,7 +30,8 @@ export interface SnapshotStream {
 
 const RESNAPSHOT_RUN = /^resnapshot-\d+$/;
 
-export const snapshotStreamId = ({ table, run }: SnapshotStream): string => (run ? `snapshot:${table}:${run}` : `snapshot:${table}`);
+export const snapshotStreamId = ({ table, run }: SnapshotStream): string =>
+  run ? `snapshot:${table}:${run}` : `snapshot:${table}`;
 
 export const resnapshotRunId = (startedAtMs: number): string => `resnapshot-${startedAtMs}`;
 

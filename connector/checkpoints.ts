@@ -33,14 +33,25 @@ export function checkpointMessage(key: string, checkpoint: Checkpoint): Message 
 export async function ensureCheckpointTopic(admin: Admin, topic: string): Promise<void> {
   const existing = await admin.listTopics();
   if (!existing.includes(topic)) {
-    await createTopics(admin, [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.compaction.lag.ms', value: '0' }] }]);
+    await createTopics(admin, [
+      {
+        topic,
+        numPartitions: 1,
+        configEntries: [
+          { name: 'cleanup.policy', value: 'compact' },
+          { name: 'min.compaction.lag.ms', value: '0' },
+        ],
+      },
+    ]);
     return;
   }
   // Checkpoints are read past a barrier in partition 0: those in other partitions would be missed.
   const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
   const partitions = metadata?.partitions.length ?? 1;
   if (partitions !== 1) {
-    throw new ConfigurationError(`connector.topics.checkpoints: the topic ${topic} has ${partitions} partitions; checkpoints need a topic of exactly one (let the connector create it, or create it with one partition, compacted)`);
+    throw new ConfigurationError(
+      `connector.topics.checkpoints: the topic ${topic} has ${partitions} partitions; checkpoints need a topic of exactly one (let the connector create it, or create it with one partition, compacted)`,
+    );
   }
 }
 
@@ -49,13 +60,24 @@ export async function ensureCheckpointTopic(admin: Admin, topic: string): Promis
  * connector's producer right after it fenced older instances, core/barrier.ts) the read goes on past it,
  * so it holds everything they committed; without (`status`), up to the last stable offset when it begins.
  */
-export async function loadCheckpoints(kafka: Kafka, topic: string, connector: string, barrier?: Barrier): Promise<Map<string, Checkpoint>> {
+export async function loadCheckpoints(
+  kafka: Kafka,
+  topic: string,
+  connector: string,
+  barrier?: Barrier,
+): Promise<Map<string, Checkpoint>> {
   const checkpoints = new Map<string, Checkpoint>();
-  await readToEnd(kafka, topic, 'shardline-checkpoint-reader', (_partition, message) => {
-    const key = message.key?.toString();
-    if (key === undefined || parseCheckpointKey(key)?.connector !== connector) return;
-    if (message.value) checkpoints.set(key, JSON.parse(message.value.toString()) as Checkpoint);
-    else checkpoints.delete(key);
-  }, { barrier });
+  await readToEnd(
+    kafka,
+    topic,
+    'shardline-checkpoint-reader',
+    (_partition, message) => {
+      const key = message.key?.toString();
+      if (key === undefined || parseCheckpointKey(key)?.connector !== connector) return;
+      if (message.value) checkpoints.set(key, JSON.parse(message.value.toString()) as Checkpoint);
+      else checkpoints.delete(key);
+    },
+    { barrier },
+  );
   return checkpoints;
 }

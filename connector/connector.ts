@@ -131,19 +131,32 @@ export class Connector {
 
   constructor(private readonly options: ConnectorOptions) {
     this.sends = new PartitionedSends(options.kafka);
-    this.shards = new ShardState({ connector: options.name, sources: options.sources, dedupeWindowSize: options.dedupeWindowSize, snapshotFactory: options.snapshotFactory });
+    this.shards = new ShardState({
+      connector: options.name,
+      sources: options.sources,
+      dedupeWindowSize: options.dedupeWindowSize,
+      snapshotFactory: options.snapshotFactory,
+    });
     this.stuckAfterMs = options.stuckAfterMs ?? 30_000;
     this.streak = new FailureStreak(this.stuckAfterMs, () => metrics.stuck.inc());
   }
 
   /** Not ready while stopped on an error, or while rounds have failed (nothing committed) for too long. */
   health(): PartHealth {
-    const part = this.options.unit ? `connector ${this.options.name} unit ${this.options.unit.unit}` : `connector ${this.options.name}`;
+    const part = this.options.unit
+      ? `connector ${this.options.name} unit ${this.options.unit.unit}`
+      : `connector ${this.options.name}`;
     if (this.fatal) return { part, ready: false, detail: describeError(this.fatal) };
     if (!this.running) return { part, ready: false, detail: 'not running' };
-    if (!this.producer) return { part, ready: false, detail: `loading the checkpoints${this.streak.currentError() ? ` (${this.streak.currentError()})` : ''}` };
+    if (!this.producer)
+      return {
+        part,
+        ready: false,
+        detail: `loading the checkpoints${this.streak.currentError() ? ` (${this.streak.currentError()})` : ''}`,
+      };
     const roundMs = this.roundStartedAt === undefined ? 0 : Date.now() - this.roundStartedAt;
-    if (roundMs > this.stuckAfterMs) return { part, ready: false, detail: `one round has been running for ${Math.round(roundMs / 1000)} s` };
+    if (roundMs > this.stuckAfterMs)
+      return { part, ready: false, detail: `one round has been running for ${Math.round(roundMs / 1000)} s` };
     const problem = this.streak.problem();
     return problem ? { part, ready: false, detail: problem } : { part, ready: true };
   }
@@ -155,10 +168,12 @@ export class Connector {
    */
   async start(): Promise<void> {
     this.running = true;
-    this.stopped = this.loop().catch((error: unknown) => {
-      this.fatal = error as Error;
-      throw error;
-    }).finally(() => this.markLoaded(false));
+    this.stopped = this.loop()
+      .catch((error: unknown) => {
+        this.fatal = error as Error;
+        throw error;
+      })
+      .finally(() => this.markLoaded(false));
     return this.stopped;
   }
 
@@ -246,11 +261,17 @@ export class Connector {
         recoveryPending = action === 'recover';
         if (action === 'rewind') this.shards.rewind();
         this.streak.failed(describeError(error));
-        this.options.logger.warn({ err: error, attempt: failures }, 'round failed; reading again from the committed checkpoints');
+        this.options.logger.warn(
+          { err: error, attempt: failures },
+          'round failed; reading again from the committed checkpoints',
+        );
         await sleep(backoffDelay(this.options.backoff, failures++));
         continue;
       }
-      const nextPoll = Math.min(...[...this.shards.readers.values()].map(({ reader }) => reader.nextPollAt), now + this.options.polling.idleMaxMs);
+      const nextPoll = Math.min(
+        ...[...this.shards.readers.values()].map(({ reader }) => reader.nextPollAt),
+        now + this.options.polling.idleMaxMs,
+      );
       const wait = nextPoll - Date.now();
       if (wait > 0 && this.running) await sleep(Math.min(wait, this.options.polling.idleMaxMs));
     }
@@ -284,19 +305,38 @@ export class Connector {
       const listed = await withAwsRetries(this.options.backoff, () => source.listShards());
       const plan = shards.plan(source, listed);
       for (const gap of plan.vanished.filter(({ shardId }) => owns(source, shardId))) {
-        await this.handleGap(source, new GapError(source.streamId, gap.shardId, shards.committedCheckpoint(source, gap.shardId)?.sequenceNumber, new Error('shard vanished before it was read to its end')));
+        await this.handleGap(
+          source,
+          new GapError(
+            source.streamId,
+            gap.shardId,
+            shards.committedCheckpoint(source, gap.shardId)?.sequenceNumber,
+            new Error('shard vanished before it was read to its end'),
+          ),
+        );
         shards.markGone(source, gap.shardId);
       }
       const readable = new Set(plan.readable.map(({ shardId }) => shardId));
-      for (const shard of plan.readable) if (owns(source, shard.shardId)) shards.ensureReader(source, shard, this.options.startPosition, this.options.polling);
-      waiting ||= listed.some(({ shardId }) => owns(source, shardId) && !readable.has(shardId) && !shards.isFinished(source, shardId));
+      for (const shard of plan.readable)
+        if (owns(source, shard.shardId))
+          shards.ensureReader(source, shard, this.options.startPosition, this.options.polling);
+      waiting ||= listed.some(
+        ({ shardId }) => owns(source, shardId) && !readable.has(shardId) && !shards.isFinished(source, shardId),
+      );
       metrics.activeShards.set({ stream: source.streamId, ...(unit && { unit: unit.unit }) }, shards.readersOf(source));
     }
     return waiting;
   }
 
   private async readRound(now: number): Promise<Round> {
-    const round: Round = { events: [], deadLetters: [], ...openingCheckpoints(this.shards.pendingCheckpoints), readers: new Set(), dedupeIds: new Map(), versions: new Map() };
+    const round: Round = {
+      events: [],
+      deadLetters: [],
+      ...openingCheckpoints(this.shards.pendingCheckpoints),
+      readers: new Set(),
+      dedupeIds: new Map(),
+      versions: new Map(),
+    };
     const due = [...this.shards.readers].filter(([, { reader }]) => reader.nextPollAt <= now);
     // The shards' reads wait on the network at once; what they read joins the round in the readers'
     // order, and the first failure in that order decides, as when they were read one after another.
@@ -305,7 +345,10 @@ export class Connector {
       const read = reads[index]!;
       if ('error' in read) {
         if (!(read.error instanceof GapError)) throw read.error;
-        if (source.kind === 'SNAPSHOT') throw new FatalError(`${source.streamId}: the table can no longer be scanned (${describeError(read.error.cause)}); a snapshot of a table that is gone cannot finish`);
+        if (source.kind === 'SNAPSHOT')
+          throw new FatalError(
+            `${source.streamId}: the table can no longer be scanned (${describeError(read.error.cause)}); a snapshot of a table that is gone cannot finish`,
+          );
         await this.handleGap(source, read.error);
         // A trim leaves the shard readable from its horizon; a shard that is gone has nothing more to read.
         if (isResourceNotFound(read.error.cause)) this.shards.markGone(source, reader.shardId);
@@ -319,14 +362,19 @@ export class Connector {
       for (const record of records) this.convert(source, reader.shardId, record, round);
       round.readers.add(reader);
       const recentEventIds = this.shards.dedupe.recent(key, round.dedupeIds);
-      const version = highestVersion(round.events.slice(converted).map(({ event }) => event.version), this.shards.version(key));
+      const version = highestVersion(
+        round.events.slice(converted).map(({ event }) => event.version),
+        this.shards.version(key),
+      );
       if (version !== undefined) round.versions.set(key, version);
-      round.checkpoints.push(checkpointMessage(key, {
-        sequenceNumber: reader.position,
-        finished: reader.ended,
-        ...(recentEventIds.length > 0 && { recentEventIds }),
-        ...(version !== undefined && { version: version.toString() }),
-      }));
+      round.checkpoints.push(
+        checkpointMessage(key, {
+          sequenceNumber: reader.position,
+          finished: reader.ended,
+          ...(recentEventIds.length > 0 && { recentEventIds }),
+          ...(version !== undefined && { version: version.toString() }),
+        }),
+      );
     }
     return round;
   }
@@ -352,9 +400,12 @@ export class Connector {
 
   private observeLag(source: ShardSource, reader: ShardReader): void {
     const labels = { stream: source.streamId, shard: reader.shardId };
-    const ageSeconds = reader.millisBehindLatest !== undefined
-      ? reader.millisBehindLatest / 1000
-      : reader.newestReadMicros !== undefined ? Math.max(0, Date.now() / 1000 - reader.newestReadMicros / 1e6) : 0;
+    const ageSeconds =
+      reader.millisBehindLatest !== undefined
+        ? reader.millisBehindLatest / 1000
+        : reader.newestReadMicros !== undefined
+          ? Math.max(0, Date.now() / 1000 - reader.newestReadMicros / 1e6)
+          : 0;
     metrics.iteratorAge.set(labels, ageSeconds);
     metrics.trimHeadroom.set(labels, this.options.retentionHours * 3600 - ageSeconds);
   }
@@ -367,13 +418,21 @@ export class Connector {
       }
       round.dedupeIds.set(record.dedupeId, this.shards.key(source, shardId));
     }
-    const origin: DeadLetterOrigin = { stage: 'connector', source: source.streamId, shard: shardId, position: record.sequenceNumber, table: source.table };
+    const origin: DeadLetterOrigin = {
+      stage: 'connector',
+      source: source.streamId,
+      shard: shardId,
+      position: record.sequenceNumber,
+      table: source.table,
+    };
     try {
       round.events.push({ event: record.toEvent(), record, origin });
     } catch (error) {
       if (!(error instanceof ConversionError)) throw error;
       metrics.deadLetters.inc({ table: source.table, reason: 'conversion' });
-      round.deadLetters.push(deadLetterMessage(origin, error.message, record.raw(), null, this.options.maxMessageBytes));
+      round.deadLetters.push(
+        deadLetterMessage(origin, error.message, record.raw(), null, this.options.maxMessageBytes),
+      );
     }
   }
 
@@ -396,7 +455,9 @@ export class Connector {
     try {
       // Taken from the round as they are encoded, so what was sent can be collected while the rest goes out.
       while (round.events.length > 0) {
-        const slice = await this.sends.assign(await this.encodeSlice(round.events.splice(0, EVENTS_PER_SEND), round.deadLetters, encoders));
+        const slice = await this.sends.assign(
+          await this.encodeSlice(round.events.splice(0, EVENTS_PER_SEND), round.deadLetters, encoders),
+        );
         await sending;
         sending = this.send(transaction, slice);
         // Handled where it is awaited; marked so a failure while the next slice is encoded is not unhandled.
@@ -405,7 +466,10 @@ export class Connector {
         await new Promise(setImmediate);
       }
       await sending;
-      await this.send(transaction, await this.sends.assign(closingMessages(topics, round.deadLetters, round.checkpoints)));
+      await this.send(
+        transaction,
+        await this.sends.assign(closingMessages(topics, round.deadLetters, round.checkpoints)),
+      );
     } catch (error) {
       await sending.catch(() => undefined);
       metrics.transactions.inc({ outcome: 'aborted' });
@@ -451,7 +515,11 @@ export class Connector {
   }
 
   /** The Kafka records of the events; what cannot be written joins the dead letters. */
-  private async encodeSlice(events: ConvertedEvent[], deadLetters: Message[], encoders: Map<string, EventEncoder | Error>): Promise<TopicMessages[]> {
+  private async encodeSlice(
+    events: ConvertedEvent[],
+    deadLetters: Message[],
+    encoders: Map<string, EventEncoder | Error>,
+  ): Promise<TopicMessages[]> {
     const { topics, maxMessageBytes } = this.options;
     const byTopic = new Map<string, Message[]>();
     const add = (topic: string, message: Message): void => {
@@ -459,7 +527,12 @@ export class Connector {
       if (messages) messages.push(message);
       else byTopic.set(topic, [message]);
     };
-    const deadLetter = ({ event, record, origin }: ConvertedEvent, reason: string, key: string, detail: string): void => {
+    const deadLetter = (
+      { event, record, origin }: ConvertedEvent,
+      reason: string,
+      key: string,
+      detail: string,
+    ): void => {
       metrics.deadLetters.inc({ table: event.table, reason });
       deadLetters.push(deadLetterMessage(origin, detail, record.raw(), key, maxMessageBytes));
     };
@@ -478,12 +551,18 @@ export class Connector {
         continue;
       }
       if (value.length > maxMessageBytes) {
-        deadLetter(converted, 'too-large', key, `the event is ${value.length} bytes, over the ${maxMessageBytes}-byte limit`);
+        deadLetter(
+          converted,
+          'too-large',
+          key,
+          `the event is ${value.length} bytes, over the ${maxMessageBytes}-byte limit`,
+        );
         continue;
       }
       for (const message of changeMessages(event, value, topics.tombstones, key)) {
         // A sweep concerns items in every partition; each partition's owner applies it to its own items.
-        if (event.op === 'SWEEP') for (const copy of await this.sends.inEveryPartition(topic, message)) add(topic, copy);
+        if (event.op === 'SWEEP')
+          for (const copy of await this.sends.inEveryPartition(topic, message)) add(topic, copy);
         else add(topic, message);
       }
     }
@@ -495,7 +574,8 @@ export class Connector {
    * size limit: a slice goes out in several sends when it must. Each send is checked for every partition's answer.
    */
   private async send(transaction: Transaction, topicMessages: TopicMessages[]): Promise<void> {
-    for (const chunk of chunkBySize(topicMessages, this.options.maxMessageBytes / 2)) checkEveryPartitionAnswered(chunk, await transaction.sendBatch({ topicMessages: chunk, acks: -1 }));
+    for (const chunk of chunkBySize(topicMessages, this.options.maxMessageBytes / 2))
+      checkEveryPartitionAnswered(chunk, await transaction.sendBatch({ topicMessages: chunk, acks: -1 }));
   }
 
   /** Before its first write, a change topic gets the configured retention (created with it, or altered to it). */
@@ -510,7 +590,15 @@ export class Connector {
   private async handleGap(source: ShardSource, gap: GapError): Promise<void> {
     const { gapPolicy, logger } = this.options;
     metrics.gaps.inc({ stream: gap.stream, shard: gap.shardId, policy: gapPolicy });
-    logger.error({ stream: gap.stream, shard: gap.shardId, lostAfterSequenceNumber: gap.afterSequenceNumber ?? null, policy: gapPolicy }, gap.message);
+    logger.error(
+      {
+        stream: gap.stream,
+        shard: gap.shardId,
+        lostAfterSequenceNumber: gap.afterSequenceNumber ?? null,
+        policy: gapPolicy,
+      },
+      gap.message,
+    );
     if (gapPolicy === 'fail') throw gap;
     if (gapPolicy === 'resnapshot') {
       if (!this.options.snapshotFactory) throw new Error('gap policy resnapshot needs a snapshot source factory');
@@ -546,13 +634,20 @@ function recordCounts(events: ConvertedEvent[]): Iterable<{ table: string; op: s
  * `work` on each item, at most `limit` at once; each outcome in the items' order, failures included
  * (every read has settled before the round goes on, so none runs on into the next round).
  */
-async function settledInParallel<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<({ value: R } | { error: unknown })[]> {
+async function settledInParallel<T, R>(
+  items: T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<({ value: R } | { error: unknown })[]> {
   const outcomes: ({ value: R } | { error: unknown })[] = new Array(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const index = next++;
-      outcomes[index] = await work(items[index]!).then((value) => ({ value }), (error: unknown) => ({ error }));
+      outcomes[index] = await work(items[index]!).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));

@@ -12,7 +12,8 @@ const TABLE = (() => {
     for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ POLYNOMIAL : crc >>> 1;
     table[byte] = crc;
   }
-  for (let index = 256; index < 8 * 256; index++) table[index] = (table[index - 256]! >>> 8) ^ table[table[index - 256]! & 0xff]!;
+  for (let index = 256; index < 8 * 256; index++)
+    table[index] = (table[index - 256]! >>> 8) ^ table[table[index - 256]! & 0xff]!;
   return table;
 })();
 
@@ -23,8 +24,15 @@ export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number
   let index = start;
   for (; index + 8 <= end; index += 8) {
     crc ^= bytes[index]! | (bytes[index + 1]! << 8) | (bytes[index + 2]! << 16) | (bytes[index + 3]! << 24);
-    crc = table[1792 + (crc & 0xff)]! ^ table[1536 + ((crc >>> 8) & 0xff)]! ^ table[1280 + ((crc >>> 16) & 0xff)]! ^ table[1024 + (crc >>> 24)]!
-      ^ table[768 + bytes[index + 4]!]! ^ table[512 + bytes[index + 5]!]! ^ table[256 + bytes[index + 6]!]! ^ table[bytes[index + 7]!]!;
+    crc =
+      table[1792 + (crc & 0xff)]! ^
+      table[1536 + ((crc >>> 8) & 0xff)]! ^
+      table[1280 + ((crc >>> 16) & 0xff)]! ^
+      table[1024 + (crc >>> 24)]! ^
+      table[768 + bytes[index + 4]!]! ^
+      table[512 + bytes[index + 5]!]! ^
+      table[256 + bytes[index + 6]!]! ^
+      table[bytes[index + 7]!]!;
   }
   for (; index < end; index++) crc = table[(crc ^ bytes[index]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ -1) >>> 0;

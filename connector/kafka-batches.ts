@@ -2,8 +2,9 @@ import type { Message, TopicMessages } from 'kafkajs';
 
 /** A message's bytes on the wire, near enough: value, key, and header names and values. */
 export const messageSize = (message: Message): number =>
-  (message.value?.length ?? 0) + (typeof message.key === 'string' ? Buffer.byteLength(message.key) : (message.key?.length ?? 0))
-  + Object.entries(message.headers ?? {}).reduce((sum, [name, value]) => sum + name.length + String(value).length, 0);
+  (message.value?.length ?? 0) +
+  (typeof message.key === 'string' ? Buffer.byteLength(message.key) : (message.key?.length ?? 0)) +
+  Object.entries(message.headers ?? {}).reduce((sum, [name, value]) => sum + name.length + String(value).length, 0);
 
 /** Splits a round's messages into sends of at most `maxBytes` (a single larger message goes alone). */
 export function chunkBySize(topicMessages: TopicMessages[], maxBytes: number): TopicMessages[][] {

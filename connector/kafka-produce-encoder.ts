@@ -1,6 +1,13 @@
 import { createRequire } from 'node:module';
 import { crc32c } from './crc32c.ts';
-import { installRecordEncoder, recordLayout, writeRecord, type EncodedRecord, type RecordInput, type RecordLayout } from './kafka-record-encoder.ts';
+import {
+  installRecordEncoder,
+  recordLayout,
+  writeRecord,
+  type EncodedRecord,
+  type RecordInput,
+  type RecordLayout,
+} from './kafka-record-encoder.ts';
 
 /**
  * KafkaJS's produce request (v3, which v4 to v7 reuse) written into one buffer sized beforehand, byte for
@@ -38,7 +45,10 @@ export interface ProduceRequestInput {
   producerId?: unknown;
   producerEpoch?: number;
   compression?: number;
-  topicData: { topic: string; partitions: { partition: number; firstSequence?: number; messages: ProduceMessage[] }[] }[];
+  topicData: {
+    topic: string;
+    partitions: { partition: number; firstSequence?: number; messages: ProduceMessage[] }[];
+  }[];
 }
 
 interface ProduceRequest {
@@ -67,9 +77,17 @@ const BATCH_HEADER_BYTES = 57;
 const CRC_FROM = 21;
 
 /** The batch of one partition's messages, with the timestamps and deltas KafkaJS gives them; undefined if it leaves a record to KafkaJS. */
-function batchLayout(partition: number, firstSequence: number, messages: ProduceMessage[], now: number): BatchLayout | undefined {
+function batchLayout(
+  partition: number,
+  firstSequence: number,
+  messages: ProduceMessage[],
+  now: number,
+): BatchLayout | undefined {
   // KafkaJS sorts the timestamps as it finds them (strings sort as strings) and takes the first and last.
-  const timestamps = messages.map((message) => message.timestamp).filter((timestamp) => timestamp != null).sort();
+  const timestamps = messages
+    .map((message) => message.timestamp)
+    .filter((timestamp) => timestamp != null)
+    .sort();
   const firstTimestamp = timestamps.length === 0 ? now : timestamps[0]!;
   const maxTimestamp = timestamps.length === 0 ? now : timestamps[timestamps.length - 1]!;
   const records: RecordLayout[] = [];
@@ -77,7 +95,13 @@ function batchLayout(partition: number, firstSequence: number, messages: Produce
   for (let index = 0; index < messages.length; index++) {
     const message = messages[index]!;
     const timestampDelta = ((message.timestamp || now) as number) - (firstTimestamp as number);
-    const layout = recordLayout({ key: message.key, value: message.value, headers: message.headers, offsetDelta: index, timestampDelta });
+    const layout = recordLayout({
+      key: message.key,
+      value: message.value,
+      headers: message.headers,
+      offsetDelta: index,
+      timestampDelta,
+    });
     if (!layout) return undefined;
     records.push(layout);
     size += layout.size;
@@ -103,7 +127,15 @@ const stringSize = (value: string | null | undefined): number => 2 + (value == n
 
 /** The request's body (after KafkaJS's request header), or undefined when KafkaJS should encode it. */
 export function encodeProduceRequest(input: ProduceRequestInput, now = Date.now()): EncodedRecord | undefined {
-  const { acks, timeout, transactionalId = null, producerId = -1, producerEpoch = 0, compression = 0, topicData } = input;
+  const {
+    acks,
+    timeout,
+    transactionalId = null,
+    producerId = -1,
+    producerEpoch = 0,
+    compression = 0,
+    topicData,
+  } = input;
   if (compression !== 0) return undefined;
   const topics: { topic: string; batches: BatchLayout[] }[] = [];
   let size = stringSize(transactionalId) + 2 + 4 + 4;
@@ -145,7 +177,8 @@ export function encodeProduceRequest(input: ProduceRequestInput, now = Date.now(
       offset = buffer.writeInt32BE(batch.firstSequence, offset);
       offset = buffer.writeInt32BE(batch.records.length, offset);
       for (const record of batch.records) offset = writeRecord(buffer, offset, record);
-      if (offset - start !== batch.size) throw new Error(`produce encoder wrote a batch of ${offset - start} of ${batch.size} bytes`);
+      if (offset - start !== batch.size)
+        throw new Error(`produce encoder wrote a batch of ${offset - start} of ${batch.size} bytes`);
       buffer.writeUInt32BE(crc32c(buffer, start + CRC_FROM, offset), start + CRC_FROM - 4);
     }
   }

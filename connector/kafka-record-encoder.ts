@@ -17,7 +17,9 @@ const require = createRequire(import.meta.url);
 const KAFKAJS_VERSION = '2.2.4';
 const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0/index.js';
 /** The produce requests that take the record encoder when they are loaded (v4 to v7 build on v3). */
-const PRODUCE_REQUESTS = [3, 4, 5, 6, 7].map((version) => `kafkajs/src/protocol/requests/produce/v${version}/request.js`);
+const PRODUCE_REQUESTS = [3, 4, 5, 6, 7].map(
+  (version) => `kafkajs/src/protocol/requests/produce/v${version}/request.js`,
+);
 
 type Bytes = Buffer | string | null | undefined;
 
@@ -46,7 +48,8 @@ const INT32_MAX = 2 ** 31 - 1;
  * bits the broker would read other bytes than were meant (KafkaJS wraps them silently), so that is refused.
  */
 function int32Zigzag(value: number): number {
-  if (!(value >= INT32_MIN && value <= INT32_MAX && Number.isInteger(value))) throw new RangeError(`${value} does not fit the 32-bit varint Kafka reads it as`);
+  if (!(value >= INT32_MIN && value <= INT32_MAX && Number.isInteger(value)))
+    throw new RangeError(`${value} does not fit the 32-bit varint Kafka reads it as`);
   return ((value << 1) ^ (value >> 31)) >>> 0;
 }
 
@@ -69,7 +72,8 @@ function writeUnsigned(buffer: Buffer, offset: number, unsigned: number): number
 }
 
 const varintSize = (value: number): number => unsignedSize(int32Zigzag(value));
-const writeVarint = (buffer: Buffer, offset: number, value: number): number => writeUnsigned(buffer, offset, int32Zigzag(value));
+const writeVarint = (buffer: Buffer, offset: number, value: number): number =>
+  writeUnsigned(buffer, offset, int32Zigzag(value));
 
 const fitsInt32 = (value: number): boolean => value >= INT32_MIN && value <= INT32_MAX;
 
@@ -77,7 +81,7 @@ const fitsInt32 = (value: number): boolean => value >= INT32_MIN && value <= INT
  * Kafka's varlong (the timestamp delta), for safe integers. Beyond 32 bits it is zigzagged as a BigInt:
  * in doubles, -2v - 1 is no longer exact below -2^52.
  */
-const longZigzag = (value: number): bigint => (value >= 0 ? BigInt(value) << 1n : ((-BigInt(value)) << 1n) - 1n);
+const longZigzag = (value: number): bigint => (value >= 0 ? BigInt(value) << 1n : (-BigInt(value) << 1n) - 1n);
 
 function varlongSize(value: number): number {
   if (fitsInt32(value)) return varintSize(value);
@@ -101,17 +105,20 @@ function writeVarlong(buffer: Buffer, offset: number, value: number): number {
   return offset;
 }
 
-const isBytes = (value: unknown): value is Bytes => value === null || value === undefined || typeof value === 'string' || Buffer.isBuffer(value);
+const isBytes = (value: unknown): value is Bytes =>
+  value === null || value === undefined || typeof value === 'string' || Buffer.isBuffer(value);
 /** Strings up to this length are measured and written here when ASCII: Node's calls cost more than the loop for a record's short keys and headers. */
 const SHORT_STRING = 64;
 
 function utf8Length(value: string): number {
   if (value.length > SHORT_STRING) return Buffer.byteLength(value);
-  for (let index = 0; index < value.length; index++) if (value.charCodeAt(index) > 0x7f) return Buffer.byteLength(value);
+  for (let index = 0; index < value.length; index++)
+    if (value.charCodeAt(index) > 0x7f) return Buffer.byteLength(value);
   return value.length;
 }
 
-const bytesLength = (value: Bytes): number => (value == null ? -1 : typeof value === 'string' ? utf8Length(value) : value.length);
+const bytesLength = (value: Bytes): number =>
+  value == null ? -1 : typeof value === 'string' ? utf8Length(value) : value.length;
 
 function writeBytes(buffer: Buffer, offset: number, value: Bytes, length: number): number {
   offset = writeVarint(buffer, offset, length);
@@ -143,7 +150,8 @@ export interface RecordLayout {
 /** The record measured, or undefined when it holds something this encoder leaves to KafkaJS. */
 export function recordLayout(record: RecordInput): RecordLayout | undefined {
   const { offsetDelta = 0, timestampDelta = 0, key, value, headers = {} } = record;
-  if (!Number.isSafeInteger(offsetDelta) || !Number.isSafeInteger(timestampDelta) || !isBytes(key) || !isBytes(value)) return undefined;
+  if (!Number.isSafeInteger(offsetDelta) || !Number.isSafeInteger(timestampDelta) || !isBytes(key) || !isBytes(value))
+    return undefined;
   const headerKeys: string[] = [];
   const headerValues: (Buffer | string)[] = [];
   for (const name of Object.keys(headers)) {
@@ -159,13 +167,18 @@ export function recordLayout(record: RecordInput): RecordLayout | undefined {
   }
   const lengths = [bytesLength(key), bytesLength(value)];
   let body = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta) + varintSize(headerKeys.length);
-  for (let index = 0; index < headerKeys.length; index++) lengths.push(utf8Length(headerKeys[index]!), bytesLength(headerValues[index]));
+  for (let index = 0; index < headerKeys.length; index++)
+    lengths.push(utf8Length(headerKeys[index]!), bytesLength(headerValues[index]));
   for (const length of lengths) body += varintSize(length) + Math.max(length, 0);
   return { size: varintSize(body) + body, body, record, headerKeys, headerValues, lengths };
 }
 
 /** Writes the measured record at `offset`; returns the offset after it. */
-export function writeRecord(buffer: Buffer, offset: number, { body, record, headerKeys, headerValues, lengths }: RecordLayout): number {
+export function writeRecord(
+  buffer: Buffer,
+  offset: number,
+  { body, record, headerKeys, headerValues, lengths }: RecordLayout,
+): number {
   offset = writeVarint(buffer, offset, body);
   buffer[offset++] = 0; // attributes: none used in a record
   offset = writeVarlong(buffer, offset, record.timestampDelta ?? 0);

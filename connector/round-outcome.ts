@@ -11,7 +11,9 @@ import { GapError } from './shards/shard-reader.ts';
 /** A send failed inside a transaction (aborted since): the round is read again with a new producer. */
 export class ProducerReset extends Error {
   constructor(cause: unknown) {
-    super(`a send failed; the transaction was aborted and the producer is replaced: ${describeError(cause)}`, { cause });
+    super(`a send failed; the transaction was aborted and the producer is replaced: ${describeError(cause)}`, {
+      cause,
+    });
     this.name = 'ProducerReset';
   }
 }
@@ -31,7 +33,9 @@ export class CommitUncertain extends Error {
  */
 export function isFatal(error: unknown): boolean {
   if (error instanceof GapError || error instanceof SchemaRegistrationError) return true;
-  return classifyError(error instanceof CommitUncertain || error instanceof ProducerReset ? error.cause : error) === 'fatal';
+  return (
+    classifyError(error instanceof CommitUncertain || error instanceof ProducerReset ? error.cause : error) === 'fatal'
+  );
 }
 
 /**
@@ -78,7 +82,14 @@ export function openingCheckpoints(pending: readonly Message[]): { checkpoints: 
  * The transaction's last send: its dead letters, then the checkpoints that move the shards past them, so
  * a position is never committed without the records that could not be written at it.
  */
-export function closingMessages(topics: { deadLetter: string; checkpoints: string }, deadLetters: Message[], checkpoints: Message[]): TopicMessages[] {
-  const closing: TopicMessages[] = [{ topic: topics.deadLetter, messages: deadLetters }, { topic: topics.checkpoints, messages: checkpoints }];
+export function closingMessages(
+  topics: { deadLetter: string; checkpoints: string },
+  deadLetters: Message[],
+  checkpoints: Message[],
+): TopicMessages[] {
+  const closing: TopicMessages[] = [
+    { topic: topics.deadLetter, messages: deadLetters },
+    { topic: topics.checkpoints, messages: checkpoints },
+  ];
   return closing.filter(({ messages }) => messages.length > 0);
 }

@@ -17,7 +17,10 @@ export interface Barrier {
 export async function placeBarrier(producer: Producer, topic: string, partition: number): Promise<Barrier> {
   const transaction = await producer.transaction();
   try {
-    const [written] = await transaction.send({ topic, messages: [{ key: 'shardline-barrier', value: null, partition }] });
+    const [written] = await transaction.send({
+      topic,
+      messages: [{ key: 'shardline-barrier', value: null, partition }],
+    });
     if (written?.baseOffset === undefined) throw new Error(`${topic}: the broker did not say where the barrier went`);
     return { partition, offset: written.baseOffset };
   } finally {

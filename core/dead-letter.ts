@@ -14,7 +14,11 @@ export interface DeadLetterOrigin {
 }
 
 const bytesAsBase64 = (_key: string, value: unknown): unknown =>
-  value instanceof Uint8Array ? { $binary: Buffer.from(value).toString('base64') } : typeof value === 'bigint' ? value.toString() : value;
+  value instanceof Uint8Array
+    ? { $binary: Buffer.from(value).toString('base64') }
+    : typeof value === 'bigint'
+      ? value.toString()
+      : value;
 
 /** What a dead letter's value holds. */
 export interface DeadLetterBody {
@@ -31,24 +35,38 @@ export interface DeadLetterBody {
  * interleave in a partition (it takes them in the order the broker lists them, by end, not start), and the
  * groups' dead-letter producers abort a barrier each (core/barrier.ts): readers skip what is not a letter.
  */
-export const isDeadLetter = (message: { headers?: IHeaders }): boolean => message.headers?.shardline_dlq_stage !== undefined;
+export const isDeadLetter = (message: { headers?: IHeaders }): boolean =>
+  message.headers?.shardline_dlq_stage !== undefined;
 
 /** Reads a dead letter's value back, with binary values as bytes again. */
 export function readDeadLetterBody(value: Buffer): DeadLetterBody {
   return JSON.parse(value.toString('utf8'), (_key, field: unknown) =>
-    field !== null && typeof field === 'object' && typeof (field as { $binary?: unknown }).$binary === 'string' && Object.keys(field).length === 1
+    field !== null &&
+    typeof field === 'object' &&
+    typeof (field as { $binary?: unknown }).$binary === 'string' &&
+    Object.keys(field).length === 1
       ? new Uint8Array(Buffer.from((field as { $binary: string }).$binary, 'base64'))
-      : field) as DeadLetterBody;
+      : field,
+  ) as DeadLetterBody;
 }
 
 /**
  * A dead-letter record: the reason and origin in headers (so tools can filter without decoding) and
  * the original record in the value, cut to `maxBytes` when it is itself too large for the broker.
  */
-export function deadLetterMessage(origin: DeadLetterOrigin, reason: string, record: unknown, key: string | null, maxBytes: number): Message {
+export function deadLetterMessage(
+  origin: DeadLetterOrigin,
+  reason: string,
+  record: unknown,
+  key: string | null,
+  maxBytes: number,
+): Message {
   let body = Buffer.from(JSON.stringify({ reason, origin, record }, bytesAsBase64));
   const truncated = body.length > maxBytes;
-  if (truncated) body = Buffer.from(JSON.stringify({ reason, origin, truncated: true, record: body.subarray(0, maxBytes / 2).toString('utf8') }));
+  if (truncated)
+    body = Buffer.from(
+      JSON.stringify({ reason, origin, truncated: true, record: body.subarray(0, maxBytes / 2).toString('utf8') }),
+    );
   const headers: IHeaders = {
     shardline_dlq_reason: reason.slice(0, 1000),
     shardline_dlq_stage: origin.stage,

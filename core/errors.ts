@@ -53,8 +53,16 @@ const KAFKA_FENCED_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']
  * broker's maximum). Retrying them would wait for ever; the process stops and names the cause.
  */
 const KAFKA_REFUSED_TYPES = new Set([
-  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED',
-  'POLICY_VIOLATION', 'INVALID_CONFIG', 'INVALID_TRANSACTION_TIMEOUT', 'UNSUPPORTED_VERSION', 'INVALID_TOPIC_EXCEPTION',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'SASL_AUTHENTICATION_FAILED',
+  'POLICY_VIOLATION',
+  'INVALID_CONFIG',
+  'INVALID_TRANSACTION_TIMEOUT',
+  'UNSUPPORTED_VERSION',
+  'INVALID_TOPIC_EXCEPTION',
 ]);
 
 const PROGRAMMING_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'EvalError']);
@@ -62,7 +70,11 @@ const PROGRAMMING_ERRORS = new Set(['TypeError', 'RangeError', 'ReferenceError',
 /** The error and every `cause` below it (KafkaJS and the clients wrap what the server said). */
 function* causes(error: unknown): Generator<Record<string, unknown>> {
   const seen = new Set<unknown>();
-  for (let current = error; current && typeof current === 'object' && !seen.has(current); current = (current as { cause?: unknown }).cause) {
+  for (
+    let current = error;
+    current && typeof current === 'object' && !seen.has(current);
+    current = (current as { cause?: unknown }).cause
+  ) {
     seen.add(current);
     yield current as Record<string, unknown>;
   }
@@ -71,7 +83,8 @@ function* causes(error: unknown): Generator<Record<string, unknown>> {
 /** The ClickHouse error code of a server answer or an embedded-engine exception ("Code: 164. DB::Exception"). */
 export function clickhouseCode(error: unknown): number | undefined {
   for (const cause of causes(error)) {
-    if (typeof cause.code === 'string' && /^\d+$/.test(cause.code) && typeof cause.type === 'string') return Number(cause.code);
+    if (typeof cause.code === 'string' && /^\d+$/.test(cause.code) && typeof cause.type === 'string')
+      return Number(cause.code);
     const match = typeof cause.message === 'string' ? /\bCode: (\d+)\. DB::Exception/.exec(cause.message) : null;
     if (match) return Number(match[1]);
   }
@@ -90,7 +103,8 @@ export function classifyError(error: unknown): ErrorClass {
   for (const cause of causes(error)) {
     if (cause instanceof RecordError) return 'record';
     if (cause instanceof FatalError || cause.fatal === true) return 'fatal';
-    if (typeof cause.type === 'string' && (KAFKA_FENCED_TYPES.has(cause.type) || KAFKA_REFUSED_TYPES.has(cause.type))) return 'fatal';
+    if (typeof cause.type === 'string' && (KAFKA_FENCED_TYPES.has(cause.type) || KAFKA_REFUSED_TYPES.has(cause.type)))
+      return 'fatal';
   }
   if (isUnavailable(error)) return 'retry';
   const code = clickhouseCode(error);
@@ -110,7 +124,8 @@ export function describeError(error: unknown): string {
   const parts: string[] = [];
   for (const cause of causes(error)) {
     const message = typeof cause.message === 'string' ? cause.message : String(cause);
-    if (!parts.some((part) => part.includes(message))) parts.push(`${typeof cause.name === 'string' ? `${cause.name}: ` : ''}${message}`);
+    if (!parts.some((part) => part.includes(message)))
+      parts.push(`${typeof cause.name === 'string' ? `${cause.name}: ` : ''}${message}`);
   }
   return parts.join(' <- ') || String(error);
 }

@@ -15,7 +15,10 @@ export class FailureStreak {
   private lastError = '';
   private reported = false;
 
-  constructor(private readonly stuckAfterMs: number, private readonly onStuck: () => void = () => {}) {}
+  constructor(
+    private readonly stuckAfterMs: number,
+    private readonly onStuck: () => void = () => {},
+  ) {}
 
   failed(message: string, now = Date.now()): void {
     this.since ??= now;

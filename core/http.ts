@@ -15,7 +15,12 @@ export interface HttpOptions {
 const MAX_QUERY_BYTES = 64 * 1024;
 
 /** Readiness as a metric, so alerts see a part that is not ready without probing /ready. */
-export const readyGauge = new Gauge({ name: 'shardline_ready', help: 'Whether a part of the process (the connector, a group) is ready: 1, or 0', labelNames: ['part'], registers: [metricsRegistry] });
+export const readyGauge = new Gauge({
+  name: 'shardline_ready',
+  help: 'Whether a part of the process (the connector, a group) is ready: 1, or 0',
+  labelNames: ['part'],
+  registers: [metricsRegistry],
+});
 
 function recordReadiness(parts: PartHealth[]): void {
   readyGauge.reset();
@@ -53,7 +58,9 @@ export function startHttp(options: HttpOptions): Promise<Server> {
       if (request.method === 'GET' && path === '/health') return send(response, 200, 'ok\n');
       if (request.method === 'GET' && path === '/ready') {
         const parts = options.health();
-        const lines = parts.map((part) => `${part.part}: ${part.ready ? 'ready' : `not ready${part.detail ? ` (${part.detail})` : ''}`}`);
+        const lines = parts.map(
+          (part) => `${part.part}: ${part.ready ? 'ready' : `not ready${part.detail ? ` (${part.detail})` : ''}`}`,
+        );
         const ready = parts.length > 0 && parts.every((part) => part.ready);
         return send(response, ready ? 200 : 503, `${ready ? 'ready' : 'not ready'}\n${lines.join('\n')}\n`);
       }

@@ -6,7 +6,12 @@ import { logger } from './logger.ts';
 // Node 24 clamps it to 1 ms, which is what KafkaJS meant, and warns each time. Only that warning is dropped.
 const emitWarning = process.emitWarning.bind(process);
 process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  const name = typeof warning === 'string' ? (typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type) : warning.name;
+  const name =
+    typeof warning === 'string'
+      ? typeof rest[0] === 'string'
+        ? rest[0]
+        : (rest[0] as { type?: string } | undefined)?.type
+      : warning.name;
   if (name === 'TimeoutNegativeWarning') return;
   (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
 }) as typeof process.emitWarning;
@@ -27,13 +32,15 @@ export interface KafkaConnection {
 
 // KafkaJS logs every retried protocol error at ERROR; its connection-level noise goes to debug and
 // the rest through the process logger, so retries do not look like failures.
-const kafkaLog: logCreator = () => ({ namespace, level, log }) => {
-  const { message, ...fields } = log;
-  const child = logger.child({ component: 'kafkajs', namespace });
-  if (namespace === 'Connection' || level > logLevel.WARN) child.debug(fields, message);
-  else if (level === logLevel.WARN) child.warn(fields, message);
-  else child.error(fields, message);
-};
+const kafkaLog: logCreator =
+  () =>
+  ({ namespace, level, log }) => {
+    const { message, ...fields } = log;
+    const child = logger.child({ component: 'kafkajs', namespace });
+    if (namespace === 'Connection' || level > logLevel.WARN) child.debug(fields, message);
+    else if (level === logLevel.WARN) child.warn(fields, message);
+    else child.error(fields, message);
+  };
 
 /** The one place a KafkaJS client is made, so security settings and logging are the same everywhere. */
 export function createKafka(connection: KafkaConnection): Kafka {

@@ -31,13 +31,16 @@ const ABORT_MARKER = Buffer.from([0, 0, 0, 0]);
 
 /** Marks the partition's records that belong to aborted transactions as control records. */
 export function skipAbortedRecords(partition: FetchedPartition): void {
-  const aborted = [...(partition.abortedTransactions ?? [])].sort((a, b) => (BigInt(a.firstOffset) < BigInt(b.firstOffset) ? -1 : 1));
+  const aborted = [...(partition.abortedTransactions ?? [])].sort((a, b) =>
+    BigInt(a.firstOffset) < BigInt(b.firstOffset) ? -1 : 1,
+  );
   if (aborted.length === 0) return;
   const active = new Set<string>();
   let next = 0;
   for (const message of partition.messages) {
     const offset = BigInt(message.offset);
-    while (next < aborted.length && BigInt(aborted[next]!.firstOffset) <= offset) active.add(String(aborted[next++]!.producerId));
+    while (next < aborted.length && BigInt(aborted[next]!.firstOffset) <= offset)
+      active.add(String(aborted[next++]!.producerId));
     const producerId = String(message.batchContext?.producerId);
     if (message.isControlRecord) {
       // The abort marker ends the producer's aborted transaction; a commit marker ends one that was not.
@@ -56,9 +59,14 @@ export function installAbortedTransactionFilter(): void {
   if (installed) return;
   installed = true;
   const require = createRequire(import.meta.url);
-  const Broker = require('kafkajs/src/broker/index.js') as { prototype: { fetch(...args: unknown[]): Promise<FetchResponse> } };
+  const Broker = require('kafkajs/src/broker/index.js') as {
+    prototype: { fetch(...args: unknown[]): Promise<FetchResponse> };
+  };
   const fetch = Broker.prototype.fetch;
-  Broker.prototype.fetch = async function fetchWithoutAborted(this: unknown, ...args: unknown[]): Promise<FetchResponse> {
+  Broker.prototype.fetch = async function fetchWithoutAborted(
+    this: unknown,
+    ...args: unknown[]
+  ): Promise<FetchResponse> {
     const response = await fetch.apply(this, args);
     for (const { partitions } of response.responses) for (const partition of partitions) skipAbortedRecords(partition);
     return response;

@@ -1,7 +1,12 @@
 import type { Kafka } from 'kafkajs';
 
 /** Waits until each group has committed the end offset of every partition of the topic (its lag is zero). */
-export async function waitForCaughtUp(kafka: Kafka, groups: string[], topic: string, timeoutMs = 60_000): Promise<void> {
+export async function waitForCaughtUp(
+  kafka: Kafka,
+  groups: string[],
+  topic: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -17,7 +22,8 @@ export async function waitForCaughtUp(kafka: Kafka, groups: string[], topic: str
         }
       }
       if (behind === 0) return;
-      if (Date.now() > deadline) throw new Error(`groups ${groups.join(', ')} still ${behind} records behind on ${topic}`);
+      if (Date.now() > deadline)
+        throw new Error(`groups ${groups.join(', ')} still ${behind} records behind on ${topic}`);
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
   } finally {

@@ -1,4 +1,11 @@
-import { Partitioners, type Kafka, type Message, type PartitionMetadata, type RecordMetadata, type TopicMessages } from 'kafkajs';
+import {
+  Partitioners,
+  type Kafka,
+  type Message,
+  type PartitionMetadata,
+  type RecordMetadata,
+  type TopicMessages,
+} from 'kafkajs';
 import { ensureTopics } from './topics.ts';
 
 /** The default partitioner every producer uses (murmur2 of the key, as Java's): an item's partition is the same everywhere. */
@@ -39,7 +46,8 @@ export function murmur2(key: string | Buffer): number {
 
 /** The partition KafkaJS's default partitioner gives a message; the keyless and the pre-assigned go through it. */
 function partitionOf(topic: string, message: Message, partitionMetadata: PartitionMetadata[]): number {
-  if (message.partition == null && (typeof message.key === 'string' || Buffer.isBuffer(message.key))) return (murmur2(message.key) & 0x7fffffff) % partitionMetadata.length;
+  if (message.partition == null && (typeof message.key === 'string' || Buffer.isBuffer(message.key)))
+    return (murmur2(message.key) & 0x7fffffff) % partitionMetadata.length;
   return defaultPartitioner({ topic, partitionMetadata, message });
 }
 
@@ -60,10 +68,24 @@ export class PartitionedSends {
 
   /** The messages with their partitions set (partitions already set are kept). */
   async assign(topicMessages: TopicMessages[]): Promise<TopicMessages[]> {
-    await this.learnPartitionCounts(topicMessages.map(({ topic }) => topic).filter((topic) => !this.partitionCounts.has(topic)));
+    await this.learnPartitionCounts(
+      topicMessages.map(({ topic }) => topic).filter((topic) => !this.partitionCounts.has(topic)),
+    );
     return topicMessages.map(({ topic, messages }) => {
-      const partitionMetadata = Array.from({ length: this.partitionCounts.get(topic)! }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [], isr: [], partitionErrorCode: 0 }));
-      return { topic, messages: messages.map((message): Message => ({ ...message, partition: partitionOf(topic, message, partitionMetadata) })) };
+      const partitionMetadata = Array.from({ length: this.partitionCounts.get(topic)! }, (_, partitionId) => ({
+        partitionId,
+        leader: 0,
+        replicas: [],
+        isr: [],
+        partitionErrorCode: 0,
+      }));
+      return {
+        topic,
+        messages: messages.map((message): Message => ({
+          ...message,
+          partition: partitionOf(topic, message, partitionMetadata),
+        })),
+      };
     });
   }
 
@@ -89,7 +111,8 @@ export class PartitionedSends {
       for (const { name, partitions } of (await admin.fetchTopicMetadata({ topics })).topics) {
         // A topic being created answers with no partitions, or partitions without a leader, for a moment:
         // its count is learnt once it is whole (the round is retried meanwhile).
-        if (partitions.length === 0 || partitions.some(({ leader }) => leader < 0)) throw new Error(`${name}: its partitions are not all ready yet`);
+        if (partitions.length === 0 || partitions.some(({ leader }) => leader < 0))
+          throw new Error(`${name}: its partitions are not all ready yet`);
         this.partitionCounts.set(name, partitions.length);
       }
     } finally {
@@ -100,10 +123,13 @@ export class PartitionedSends {
 
 /** Throws unless Kafka's answers to a send cover every partition its messages (with partitions assigned) went to. */
 export function checkEveryPartitionAnswered(sent: TopicMessages[], answers: RecordMetadata[]): void {
-  const answered = new Set(answers.filter((answer) => answer.errorCode === 0).map((answer) => `${answer.topicName}:${answer.partition}`));
+  const answered = new Set(
+    answers.filter((answer) => answer.errorCode === 0).map((answer) => `${answer.topicName}:${answer.partition}`),
+  );
   const missing = new Set<string>();
   for (const { topic, messages } of sent) {
-    for (const { partition } of messages) if (!answered.has(`${topic}:${partition}`)) missing.add(`${topic}:${partition}`);
+    for (const { partition } of messages)
+      if (!answered.has(`${topic}:${partition}`)) missing.add(`${topic}:${partition}`);
   }
   if (missing.size > 0) throw new UnansweredPartitions([...missing]);
 }
@@ -111,7 +137,9 @@ export function checkEveryPartitionAnswered(sent: TopicMessages[], answers: Reco
 /** A send that resolved without Kafka's answer for some partitions: their records may not have been written. */
 export class UnansweredPartitions extends Error {
   constructor(readonly partitions: string[]) {
-    super(`Kafka did not acknowledge ${partitions.join(', ')} in a send that reported success (a leader changed during it); the transaction is aborted`);
+    super(
+      `Kafka did not acknowledge ${partitions.join(', ')} in a send that reported success (a leader changed during it); the transaction is aborted`,
+    );
     this.name = 'UnansweredPartitions';
   }
 }

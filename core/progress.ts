@@ -5,8 +5,18 @@ import { metricsRegistry } from './metrics.ts';
 const registers = [metricsRegistry];
 
 export const progressMetrics = {
-  done: new Gauge({ name: 'shardline_progress_done', help: 'Items a long task (dlq replay, search reindex) has done', labelNames: ['task'], registers }),
-  total: new Gauge({ name: 'shardline_progress_total', help: 'Items a long task has to do, when known', labelNames: ['task'], registers }),
+  done: new Gauge({
+    name: 'shardline_progress_done',
+    help: 'Items a long task (dlq replay, search reindex) has done',
+    labelNames: ['task'],
+    registers,
+  }),
+  total: new Gauge({
+    name: 'shardline_progress_total',
+    help: 'Items a long task has to do, when known',
+    labelNames: ['task'],
+    registers,
+  }),
 };
 
 export interface ProgressOptions {
@@ -33,7 +43,11 @@ export class Progress {
   private readonly everyMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly task: string, private total: number | undefined, options: ProgressOptions = {}) {
+  constructor(
+    private readonly task: string,
+    private total: number | undefined,
+    options: ProgressOptions = {},
+  ) {
     this.out = options.out ?? process.stderr;
     this.redraw = Boolean(this.out.isTTY) && !options.logOnly;
     this.everyMs = options.everyMs ?? (this.redraw ? 200 : 10_000);
@@ -70,8 +84,14 @@ export class Progress {
   describe(): string {
     const seconds = Math.max(0.001, (this.now() - this.started) / 1000);
     const rate = this.done / seconds;
-    const of = this.total === undefined ? '' : ` of ${this.total.toLocaleString('en-US')} (${this.total === 0 ? 100 : Math.floor((this.done / this.total) * 100)}%)`;
-    const left = this.total !== undefined && rate > 0 && this.done < this.total ? `, ~${Math.ceil((this.total - this.done) / rate)} s left` : '';
+    const of =
+      this.total === undefined
+        ? ''
+        : ` of ${this.total.toLocaleString('en-US')} (${this.total === 0 ? 100 : Math.floor((this.done / this.total) * 100)}%)`;
+    const left =
+      this.total !== undefined && rate > 0 && this.done < this.total
+        ? `, ~${Math.ceil((this.total - this.done) / rate)} s left`
+        : '';
     return `${this.task}: ${this.done.toLocaleString('en-US')}${of}, ${rate < 10 ? rate.toFixed(1) : Math.round(rate)}/s${left}`;
   }
 

@@ -35,8 +35,12 @@ export async function readToEnd(
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const ends = barrier ? [{ partition: barrier.partition, offset: String(BigInt(barrier.offset) + 1n), low: '0' }] : await admin.fetchTopicOffsets(topic);
-    const remaining = new Map(ends.filter((end) => BigInt(end.offset) > BigInt(end.low)).map((end) => [end.partition, BigInt(end.offset)]));
+    const ends = barrier
+      ? [{ partition: barrier.partition, offset: String(BigInt(barrier.offset) + 1n), low: '0' }]
+      : await admin.fetchTopicOffsets(topic);
+    const remaining = new Map(
+      ends.filter((end) => BigInt(end.offset) > BigInt(end.low)).map((end) => [end.partition, BigInt(end.offset)]),
+    );
     if (remaining.size === 0) return;
     // Numbered too: reads begun together in one process (the units of a scaled-out connector) must not share a group.
     const groupId = `${groupPrefix}-${process.pid}-${Date.now()}-${++readsBegun}`;
@@ -59,12 +63,19 @@ export async function readToEnd(
         // that stays open before a barrier, or a consumer that keeps failing on a record, does not hold the
         // caller for ever.
         let progressAt = Date.now();
-        timer = setInterval(() => {
-          if (Date.now() - progressAt < timeoutMs) return;
-          fail(new Error(barrier
-            ? `${topic}: not read past the barrier at ${barrier.partition}:${barrier.offset}, nothing read for ${timeoutMs / 1000} s (a transaction begun before it is still open)`
-            : `${topic}: not read to its end, nothing read for ${timeoutMs / 1000} s`));
-        }, Math.min(1_000, timeoutMs));
+        timer = setInterval(
+          () => {
+            if (Date.now() - progressAt < timeoutMs) return;
+            fail(
+              new Error(
+                barrier
+                  ? `${topic}: not read past the barrier at ${barrier.partition}:${barrier.offset}, nothing read for ${timeoutMs / 1000} s (a transaction begun before it is still open)`
+                  : `${topic}: not read to its end, nothing read for ${timeoutMs / 1000} s`,
+              ),
+            );
+          },
+          Math.min(1_000, timeoutMs),
+        );
         // A consumer that stops for good (refused, or an error KafkaJS does not retry) ends the read with its error.
         consumer.on(consumer.events.CRASH, ({ payload }) => {
           if (!payload.restart) fail(payload.error);
@@ -81,15 +92,17 @@ export async function readToEnd(
           progressAt = Date.now();
           if (!done && payload.topic === topic) reached(payload.partition, payload.lastOffset);
         });
-        consumer.run({
-          autoCommit: false,
-          eachMessage: async ({ partition, message }) => {
-            // Records fetched before the consumer stops are not the caller's any more.
-            if (done) return;
-            if (onMessage(partition, message) === true) return finish();
-            reached(partition, message.offset);
-          },
-        }).catch(reject);
+        consumer
+          .run({
+            autoCommit: false,
+            eachMessage: async ({ partition, message }) => {
+              // Records fetched before the consumer stops are not the caller's any more.
+              if (done) return;
+              if (onMessage(partition, message) === true) return finish();
+              reached(partition, message.offset);
+            },
+          })
+          .catch(reject);
       });
     } finally {
       clearInterval(timer);

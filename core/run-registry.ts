@@ -41,7 +41,10 @@ const alive = (pid: number): boolean => {
 };
 
 /** Registers this process (one JSON file named by its pid); the returned function, or the process's exit, removes it. */
-export function registerProcess(entry: Omit<RunningProcess, 'pid' | 'startedAt'>, directory = runDirectory()): () => void {
+export function registerProcess(
+  entry: Omit<RunningProcess, 'pid' | 'startedAt'>,
+  directory = runDirectory(),
+): () => void {
   mkdirSync(directory, { recursive: true });
   const file = join(directory, `${process.pid}.json`);
   const record: RunningProcess = { pid: process.pid, startedAt: new Date().toISOString(), ...entry };

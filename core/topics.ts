@@ -21,7 +21,12 @@ export async function createTopics(admin: Admin, topics: ITopicConfig[], timeout
   for (;;) {
     try {
       const metadata = await admin.fetchTopicMetadata({ topics: names });
-      if (metadata.topics.every(({ partitions }) => partitions.length > 0 && partitions.every(({ leader }) => leader >= 0))) return;
+      if (
+        metadata.topics.every(
+          ({ partitions }) => partitions.length > 0 && partitions.every(({ leader }) => leader >= 0),
+        )
+      )
+        return;
     } catch (error) {
       if (!NOT_READY_YET.has((error as { type?: string }).type ?? '')) throw error;
     }
@@ -44,23 +49,40 @@ export interface TopicPolicy {
 export const KEEP_EVERYTHING: TopicPolicy = { retentionMs: -1 };
 
 export function topicPolicyConfig(policy: TopicPolicy): Array<{ name: string; value: string }> {
-  if (!policy.compaction) return [{ name: 'cleanup.policy', value: 'delete' }, { name: 'retention.ms', value: String(policy.retentionMs) }];
+  if (!policy.compaction)
+    return [
+      { name: 'cleanup.policy', value: 'delete' },
+      { name: 'retention.ms', value: String(policy.retentionMs) },
+    ];
   const kept = String(policy.compaction.deleteRetentionMs);
   // min.compaction.lag.ms: a REMOVE event is not compacted away by its tombstone before that long.
-  return [{ name: 'cleanup.policy', value: 'compact' }, { name: 'delete.retention.ms', value: kept }, { name: 'min.compaction.lag.ms', value: kept }];
+  return [
+    { name: 'cleanup.policy', value: 'compact' },
+    { name: 'delete.retention.ms', value: kept },
+    { name: 'min.compaction.lag.ms', value: kept },
+  ];
 }
 
 /**
  * Creates the topics that do not exist yet, so that consumer groups can subscribe before the connector
  * has written anything (a subscription only sees topics that exist when it is made).
  */
-export async function ensureTopics(kafka: Kafka, topics: string[], numPartitions = 3, policy: TopicPolicy = KEEP_EVERYTHING): Promise<void> {
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: string[],
+  numPartitions = 3,
+  policy: TopicPolicy = KEEP_EVERYTHING,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
     const missing = [...new Set(topics)].filter((topic) => !existing.has(topic));
-    if (missing.length > 0) await createTopics(admin, missing.map((topic) => ({ topic, numPartitions, configEntries: topicPolicyConfig(policy) })));
+    if (missing.length > 0)
+      await createTopics(
+        admin,
+        missing.map((topic) => ({ topic, numPartitions, configEntries: topicPolicyConfig(policy) })),
+      );
   } finally {
     await admin.disconnect();
   }
@@ -77,16 +99,29 @@ export async function applyTopicPolicy(kafka: Kafka, topics: string[], policy: T
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((topic) => !existing.has(topic));
-    if (missing.length > 0) await createTopics(admin, missing.map((topic) => ({ topic, configEntries: topicPolicyConfig(policy) })));
+    if (missing.length > 0)
+      await createTopics(
+        admin,
+        missing.map((topic) => ({ topic, configEntries: topicPolicyConfig(policy) })),
+      );
     const present = topics.filter((topic) => existing.has(topic));
     if (present.length === 0) return;
     const wanted = topicPolicyConfig(policy);
-    const { resources } = await admin.describeConfigs({ resources: present.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })), includeSynonyms: false });
+    const { resources } = await admin.describeConfigs({
+      resources: present.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+      includeSynonyms: false,
+    });
     const changes = resources.flatMap(({ resourceName, configEntries }) => {
-      const own = configEntries.filter((entry) => entry.configSource === ConfigSource.TOPIC_CONFIG).map((entry) => ({ name: entry.configName, value: entry.configValue }));
-      const differs = wanted.some(({ name, value }) => configEntries.find((entry) => entry.configName === name)?.configValue !== value);
+      const own = configEntries
+        .filter((entry) => entry.configSource === ConfigSource.TOPIC_CONFIG)
+        .map((entry) => ({ name: entry.configName, value: entry.configValue }));
+      const differs = wanted.some(
+        ({ name, value }) => configEntries.find((entry) => entry.configName === name)?.configValue !== value,
+      );
       const kept = own.filter(({ name }) => !wanted.some((entry) => entry.name === name));
-      return differs ? [{ type: ConfigResourceTypes.TOPIC, name: resourceName, configEntries: [...kept, ...wanted] }] : [];
+      return differs
+        ? [{ type: ConfigResourceTypes.TOPIC, name: resourceName, configEntries: [...kept, ...wanted] }]
+        : [];
     });
     if (changes.length > 0) await admin.alterConfigs({ validateOnly: false, resources: changes });
   } finally {

@@ -25,7 +25,10 @@ type DecodingBuffer = Buffer & { utf8Slice(start: number, end: number): string }
 class BodyReader {
   private readonly buffer: DecodingBuffer;
 
-  constructor(buffer: Buffer, public pos: number) {
+  constructor(
+    buffer: Buffer,
+    public pos: number,
+  ) {
     this.buffer = buffer as DecodingBuffer;
   }
 

@@ -74,10 +74,15 @@ export class ConversionError extends Error {
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 function checkNumber(text: unknown, path: string): string {
-  if (typeof text !== 'string' || !NUMBER.test(text)) throw new ConversionError(`${path}: ${JSON.stringify(text)} is not a DynamoDB number`);
+  if (typeof text !== 'string' || !NUMBER.test(text))
+    throw new ConversionError(`${path}: ${JSON.stringify(text)} is not a DynamoDB number`);
   // Only a text longer than 38 characters can hold more than 38 significant digits.
   if (text.length > 38) {
-    const significant = text.replace(/[eE].*$/, '').replace(/[^\d]/g, '').replace(/^0+/, '').replace(/0+$/, '');
+    const significant = text
+      .replace(/[eE].*$/, '')
+      .replace(/[^\d]/g, '')
+      .replace(/^0+/, '')
+      .replace(/0+$/, '');
     if (significant.length > 38) throw new ConversionError(`${path}: ${text} has more than 38 significant digits`);
   }
   return text;
@@ -100,7 +105,18 @@ function checkArray(value: unknown, path: string): unknown[] {
 
 /** An Avro attribute value with one field set; a literal of fixed shape keeps this hot path fast. */
 function avroValue(type: string, value: unknown): AvroValue {
-  const out: AvroValue = { S: null, N: null, B: null, BOOL: null, NULL: null, SS: null, NS: null, BS: null, L: null, M: null };
+  const out: AvroValue = {
+    S: null,
+    N: null,
+    B: null,
+    BOOL: null,
+    NULL: null,
+    SS: null,
+    NS: null,
+    BS: null,
+    L: null,
+    M: null,
+  };
   (out as unknown as Record<string, unknown>)[type] = value;
   return out;
 }
@@ -115,28 +131,53 @@ export function toAvroValue(value: DynamoValue, path: string): AvroValue {
   }
   if (types !== 1) {
     const found = Object.keys(value).filter((name) => (value as Record<string, unknown>)[name] !== undefined);
-    throw new ConversionError(`${path}: an attribute value needs exactly one type, found ${found.length === 0 ? 'none' : found.join(', ')}`);
+    throw new ConversionError(
+      `${path}: an attribute value needs exactly one type, found ${found.length === 0 ? 'none' : found.join(', ')}`,
+    );
   }
   const raw = (value as Record<string, unknown>)[type!];
   switch (type) {
-    case 'S': return avroValue('S', checkString(raw, path));
-    case 'N': return avroValue('N', checkNumber(raw, path));
-    case 'B': return avroValue('B', checkBytes(raw, path));
+    case 'S':
+      return avroValue('S', checkString(raw, path));
+    case 'N':
+      return avroValue('N', checkNumber(raw, path));
+    case 'B':
+      return avroValue('B', checkBytes(raw, path));
     case 'BOOL':
       if (typeof raw !== 'boolean') throw new ConversionError(`${path}: BOOL must be true or false`);
       return avroValue('BOOL', raw);
-    case 'NULL': return avroValue('NULL', true);
-    case 'SS': return avroValue('SS', checkArray(raw, path).map((item, index) => checkString(item, `${path}[${index}]`)));
-    case 'NS': return avroValue('NS', checkArray(raw, path).map((item, index) => checkNumber(item, `${path}[${index}]`)));
-    case 'BS': return avroValue('BS', checkArray(raw, path).map((item, index) => checkBytes(item, `${path}[${index}]`)));
-    case 'L': return avroValue('L', checkArray(raw, path).map((item, index) => toAvroValue(item as DynamoValue, `${path}[${index}]`)));
-    case 'M': return avroValue('M', toAvroImage(raw as DynamoImage, path));
-    default: throw new ConversionError(`${path}: unknown attribute type ${type}`);
+    case 'NULL':
+      return avroValue('NULL', true);
+    case 'SS':
+      return avroValue(
+        'SS',
+        checkArray(raw, path).map((item, index) => checkString(item, `${path}[${index}]`)),
+      );
+    case 'NS':
+      return avroValue(
+        'NS',
+        checkArray(raw, path).map((item, index) => checkNumber(item, `${path}[${index}]`)),
+      );
+    case 'BS':
+      return avroValue(
+        'BS',
+        checkArray(raw, path).map((item, index) => checkBytes(item, `${path}[${index}]`)),
+      );
+    case 'L':
+      return avroValue(
+        'L',
+        checkArray(raw, path).map((item, index) => toAvroValue(item as DynamoValue, `${path}[${index}]`)),
+      );
+    case 'M':
+      return avroValue('M', toAvroImage(raw as DynamoImage, path));
+    default:
+      throw new ConversionError(`${path}: unknown attribute type ${type}`);
   }
 }
 
 export function toAvroImage(image: DynamoImage, path = ''): AvroImage {
-  if (image === null || typeof image !== 'object') throw new ConversionError(`${path || 'image'}: expected a map of attributes`);
+  if (image === null || typeof image !== 'object')
+    throw new ConversionError(`${path || 'image'}: expected a map of attributes`);
   const out: AvroImage = {};
   for (const name in image) out[name] = toAvroValue(image[name]!, path ? `${path}.${name}` : name);
   return out;
@@ -205,7 +246,10 @@ function keyPart(name: string, value: DynamoValue): string {
  * so every change of an item gets the same Kafka key (and partition), document id and cache key.
  */
 export function canonicalKey(keys: DynamoImage): string {
-  return Object.keys(keys).sort().map((name) => `${name}=${keyPart(name, keys[name]!)}`).join('|');
+  return Object.keys(keys)
+    .sort()
+    .map((name) => `${name}=${keyPart(name, keys[name]!)}`)
+    .join('|');
 }
 
 /** Orders two versions (non-negative decimal integer strings of any length). */

@@ -14,7 +14,8 @@ const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 /** `text` in units of 10^-scale; refuses values that would need rounding. */
 export function toScaled(text: string, scale: number): bigint {
   const match = DECIMAL.exec(text.trim());
-  if (!match || (match[2] === '' && (match[3] ?? '') === '')) throw new DecimalError(`${JSON.stringify(text)} is not a decimal number`);
+  if (!match || (match[2] === '' && (match[3] ?? '') === ''))
+    throw new DecimalError(`${JSON.stringify(text)} is not a decimal number`);
   const [, sign, whole = '', fraction = '', exponentText] = match;
   const exponent = Number(exponentText ?? 0);
   let digits = `${whole}${fraction}`.replace(/^0+(?=\d)/, '') || '0';

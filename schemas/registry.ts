@@ -16,8 +16,17 @@ export type Compatibility = keyof typeof COMPATIBILITY;
 export const valueSubject = (topic: string): string => `${topic}-value`;
 
 /** One call of the Confluent-compatible REST API, for what the client library does not offer. */
-export async function registryRequest(connection: RegistryConnection, path: string, method: 'GET' | 'POST' | 'PUT', body?: unknown): Promise<Response> {
-  const auth = connection.username ? { authorization: `Basic ${Buffer.from(`${connection.username}:${connection.password ?? ''}`).toString('base64')}` } : {};
+export async function registryRequest(
+  connection: RegistryConnection,
+  path: string,
+  method: 'GET' | 'POST' | 'PUT',
+  body?: unknown,
+): Promise<Response> {
+  const auth = connection.username
+    ? {
+        authorization: `Basic ${Buffer.from(`${connection.username}:${connection.password ?? ''}`).toString('base64')}`,
+      }
+    : {};
   return fetch(`${connection.url.replace(/\/$/, '')}${path}`, {
     method,
     headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', ...auth },
@@ -33,7 +42,14 @@ export async function registryRequest(connection: RegistryConnection, path: stri
  */
 export function isRegistryRefusal(error: unknown): boolean {
   const status = (error as { status?: unknown } | null)?.status;
-  return typeof status === 'number' && status >= 400 && status < 500 && status !== 404 && status !== 429 && !isUnavailable(error);
+  return (
+    typeof status === 'number' &&
+    status >= 400 &&
+    status < 500 &&
+    status !== 404 &&
+    status !== 429 &&
+    !isUnavailable(error)
+  );
 }
 
 /**
@@ -41,8 +57,14 @@ export function isRegistryRefusal(error: unknown): boolean {
  * the connector stops instead of dead-lettering every event of the topic.
  */
 export class SchemaRegistrationError extends Error {
-  constructor(readonly subject: string, cause: unknown) {
-    super(`the schema registry refused the change-event schema for subject ${subject}: ${(cause as Error).message ?? String(cause)}`, { cause });
+  constructor(
+    readonly subject: string,
+    cause: unknown,
+  ) {
+    super(
+      `the schema registry refused the change-event schema for subject ${subject}: ${(cause as Error).message ?? String(cause)}`,
+      { cause },
+    );
     this.name = 'SchemaRegistrationError';
   }
 }
@@ -103,7 +125,10 @@ export class ChangeEventCodec {
   /** Each schema id seen: its writer type, or `direct` when it is the change-event schema itself. */
   private readonly writerTypes = new Map<number, avro.Type | 'direct'>();
 
-  constructor(private readonly connection: RegistryConnection, private readonly compatibility: Compatibility = 'BACKWARD') {
+  constructor(
+    private readonly connection: RegistryConnection,
+    private readonly compatibility: Compatibility = 'BACKWARD',
+  ) {
     this.registry = new SchemaRegistry({
       host: connection.url,
       auth: connection.username ? { username: connection.username, password: connection.password ?? '' } : undefined,
@@ -120,8 +145,10 @@ export class ChangeEventCodec {
       throw error;
     });
     if (!response || response.ok || isUnavailable({ status: response.status })) return;
-    throw new Error(`the schema registry at ${this.connection.url} answered ${response.status} to GET /config: check registry.url `
-      + '(the base of its Confluent-compatible API, e.g. http://host:8081/apis/ccompat/v7 for Apicurio) and registry.username/password');
+    throw new Error(
+      `the schema registry at ${this.connection.url} answered ${response.status} to GET /config: check registry.url ` +
+        '(the base of its Confluent-compatible API, e.g. http://host:8081/apis/ccompat/v7 for Apicurio) and registry.username/password',
+    );
   }
 
   /**
@@ -153,8 +180,17 @@ export class ChangeEventCodec {
     if (response.status === 401 || response.status === 403) {
       // The level in effect: the subject's own, else the registry's global one.
       const current = await registryRequest(this.connection, `${path}?defaultToGlobal=true`, 'GET');
-      if (current.ok && ((await current.json()) as { compatibilityLevel?: string }).compatibilityLevel === this.compatibility) return;
-      throw Object.assign(new Error(`${refusal}; set the subject's compatibility to ${this.compatibility} with other credentials, or change registry.compatibility`), { status: response.status });
+      if (
+        current.ok &&
+        ((await current.json()) as { compatibilityLevel?: string }).compatibilityLevel === this.compatibility
+      )
+        return;
+      throw Object.assign(
+        new Error(
+          `${refusal}; set the subject's compatibility to ${this.compatibility} with other credentials, or change registry.compatibility`,
+        ),
+        { status: response.status },
+      );
     }
     throw Object.assign(new Error(refusal), { status: response.status });
   }
@@ -163,7 +199,10 @@ export class ChangeEventCodec {
     try {
       await this.setCompatibility(subject);
       // The setting is done above; the library would otherwise set it again after a first registration.
-      const registered = await this.registry.register({ type: SchemaType.AVRO, schema: changeEventSchema }, { subject, compatibility: COMPATIBILITY[this.compatibility], updateConfig: false });
+      const registered = await this.registry.register(
+        { type: SchemaType.AVRO, schema: changeEventSchema },
+        { subject, compatibility: COMPATIBILITY[this.compatibility], updateConfig: false },
+      );
       return registered.id;
     } catch (error) {
       if (isUnavailable(error)) throw error;
@@ -192,7 +231,8 @@ export class ChangeEventCodec {
    * body that does not read.
    */
   decodeKnown(buffer: Buffer): ChangeEvent | undefined {
-    const known = buffer.length >= HEADER_BYTES && buffer[0] === 0 ? this.writerTypes.get(buffer.readInt32BE(1)) : undefined;
+    const known =
+      buffer.length >= HEADER_BYTES && buffer[0] === 0 ? this.writerTypes.get(buffer.readInt32BE(1)) : undefined;
     if (known === 'direct') return readChangeEvent(buffer, HEADER_BYTES);
     if (known) return fromAvro(known.fromBuffer(buffer.subarray(HEADER_BYTES)) as AvroChangeEvent);
     return undefined;
@@ -210,7 +250,8 @@ export class ChangeEventCodec {
     const event = fromAvro((await this.registry.decode(buffer)) as AvroChangeEvent);
     if (schemaId !== undefined) {
       const writer = await this.registry.getSchema(schemaId);
-      if (writer instanceof avro.Type) this.writerTypes.set(schemaId, writer.equals(changeEventType) ? 'direct' : writer);
+      if (writer instanceof avro.Type)
+        this.writerTypes.set(schemaId, writer.equals(changeEventType) ? 'direct' : writer);
     }
     return event;
   }

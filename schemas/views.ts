@@ -11,9 +11,20 @@ import { DecimalError, normalizeDecimal } from './decimal.ts';
 export const fieldMappingSchema = z.strictObject({
   attribute: z.string().min(1).describe('Attribute name, or a dotted path into nested maps (`address.city`).'),
   type: z.enum(['string', 'decimal', 'integer', 'timestamp', 'boolean']),
-  scale: z.number().int().min(0).max(36, 'expected at most 36 decimal places (a Decimal(38, scale) column keeps 38 - scale integer digits; at least 2 are needed)').optional()
+  scale: z
+    .number()
+    .int()
+    .min(0)
+    .max(
+      36,
+      'expected at most 36 decimal places (a Decimal(38, scale) column keeps 38 - scale integer digits; at least 2 are needed)',
+    )
+    .optional()
     .describe('Decimal places of a `decimal` field (2 when left out).'),
-  default: z.union([z.string(), z.number(), z.boolean()]).optional().describe('Used when the attribute is absent (or NULL).'),
+  default: z
+    .union([z.string(), z.number(), z.boolean()])
+    .optional()
+    .describe('Used when the attribute is absent (or NULL).'),
 });
 
 export const entityViewSchema = z.record(name, fieldMappingSchema);
@@ -38,7 +49,8 @@ function lookup(image: DynamoImage, path: string): DynamoValue | undefined {
 }
 
 /** A date, optionally a time (`T` or a space between), optionally an offset (Z, ±hh:mm, ±hhmm, ±hh). */
-const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(?:Z|([+-]\d{2})(?::?(\d{2}))?)?)?$/i;
+const ISO_8601 =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(?:Z|([+-]\d{2})(?::?(\d{2}))?)?)?$/i;
 
 /** What ClickHouse's DateTime64 holds: a time outside it would fail the whole insert, not just this record. */
 const EARLIEST = Date.UTC(1900, 0, 1);
@@ -53,7 +65,8 @@ function isoTime(text: string, field: string): number {
   if (!match) throw new ViewError(`${field}: ${JSON.stringify(text)} is not an ISO 8601 timestamp`);
   const [, year, month, day, time = '00:00', offsetHours, offsetMinutes = '00'] = match;
   // Date would roll 2026-02-30 over into March.
-  if (new Date(Date.UTC(Number(year), Number(month) - 1, Number(day))).getUTCDate() !== Number(day)) throw new ViewError(`${field}: ${JSON.stringify(text)} is not a date`);
+  if (new Date(Date.UTC(Number(year), Number(month) - 1, Number(day))).getUTCDate() !== Number(day))
+    throw new ViewError(`${field}: ${JSON.stringify(text)} is not a date`);
   const offset = offsetHours ? `${offsetHours}:${offsetMinutes}` : 'Z';
   return new Date(`${year}-${month}-${day}T${time}${offset}`).getTime();
 }
@@ -80,7 +93,8 @@ function timestamp(value: DynamoValue, field: string): string {
   else if (value.N !== undefined) time = epochTime(value.N, field);
   else throw new ViewError(`${field}: a timestamp must be an ISO 8601 string or an epoch number`);
   if (Number.isNaN(time)) throw new ViewError(`${field}: ${JSON.stringify(value.S ?? value.N)} is not a timestamp`);
-  if (time < EARLIEST || time >= LATEST) throw new ViewError(`${field}: ${JSON.stringify(value.S ?? value.N)} is outside 1900-01-01 to 2299-12-31`);
+  if (time < EARLIEST || time >= LATEST)
+    throw new ViewError(`${field}: ${JSON.stringify(value.S ?? value.N)} is outside 1900-01-01 to 2299-12-31`);
   return new Date(time).toISOString().replace('T', ' ').replace('Z', '');
 }
 

@@ -13,7 +13,8 @@ export function parseStackOptions(args: readonly string[]): StackOptions {
     if (flag !== '--brokers') throw new Error(`unknown option '${args[index]}': expected --brokers N`);
     const value = inline ?? args[++index];
     const brokers = Number(value);
-    if (!Number.isInteger(brokers) || brokers < 1) throw new Error(`--brokers needs a whole number ≥ 1, got '${value ?? ''}'`);
+    if (!Number.isInteger(brokers) || brokers < 1)
+      throw new Error(`--brokers needs a whole number ≥ 1, got '${value ?? ''}'`);
     options.brokers = brokers;
   }
   return options;
@@ -43,8 +44,20 @@ export async function runStackCommand(command: string, args: readonly string[] =
         const rows = await stackStatus();
         const clickhouse = clickhouseDescription();
         console.table([
-          ...rows.map(({ name, state, version, address, pid }) => ({ service: name, state, version: version ?? '', address, pid: pid ?? '' })),
-          { service: 'clickhouse', state: clickhouse.state, version: clickhouse.version, address: clickhouse.address, pid: '' },
+          ...rows.map(({ name, state, version, address, pid }) => ({
+            service: name,
+            state,
+            version: version ?? '',
+            address,
+            pid: pid ?? '',
+          })),
+          {
+            service: 'clickhouse',
+            state: clickhouse.state,
+            version: clickhouse.version,
+            address: clickhouse.address,
+            pid: '',
+          },
         ]);
         return rows.every((row) => row.state === 'up') ? 0 : 3;
       }

@@ -51,7 +51,10 @@ export function endpointsFromEnv(env: NodeJS.ProcessEnv = process.env): Endpoint
   if (required.some((key) => !env[ENDPOINT_VARIABLES[key]])) return undefined;
   const read = (key: keyof Endpoints): string => env[ENDPOINT_VARIABLES[key]] ?? '';
   return {
-    kafkaBrokers: read('kafkaBrokers').split(',').map((broker) => broker.trim()).filter(Boolean),
+    kafkaBrokers: read('kafkaBrokers')
+      .split(',')
+      .map((broker) => broker.trim())
+      .filter(Boolean),
     registryUrl: read('registryUrl'),
     opensearchUrl: read('opensearchUrl'),
     redisUrl: read('redisUrl'),

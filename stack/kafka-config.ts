@@ -21,8 +21,13 @@ export interface KafkaClusterLayout {
  * port), each with its own directory under `home`. Every node votes in the controller quorum.
  * Three replicas with two in sync let a topic keep accepting acks=all writes while one broker is down.
  */
-export function kafkaClusterLayout(brokers: number, basePort: number, nodeDir: (id: number) => string): KafkaClusterLayout {
-  if (!Number.isInteger(brokers) || brokers < 1) throw new Error(`a Kafka cluster needs a whole number of brokers ≥ 1, got ${brokers}`);
+export function kafkaClusterLayout(
+  brokers: number,
+  basePort: number,
+  nodeDir: (id: number) => string,
+): KafkaClusterLayout {
+  if (!Number.isInteger(brokers) || brokers < 1)
+    throw new Error(`a Kafka cluster needs a whole number of brokers ≥ 1, got ${brokers}`);
   const nodes = Array.from({ length: brokers }, (_, index): KafkaNode => ({
     id: index + 1,
     brokerPort: basePort + 2 * index,

@@ -21,8 +21,10 @@ export function portAnswers(port: number, timeoutMs = 1_000): Promise<boolean> {
 export async function assertPortsFree(service: string, ports: number[]): Promise<void> {
   for (const port of ports) {
     if (await portAnswers(port)) {
-      throw new Error(`${service}: port ${port} is in use by a process this stack did not start (a server left from an earlier run, or another one). `
-        + `Find it with \`ss -ltnp | grep :${port}\` and stop it, or use it instead by setting the service's SHARDLINE_* endpoint variable.`);
+      throw new Error(
+        `${service}: port ${port} is in use by a process this stack did not start (a server left from an earlier run, or another one). ` +
+          `Find it with \`ss -ltnp | grep :${port}\` and stop it, or use it instead by setting the service's SHARDLINE_* endpoint variable.`,
+      );
     }
   }
 }

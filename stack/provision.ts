@@ -19,13 +19,16 @@ export function provisionOnce(dir: string, inputs: string[], work: (dir: string)
 }
 
 /** The mvn binary: the stack takes its jars from Maven Central. */
-export const requireMaven = (): string => requireCommand('mvn', 'Install Maven (Debian: apt-get install maven); the stack takes its jars from Maven Central.');
+export const requireMaven = (): string =>
+  requireCommand('mvn', 'Install Maven (Debian: apt-get install maven); the stack takes its jars from Maven Central.');
 
 /** Copies the dependencies a POM declares (with their transitive ones) into `libDir`. */
 export function mavenDependencies(pomPath: string, libDir: string): void {
   const mvn = requireMaven();
   provisionOnce(libDir, [readFileSync(pomPath, 'utf8')], (dir) => {
-    execFileSync(mvn, ['-q', '-B', '-f', pomPath, 'dependency:copy-dependencies', `-DoutputDirectory=${dir}`], { stdio: 'inherit' });
+    execFileSync(mvn, ['-q', '-B', '-f', pomPath, 'dependency:copy-dependencies', `-DoutputDirectory=${dir}`], {
+      stdio: 'inherit',
+    });
   });
 }
 
@@ -34,7 +37,9 @@ export function mavenArtifact(coordinates: string, dir: string, unpack: (file: s
   const mvn = requireMaven();
   provisionOnce(dir, [coordinates], (target) => {
     const downloads = join(target, 'download');
-    execFileSync(mvn, ['-q', '-B', 'dependency:copy', `-Dartifact=${coordinates}`, `-DoutputDirectory=${downloads}`], { stdio: 'inherit' });
+    execFileSync(mvn, ['-q', '-B', 'dependency:copy', `-Dartifact=${coordinates}`, `-DoutputDirectory=${downloads}`], {
+      stdio: 'inherit',
+    });
     const [, artifact, version, type, classifier] = coordinates.split(':');
     const file = join(downloads, `${artifact}-${version}${classifier ? `-${classifier}` : ''}.${type}`);
     unpack(file, target);

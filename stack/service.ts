@@ -21,7 +21,8 @@ export interface Service {
 }
 
 /** What the supervisor knows the service's process by. */
-export const supervised = (service: Service): Supervised => (service.dir === undefined ? service.name : { name: service.name, dir: service.dir });
+export const supervised = (service: Service): Supervised =>
+  service.dir === undefined ? service.name : { name: service.name, dir: service.dir };
 
 export async function fetchJson(url: string, init?: RequestInit): Promise<unknown> {
   const response = await fetch(url, { ...init, signal: AbortSignal.timeout(5_000) });

@@ -15,10 +15,14 @@ export interface StackOptions {
 }
 
 /** Kafka as the single default node or as a cluster of `brokers` nodes. */
-export const kafkaServices = ({ brokers = 1 }: StackOptions = {}): Service[] => (brokers === 1 ? [kafkaService] : kafkaClusterServices(brokers));
+export const kafkaServices = ({ brokers = 1 }: StackOptions = {}): Service[] =>
+  brokers === 1 ? [kafkaService] : kafkaClusterServices(brokers);
 
 /** The SHARDLINE_KAFKA_BROKERS value for the stack's Kafka. */
-export const kafkaBrokers = (options: StackOptions = {}): string => kafkaServices(options).map((service) => service.address).join(',');
+export const kafkaBrokers = (options: StackOptions = {}): string =>
+  kafkaServices(options)
+    .map((service) => service.address)
+    .join(',');
 
 const isRunning = (service: Service): boolean => runningPid(supervised(service)) !== undefined;
 
@@ -46,31 +50,38 @@ export async function stackUp(progress: Progress = () => {}, options: StackOptio
       await service.provision();
     }
   }
-  await Promise.all(services.map(async (service) => {
-    if (!isRunning(service)) {
-      await assertPortsFree(service.name, service.ports);
-      const pid = await service.start();
-      progress(`${service.name}: started (pid ${pid})`);
-    }
-    await waitUntilReady(supervised(service), () => service.ready(), service.readyTimeoutMs);
-    progress(`${service.name}: ready at ${service.address}`);
-  }));
+  await Promise.all(
+    services.map(async (service) => {
+      if (!isRunning(service)) {
+        await assertPortsFree(service.name, service.ports);
+        const pid = await service.start();
+        progress(`${service.name}: started (pid ${pid})`);
+      }
+      await waitUntilReady(supervised(service), () => service.ready(), service.readyTimeoutMs);
+      progress(`${service.name}: ready at ${service.address}`);
+    }),
+  );
 }
 
 /** Stops every service of the stack, Kafka whether single node or cluster; stopping a stopped stack does nothing. */
 export async function stackDown(progress: Progress = () => {}): Promise<void> {
   const services = [kafkaService, ...kafkaClustersOnDisk().flat(), ...otherServices];
-  await Promise.all(services.map(async (service) => {
-    if (await stopProcess(supervised(service))) progress(`${service.name}: stopped`);
-  }));
+  await Promise.all(
+    services.map(async (service) => {
+      if (await stopProcess(supervised(service))) progress(`${service.name}: stopped`);
+    }),
+  );
 }
 
 export async function stackStatus(): Promise<ServiceStatus[]> {
-  return Promise.all([...runningKafka(), ...otherServices].map(async (service): Promise<ServiceStatus> => {
-    const pid = runningPid(supervised(service));
-    if (pid === undefined) return { name: service.name, address: service.address, state: 'down', pid, version: undefined };
-    const ready = await service.ready().catch(() => false);
-    const version = ready ? await service.version().catch(() => undefined) : undefined;
-    return { name: service.name, address: service.address, state: ready ? 'up' : 'starting', pid, version };
-  }));
+  return Promise.all(
+    [...runningKafka(), ...otherServices].map(async (service): Promise<ServiceStatus> => {
+      const pid = runningPid(supervised(service));
+      if (pid === undefined)
+        return { name: service.name, address: service.address, state: 'down', pid, version: undefined };
+      const ready = await service.ready().catch(() => false);
+      const version = ready ? await service.version().catch(() => undefined) : undefined;
+      return { name: service.name, address: service.address, state: ready ? 'up' : 'starting', pid, version };
+    }),
+  );
 }

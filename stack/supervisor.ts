@@ -13,7 +13,8 @@ export interface ProcessHome {
 /** A stack service's name stands for its directory under the stack home. */
 export type Supervised = string | ProcessHome;
 
-const homeOf = (service: Supervised): ProcessHome => (typeof service === 'string' ? { name: service, dir: serviceDir(service) } : service);
+const homeOf = (service: Supervised): ProcessHome =>
+  typeof service === 'string' ? { name: service, dir: serviceDir(service) } : service;
 
 /** Where a service's pid and log live. */
 export const pidFile = (service: Supervised): string => join(homeOf(service).dir, 'service.pid');
@@ -48,7 +49,12 @@ export function runningPid(service: Supervised): number | undefined {
  * Starts a long-running server detached from this process, in its own process group, so that it
  * outlives `stack:up` and `stack:down` can stop it and all of its children.
  */
-export function startDetached(service: Supervised, command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): number {
+export function startDetached(
+  service: Supervised,
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): number {
   const { name, dir } = homeOf(service);
   mkdirSync(dir, { recursive: true });
   const log = openSync(logFile(service), 'a');
@@ -86,14 +92,19 @@ export async function stopProcess(service: Supervised, graceMs = 15_000): Promis
 }
 
 /** Polls a readiness probe until it answers true, the process dies, or the time is up. */
-export async function waitUntilReady(service: Supervised, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+export async function waitUntilReady(
+  service: Supervised,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
   const { name } = homeOf(service);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await probe().catch(() => false)) return;
     const pid = runningPid(service);
     if (pid === undefined) throw new Error(`${name} exited before it was ready; see ${logFile(service)}`);
-    if (Date.now() > deadline) throw new Error(`${name} was not ready after ${timeoutMs / 1000}s; see ${logFile(service)}`);
+    if (Date.now() > deadline)
+      throw new Error(`${name} was not ready after ${timeoutMs / 1000}s; see ${logFile(service)}`);
     await sleep(500);
   }
 }

@@ -21,16 +21,27 @@ async function provideEndpoints(): Promise<{ endpoints: Endpoints; source: strin
 }
 
 const patterns = process.argv.slice(2);
-const files = patterns.length > 0 ? patterns : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/fault/**/*.test.ts', 'test/chaos/**/*.test.ts'];
+const files =
+  patterns.length > 0
+    ? patterns
+    : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/fault/**/*.test.ts', 'test/chaos/**/*.test.ts'];
 const { endpoints, source, stop } = await provideEndpoints();
 console.log(`# endpoints from the ${source}`);
 const exitCode = await new Promise<number>((resolve) => {
   // A test that hangs fails after ten minutes instead of holding CI.
-  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', '--test-force-exit', ...files], {
-    stdio: 'inherit',
-    // Fault tests may stop and start servers only when they belong to this run's native stack.
-    env: { ...process.env, ...endpointsToEnv(endpoints), SHARDLINE_TEST_STACK_CONTROL: source === 'native stack' ? '1' : '0' },
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', '--test-force-exit', ...files],
+    {
+      stdio: 'inherit',
+      // Fault tests may stop and start servers only when they belong to this run's native stack.
+      env: {
+        ...process.env,
+        ...endpointsToEnv(endpoints),
+        SHARDLINE_TEST_STACK_CONTROL: source === 'native stack' ? '1' : '0',
+      },
+    },
+  );
   child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
 });
 await stop();

@@ -37,9 +37,15 @@ export async function listDeadLetters(config: ShardlineConfig, limit: number): P
   await readToEnd(kafka, topic, 'shardline-dlq-reader', (partition, message) => {
     if (!isDeadLetter(message)) return false;
     letters.push({
-      offset: message.offset, partition, message,
-      reason: header(message, 'shardline_dlq_reason'), stage: header(message, 'shardline_dlq_stage'), source: header(message, 'shardline_dlq_source'),
-      shard: header(message, 'shardline_dlq_shard'), position: header(message, 'shardline_dlq_position'), at: header(message, 'shardline_dlq_at'),
+      offset: message.offset,
+      partition,
+      message,
+      reason: header(message, 'shardline_dlq_reason'),
+      stage: header(message, 'shardline_dlq_stage'),
+      source: header(message, 'shardline_dlq_source'),
+      shard: header(message, 'shardline_dlq_shard'),
+      position: header(message, 'shardline_dlq_position'),
+      at: header(message, 'shardline_dlq_at'),
     });
     return letters.length >= limit;
   });
@@ -61,7 +67,11 @@ export interface ReplayFailure {
  * event goes to its change topic. Every group sees them again, which the sinks absorb (a late older
  * version never replaces a newer one). A letter that still fails is reported and left where it is.
  */
-export async function replayDeadLetters(config: ShardlineConfig, letters: DeadLetter[], progress?: Progress): Promise<{ replayed: number; failed: ReplayFailure[] }> {
+export async function replayDeadLetters(
+  config: ShardlineConfig,
+  letters: DeadLetter[],
+  progress?: Progress,
+): Promise<{ replayed: number; failed: ReplayFailure[] }> {
   const failed: ReplayFailure[] = [];
   let replayed = 0;
   let reconvert: ((letter: DeadLetter) => Promise<TopicMessages>) | undefined;
@@ -81,7 +91,12 @@ export async function replayDeadLetters(config: ShardlineConfig, letters: DeadLe
         replayed++;
       } catch (error) {
         if (isUnavailable(error) || error instanceof SchemaRegistrationError) throw error;
-        failed.push({ partition: letter.partition, offset: letter.offset, stage: letter.stage, reason: (error as Error).message });
+        failed.push({
+          partition: letter.partition,
+          offset: letter.offset,
+          stage: letter.stage,
+          reason: (error as Error).message,
+        });
       }
       progress?.advance();
     }
@@ -94,7 +109,10 @@ export async function replayDeadLetters(config: ShardlineConfig, letters: DeadLe
 
 function consumerRecord(letter: DeadLetter): TopicMessages {
   const { record } = readDeadLetterBody(letter.message.value!) as { record: { key?: string; value: string | null } };
-  return { topic: letter.source, messages: [{ key: record.key ?? null, value: record.value === null ? null : Buffer.from(record.value, 'base64') }] };
+  return {
+    topic: letter.source,
+    messages: [{ key: record.key ?? null, value: record.value === null ? null : Buffer.from(record.value, 'base64') }],
+  };
 }
 
 /** Converts connector letters again with the configured tables' sources, as the connector would have. */
@@ -109,17 +127,21 @@ async function connectorReconversion(config: ShardlineConfig): Promise<(letter: 
     const scan = parseSnapshotStreamId(origin.source);
     const table = tables.find((candidate) => candidate.name === (scan ? scan.table : origin.table));
     if (!table) return undefined;
-    return scan ? snapshotOf(table, scan.run) : sources.find((source) => source.table === table.name && source.kind !== 'SNAPSHOT');
+    return scan
+      ? snapshotOf(table, scan.run)
+      : sources.find((source) => source.table === table.name && source.kind !== 'SNAPSHOT');
   };
   return async (letter) => {
     const body = readDeadLetterBody(letter.message.value!);
-    if (body.truncated) throw new Error('the source record was cut to fit the dead-letter topic; re-snapshot the table to cover it');
+    if (body.truncated)
+      throw new Error('the source record was cut to fit the dead-letter topic; re-snapshot the table to cover it');
     const source = sourceOf(body.origin);
     if (!source) throw new Error(`no configured table reads ${body.origin.source}`);
     const event = (await source.revive(body.origin.shard, body.record)).toEvent();
     const topic = topicFor(topics.template, event);
     const value = await codec.encode(topic, event);
-    if (value.length > maxMessageBytes) throw new Error(`the event is ${value.length} bytes, over the ${maxMessageBytes}-byte limit`);
+    if (value.length > maxMessageBytes)
+      throw new Error(`the event is ${value.length} bytes, over the ${maxMessageBytes}-byte limit`);
     return { topic, messages: changeMessages(event, value, topics.tombstones) };
   };
 }

@@ -9,7 +9,11 @@ import { clickhouseOf } from '../pipeline.ts';
 const processHolding = (directory: string): { host: string; port: number } | undefined =>
   runningProcesses().find((entry) => entry.clickhouse === directory && entry.http)?.http;
 
-const parseLines = (body: string): Record<string, unknown>[] => body.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+const parseLines = (body: string): Record<string, unknown>[] =>
+  body
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 /**
  * Runs read-only SQL against the rollups and audit log. With a ClickHouse server it connects directly;
@@ -20,7 +24,9 @@ const parseLines = (body: string): Record<string, unknown>[] => body.split('\n')
 export async function querySql(config: ShardlineConfig, sql: string): Promise<Record<string, unknown>[]> {
   if (!config.clickhouse.url) {
     const { host, port } = processHolding(resolve(config.clickhouse.path)) ?? config.http;
-    const viaProcess = await fetch(`http://${host}:${port}/query`, { method: 'POST', body: sql }).catch(() => undefined);
+    const viaProcess = await fetch(`http://${host}:${port}/query`, { method: 'POST', body: sql }).catch(
+      () => undefined,
+    );
     // 404: a process without ClickHouse answers on that port (a connector started first).
     if (viaProcess && viaProcess.status !== 404) {
       const body = await viaProcess.text();
@@ -46,7 +52,10 @@ const quote = (text: string): string => `'${text.replaceAll('\\', '\\\\').replac
 export function auditHistory(config: ShardlineConfig, key: string, limit: number): Promise<Record<string, unknown>[]> {
   const { table, redact, hashSalt } = config.consumers.audit;
   const values = Object.values(redact).includes('hash') ? [key, hashValue(key, hashSalt)] : [key];
-  return querySql(config, `SELECT at, op, entity_key, user_type, user_principal, ttl_delete, changes, event_id, source_shard, source_sequence
+  return querySql(
+    config,
+    `SELECT at, op, entity_key, user_type, user_principal, ttl_delete, changes, event_id, source_shard, source_sequence
     FROM ${table} FINAL WHERE entity_key = ${quote(key)} OR hasAny(key_values, [${values.map(quote).join(', ')}])
-    ORDER BY at DESC, toUInt256OrZero(version) DESC LIMIT ${Math.max(1, Math.floor(limit))}`);
+    ORDER BY at DESC, toUInt256OrZero(version) DESC LIMIT ${Math.max(1, Math.floor(limit))}`,
+  );
 }

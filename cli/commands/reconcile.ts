@@ -26,14 +26,18 @@ export interface Difference {
  * aggregate is also compared with the sum over its items' state (`shardline rollups rebuild` repairs a
  * difference there).
  */
-export async function reconcile(config: ShardlineConfig): Promise<{ rollups: number; groups: number; differences: Difference[] }> {
+export async function reconcile(
+  config: ShardlineConfig,
+): Promise<{ rollups: number; groups: number; differences: Difference[] }> {
   const dynamodb = createDynamoDb(awsOf(config));
   const items: { entity: string; image: DynamoImage }[] = [];
   try {
     for (const table of config.connector.tables) {
       let start: Record<string, unknown> | undefined;
       do {
-        const page = await dynamodb.send(new ScanCommand({ TableName: table.name, ConsistentRead: true, ExclusiveStartKey: start as never }));
+        const page = await dynamodb.send(
+          new ScanCommand({ TableName: table.name, ConsistentRead: true, ExclusiveStartKey: start as never }),
+        );
         for (const image of (page.Items ?? []) as DynamoImage[]) {
           // An item no entity can be named for was dead-lettered by the connector: it is in no rollup either.
           const entity = entityNameOf(table.entity, image);
@@ -68,7 +72,13 @@ export async function reconcile(config: ShardlineConfig): Promise<{ rollups: num
           const mapping = view[measure.field]!;
           const value = readField(image, measure.field, mapping);
           if (value === null) throw new ViewError(`${measure.field} is missing`);
-          amounts.set(measure.name, toScaled(String(columnValue(measure.field, value, mapping)), mapping.type === 'integer' ? 0 : (mapping.scale ?? 2)));
+          amounts.set(
+            measure.name,
+            toScaled(
+              String(columnValue(measure.field, value, mapping)),
+              mapping.type === 'integer' ? 0 : (mapping.scale ?? 2),
+            ),
+          );
         }
       } catch (error) {
         if (error instanceof ViewError) continue;
@@ -82,22 +92,48 @@ export async function reconcile(config: ShardlineConfig): Promise<{ rollups: num
     }
     const dimensionNames = rollup.dimensions.map((dimension) => dimension.name);
     const actualRows = await querySql(config, `SELECT * FROM ${rollup.name}`);
-    const actual = new Map(actualRows.map((row) => [JSON.stringify(Object.fromEntries(dimensionNames.map((name) => [name, String(row[name])]))), row]));
-    const measuresOf = (entry: { count: number; sums: Map<string, bigint> }): Record<string, string> => Object.fromEntries(rollup.measures.map((measure) => {
-      if (measure.kind === 'count') return [measure.name, String(entry.count)];
-      const mapping = view[measure.field]!;
-      return [measure.name, formatScaled(entry.sums.get(measure.name) ?? 0n, mapping.type === 'integer' ? 0 : (mapping.scale ?? 2))];
-    }));
+    const actual = new Map(
+      actualRows.map((row) => [
+        JSON.stringify(Object.fromEntries(dimensionNames.map((name) => [name, String(row[name])]))),
+        row,
+      ]),
+    );
+    const measuresOf = (entry: { count: number; sums: Map<string, bigint> }): Record<string, string> =>
+      Object.fromEntries(
+        rollup.measures.map((measure) => {
+          if (measure.kind === 'count') return [measure.name, String(entry.count)];
+          const mapping = view[measure.field]!;
+          return [
+            measure.name,
+            formatScaled(entry.sums.get(measure.name) ?? 0n, mapping.type === 'integer' ? 0 : (mapping.scale ?? 2)),
+          ];
+        }),
+      );
     for (const key of new Set([...expected.keys(), ...actual.keys()])) {
       groups++;
       const want = expected.get(key);
       const have = actual.get(key);
       const wanted = want ? measuresOf(want) : null;
-      const had = have ? Object.fromEntries(rollup.measures.map((measure) => [measure.name, String(have[measure.name])])) : null;
-      if (JSON.stringify(wanted) !== JSON.stringify(had)) differences.push({ check: 'source', rollup: rollup.name, group: JSON.parse(key) as Record<string, string>, expected: wanted, actual: had });
+      const had = have
+        ? Object.fromEntries(rollup.measures.map((measure) => [measure.name, String(have[measure.name])]))
+        : null;
+      if (JSON.stringify(wanted) !== JSON.stringify(had))
+        differences.push({
+          check: 'source',
+          rollup: rollup.name,
+          group: JSON.parse(key) as Record<string, string>,
+          expected: wanted,
+          actual: had,
+        });
     }
     for (const difference of await aggregateDifferences((sql) => querySql(config, sql), rollup, view)) {
-      differences.push({ check: 'aggregate', rollup: rollup.name, group: difference.group, expected: difference.state, actual: difference.aggregate });
+      differences.push({
+        check: 'aggregate',
+        rollup: rollup.name,
+        group: difference.group,
+        expected: difference.state,
+        actual: difference.aggregate,
+      });
     }
   }
   return { rollups: definitions.length, groups, differences };

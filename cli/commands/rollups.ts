@@ -18,12 +18,18 @@ export interface RebuildResult {
 /** `shardline rollups …`, registered on the program. */
 export function rollupsCommand(program: Command, config: () => ShardlineConfig): void {
   const rollups = program.command('rollups').description('the ClickHouse rollups');
-  rollups.command('rebuild').description("rebuild a rollup's aggregate from its items' state (with the rollups group stopped)")
-    .argument('<name>', 'the rollup (daily_sales, user_totals, or one of consumers.rollups.definitions)').option('--json', 'print JSON')
+  rollups
+    .command('rebuild')
+    .description("rebuild a rollup's aggregate from its items' state (with the rollups group stopped)")
+    .argument('<name>', 'the rollup (daily_sales, user_totals, or one of consumers.rollups.definitions)')
+    .option('--json', 'print JSON')
     .action(async (name: string, options: { json?: boolean }) => {
       const result = await rebuildByName(config(), name);
-      console.log(options.json ? JSON.stringify(result, null, 2)
-        : `${result.rollup}: rebuilt from the state of ${result.items} items; aggregate groups that differed from the state: ${result.differencesBefore} before, ${result.differencesAfter} after`);
+      console.log(
+        options.json
+          ? JSON.stringify(result, null, 2)
+          : `${result.rollup}: rebuilt from the state of ${result.items} items; aggregate groups that differed from the state: ${result.differencesBefore} before, ${result.differencesAfter} after`,
+      );
     });
 }
 
@@ -34,14 +40,24 @@ export function rollupsCommand(program: Command, config: () => ShardlineConfig):
 export async function rebuildByName(config: ShardlineConfig, name: string): Promise<RebuildResult> {
   const definitions: RollupDefinition[] = config.consumers.rollups.definitions;
   const rollup = definitions.find((definition) => definition.name === name);
-  if (!rollup) throw new CliError(`no rollup named ${name}; configured: ${definitions.map((definition) => definition.name).join(', ')}`, EXIT.usage);
+  if (!rollup)
+    throw new CliError(
+      `no rollup named ${name}; configured: ${definitions.map((definition) => definition.name).join(', ')}`,
+      EXIT.usage,
+    );
   await refuseWhileRunning(config);
   const view = viewsOf(config)[rollup.entity]!;
   const clickhouse = await clickhouseOf(config);
   try {
     const read = readerOf(clickhouse);
-    const [found] = await read(`SELECT count() AS tables FROM system.tables WHERE database = currentDatabase() AND name = '${itemsTable(rollup)}'`);
-    if (Number(found?.tables) === 0) throw new CliError(`rollup ${name} has no table ${itemsTable(rollup)} in this ClickHouse yet: nothing to rebuild`, EXIT.failure);
+    const [found] = await read(
+      `SELECT count() AS tables FROM system.tables WHERE database = currentDatabase() AND name = '${itemsTable(rollup)}'`,
+    );
+    if (Number(found?.tables) === 0)
+      throw new CliError(
+        `rollup ${name} has no table ${itemsTable(rollup)} in this ClickHouse yet: nothing to rebuild`,
+        EXIT.failure,
+      );
     const before = await aggregateDifferences(read, rollup, view);
     const { items } = await rebuildRollup(clickhouse, rollup);
     const after = await aggregateDifferences(read, rollup, view);
@@ -58,7 +74,11 @@ async function refuseWhileRunning(config: ShardlineConfig): Promise<void> {
   try {
     const { groups } = await admin.describeGroups([groupId]);
     const members = groups[0]?.members.length ?? 0;
-    if (members > 0) throw new CliError(`the rollups group ${groupId} has ${members} running member(s): stop them first (shardline status shows where they run)`, EXIT.failure);
+    if (members > 0)
+      throw new CliError(
+        `the rollups group ${groupId} has ${members} running member(s): stop them first (shardline status shows where they run)`,
+        EXIT.failure,
+      );
   } finally {
     await admin.disconnect();
   }

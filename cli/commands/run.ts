@@ -35,19 +35,28 @@ export interface RunningPipeline {
  * connector and a consumer started side by side with one config), on a free one: `status` and `query`
  * find it through the registry of running processes, and the warning names it for a scrape config.
  */
-async function startHttpEndpoint(config: ShardlineConfig, handlers: Pick<HttpOptions, 'health' | 'query'>): Promise<Server | undefined> {
+async function startHttpEndpoint(
+  config: ShardlineConfig,
+  handlers: Pick<HttpOptions, 'health' | 'query'>,
+): Promise<Server | undefined> {
   const { host, port } = config.http;
   try {
     return await startHttp({ host, port, ...handlers });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) {
-      logger.warn({ err: error, host, port }, 'HTTP endpoint not started: no metrics, readiness or queries from this process');
+      logger.warn(
+        { err: error, host, port },
+        'HTTP endpoint not started: no metrics, readiness or queries from this process',
+      );
       return undefined;
     }
   }
   const server = await startHttp({ host, port: 0, ...handlers });
   const used = (server.address() as AddressInfo).port;
-  logger.warn({ configured: port, port: used }, `http.port ${port} is in use by another process; metrics, readiness and queries are on ${host}:${used} (set http.port per process for a fixed scrape target)`);
+  logger.warn(
+    { configured: port, port: used },
+    `http.port ${port} is in use by another process; metrics, readiness and queries are on ${host}:${used} (set http.port per process for a fixed scrape target)`,
+  );
   return server;
 }
 
@@ -55,7 +64,10 @@ async function startHttpEndpoint(config: ShardlineConfig, handlers: Pick<HttpOpt
  * Starts the connector and/or consumer groups in this process, each group still its own Kafka consumer
  * group, plus the HTTP endpoint (metrics, health, and queries for embedded ClickHouse).
  */
-export async function startPipeline(config: ShardlineConfig, parts: { connector: boolean; sinks: readonly SinkDefinition[]; http?: boolean; register?: string }): Promise<RunningPipeline> {
+export async function startPipeline(
+  config: ShardlineConfig,
+  parts: { connector: boolean; sinks: readonly SinkDefinition[]; http?: boolean; register?: string },
+): Promise<RunningPipeline> {
   let started = false;
   // Assigned below; /ready asks them once everything has started.
   let connector: Connector | ScaledConnector | undefined = undefined;
@@ -74,20 +86,29 @@ export async function startPipeline(config: ShardlineConfig, parts: { connector:
   await Promise.all(groups.map((group) => group.start()));
   connector = parts.connector ? await buildConnector(config) : undefined;
   const connectorDone = connector?.start().then(() => Promise.reject(new Error('the connector stopped')));
-  const failed = Promise.race([...(connectorDone ? [connectorDone] : []), ...groups.map((group) => group.failed), new Promise<never>(() => {})]);
+  const failed = Promise.race([
+    ...(connectorDone ? [connectorDone] : []),
+    ...groups.map((group) => group.failed),
+    new Promise<never>(() => {}),
+  ]);
   failed.catch(() => undefined);
   started = true;
   const http = server ? { host: config.http.host, port: (server.address() as AddressInfo).port } : undefined;
   // A command the user started (`register` names it) is what `shardline status` finds on this machine.
-  const unregister = parts.register === undefined ? undefined : registerProcess({
-    command: parts.register,
-    http,
-    clickhouse: clickhouse && !config.clickhouse.url ? resolve(config.clickhouse.path) : undefined,
-    connector: connector ? { name: config.connector.name, checkpoints: config.connector.topics.checkpoints } : undefined,
-    groups: groups.map((group) => group.groupId),
-    topics: topicsFor(config),
-    deadLetter: config.connector.topics.deadLetter,
-  });
+  const unregister =
+    parts.register === undefined
+      ? undefined
+      : registerProcess({
+          command: parts.register,
+          http,
+          clickhouse: clickhouse && !config.clickhouse.url ? resolve(config.clickhouse.path) : undefined,
+          connector: connector
+            ? { name: config.connector.name, checkpoints: config.connector.topics.checkpoints }
+            : undefined,
+          groups: groups.map((group) => group.groupId),
+          topics: topicsFor(config),
+          deadLetter: config.connector.topics.deadLetter,
+        });
   return {
     connector,
     groups,

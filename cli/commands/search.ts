@@ -10,27 +10,36 @@ import { kafkaOf, reindexGroup, topicsFor, viewsOf } from '../pipeline.ts';
  * Rebuilds an entity's search index from a replay of its topics and swaps the alias to it; refuses when a
  * topic's history was trimmed, unless `allowPartial` (`--allow-partial`).
  */
-export async function reindexEntity(config: ShardlineConfig, entity: string, progress: (message: string) => void, options: { allowPartial?: boolean } = {}): Promise<{ from: string; to: string }> {
-  if (!config.consumers.search.documents[entity]) throw new Error(`'${entity}' has no search documents configured (consumers.search.documents)`);
+export async function reindexEntity(
+  config: ShardlineConfig,
+  entity: string,
+  progress: (message: string) => void,
+  options: { allowPartial?: boolean } = {},
+): Promise<{ from: string; to: string }> {
+  if (!config.consumers.search.documents[entity])
+    throw new Error(`'${entity}' has no search documents configured (consumers.search.documents)`);
   const groupId = `${config.consumers.search.groupId}-reindex-${Date.now().toString(36)}`;
   const kafka = kafkaOf(config, 'reindex');
   const topics = topicsFor(config, [entity]);
   const tracker = new Progress(`search reindex ${entity}`, undefined);
   const following = followReplay(kafka, groupId, topics, tracker);
   try {
-    return await reindex({
-      entity,
-      indexes: new SearchIndexes(openSearchClient(config.consumers.search), config.consumers.search, viewsOf(config)),
-      kafka,
-      topics,
-      groupId,
-      group: (index) => reindexGroup(config, entity, groupId, index),
-      timeoutMs: 60 * 60_000,
-      allowPartial: options.allowPartial,
-    }, (message) => {
-      tracker.interrupt();
-      progress(message);
-    });
+    return await reindex(
+      {
+        entity,
+        indexes: new SearchIndexes(openSearchClient(config.consumers.search), config.consumers.search, viewsOf(config)),
+        kafka,
+        topics,
+        groupId,
+        group: (index) => reindexGroup(config, entity, groupId, index),
+        timeoutMs: 60 * 60_000,
+        allowPartial: options.allowPartial,
+      },
+      (message) => {
+        tracker.interrupt();
+        progress(message);
+      },
+    );
   } finally {
     await following.stop();
   }
@@ -54,7 +63,9 @@ function followReplay(kafka: Kafka, groupId: string, topics: string[], progress:
       const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
       for (const end of ends) {
         total += Number(end.offset) - Number(end.low);
-        const at = Number(committed?.partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1');
+        const at = Number(
+          committed?.partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1',
+        );
         done += at < 0 ? 0 : Math.max(0, at - Number(end.low));
       }
     }

@@ -1,7 +1,8 @@
 import { formatCount, formatDuration, formatRate, formatTable } from '../format.ts';
 import type { PipelineStatus, StatusReport } from './status.ts';
 
-const readiness = (ready: boolean | undefined): string => (ready === undefined ? 'no answer' : ready ? 'ready' : 'NOT READY');
+const readiness = (ready: boolean | undefined): string =>
+  ready === undefined ? 'no answer' : ready ? 'ready' : 'NOT READY';
 
 /** Records behind from which a group counts as working through a backlog. */
 const BACKLOG = 100;
@@ -21,20 +22,26 @@ export function catchUp(lagBefore: number | undefined, lagNow: number, seconds: 
 }
 
 /** A DynamoDB stream ARN as `table stream label` (the account and region add nothing on one screen). */
-const shortStream = (stream: string): string => stream.replace(/^arn:aws:dynamodb:[^:]*:[^:]*:table\/([^/]+)\/stream\/(.+)$/, '$1 stream $2');
+const shortStream = (stream: string): string =>
+  stream.replace(/^arn:aws:dynamodb:[^:]*:[^:]*:table\/([^/]+)\/stream\/(.+)$/, '$1 stream $2');
 
 function pipelineLines(pipeline: PipelineStatus, previous: PipelineStatus | undefined, seconds: number): string[] {
-  const title = pipeline.source === 'process'
-    ? `${pipeline.command} (pid ${pipeline.pid}, since ${pipeline.startedAt?.slice(11, 19)}, http ${pipeline.http ?? 'none'}): ${readiness(pipeline.ready)}`
-    : `configured pipeline (no running shardline process found; http ${pipeline.http ?? 'none'}): ${readiness(pipeline.ready)}`;
-  const notReady = pipeline.parts.filter((part) => !part.ready).map((part) => `  ${part.part}: not ready${part.detail ? ` (${part.detail})` : ''}`);
+  const title =
+    pipeline.source === 'process'
+      ? `${pipeline.command} (pid ${pipeline.pid}, since ${pipeline.startedAt?.slice(11, 19)}, http ${pipeline.http ?? 'none'}): ${readiness(pipeline.ready)}`
+      : `configured pipeline (no running shardline process found; http ${pipeline.http ?? 'none'}): ${readiness(pipeline.ready)}`;
+  const notReady = pipeline.parts
+    .filter((part) => !part.ready)
+    .map((part) => `  ${part.part}: not ready${part.detail ? ` (${part.detail})` : ''}`);
   const scaledOut = pipeline.shards.some((shard) => shard.unit !== undefined);
   // A finished shard (or snapshot segment) is read to its end: its age and headroom no longer mean anything.
   const shards = pipeline.shards.map((shard) => ({
     stream: shortStream(shard.stream),
     shard: shard.shard,
-    'iterator age': shard.iteratorAgeSeconds === undefined || shard.finished ? '' : formatDuration(shard.iteratorAgeSeconds),
-    'trim headroom': shard.trimHeadroomSeconds === undefined || shard.finished ? '' : formatDuration(shard.trimHeadroomSeconds),
+    'iterator age':
+      shard.iteratorAgeSeconds === undefined || shard.finished ? '' : formatDuration(shard.iteratorAgeSeconds),
+    'trim headroom':
+      shard.trimHeadroomSeconds === undefined || shard.finished ? '' : formatDuration(shard.trimHeadroomSeconds),
     state: shard.finished ? 'finished' : shard.stream.startsWith('snapshot:') ? 'scanning' : 'reading',
     // Scaled out: the unit and the instance that reads it (none while the group rebalances).
     ...(scaledOut && { unit: String(shard.unit ?? ''), owner: shard.owner ?? (shard.finished ? '' : 'rebalancing') }),
@@ -45,7 +52,10 @@ function pipelineLines(pipeline: PipelineStatus, previous: PipelineStatus | unde
     lag: formatCount(group.lag),
     partitions: group.partitions.length,
     ready: partOf(group.group) ? readiness(partOf(group.group)!.ready) : '',
-    progress: group.partitions.length === 0 ? 'no topics yet' : catchUp(previous?.groups.find((before) => before.group === group.group)?.lag, group.lag, seconds),
+    progress:
+      group.partitions.length === 0
+        ? 'no topics yet'
+        : catchUp(previous?.groups.find((before) => before.group === group.group)?.lag, group.lag, seconds),
   }));
   return [
     title,
@@ -62,6 +72,10 @@ function pipelineLines(pipeline: PipelineStatus, previous: PipelineStatus | unde
 export function statusLines(report: StatusReport, previous?: StatusReport, seconds = 0): string[] {
   return report.pipelines.flatMap((pipeline, index) => [
     ...(index > 0 ? [''] : []),
-    ...pipelineLines(pipeline, previous?.pipelines.find((before) => before.pid === pipeline.pid && before.source === pipeline.source), seconds),
+    ...pipelineLines(
+      pipeline,
+      previous?.pipelines.find((before) => before.pid === pipeline.pid && before.source === pipeline.source),
+      seconds,
+    ),
   ]);
 }

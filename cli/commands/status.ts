@@ -66,15 +66,25 @@ function shardGauge(metrics: string, name: string): Map<string, number> {
 
 /** The parts `/ready` lists, one a line: `group x: ready` or `group x: not ready (why)`. */
 export function parseReadiness(body: string): PartHealth[] {
-  return body.split('\n').slice(1).flatMap((line) => {
-    const match = /^(.+?): (ready|not ready)(?: \((.*)\))?$/.exec(line);
-    if (!match) return [];
-    return [match[2] === 'ready' ? { part: match[1]!, ready: true } : { part: match[1]!, ready: false, ...(match[3] ? { detail: match[3] } : {}) }];
-  });
+  return body
+    .split('\n')
+    .slice(1)
+    .flatMap((line) => {
+      const match = /^(.+?): (ready|not ready)(?: \((.*)\))?$/.exec(line);
+      if (!match) return [];
+      return [
+        match[2] === 'ready'
+          ? { part: match[1]!, ready: true }
+          : { part: match[1]!, ready: false, ...(match[3] ? { detail: match[3] } : {}) },
+      ];
+    });
 }
 
 const get = (url: string): Promise<{ ok: boolean; body: string } | undefined> =>
-  fetch(url, { signal: AbortSignal.timeout(3_000) }).then(async (response) => ({ ok: response.ok, body: await response.text() }), () => undefined);
+  fetch(url, { signal: AbortSignal.timeout(3_000) }).then(
+    async (response) => ({ ok: response.ok, body: await response.text() }),
+    () => undefined,
+  );
 
 /** Dead letters counted record by record: offsets also count transaction markers, so their difference overstates. */
 export async function countDeadLetters(kafka: Kafka, topic: string): Promise<number> {
@@ -96,7 +106,14 @@ async function groupLags(admin: Admin, groups: string[], topics: string[]): Prom
       for (const end of topicEnds) {
         const at = committed?.partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1';
         const from = Number(at) < 0 ? Number(end.low) : Number(at);
-        partitions.push({ group, topic, partition: end.partition, committed: at, end: end.offset, lag: Math.max(0, Number(end.offset) - from) });
+        partitions.push({
+          group,
+          topic,
+          partition: end.partition,
+          committed: at,
+          end: end.offset,
+          lag: Math.max(0, Number(end.offset) - from),
+        });
       }
     }
     result.push({ group, lag: partitions.reduce((sum, partition) => sum + partition.lag, 0), partitions });
@@ -105,12 +122,21 @@ async function groupLags(admin: Admin, groups: string[], topics: string[]): Prom
 }
 
 /** Which unit and instance read a shard, when the connector is scaled out (its units topic exists). */
-async function shardOwners(kafka: Kafka, admin: Admin, existing: Set<string>, connector: { name: string; checkpoints: string }): Promise<((stream: string, shard: string) => ShardOwner) | undefined> {
+async function shardOwners(
+  kafka: Kafka,
+  admin: Admin,
+  existing: Set<string>,
+  connector: { name: string; checkpoints: string },
+): Promise<((stream: string, shard: string) => ShardOwner) | undefined> {
   const topic = unitsTopic(connector.name, connector.checkpoints);
   if (!existing.has(topic)) return undefined;
   const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
   const units = metadata?.partitions.length ?? 0;
-  const owners = new Map((await unitOwners(kafka, connectorGroupId(connector.name), topic)).flatMap(({ instance, units: owned }) => owned.map((unit) => [unit, instance] as const)));
+  const owners = new Map(
+    (await unitOwners(kafka, connectorGroupId(connector.name), topic)).flatMap(({ instance, units: owned }) =>
+      owned.map((unit) => [unit, instance] as const),
+    ),
+  );
   return (stream, shard) => {
     const unit = unitOfCheckpoint(stream, shard, units);
     const owner = owners.get(unit);
@@ -118,10 +144,18 @@ async function shardOwners(kafka: Kafka, admin: Admin, existing: Set<string>, co
   };
 }
 
-async function pipelineStatus(kafka: Kafka, admin: Admin, existing: Set<string>, names: PipelineNames): Promise<Omit<PipelineStatus, 'source'>> {
+async function pipelineStatus(
+  kafka: Kafka,
+  admin: Admin,
+  existing: Set<string>,
+  names: PipelineNames,
+): Promise<Omit<PipelineStatus, 'source'>> {
   const { connector, http } = names;
-  const checkpoints = connector && existing.has(connector.checkpoints) ? await loadCheckpoints(kafka, connector.checkpoints, connector.name) : new Map();
-  const metrics = http ? (await get(`http://${http.host}:${http.port}/metrics`))?.body ?? '' : '';
+  const checkpoints =
+    connector && existing.has(connector.checkpoints)
+      ? await loadCheckpoints(kafka, connector.checkpoints, connector.name)
+      : new Map();
+  const metrics = http ? ((await get(`http://${http.host}:${http.port}/metrics`))?.body ?? '') : '';
   const readiness = http ? await get(`http://${http.host}:${http.port}/ready`) : undefined;
   const ages = shardGauge(metrics, 'shardline_connector_iterator_age_seconds');
   const headroom = shardGauge(metrics, 'shardline_connector_trim_headroom_seconds');
@@ -129,15 +163,31 @@ async function pipelineStatus(kafka: Kafka, admin: Admin, existing: Set<string>,
   const shards = [...checkpoints].map(([key, checkpoint]) => {
     // loadCheckpoints keeps only keys that parse.
     const { stream, shard } = parseCheckpointKey(key)!;
-    const live = ages.has(`${stream}|${shard}`) ? { iteratorAgeSeconds: ages.get(`${stream}|${shard}`)!, trimHeadroomSeconds: headroom.get(`${stream}|${shard}`) ?? 0 } : {};
-    return { stream, shard, sequenceNumber: checkpoint.sequenceNumber ?? '', finished: checkpoint.finished, ...live, ...ownerOf?.(stream, shard) };
+    const live = ages.has(`${stream}|${shard}`)
+      ? {
+          iteratorAgeSeconds: ages.get(`${stream}|${shard}`)!,
+          trimHeadroomSeconds: headroom.get(`${stream}|${shard}`) ?? 0,
+        }
+      : {};
+    return {
+      stream,
+      shard,
+      sequenceNumber: checkpoint.sequenceNumber ?? '',
+      finished: checkpoint.finished,
+      ...live,
+      ...ownerOf?.(stream, shard),
+    };
   });
   return {
     http: http ? `${http.host}:${http.port}` : undefined,
     ready: readiness?.ok,
     parts: readiness ? parseReadiness(readiness.body) : [],
     shards,
-    groups: await groupLags(admin, names.groups, names.topics.filter((topic) => existing.has(topic))),
+    groups: await groupLags(
+      admin,
+      names.groups,
+      names.topics.filter((topic) => existing.has(topic)),
+    ),
     deadLetters: existing.has(names.deadLetter) ? await countDeadLetters(kafka, names.deadLetter) : 0,
   };
 }
@@ -147,7 +197,10 @@ async function pipelineStatus(kafka: Kafka, admin: Admin, existing: Set<string>,
  * with iterator age and trim headroom, each group's lag, its dead letters and the readiness of each part.
  * The configured pipeline's figures stay at the top level.
  */
-export async function status(config: ShardlineConfig, processes: RunningProcess[] = runningProcesses()): Promise<StatusReport> {
+export async function status(
+  config: ShardlineConfig,
+  processes: RunningProcess[] = runningProcesses(),
+): Promise<StatusReport> {
   const kafka = kafkaOf(config, 'status');
   const admin = kafka.admin();
   await admin.connect();
@@ -155,18 +208,37 @@ export async function status(config: ShardlineConfig, processes: RunningProcess[
     const existing = new Set(await admin.listTopics());
     const pipelines: PipelineStatus[] = [];
     for (const running of processes) {
-      pipelines.push({ source: 'process', pid: running.pid, command: running.command, startedAt: running.startedAt, ...await pipelineStatus(kafka, admin, existing, running) });
+      pipelines.push({
+        source: 'process',
+        pid: running.pid,
+        command: running.command,
+        startedAt: running.startedAt,
+        ...(await pipelineStatus(kafka, admin, existing, running)),
+      });
     }
     const names = configuredNames(config);
-    const sameNames = (running: RunningProcess) => running.connector?.name === names.connector?.name && running.deadLetter === names.deadLetter
-      && JSON.stringify([...running.groups].sort()) === JSON.stringify([...names.groups].sort());
+    const sameNames = (running: RunningProcess) =>
+      running.connector?.name === names.connector?.name &&
+      running.deadLetter === names.deadLetter &&
+      JSON.stringify([...running.groups].sort()) === JSON.stringify([...names.groups].sort());
     const sameAsConfigured = pipelines.find((_pipeline, index) => sameNames(processes[index]!));
-    const configured = sameAsConfigured ?? { source: 'config' as const, ...await pipelineStatus(kafka, admin, existing, names) };
+    const configured = sameAsConfigured ?? {
+      source: 'config' as const,
+      ...(await pipelineStatus(kafka, admin, existing, names)),
+    };
     if (pipelines.length === 0) pipelines.push(configured);
     return {
-      shards: configured.shards.map(({ stream, shard, sequenceNumber, finished }) => ({ stream, shard, sequenceNumber, finished })),
+      shards: configured.shards.map(({ stream, shard, sequenceNumber, finished }) => ({
+        stream,
+        shard,
+        sequenceNumber,
+        finished,
+      })),
       shardLag: configured.shards.flatMap(({ stream, shard, iteratorAgeSeconds, trimHeadroomSeconds }) =>
-        iteratorAgeSeconds === undefined ? [] : [{ stream, shard, iteratorAgeSeconds, trimHeadroomSeconds: trimHeadroomSeconds ?? 0 }]),
+        iteratorAgeSeconds === undefined
+          ? []
+          : [{ stream, shard, iteratorAgeSeconds, trimHeadroomSeconds: trimHeadroomSeconds ?? 0 }],
+      ),
       groups: configured.groups.flatMap((group) => group.partitions),
       deadLetters: configured.deadLetters,
       pipelines,

@@ -5,7 +5,8 @@ import type { EntityRule } from '../../connector/events/entity.ts';
 /** A table's entity rule as the sources take it, naming the entities whose topics exist (others go to the fallback or the DLQ). */
 function entityRuleOf(rule: TableConfig['entity'], declared: string[]): EntityRule {
   if ('keyPrefix' in rule) return { kind: 'key-prefix', ...rule.keyPrefix, declared };
-  if ('attribute' in rule) return { kind: 'attribute', attribute: rule.attribute.name, fallback: rule.attribute.fallback, declared };
+  if ('attribute' in rule)
+    return { kind: 'attribute', attribute: rule.attribute.name, fallback: rule.attribute.fallback, declared };
   return { kind: 'fixed', name: rule.fixed, declared };
 }
 
@@ -17,7 +18,10 @@ export function connectorSettings(connector: ConnectorConfig, entities: string[]
   return {
     ...connector,
     // With a snapshot, the stream starts at its oldest record: nothing between scan and stream is missed.
-    startPosition: connector.startPosition === 'latest' && !connector.tables.some((table) => table.snapshot.enabled) ? ('LATEST' as const) : ('TRIM_HORIZON' as const),
+    startPosition:
+      connector.startPosition === 'latest' && !connector.tables.some((table) => table.snapshot.enabled)
+        ? ('LATEST' as const)
+        : ('TRIM_HORIZON' as const),
     tables: connector.tables.map((table) => {
       const declared = table.entities.length > 0 ? table.entities : entities;
       return { ...table, entities: declared, entity: entityRuleOf(table.entity, declared) };
@@ -29,7 +33,10 @@ export function connectorSettings(connector: ConnectorConfig, entities: string[]
 export function checkFallbacks(connector: ReturnType<typeof connectorSettings>, report: ReportProblem): void {
   connector.tables.forEach(({ entity, entities }, index) => {
     if (entity.kind === 'key-prefix' && entity.fallback !== undefined && !entities.includes(entity.fallback)) {
-      report(['tables', index, 'entity', 'keyPrefix', 'fallback'], `'${entity.fallback}' is not one of the table's entities (${entities.join(', ')})`);
+      report(
+        ['tables', index, 'entity', 'keyPrefix', 'fallback'],
+        `'${entity.fallback}' is not one of the table's entities (${entities.join(', ')})`,
+      );
     }
   });
 }

@@ -12,11 +12,23 @@ const STORE_VARIABLES: Record<Exclude<Store, 'clickhouse'>, string> = {
 
 /** The endpoint variables of the stack map onto config keys, so tests, the demo and users share one scheme. */
 const endpointKeysOf = (sinks: readonly SinkDefinition[]): EndpointKey[] => [
-  [ENDPOINT_VARIABLES.kafkaBrokers, ['kafka', 'brokers'], (value) => value.split(',').map((broker) => broker.trim()).filter(Boolean)],
+  [
+    ENDPOINT_VARIABLES.kafkaBrokers,
+    ['kafka', 'brokers'],
+    (value) =>
+      value
+        .split(',')
+        .map((broker) => broker.trim())
+        .filter(Boolean),
+  ],
   [ENDPOINT_VARIABLES.registryUrl, ['registry', 'url'], String],
   [ENDPOINT_VARIABLES.awsEndpoint, ['aws', 'endpoint'], String],
   [ENDPOINT_VARIABLES.clickhouseUrl, ['clickhouse', 'url'], String],
-  ...sinks.flatMap((sink) => sink.stores.flatMap((store): EndpointKey[] => (store === 'clickhouse' ? [] : [[STORE_VARIABLES[store], ['consumers', sink.name, 'url'], String]]))),
+  ...sinks.flatMap((sink) =>
+    sink.stores.flatMap((store): EndpointKey[] =>
+      store === 'clickhouse' ? [] : [[STORE_VARIABLES[store], ['consumers', sink.name, 'url'], String]],
+    ),
+  ),
 ];
 
 /** Validation and loading of the configuration of a Shardline with these sinks. */
@@ -28,7 +40,8 @@ export function configLoaderOf<Sinks extends readonly SinkDefinition[]>(sinks: S
   return {
     validate,
     /** Reads the YAML file (if any), applies the environment, validates. */
-    load: (path: string | undefined, env: NodeJS.ProcessEnv = process.env) => validate(applyEnvironment(readConfigFile(path), env, endpointKeys), path ?? 'environment'),
+    load: (path: string | undefined, env: NodeJS.ProcessEnv = process.env) =>
+      validate(applyEnvironment(readConfigFile(path), env, endpointKeys), path ?? 'environment'),
   };
 }
 

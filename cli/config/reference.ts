@@ -19,7 +19,8 @@ type JsonSchema = {
   oneOf?: JsonSchema[];
 };
 
-export const REFERENCE_START = '<!-- config-reference:start (npm run docs:config writes this table from the schema) -->';
+export const REFERENCE_START =
+  '<!-- config-reference:start (npm run docs:config writes this table from the schema) -->';
 export const REFERENCE_END = '<!-- config-reference:end -->';
 
 const isRecord = (node: JsonSchema): boolean => typeof node.additionalProperties === 'object' && !node.properties;
@@ -37,7 +38,8 @@ function shapeOf(node: JsonSchema): string {
   if (isRecord(node)) return `{ <name>: ${shapeOf(node.additionalProperties as JsonSchema)} }`;
   if (node.properties) {
     const fields = Object.entries(node.properties).map(([key, child]) => {
-      const shape = child.enum || child.const !== undefined || child.properties || child.anyOf ? `: ${shapeOf(child)}` : '';
+      const shape =
+        child.enum || child.const !== undefined || child.properties || child.anyOf ? `: ${shapeOf(child)}` : '';
       return `${key}${node.required?.includes(key) || child.default !== undefined ? '' : '?'}${shape}`;
     });
     return `{ ${fields.join(', ')} }`;
@@ -53,19 +55,30 @@ function shortDefault(value: unknown): string {
   return Object.keys(value as object).join(', ');
 }
 
-const cell = (text: string): string => text.replace(/\|/g, (bar, offset: number, whole: string) => (whole[offset - 1] === '\\' ? bar : '\\|')).replace(/\n/g, ' ');
+const cell = (text: string): string =>
+  text
+    .replace(/\|/g, (bar, offset: number, whole: string) => (whole[offset - 1] === '\\' ? bar : '\\|'))
+    .replace(/\n/g, ' ');
 
 /** Objects are opened key by key; everything else (unions, lists, maps of values) is one row. */
 function rowsOf(node: JsonSchema, key: string, required: boolean): string[][] {
-  const opened = node.properties && !node.anyOf
-    ? Object.entries(node.properties).flatMap(([child, schema]) => rowsOf(schema, key ? `${key}.${child}` : child, node.required?.includes(child) ?? false))
-    : node.type === 'array' && node.items?.properties ? rowsOf(node.items, `${key}[]`, true)
-    : isRecord(node) && (node.additionalProperties as JsonSchema).properties ? rowsOf(node.additionalProperties as JsonSchema, `${key}.<name>`, true)
-    : undefined;
+  const opened =
+    node.properties && !node.anyOf
+      ? Object.entries(node.properties).flatMap(([child, schema]) =>
+          rowsOf(schema, key ? `${key}.${child}` : child, node.required?.includes(child) ?? false),
+        )
+      : node.type === 'array' && node.items?.properties
+        ? rowsOf(node.items, `${key}[]`, true)
+        : isRecord(node) && (node.additionalProperties as JsonSchema).properties
+          ? rowsOf(node.additionalProperties as JsonSchema, `${key}.<name>`, true)
+          : undefined;
   const defaultText = node.default === undefined ? (required ? 'required' : '—') : `\`${shortDefault(node.default)}\``;
   if (!opened) return [[`\`${key}\``, cell(`\`${shapeOf(node)}\``), cell(defaultText), cell(node.description ?? '')]];
   // An object with a description or a default of its own gets a row before its keys.
-  const own = node.description || node.default !== undefined && JSON.stringify(node.default) !== '{}' ? [[`\`${key}\``, node.type === 'array' ? 'list' : 'object', cell(defaultText), cell(node.description ?? '')]] : [];
+  const own =
+    node.description || (node.default !== undefined && JSON.stringify(node.default) !== '{}')
+      ? [[`\`${key}\``, node.type === 'array' ? 'list' : 'object', cell(defaultText), cell(node.description ?? '')]]
+      : [];
   return [...own, ...opened];
 }
 
@@ -73,7 +86,11 @@ function rowsOf(node: JsonSchema, key: string, required: boolean): string[][] {
 export function configReference(schema: z.ZodType): string {
   const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   const rows = rowsOf(json, '', true);
-  return ['| key | type | default | meaning |', '| --- | --- | --- | --- |', ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+  return [
+    '| key | type | default | meaning |',
+    '| --- | --- | --- | --- |',
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
 }
 
 /** The README with the reference between its markers replaced by `reference`. */

@@ -25,7 +25,10 @@ export interface DemoOptions {
 }
 
 async function recreateTable(dynamodb: DynamoDBClient, table: string): Promise<void> {
-  const exists = await dynamodb.send(new DescribeTableCommand({ TableName: table })).then(() => true, () => false);
+  const exists = await dynamodb.send(new DescribeTableCommand({ TableName: table })).then(
+    () => true,
+    () => false,
+  );
   if (exists) await dynamodb.send(new DeleteTableCommand({ TableName: table }));
   await createOrdersTable(dynamodb, table);
 }
@@ -35,7 +38,16 @@ function demoConfig(config: ShardlineConfig, run: string): ShardlineConfig {
   const prefix = `shardline-demo-${run}`;
   return {
     ...config,
-    connector: { ...config.connector, name: prefix, topics: { ...config.connector.topics, template: `${prefix}.{table}.{entity}`, checkpoints: `${prefix}.checkpoints`, deadLetter: `${prefix}.dlq` } },
+    connector: {
+      ...config.connector,
+      name: prefix,
+      topics: {
+        ...config.connector.topics,
+        template: `${prefix}.{table}.{entity}`,
+        checkpoints: `${prefix}.checkpoints`,
+        deadLetter: `${prefix}.dlq`,
+      },
+    },
     consumers: {
       ...config.consumers,
       rollups: { ...config.consumers.rollups, groupId: `${prefix}-rollups` },
@@ -47,7 +59,10 @@ function demoConfig(config: ShardlineConfig, run: string): ShardlineConfig {
 }
 
 async function dailySales(pipeline: RunningPipeline): Promise<DailySalesRow[]> {
-  const result = await pipeline.clickhouse!.query({ query: 'SELECT day, category, order_count, revenue FROM daily_sales', format: 'JSONEachRow' });
+  const result = await pipeline.clickhouse!.query({
+    query: 'SELECT day, category, order_count, revenue FROM daily_sales',
+    format: 'JSONEachRow',
+  });
   return result.json<DailySalesRow>();
 }
 
@@ -76,12 +91,27 @@ export async function runDemo(baseConfig: ShardlineConfig, options: DemoOptions)
   const deadline = options.durationSeconds === undefined ? Infinity : started + options.durationSeconds * 1000;
   let lastRender = 0;
   let before: PipelineSample | undefined;
-  const groupNames = new Map(pipeline.groups.map((group) => [group.groupId, group.groupId.replace(`${config.connector.name}-`, '')]));
+  const groupNames = new Map(
+    pipeline.groups.map((group) => [group.groupId, group.groupId.replace(`${config.connector.name}-`, '')]),
+  );
   const render = async (sales: DailySalesRow[]) => {
     const now = await samplePipeline([...groupNames.keys()]);
     const parts = pipeline.health();
-    const footer = screen.tty ? ['', 'Ctrl-C stops; the data stays queryable: npx shardline query "SELECT * FROM daily_sales"'] : [];
-    screen.draw([...demoScreenLines({ groupNames, now, before, workload: { operations: workload.operations, orders: workload.orders.size }, sales, salesRows: 14, parts }), ...footer]);
+    const footer = screen.tty
+      ? ['', 'Ctrl-C stops; the data stays queryable: npx shardline query "SELECT * FROM daily_sales"']
+      : [];
+    screen.draw([
+      ...demoScreenLines({
+        groupNames,
+        now,
+        before,
+        workload: { operations: workload.operations, orders: workload.orders.size },
+        sales,
+        salesRows: 14,
+        parts,
+      }),
+      ...footer,
+    ]);
     before = now;
   };
   try {
@@ -107,14 +137,18 @@ export async function runDemo(baseConfig: ShardlineConfig, options: DemoOptions)
     }
     await render(shown);
     const equal = JSON.stringify(shown) === JSON.stringify(expected);
-    console.log(equal
-      ? `daily_sales equals the ground truth of the workload (${expected.length} rows, ${workload.operations} operations)`
-      : `daily_sales differs from the ground truth:\n${JSON.stringify({ shown, expected }, null, 1)}`);
+    console.log(
+      equal
+        ? `daily_sales equals the ground truth of the workload (${expected.length} rows, ${workload.operations} operations)`
+        : `daily_sales differs from the ground truth:\n${JSON.stringify({ shown, expected }, null, 1)}`,
+    );
     return equal ? 0 : 5;
   } finally {
     screen.close();
     await pipeline.stop();
     dynamodb.destroy();
-    console.log(`stopped. Query the results: npx shardline query "SELECT * FROM daily_sales" (ClickHouse data in ${config.clickhouse.url ?? config.clickhouse.path})`);
+    console.log(
+      `stopped. Query the results: npx shardline query "SELECT * FROM daily_sales" (ClickHouse data in ${config.clickhouse.url ?? config.clickhouse.path})`,
+    );
   }
 }

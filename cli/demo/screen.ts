@@ -23,7 +23,8 @@ const seconds = (value: number): string => (value < 10 ? `${value.toFixed(2)} s`
 export function demoScreenLines(frame: DemoFrame): string[] {
   const { now, before } = frame;
   const interval = before ? Math.max(0.001, (now.at - before.at) / 1000) : 0;
-  const rate = (current: number, previous: number | undefined) => (interval > 0 && previous !== undefined ? formatRate((current - previous) / interval) : '');
+  const rate = (current: number, previous: number | undefined) =>
+    interval > 0 && previous !== undefined ? formatRate((current - previous) / interval) : '';
   const groups = [...now.groups].map(([group, figures]) => {
     const previous = before?.groups.get(group);
     const changes = figures.delayCount - (previous?.delayCount ?? 0);
@@ -37,9 +38,9 @@ export function demoScreenLines(frame: DemoFrame): string[] {
     };
   });
   return [
-    `Shardline demo · ${formatCount(frame.workload.operations)} operations on ${formatCount(frame.workload.orders)} live orders`
-      + ` · events in ${rate(now.eventsIn, before?.eventsIn) || '…'}/s (${formatCount(now.eventsIn)} written)`
-      + ` · dead letters ${formatCount(now.deadLetters)}`,
+    `Shardline demo · ${formatCount(frame.workload.operations)} operations on ${formatCount(frame.workload.orders)} live orders` +
+      ` · events in ${rate(now.eventsIn, before?.eventsIn) || '…'}/s (${formatCount(now.eventsIn)} written)` +
+      ` · dead letters ${formatCount(now.deadLetters)}`,
     ...frame.parts.filter((part) => !part.ready).map((part) => `NOT READY ${part.part}: ${part.detail ?? ''}`),
     '',
     ...formatTable(groups),

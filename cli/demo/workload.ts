@@ -1,4 +1,10 @@
-import { CreateTableCommand, DeleteItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { formatScaled } from '../../schemas/decimal.ts';
 
 export interface Order {
@@ -11,21 +17,38 @@ export interface Order {
   status: string;
 }
 
-export interface DailySalesRow { day: string; category: string; order_count: string; revenue: string }
-export interface UserTotalsRow { user_id: string; order_count: string; total_spent: string }
+export interface DailySalesRow {
+  day: string;
+  category: string;
+  order_count: string;
+  revenue: string;
+}
+export interface UserTotalsRow {
+  user_id: string;
+  order_count: string;
+  total_spent: string;
+}
 
 const CATEGORIES = ['books', 'games', 'garden', 'music', 'toys'];
 const STATUSES = ['new', 'paid', 'shipped', 'delivered'];
 
 /** The single-table design the workload writes: PK and SK strings, a NEW_AND_OLD_IMAGES stream. */
 export async function createOrdersTable(dynamodb: DynamoDBClient, table: string): Promise<void> {
-  await dynamodb.send(new CreateTableCommand({
-    TableName: table,
-    BillingMode: 'PAY_PER_REQUEST',
-    KeySchema: [{ AttributeName: 'PK', KeyType: 'HASH' }, { AttributeName: 'SK', KeyType: 'RANGE' }],
-    AttributeDefinitions: [{ AttributeName: 'PK', AttributeType: 'S' }, { AttributeName: 'SK', AttributeType: 'S' }],
-    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-  }));
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'PK', KeyType: 'HASH' },
+        { AttributeName: 'SK', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'PK', AttributeType: 'S' },
+        { AttributeName: 'SK', AttributeType: 'S' },
+      ],
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    }),
+  );
 }
 
 /** A small seeded generator, so that a run can be repeated. */
@@ -50,7 +73,12 @@ export class OrdersWorkload {
   private readonly random: () => number;
   operations = 0;
 
-  constructor(private readonly dynamodb: DynamoDBClient, readonly table: string, seed = 1, private readonly users = 20) {
+  constructor(
+    private readonly dynamodb: DynamoDBClient,
+    readonly table: string,
+    seed = 1,
+    private readonly users = 20,
+  ) {
     this.random = seededRandom(seed);
   }
 
@@ -79,30 +107,34 @@ export class OrdersWorkload {
       cents: this.cents(),
       status: 'new',
     };
-    await this.dynamodb.send(new PutItemCommand({
-      TableName: this.table,
-      Item: {
-        ...this.key(order.id),
-        user_id: { S: order.userId },
-        category: { S: order.category },
-        created_at: { S: `${order.day}T${String(Math.floor(this.random() * 24)).padStart(2, '0')}:15:00.000Z` },
-        total: { N: formatScaled(order.cents, 2) },
-        status: { S: order.status },
-        items: { L: [{ M: { sku: { S: `SKU-${order.id}` }, qty: { N: '1' } } }] },
-      },
-    }));
+    await this.dynamodb.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: {
+          ...this.key(order.id),
+          user_id: { S: order.userId },
+          category: { S: order.category },
+          created_at: { S: `${order.day}T${String(Math.floor(this.random() * 24)).padStart(2, '0')}:15:00.000Z` },
+          total: { N: formatScaled(order.cents, 2) },
+          status: { S: order.status },
+          items: { L: [{ M: { sku: { S: `SKU-${order.id}` }, qty: { N: '1' } } }] },
+        },
+      }),
+    );
     this.orders.set(order.id, order);
     return order;
   }
 
   private async update(order: Order, field: string, value: { S: string } | { N: string }): Promise<void> {
-    await this.dynamodb.send(new UpdateItemCommand({
-      TableName: this.table,
-      Key: this.key(order.id),
-      UpdateExpression: 'SET #f = :v',
-      ExpressionAttributeNames: { '#f': field },
-      ExpressionAttributeValues: { ':v': value },
-    }));
+    await this.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: this.key(order.id),
+        UpdateExpression: 'SET #f = :v',
+        ExpressionAttributeNames: { '#f': field },
+        ExpressionAttributeValues: { ':v': value },
+      }),
+    );
   }
 
   /** One random operation: mostly new orders and updates, some deletes. */
@@ -134,14 +166,21 @@ export class OrdersWorkload {
   }
 
   expectedDailySales(): DailySalesRow[] {
-    return aggregate(this.orders.values(), (order) => [order.day, order.category]).map(([[day, category], count, cents]) => ({
-      day: day!, category: category!, order_count: String(count), revenue: formatScaled(cents, 2),
-    }));
+    return aggregate(this.orders.values(), (order) => [order.day, order.category]).map(
+      ([[day, category], count, cents]) => ({
+        day: day!,
+        category: category!,
+        order_count: String(count),
+        revenue: formatScaled(cents, 2),
+      }),
+    );
   }
 
   expectedUserTotals(): UserTotalsRow[] {
     return aggregate(this.orders.values(), (order) => [order.userId]).map(([[userId], count, cents]) => ({
-      user_id: userId!, order_count: String(count), total_spent: formatScaled(cents, 2),
+      user_id: userId!,
+      order_count: String(count),
+      total_spent: formatScaled(cents, 2),
     }));
   }
 }

@@ -24,7 +24,10 @@ export class DynamoDbStreamSource implements ShardSource {
   readonly streamId: string;
   readonly table: string;
 
-  constructor(private readonly client: DynamoDBStreamsClient, private readonly config: DynamoDbStreamConfig) {
+  constructor(
+    private readonly client: DynamoDBStreamsClient,
+    private readonly config: DynamoDbStreamConfig,
+  ) {
     this.streamId = config.streamArn;
     this.table = config.table;
   }
@@ -34,7 +37,9 @@ export class DynamoDbStreamSource implements ShardSource {
     let exclusiveStart: string | undefined;
     // DescribeStream returns at most 100 shards a call.
     do {
-      const { StreamDescription } = await this.client.send(new DescribeStreamCommand({ StreamArn: this.streamId, ExclusiveStartShardId: exclusiveStart }));
+      const { StreamDescription } = await this.client.send(
+        new DescribeStreamCommand({ StreamArn: this.streamId, ExclusiveStartShardId: exclusiveStart }),
+      );
       for (const shard of StreamDescription?.Shards ?? []) {
         if (!shard.ShardId) continue;
         shards.push({
@@ -49,26 +54,39 @@ export class DynamoDbStreamSource implements ShardSource {
   }
 
   async iterator(shardId: string, position: ShardPosition): Promise<string> {
-    const { ShardIterator } = await this.client.send(new GetShardIteratorCommand({
-      StreamArn: this.streamId,
-      ShardId: shardId,
-      ShardIteratorType: position.type,
-      SequenceNumber: 'sequenceNumber' in position ? position.sequenceNumber : undefined,
-    }));
+    const { ShardIterator } = await this.client.send(
+      new GetShardIteratorCommand({
+        StreamArn: this.streamId,
+        ShardId: shardId,
+        ShardIteratorType: position.type,
+        SequenceNumber: 'sequenceNumber' in position ? position.sequenceNumber : undefined,
+      }),
+    );
     if (!ShardIterator) throw new Error(`no iterator for ${shardId}`);
     return ShardIterator;
   }
 
   async read(shardId: string, iterator: string, limit: number): Promise<ReadResult> {
-    const { Records, NextShardIterator } = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }));
-    return { records: (Records ?? []).map((record) => this.toSourceRecord(shardId, record)), nextIterator: NextShardIterator };
+    const { Records, NextShardIterator } = await this.client.send(
+      new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }),
+    );
+    return {
+      records: (Records ?? []).map((record) => this.toSourceRecord(shardId, record)),
+      nextIterator: NextShardIterator,
+    };
   }
 
   async revive(shardId: string, raw: unknown): Promise<SourceRecord> {
     // JSON turned the creation time into a string.
     const record = raw as StreamRecord;
     const created = record.dynamodb?.ApproximateCreationDateTime as unknown as string | undefined;
-    return this.toSourceRecord(shardId, { ...record, dynamodb: record.dynamodb && { ...record.dynamodb, ApproximateCreationDateTime: created === undefined ? undefined : new Date(created) } });
+    return this.toSourceRecord(shardId, {
+      ...record,
+      dynamodb: record.dynamodb && {
+        ...record.dynamodb,
+        ApproximateCreationDateTime: created === undefined ? undefined : new Date(created),
+      },
+    });
   }
 
   private toSourceRecord(shardId: string, record: StreamRecord): SourceRecord {
@@ -79,30 +97,33 @@ export class DynamoDbStreamSource implements ShardSource {
       sequenceNumber,
       approximateCreationTimeMicros,
       raw: () => record,
-      toEvent: () => streamChangeToEvent(
-        {
-          eventName: record.eventName,
-          eventId: record.eventID,
-          keys: record.dynamodb?.Keys as DynamoImage | undefined,
-          oldImage: record.dynamodb?.OldImage as DynamoImage | undefined,
-          newImage: record.dynamodb?.NewImage as DynamoImage | undefined,
-          userIdentity: record.userIdentity ? { type: record.userIdentity.Type, principalId: record.userIdentity.PrincipalId } : undefined,
-        },
-        {
-          table: this.table,
-          entityRule: this.config.entityRule,
-          // Sequence numbers grow with time within a shard and from parent to child: a per-item version.
-          version: sequenceNumber,
-          position: {
-            kind: 'DYNAMODB_STREAMS',
-            region: record.awsRegion ?? this.config.region,
-            stream: this.streamId,
-            shardId,
-            sequenceNumber,
-            approximateCreationTimeMicros,
+      toEvent: () =>
+        streamChangeToEvent(
+          {
+            eventName: record.eventName,
+            eventId: record.eventID,
+            keys: record.dynamodb?.Keys as DynamoImage | undefined,
+            oldImage: record.dynamodb?.OldImage as DynamoImage | undefined,
+            newImage: record.dynamodb?.NewImage as DynamoImage | undefined,
+            userIdentity: record.userIdentity
+              ? { type: record.userIdentity.Type, principalId: record.userIdentity.PrincipalId }
+              : undefined,
           },
-        },
-      ),
+          {
+            table: this.table,
+            entityRule: this.config.entityRule,
+            // Sequence numbers grow with time within a shard and from parent to child: a per-item version.
+            version: sequenceNumber,
+            position: {
+              kind: 'DYNAMODB_STREAMS',
+              region: record.awsRegion ?? this.config.region,
+              stream: this.streamId,
+              shardId,
+              sequenceNumber,
+              approximateCreationTimeMicros,
+            },
+          },
+        ),
     };
   }
 }

@@ -9,7 +9,9 @@ export async function streamArnOf(dynamodb: DynamoDBClient, table: string): Prom
   }
   if (Table?.StreamSpecification?.StreamViewType && Table.StreamSpecification.StreamViewType !== 'NEW_AND_OLD_IMAGES') {
     // Without both images MODIFY cannot move money between rollup rows and audit entries lose the old values.
-    throw new Error(`table ${table} streams ${Table.StreamSpecification.StreamViewType}; Shardline needs NEW_AND_OLD_IMAGES`);
+    throw new Error(
+      `table ${table} streams ${Table.StreamSpecification.StreamViewType}; Shardline needs NEW_AND_OLD_IMAGES`,
+    );
   }
   return arn;
 }

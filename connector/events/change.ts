@@ -20,7 +20,12 @@ const isTtlDelete = (identity: StreamChange['userIdentity']): boolean =>
 
 export function streamChangeToEvent(
   change: StreamChange,
-  context: { table: string; entityRule: EntityRule; version: string; position: Omit<SourcePosition, 'userIdentity' | 'ttlDelete' | 'table'> },
+  context: {
+    table: string;
+    entityRule: EntityRule;
+    version: string;
+    position: Omit<SourcePosition, 'userIdentity' | 'ttlDelete' | 'table'>;
+  },
 ): ChangeEvent {
   const op = change.eventName as Op;
   if (!OPS.has(op)) throw new ConversionError(`unknown eventName ${JSON.stringify(change.eventName)}`);
@@ -28,9 +33,10 @@ export function streamChangeToEvent(
   if (!change.keys || Object.keys(change.keys).length === 0) throw new ConversionError('the record has no Keys');
   // The Kafka key, document id and cache key are made from it later: a key that cannot be one is this record's fault.
   canonicalKey(change.keys);
-  const identity = change.userIdentity?.type && change.userIdentity.principalId
-    ? { type: change.userIdentity.type, principalId: change.userIdentity.principalId }
-    : null;
+  const identity =
+    change.userIdentity?.type && change.userIdentity.principalId
+      ? { type: change.userIdentity.type, principalId: change.userIdentity.principalId }
+      : null;
   return {
     op,
     eventId: change.eventId,
@@ -40,6 +46,11 @@ export function streamChangeToEvent(
     keys: change.keys,
     before: change.oldImage ?? null,
     after: change.newImage ?? null,
-    source: { ...context.position, table: context.table, userIdentity: identity, ttlDelete: op === 'REMOVE' && isTtlDelete(change.userIdentity) },
+    source: {
+      ...context.position,
+      table: context.table,
+      userIdentity: identity,
+      ttlDelete: op === 'REMOVE' && isTtlDelete(change.userIdentity),
+    },
   };
 }

@@ -19,7 +19,8 @@ export type EntityRule = (
 export function entityOf(rule: EntityRule, keys: DynamoImage, image: DynamoImage | null): string {
   // A fallback that is not declared itself would lead to a topic nobody reads as well.
   const configured = 'fallback' in rule ? rule.fallback : undefined;
-  const fallback = configured !== undefined && (!rule.declared || rule.declared.includes(configured)) ? configured : undefined;
+  const fallback =
+    configured !== undefined && (!rule.declared || rule.declared.includes(configured)) ? configured : undefined;
   let entity: string;
   try {
     entity = nameOf(rule, keys, image);
@@ -29,7 +30,9 @@ export function entityOf(rule: EntityRule, keys: DynamoImage, image: DynamoImage
   }
   if (!rule.declared || rule.declared.includes(entity)) return entity;
   if (fallback !== undefined) return fallback;
-  throw new ConversionError(`entity "${entity}" is not one of the declared entities (${rule.declared.join(', ')}): no consumer group reads its topic`);
+  throw new ConversionError(
+    `entity "${entity}" is not one of the declared entities (${rule.declared.join(', ')}): no consumer group reads its topic`,
+  );
 }
 
 function nameOf(rule: EntityRule, keys: DynamoImage, image: DynamoImage | null): string {
@@ -38,10 +41,19 @@ function nameOf(rule: EntityRule, keys: DynamoImage, image: DynamoImage | null):
       return rule.name;
     case 'key-prefix': {
       const value = keys[rule.attribute]?.S ?? image?.[rule.attribute]?.S;
-      if (value === undefined) throw new ConversionError(`${rule.attribute} is not a string attribute of the key: the key-prefix rule cannot name the entity`);
+      if (value === undefined)
+        throw new ConversionError(
+          `${rule.attribute} is not a string attribute of the key: the key-prefix rule cannot name the entity`,
+        );
       const cut = value.indexOf(rule.separator);
-      if (cut < 0) throw new ConversionError(`${rule.attribute} ${JSON.stringify(value)} has no ${JSON.stringify(rule.separator)}: the key-prefix rule cannot name the entity`);
-      if (cut === 0) throw new ConversionError(`${rule.attribute} ${JSON.stringify(value)} has no entity before ${JSON.stringify(rule.separator)}`);
+      if (cut < 0)
+        throw new ConversionError(
+          `${rule.attribute} ${JSON.stringify(value)} has no ${JSON.stringify(rule.separator)}: the key-prefix rule cannot name the entity`,
+        );
+      if (cut === 0)
+        throw new ConversionError(
+          `${rule.attribute} ${JSON.stringify(value)} has no entity before ${JSON.stringify(rule.separator)}`,
+        );
       return value.slice(0, cut).toLowerCase();
     }
     case 'attribute': {
@@ -66,7 +78,10 @@ export function checkEntityRule(table: string, rule: EntityRule, schema: KeySche
   if (rule.kind !== 'key-prefix') return;
   const keys = (schema.KeySchema ?? []).map((element) => element.AttributeName);
   const where = `table ${table}: ${configKey}.keyPrefix.attribute ${rule.attribute}`;
-  if (!keys.includes(rule.attribute)) throw new Error(`${where} is not a key attribute (the keys are ${keys.join(', ')})`);
-  const type = schema.AttributeDefinitions?.find((definition) => definition.AttributeName === rule.attribute)?.AttributeType;
+  if (!keys.includes(rule.attribute))
+    throw new Error(`${where} is not a key attribute (the keys are ${keys.join(', ')})`);
+  const type = schema.AttributeDefinitions?.find(
+    (definition) => definition.AttributeName === rule.attribute,
+  )?.AttributeType;
   if (type !== 'S') throw new Error(`${where} is a key attribute of type ${type}; the key-prefix rule needs type S`);
 }

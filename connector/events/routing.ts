@@ -10,7 +10,13 @@ export function topicFor(template: string, event: Pick<ChangeEvent, 'table' | 'e
 // Kafka topic names allow [a-zA-Z0-9._-].
 const sanitize = (part: string): string => part.replace(/[^a-zA-Z0-9._-]/g, '_');
 
-const VERBS: Record<Op, string> = { INSERT: 'created', MODIFY: 'updated', REMOVE: 'deleted', SNAPSHOT: 'snapshot', SWEEP: 'swept' };
+const VERBS: Record<Op, string> = {
+  INSERT: 'created',
+  MODIFY: 'updated',
+  REMOVE: 'deleted',
+  SNAPSHOT: 'snapshot',
+  SWEEP: 'swept',
+};
 
 /** `order.created`, `order.updated`, `order.deleted`, `order.snapshot`: the domain-event type. */
 export const eventType = (event: Pick<ChangeEvent, 'entity' | 'op'>): string => `${event.entity}.${VERBS[event.op]}`;
@@ -36,7 +42,12 @@ export function cloudEventHeaders(event: ChangeEvent, subject = canonicalKey(eve
  * min.compaction.lag.ms keeps the REMOVE event itself readable for deleteRetentionMs before compaction
  * may drop it in favour of the tombstone.
  */
-export function changeMessages(event: ChangeEvent, value: Buffer, tombstones: boolean, key = canonicalKey(event.keys)): Message[] {
+export function changeMessages(
+  event: ChangeEvent,
+  value: Buffer,
+  tombstones: boolean,
+  key = canonicalKey(event.keys),
+): Message[] {
   const messages: Message[] = [{ key, value, headers: cloudEventHeaders(event, key) }];
   if (event.op === 'REMOVE' && tombstones) messages.push({ key, value: null });
   return messages;

@@ -30,7 +30,10 @@ export class KinesisSource implements ShardSource {
   readonly streamId: string;
   readonly table: string;
 
-  constructor(private readonly client: KinesisClient, private readonly config: KinesisStreamConfig) {
+  constructor(
+    private readonly client: KinesisClient,
+    private readonly config: KinesisStreamConfig,
+  ) {
     this.streamId = config.streamName;
     this.table = config.table;
   }
@@ -40,7 +43,9 @@ export class KinesisSource implements ShardSource {
     let nextToken: string | undefined;
     do {
       // With a NextToken the stream name must be left out.
-      const page = await this.client.send(new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamName: this.streamId }));
+      const page = await this.client.send(
+        new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamName: this.streamId }),
+      );
       for (const shard of page.Shards ?? []) {
         if (!shard.ShardId) continue;
         shards.push({
@@ -55,18 +60,22 @@ export class KinesisSource implements ShardSource {
   }
 
   async iterator(shardId: string, position: ShardPosition): Promise<string> {
-    const { ShardIterator } = await this.client.send(new GetShardIteratorCommand({
-      StreamName: this.streamId,
-      ShardId: shardId,
-      ShardIteratorType: position.type,
-      StartingSequenceNumber: 'sequenceNumber' in position ? position.sequenceNumber : undefined,
-    }));
+    const { ShardIterator } = await this.client.send(
+      new GetShardIteratorCommand({
+        StreamName: this.streamId,
+        ShardId: shardId,
+        ShardIteratorType: position.type,
+        StartingSequenceNumber: 'sequenceNumber' in position ? position.sequenceNumber : undefined,
+      }),
+    );
     if (!ShardIterator) throw new Error(`no iterator for ${shardId}`);
     return ShardIterator;
   }
 
   async read(shardId: string, iterator: string, limit: number): Promise<ReadResult> {
-    const { Records, NextShardIterator, MillisBehindLatest } = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }));
+    const { Records, NextShardIterator, MillisBehindLatest } = await this.client.send(
+      new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }),
+    );
     return {
       records: (Records ?? []).map((record) => this.toSourceRecord(shardId, record)),
       nextIterator: NextShardIterator,
@@ -75,8 +84,16 @@ export class KinesisSource implements ShardSource {
   }
 
   async revive(shardId: string, raw: unknown): Promise<SourceRecord> {
-    const { sequenceNumber, partitionKey, data } = raw as { sequenceNumber: string; partitionKey?: string; data: string };
-    return this.toSourceRecord(shardId, { SequenceNumber: sequenceNumber, PartitionKey: partitionKey, Data: Buffer.from(data, 'utf8') });
+    const { sequenceNumber, partitionKey, data } = raw as {
+      sequenceNumber: string;
+      partitionKey?: string;
+      data: string;
+    };
+    return this.toSourceRecord(shardId, {
+      SequenceNumber: sequenceNumber,
+      PartitionKey: partitionKey,
+      Data: Buffer.from(data, 'utf8'),
+    });
   }
 
   private toSourceRecord(shardId: string, record: KinesisRecord): SourceRecord {
@@ -84,7 +101,9 @@ export class KinesisSource implements ShardSource {
     const data = Buffer.from(record.Data ?? new Uint8Array());
     // Parsed once here for the dedupe id and creation time; a record that fails to parse becomes a dead letter.
     const parsed = parseKinesisChange(data);
-    const approximateCreationTimeMicros = parsed.ok ? parsed.change.creationTimeMicros : (record.ApproximateArrivalTimestamp?.getTime() ?? 0) * 1000;
+    const approximateCreationTimeMicros = parsed.ok
+      ? parsed.change.creationTimeMicros
+      : (record.ApproximateArrivalTimestamp?.getTime() ?? 0) * 1000;
     return {
       sequenceNumber,
       approximateCreationTimeMicros,

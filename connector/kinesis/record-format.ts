@@ -16,14 +16,21 @@ function decodeValue(value: Record<string, unknown>, path: string): DynamoValue 
   if (value === null || typeof value !== 'object') throw new ConversionError(`${path}: expected an attribute value`);
   if (typeof value.B === 'string') return { B: Buffer.from(value.B, 'base64') };
   if (Array.isArray(value.BS)) return { BS: value.BS.map((item) => Buffer.from(String(item), 'base64')) };
-  if (Array.isArray(value.L)) return { L: value.L.map((item, index) => decodeValue(item as Record<string, unknown>, `${path}[${index}]`)) };
+  if (Array.isArray(value.L))
+    return { L: value.L.map((item, index) => decodeValue(item as Record<string, unknown>, `${path}[${index}]`)) };
   if (value.M !== undefined) return { M: decodeImage(value.M, path) };
   return value as DynamoValue;
 }
 
 function decodeImage(image: unknown, path: string): DynamoImage {
-  if (image === null || typeof image !== 'object' || Array.isArray(image)) throw new ConversionError(`${path}: expected a map of attributes`);
-  return Object.fromEntries(Object.entries(image).map(([name, value]) => [name, decodeValue(value as Record<string, unknown>, `${path}.${name}`)]));
+  if (image === null || typeof image !== 'object' || Array.isArray(image))
+    throw new ConversionError(`${path}: expected a map of attributes`);
+  return Object.fromEntries(
+    Object.entries(image).map(([name, value]) => [
+      name,
+      decodeValue(value as Record<string, unknown>, `${path}.${name}`),
+    ]),
+  );
 }
 
 // Epoch milliseconds stay below this until the year 5138; epoch microseconds passed it in 1973.
@@ -35,8 +42,12 @@ const MICROS_FROM = 1e14;
  */
 function creationMicros(dynamodb: Record<string, unknown>): number {
   const created = Number(dynamodb.ApproximateCreationDateTime);
-  if (dynamodb.ApproximateCreationDateTime === undefined || !Number.isFinite(created)) throw new ConversionError('dynamodb.ApproximateCreationDateTime is missing');
-  if (!Number.isSafeInteger(created) || created < 0) throw new ConversionError(`dynamodb.ApproximateCreationDateTime ${created} is not a whole number of milliseconds or microseconds`);
+  if (dynamodb.ApproximateCreationDateTime === undefined || !Number.isFinite(created))
+    throw new ConversionError('dynamodb.ApproximateCreationDateTime is missing');
+  if (!Number.isSafeInteger(created) || created < 0)
+    throw new ConversionError(
+      `dynamodb.ApproximateCreationDateTime ${created} is not a whole number of milliseconds or microseconds`,
+    );
   const precision = dynamodb.ApproximateCreationDateTimePrecision;
   const micros = precision === 'MICROSECOND' || (precision === undefined && created >= MICROS_FROM);
   return micros ? created : created * 1000;
@@ -64,6 +75,12 @@ export function parseKinesisChange(data: Buffer): Parsed {
       },
     };
   } catch (error) {
-    return { ok: false, error: error instanceof ConversionError ? error : new ConversionError(`not a Kinesis DynamoDB record: ${(error as Error).message}`) };
+    return {
+      ok: false,
+      error:
+        error instanceof ConversionError
+          ? error
+          : new ConversionError(`not a Kinesis DynamoDB record: ${(error as Error).message}`),
+    };
   }
 }

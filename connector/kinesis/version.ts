@@ -15,12 +15,16 @@ export const SEQUENCE_DIGITS = 60;
  * the snapshot's version '0' stays below every one.
  */
 export function kinesisVersion(creationTimeMicros: number, sequenceNumber: string): string {
-  if (!/^\d+$/.test(sequenceNumber)) throw new ConversionError(`sequence number ${JSON.stringify(sequenceNumber)} is not a decimal integer`);
+  if (!/^\d+$/.test(sequenceNumber))
+    throw new ConversionError(`sequence number ${JSON.stringify(sequenceNumber)} is not a decimal integer`);
   if (sequenceNumber.length > SEQUENCE_DIGITS) {
-    throw new ConversionError(`sequence number ${sequenceNumber} is longer than ${SEQUENCE_DIGITS} digits: it cannot be ordered within a version that fits UInt256`);
+    throw new ConversionError(
+      `sequence number ${sequenceNumber} is longer than ${SEQUENCE_DIGITS} digits: it cannot be ordered within a version that fits UInt256`,
+    );
   }
   return `${creationTimeMicros}${sequenceNumber.padStart(SEQUENCE_DIGITS, '0')}`;
 }
 
 /** The lowest Kinesis version of a change created at this time: every change created later is above it. */
-export const kinesisVersionAt = (creationTimeMicros: bigint): bigint => creationTimeMicros * 10n ** BigInt(SEQUENCE_DIGITS);
+export const kinesisVersionAt = (creationTimeMicros: bigint): bigint =>
+  creationTimeMicros * 10n ** BigInt(SEQUENCE_DIGITS);

@@ -107,7 +107,11 @@ export class ScaledConnector {
    * single instance would (its next transaction fails and it stops).
    */
   private async fenceSingleInstance(): Promise<void> {
-    const producer = this.options.kafka.producer({ transactionalId: connectorTransactionalId(this.options.name), idempotent: true, maxInFlightRequests: 1 });
+    const producer = this.options.kafka.producer({
+      transactionalId: connectorTransactionalId(this.options.name),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     try {
       // KafkaJS initialises the transactional id at the first transaction, not on connecting.
@@ -131,7 +135,8 @@ export class ScaledConnector {
     if (this.fatal) return { part, ready: false, detail: describeError(this.fatal) };
     if (!this.joined) return { part, ready: false, detail: 'joining the connector group' };
     const problems = [...this.units.values()].map((unit) => unit.health()).filter(({ ready }) => !ready);
-    if (problems.length > 0) return { part, ready: false, detail: problems.map(({ part: unit, detail }) => `${unit}: ${detail}`).join('; ') };
+    if (problems.length > 0)
+      return { part, ready: false, detail: problems.map(({ part: unit, detail }) => `${unit}: ${detail}`).join('; ') };
     return { part, ready: true };
   }
 
@@ -236,7 +241,10 @@ export class ScaledConnector {
     this.options.logger.error({ err: error, instance: this.instance }, 'connector instance stopped');
     this.closing = true;
     this.reassign([]);
-    void Promise.all(this.stopping.values()).then(() => this.membership.leave()).catch(() => undefined).then(() => this.failed(error));
+    void Promise.all(this.stopping.values())
+      .then(() => this.membership.leave())
+      .catch(() => undefined)
+      .then(() => this.failed(error));
   }
 }
 

@@ -8,7 +8,10 @@ import type { SourceRecord } from '../events/source-record.ts';
 export class SharedListing implements ShardSource {
   private listing: { at: number; shards: Promise<ShardInfo[]> } | undefined;
 
-  constructor(private readonly source: ShardSource, private readonly ttlMs: number) {}
+  constructor(
+    private readonly source: ShardSource,
+    private readonly ttlMs: number,
+  ) {}
 
   get kind() {
     return this.source.kind;

@@ -17,13 +17,27 @@ export function unitAssigner(instance: string, units: number): PartitionAssigner
         memberId,
         memberAssignment: AssignerProtocol.MemberAssignment.encode({
           version: 0,
-          assignment: topic === undefined ? {} : { [topic]: Array.from({ length: units }, (_, unit) => unit).filter((unit) => unit % memberIds.length === index) },
+          assignment:
+            topic === undefined
+              ? {}
+              : {
+                  [topic]: Array.from({ length: units }, (_, unit) => unit).filter(
+                    (unit) => unit % memberIds.length === index,
+                  ),
+                },
           userData: Buffer.alloc(0),
         }),
       }));
     },
     protocol({ topics }) {
-      return { name: NAME, metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.from(instance, 'utf8') }) };
+      return {
+        name: NAME,
+        metadata: AssignerProtocol.MemberMetadata.encode({
+          version: 0,
+          topics,
+          userData: Buffer.from(instance, 'utf8'),
+        }),
+      };
     },
   });
 }
@@ -43,7 +57,9 @@ export async function unitOwners(kafka: Kafka, groupId: string, topic: string): 
     if (!group || group.state !== 'Stable') return [];
     return group.members.map(({ memberId, memberMetadata, memberAssignment }) => ({
       instance: AssignerProtocol.MemberMetadata.decode(memberMetadata)?.userData.toString('utf8') || memberId,
-      units: [...(AssignerProtocol.MemberAssignment.decode(memberAssignment)?.assignment[topic] ?? [])].sort((a, b) => a - b),
+      units: [...(AssignerProtocol.MemberAssignment.decode(memberAssignment)?.assignment[topic] ?? [])].sort(
+        (a, b) => a - b,
+      ),
     }));
   } finally {
     await admin.disconnect();

@@ -35,12 +35,19 @@ export class UnitMembership {
     const { kafka, groupId, topic, sessionTimeoutMs } = this.options;
     await ensureUnitsTopic(kafka, topic, this.options.units);
     const consumer = kafka.consumer({
-      groupId, sessionTimeout: sessionTimeoutMs, rebalanceTimeout: sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(sessionTimeoutMs / 6)),
-      maxWaitTimeInMs: 1_000, readUncommitted: false, partitionAssigners: [unitAssigner(this.options.instance, this.options.units)],
+      groupId,
+      sessionTimeout: sessionTimeoutMs,
+      rebalanceTimeout: sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(sessionTimeoutMs / 6)),
+      maxWaitTimeInMs: 1_000,
+      readUncommitted: false,
+      partitionAssigners: [unitAssigner(this.options.instance, this.options.units)],
     });
     this.consumer = consumer;
     consumer.on(consumer.events.REBALANCING, () => this.options.onRevoke());
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.options.onAssign([...(payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b)));
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+      this.options.onAssign([...(payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b)),
+    );
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) this.options.onCrash(payload.error);
     });
@@ -76,7 +83,9 @@ export async function ensureUnitsTopic(kafka: Kafka, topic: string, units: numbe
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
     const partitions = metadata?.partitions.length ?? 0;
     if (partitions !== units) {
-      throw new ConfigurationError(`connector.scaleOut.units: ${units}, but the units topic ${topic} has ${partitions} partitions; every instance of a connector needs the same count (stop them all, delete the topic, and start them with the new count)`);
+      throw new ConfigurationError(
+        `connector.scaleOut.units: ${units}, but the units topic ${topic} has ${partitions} partitions; every instance of a connector needs the same count (stop them all, delete the topic, and start them with the new count)`,
+      );
     }
   } finally {
     await admin.disconnect();

@@ -31,10 +31,15 @@ export function unitOfShard(source: Pick<ShardSource, 'kind' | 'streamId'>, shar
 
 /** The unit of a shard named by its checkpoint key's stream and shard (as `status` knows it). */
 export const unitOfCheckpoint = (stream: string, shard: string, units: number): number =>
-  unitOfShard({ kind: parseSnapshotStreamId(stream) ? 'SNAPSHOT' : 'DYNAMODB_STREAMS', streamId: stream }, shard, units);
+  unitOfShard(
+    { kind: parseSnapshotStreamId(stream) ? 'SNAPSHOT' : 'DYNAMODB_STREAMS', streamId: stream },
+    shard,
+    units,
+  );
 
 /** The transactional id of a connector that is not scaled out: one instance reads every shard. */
 export const connectorTransactionalId = (connector: string): string => `shardline-connector-${connector}`;
 
 /** A unit's transactional id: its new owner fences the previous one with it before reading its checkpoints. */
-export const unitTransactionalId = (connector: string, unit: number): string => `${connectorTransactionalId(connector)}-unit-${unit}`;
+export const unitTransactionalId = (connector: string, unit: number): string =>
+  `${connectorTransactionalId(connector)}-unit-${unit}`;

@@ -33,4 +33,5 @@ export function isRetryable(error: unknown): boolean {
 }
 
 /** AWS calls retried on throttling and server errors, with backoff and jitter. */
-export const withAwsRetries = <T>(policy: Backoff, call: () => Promise<T>): Promise<T> => withRetries(policy, isRetryable, call);
+export const withAwsRetries = <T>(policy: Backoff, call: () => Promise<T>): Promise<T> =>
+  withRetries(policy, isRetryable, call);

@@ -11,7 +11,9 @@ export class GapError extends Error {
     readonly afterSequenceNumber: string | undefined,
     override readonly cause: unknown,
   ) {
-    super(`gap in ${stream} shard ${shardId}: records after sequence number ${afterSequenceNumber ?? '(start of shard)'} are no longer in the stream (${(cause as Error)?.name ?? cause})`);
+    super(
+      `gap in ${stream} shard ${shardId}: records after sequence number ${afterSequenceNumber ?? '(start of shard)'} are no longer in the stream (${(cause as Error)?.name ?? cause})`,
+    );
     this.name = 'GapError';
   }
 }
@@ -66,15 +68,18 @@ export class ShardReader {
   }
 
   async poll(now: number): Promise<SourceRecord[]> {
-    const result = await this.readOnce().catch(async (error: unknown) => {
-      // Iterators expire after 15 minutes: renew from the last record read and try again.
-      if (!isExpiredIterator(error)) throw error;
-      this.iterator = undefined;
-      return this.readOnce();
-    }).catch((error: unknown) => {
-      if (isTrimmedData(error) || isResourceNotFound(error)) throw new GapError(this.source.streamId, this.shardId, this.lastRead, error);
-      throw error;
-    });
+    const result = await this.readOnce()
+      .catch(async (error: unknown) => {
+        // Iterators expire after 15 minutes: renew from the last record read and try again.
+        if (!isExpiredIterator(error)) throw error;
+        this.iterator = undefined;
+        return this.readOnce();
+      })
+      .catch((error: unknown) => {
+        if (isTrimmedData(error) || isResourceNotFound(error))
+          throw new GapError(this.source.streamId, this.shardId, this.lastRead, error);
+        throw error;
+      });
     const { records, nextIterator, millisBehindLatest } = result;
     this.iterator = nextIterator;
     this.millisBehindLatest = millisBehindLatest;
@@ -82,7 +87,8 @@ export class ShardReader {
     const last = records.at(-1);
     // A LATEST iterator names no position: pin where it first found records, so that a failed round
     // reads them again instead of asking for LATEST anew and skipping them.
-    if (this.initial.type === 'LATEST' && records[0]) this.initial = { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: records[0].sequenceNumber };
+    if (this.initial.type === 'LATEST' && records[0])
+      this.initial = { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: records[0].sequenceNumber };
     if (last) {
       this.lastRead = last.sequenceNumber;
       this.newestReadMicros = last.approximateCreationTimeMicros;

@@ -1,5 +1,10 @@
 import type { Message } from 'kafkajs';
-import { formatCheckpointKey, parseCheckpointKey, parseSnapshotStreamId, snapshotStreamId } from '../checkpoint-keys.ts';
+import {
+  formatCheckpointKey,
+  parseCheckpointKey,
+  parseSnapshotStreamId,
+  snapshotStreamId,
+} from '../checkpoint-keys.ts';
 import { checkpointMessage, type Checkpoint } from '../checkpoints.ts';
 import { kinesisVersionAt } from '../kinesis/version.ts';
 import { SWEEP_SHARD } from '../snapshot/snapshot-source.ts';
@@ -89,7 +94,8 @@ export class ShardState {
         shardSet(this.started, source.streamId).add(shardId);
         if (checkpoint.finished) shardSet(this.finished, source.streamId).add(shardId);
         if (checkpoint.recentEventIds) this.dedupe.seed(key, checkpoint.recentEventIds);
-        const version = checkpoint.version ?? (source.kind === 'DYNAMODB_STREAMS' ? checkpoint.sequenceNumber : undefined);
+        const version =
+          checkpoint.version ?? (source.kind === 'DYNAMODB_STREAMS' ? checkpoint.sequenceNumber : undefined);
         if (version !== undefined && /^\d+$/.test(version)) this.shardVersions.set(key, BigInt(version));
       }
     }
@@ -112,7 +118,11 @@ export class ShardState {
       const stored = checkpoints.get(String(key));
       return stored !== undefined && (stored.finished || !(JSON.parse(String(value)) as Checkpoint).finished);
     };
-    this.pendingCheckpoints.splice(0, this.pendingCheckpoints.length, ...this.pendingCheckpoints.filter((message) => !held(message)));
+    this.pendingCheckpoints.splice(
+      0,
+      this.pendingCheckpoints.length,
+      ...this.pendingCheckpoints.filter((message) => !held(message)),
+    );
   }
 
   /**
@@ -128,12 +138,17 @@ export class ShardState {
       const { table, run: id } = stream;
       const run = runs.get(parsed.stream) ?? { table, id, finished: false, version: '0' };
       if (parsed.shard === SWEEP_SHARD && checkpoint.finished) run.finished = true;
-      if (checkpoint.version !== undefined && BigInt(checkpoint.version) > BigInt(run.version)) run.version = checkpoint.version;
+      if (checkpoint.version !== undefined && BigInt(checkpoint.version) > BigInt(run.version))
+        run.version = checkpoint.version;
       runs.set(parsed.stream, run);
     }
     for (const { table, id, finished, version } of runs.values()) {
       this.noteResnapshot(table, version);
-      if (!finished && this.options.snapshotFactory && !this.sources.some((source) => source.streamId === snapshotStreamId({ table, run: id }))) {
+      if (
+        !finished &&
+        this.options.snapshotFactory &&
+        !this.sources.some((source) => source.streamId === snapshotStreamId({ table, run: id }))
+      ) {
         this.sources.push(this.options.snapshotFactory(table, id, version));
       }
     }
@@ -152,8 +167,13 @@ export class ShardState {
         const shardId = this.shardOf(key, source);
         if (shardId === undefined) continue;
         // A run's first segment begun by another unit: its version comes with it.
-        const version = checkpoint.version ?? (source.kind === 'DYNAMODB_STREAMS' ? checkpoint.sequenceNumber : undefined);
-        if (version !== undefined && /^\d+$/.test(version) && (foreign(source, shardId) || !this.shardVersions.has(key))) {
+        const version =
+          checkpoint.version ?? (source.kind === 'DYNAMODB_STREAMS' ? checkpoint.sequenceNumber : undefined);
+        if (
+          version !== undefined &&
+          /^\d+$/.test(version) &&
+          (foreign(source, shardId) || !this.shardVersions.has(key))
+        ) {
           if (BigInt(version) > (this.shardVersions.get(key) ?? -1n)) this.shardVersions.set(key, BigInt(version));
         }
         if (!foreign(source, shardId)) continue;
@@ -170,7 +190,10 @@ export class ShardState {
 
   /** Which of a stream's listed shards may be read now (parents first), and which parents vanished mid-read. */
   plan(source: ShardSource, shards: readonly ShardInfo[]): LineagePlan {
-    return planShards(shards, { finished: shardSet(this.finished, source.streamId), started: shardSet(this.started, source.streamId) });
+    return planShards(shards, {
+      finished: shardSet(this.finished, source.streamId),
+      started: shardSet(this.started, source.streamId),
+    });
   }
 
   /**
@@ -185,15 +208,24 @@ export class ShardState {
     this.lastDiscovery = 0;
   }
 
-  ensureReader(source: ShardSource, shard: ShardInfo, startPosition: 'TRIM_HORIZON' | 'LATEST', polling: PollingPolicy): void {
+  ensureReader(
+    source: ShardSource,
+    shard: ShardInfo,
+    startPosition: 'TRIM_HORIZON' | 'LATEST',
+    polling: PollingPolicy,
+  ): void {
     const key = this.key(source, shard.shardId);
     if (this.readers.has(key)) return;
     const committed = this.checkpoints.get(key)?.sequenceNumber;
     // LATEST only for a stream this connector has never read; children of read shards start at their
     // beginning, or their first records would be skipped.
     const started = shardSet(this.started, source.streamId);
-    const fresh = !this.streamsWithCheckpoints.has(source.streamId) && shard.parentShardIds.every((parent) => !started.has(parent));
-    const initial = startPosition === 'LATEST' && fresh && !shard.closed ? { type: 'LATEST' as const } : { type: 'TRIM_HORIZON' as const };
+    const fresh =
+      !this.streamsWithCheckpoints.has(source.streamId) && shard.parentShardIds.every((parent) => !started.has(parent));
+    const initial =
+      startPosition === 'LATEST' && fresh && !shard.closed
+        ? { type: 'LATEST' as const }
+        : { type: 'TRIM_HORIZON' as const };
     this.readers.set(key, { reader: new ShardReader(source, shard.shardId, committed, initial, polling), source });
   }
 
@@ -247,7 +279,8 @@ export class ShardState {
   }
 
   private noteResnapshot(table: string, version: string): void {
-    if (BigInt(version) > (this.resnapshotVersions.get(table) ?? -1n)) this.resnapshotVersions.set(table, BigInt(version));
+    if (BigInt(version) > (this.resnapshotVersions.get(table) ?? -1n))
+      this.resnapshotVersions.set(table, BigInt(version));
   }
 
   /**
@@ -263,7 +296,8 @@ export class ShardState {
     let floor = (this.resnapshotVersions.get(table) ?? -2n) + 2n;
     for (const source of this.sources) {
       if (source.table !== table || source.kind === 'SNAPSHOT') continue;
-      for (const [key, version] of this.shardVersions) if (this.shardOf(key, source) !== undefined && version + 2n > floor) floor = version + 2n;
+      for (const [key, version] of this.shardVersions)
+        if (this.shardOf(key, source) !== undefined && version + 2n > floor) floor = version + 2n;
       // Kinesis versions begin with the creation time: now is above every change already made, also when
       // no checkpoint carries a version yet (written by an older Shardline).
       if (source.kind === 'KINESIS') {

@@ -50,16 +50,26 @@ export class SnapshotSource implements ShardSource {
   /** Entities of the rows read, for the sweep where the rule does not list them. */
   private readonly seenEntities = new Set<string>();
 
-  constructor(private readonly dynamodb: DynamoDBClient, private readonly config: SnapshotConfig) {
+  constructor(
+    private readonly dynamodb: DynamoDBClient,
+    private readonly config: SnapshotConfig,
+  ) {
     this.table = config.table;
     this.streamId = snapshotStreamId({ table: config.table, run: config.run });
     this.version = config.version ?? '0';
   }
 
   async listShards(): Promise<ShardInfo[]> {
-    const segments = Array.from({ length: this.config.segments }, (_, segment) => ({ shardId: segmentId(segment), parentShardIds: [], closed: true }));
+    const segments = Array.from({ length: this.config.segments }, (_, segment) => ({
+      shardId: segmentId(segment),
+      parentShardIds: [],
+      closed: true,
+    }));
     if (!this.config.run) return segments;
-    return [...segments, { shardId: SWEEP_SHARD, parentShardIds: segments.map((segment) => segment.shardId), closed: true }];
+    return [
+      ...segments,
+      { shardId: SWEEP_SHARD, parentShardIds: segments.map((segment) => segment.shardId), closed: true },
+    ];
   }
 
   async iterator(shardId: string, position: ShardPosition): Promise<string> {
@@ -75,30 +85,43 @@ export class SnapshotSource implements ShardSource {
     if (!this.keyAttributes) {
       const { keyAttributes, itemCount } = await this.describeTable();
       this.keyAttributes = keyAttributes;
-      this.progress = new Progress(this.config.run ? `re-snapshot ${this.table} (${this.config.run})` : `snapshot ${this.table}`, itemCount, { logOnly: true });
+      this.progress = new Progress(
+        this.config.run ? `re-snapshot ${this.table} (${this.config.run})` : `snapshot ${this.table}`,
+        itemCount,
+        { logOnly: true },
+      );
     }
     await this.respectBudget();
-    const page = await this.dynamodb.send(new ScanCommand({
-      TableName: this.table,
-      Segment: segment,
-      TotalSegments: this.config.segments,
-      Limit: limit,
-      ConsistentRead: true,
-      ExclusiveStartKey: exclusiveStartKey ? (reviveKey(JSON.parse(exclusiveStartKey)) as Record<string, AttributeValue>) : undefined,
-      ReturnConsumedCapacity: 'TOTAL',
-    }));
+    const page = await this.dynamodb.send(
+      new ScanCommand({
+        TableName: this.table,
+        Segment: segment,
+        TotalSegments: this.config.segments,
+        Limit: limit,
+        ConsistentRead: true,
+        ExclusiveStartKey: exclusiveStartKey
+          ? (reviveKey(JSON.parse(exclusiveStartKey)) as Record<string, AttributeValue>)
+          : undefined,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
     this.consumedUnits += page.ConsumedCapacity?.CapacityUnits ?? 0;
     const items = (page.Items ?? []) as DynamoImage[];
     this.progress?.advance(items.length);
     return {
       records: items.map((item) => this.toSourceRecord(shardId, item)),
-      nextIterator: page.LastEvaluatedKey ? JSON.stringify({ segment, exclusiveStartKey: JSON.stringify(page.LastEvaluatedKey) }) : undefined,
+      nextIterator: page.LastEvaluatedKey
+        ? JSON.stringify({ segment, exclusiveStartKey: JSON.stringify(page.LastEvaluatedKey) })
+        : undefined,
     };
   }
 
   private async describeTable(): Promise<{ keyAttributes: string[]; itemCount: number | undefined }> {
     const { Table } = await this.dynamodb.send(new DescribeTableCommand({ TableName: this.table }));
-    return { keyAttributes: (Table?.KeySchema ?? []).map((element) => element.AttributeName!), itemCount: Table?.ItemCount };
+    return {
+      keyAttributes: (Table?.KeySchema ?? []).map((element) => element.AttributeName!),
+      itemCount: Table?.ItemCount,
+    };
   }
 
   /** Spreads the scan so that it uses no more than the configured read capacity a second. */
@@ -127,7 +150,17 @@ export class SnapshotSource implements ShardSource {
         keys: {},
         before: null,
         after: null,
-        source: { kind: 'SNAPSHOT', region: this.config.region, table: this.table, stream: this.streamId, shardId: SWEEP_SHARD, sequenceNumber: SWEEP_SHARD, approximateCreationTimeMicros: now, userIdentity: null, ttlDelete: false },
+        source: {
+          kind: 'SNAPSHOT',
+          region: this.config.region,
+          table: this.table,
+          stream: this.streamId,
+          shardId: SWEEP_SHARD,
+          sequenceNumber: SWEEP_SHARD,
+          approximateCreationTimeMicros: now,
+          userIdentity: null,
+          ttlDelete: false,
+        },
       }),
     }));
   }
@@ -176,7 +209,13 @@ export class SnapshotSource implements ShardSource {
 }
 
 /** JSON turns binary key values into objects of numbered bytes; put them back for ExclusiveStartKey. */
-function reviveKey(key: Record<string, { S?: string; N?: string; B?: Record<string, number> | string }>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(key).map(([name, value]) =>
-    [name, value.B !== undefined && typeof value.B === 'object' ? { B: Uint8Array.from(Object.values(value.B)) } : value]));
+function reviveKey(
+  key: Record<string, { S?: string; N?: string; B?: Record<string, number> | string }>,
+): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(key).map(([name, value]) => [
+      name,
+      value.B !== undefined && typeof value.B === 'object' ? { B: Uint8Array.from(Object.values(value.B)) } : value,
+    ]),
+  );
 }

@@ -26,7 +26,12 @@ export interface FieldChange {
 
 /** Equal as JSON: plain values compare directly, only lists and maps through their text. */
 const sameValue = (a: unknown, b: unknown): boolean =>
-  a === b || (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && JSON.stringify(a) === JSON.stringify(b));
+  a === b ||
+  (typeof a === 'object' &&
+    a !== null &&
+    typeof b === 'object' &&
+    b !== null &&
+    JSON.stringify(a) === JSON.stringify(b));
 
 /** Field-level changes between two plain images, in field order. */
 export function diff(before: Record<string, unknown> | null, after: Record<string, unknown> | null): FieldChange[] {
@@ -92,9 +97,15 @@ export class AuditSink implements Sink {
   // Every change can be recorded: the audit sink never rejects a record.
   async apply(batch: SinkBatch): Promise<void> {
     const rows = batch.records
-      .filter((record): record is typeof record & { event: ChangeEvent } => record.event !== null && record.event.op !== 'SWEEP' && (this.options.includeSnapshots || record.event.op !== 'SNAPSHOT'))
+      .filter(
+        (record): record is typeof record & { event: ChangeEvent } =>
+          record.event !== null &&
+          record.event.op !== 'SWEEP' &&
+          (this.options.includeSnapshots || record.event.op !== 'SNAPSHOT'),
+      )
       .map(({ event }) => this.entry(event));
-    if (rows.length > 0) await this.options.clickhouse.insert({ table: this.options.table, values: rows, format: 'JSONEachRow' });
+    if (rows.length > 0)
+      await this.options.clickhouse.insert({ table: this.options.table, values: rows, format: 'JSONEachRow' });
     faultPoint('audit.after-insert');
     await this.store.write(batch.topic, batch.partition, batch.nextOffset);
   }

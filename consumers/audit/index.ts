@@ -7,13 +7,14 @@ export const audit = defineSink({
   name: 'audit',
   config: auditConfigSchema,
   stores: ['clickhouse'],
-  create: (config, context) => new AuditSink({
-    group: context.group,
-    clickhouse: context.clickhouse(),
-    table: config.table,
-    retentionDays: config.retentionDays,
-    redactions: config.redact,
-    hashSalt: config.hashSalt,
-    includeSnapshots: config.includeSnapshots,
-  }),
+  create: (config, context) =>
+    new AuditSink({
+      group: context.group,
+      clickhouse: context.clickhouse(),
+      table: config.table,
+      retentionDays: config.retentionDays,
+      redactions: config.redact,
+      hashSalt: config.hashSalt,
+      includeSnapshots: config.includeSnapshots,
+    }),
 });

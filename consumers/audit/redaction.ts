@@ -12,7 +12,8 @@ const MASK = '***';
 export const hashValue = (value: unknown, salt: string): string =>
   `sha256:${createHash('sha256').update(salt).update(JSON.stringify(value)).digest('hex')}`;
 
-const replacement = (rule: 'mask' | 'hash', value: unknown, salt: string): string => (rule === 'mask' ? MASK : hashValue(value, salt));
+const replacement = (rule: 'mask' | 'hash', value: unknown, salt: string): string =>
+  rule === 'mask' ? MASK : hashValue(value, salt);
 
 /** Applies the rules to a plain item (field -> value); fields without a rule pass unchanged. */
 /** No rules at all (the default): images and keys pass as they are, without a copy per change. */
@@ -21,7 +22,11 @@ function none(rules: Redactions): boolean {
   return true;
 }
 
-export function redact(item: Record<string, unknown> | null, rules: Redactions, salt: string): Record<string, unknown> | null {
+export function redact(
+  item: Record<string, unknown> | null,
+  rules: Redactions,
+  salt: string,
+): Record<string, unknown> | null {
   if (!item || none(rules)) return item;
   const out: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(item)) {

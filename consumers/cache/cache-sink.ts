@@ -35,7 +35,11 @@ export class CacheSink implements Sink {
 
   constructor(private readonly options: CacheSinkOptions) {
     // Fail fast while Redis is down: the runtime retries the whole batch with backoff.
-    this.redis = new Redis(options.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true }) as typeof this.redis;
+    this.redis = new Redis(options.url, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      lazyConnect: true,
+    }) as typeof this.redis;
     this.redis.on('error', () => undefined);
     this.redis.defineCommand('applyBatch', { lua: applyBatchScript });
   }
@@ -78,7 +82,12 @@ export class CacheSink implements Sink {
       const entry = byTable.get(event.table) ?? { keys: [], args: [] };
       entry.keys.push(CacheSink.itemKey(this.options.keyPrefix, event.table, key));
       const removed = event.op === 'REMOVE' || !event.after;
-      entry.args.push(event.version, removed ? 'del' : 'set', removed ? '' : JSON.stringify(plainImage(event.after)), event.entity);
+      entry.args.push(
+        event.version,
+        removed ? 'del' : 'set',
+        removed ? '' : JSON.stringify(plainImage(event.after)),
+        event.entity,
+      );
       byTable.set(event.table, entry);
     }
     const home = this.options.tableOf(batch.topic);
@@ -88,7 +97,17 @@ export class CacheSink implements Sink {
     const tables = [...byTable.keys()].filter((table) => table !== home).concat(home);
     for (const table of tables) {
       const { keys, args } = byTable.get(table) ?? { keys: [], args: [] };
-      await this.redis.applyBatch(keys.length + 3, this.offsetsKey(table), this.versionsKey(table), this.sweepsKey(table), ...keys, field, batch.nextOffset, ttl, ...args);
+      await this.redis.applyBatch(
+        keys.length + 3,
+        this.offsetsKey(table),
+        this.versionsKey(table),
+        this.sweepsKey(table),
+        ...keys,
+        field,
+        batch.nextOffset,
+        ttl,
+        ...args,
+      );
     }
   }
 
@@ -112,7 +131,18 @@ export class CacheSink implements Sink {
         if (BigInt(entries[index + 1]!) < BigInt(version)) keys.push(entries[index]!);
       }
       // No entity for these deletions: they are the sweep's own, below it by design.
-      if (keys.length > 0) await this.redis.applyBatch(keys.length + 3, this.offsetsKey(table), versionsKey, this.sweepsKey(table), ...keys, '', '', ttl, ...keys.flatMap(() => [below, 'del', '', '']));
+      if (keys.length > 0)
+        await this.redis.applyBatch(
+          keys.length + 3,
+          this.offsetsKey(table),
+          versionsKey,
+          this.sweepsKey(table),
+          ...keys,
+          '',
+          '',
+          ttl,
+          ...keys.flatMap(() => [below, 'del', '', '']),
+        );
     } while (cursor !== '0');
   }
 

@@ -7,5 +7,12 @@ export const cache = defineSink({
   name: 'cache',
   config: cacheConfigSchema,
   stores: ['redis'],
-  create: (config, context) => new CacheSink({ group: context.group, url: config.url, ttlSeconds: config.ttlSeconds, keyPrefix: config.keyPrefix, tableOf: context.tableOf }),
+  create: (config, context) =>
+    new CacheSink({
+      group: context.group,
+      url: config.url,
+      ttlSeconds: config.ttlSeconds,
+      keyPrefix: config.keyPrefix,
+      tableOf: context.tableOf,
+    }),
 });

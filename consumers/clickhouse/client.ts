@@ -14,7 +14,11 @@ export type ClickHouseTarget =
 export async function connectClickHouse(target: ClickHouseTarget): Promise<ClickHouseClient> {
   // Money read back as JSON must stay a string, or Decimals lose digits past 2^53.
   // Trailing zeros are kept so that money reads back as written ("10.50").
-  const clickhouse_settings = { output_format_json_quote_decimals: 1, output_format_json_quote_64bit_integers: 1, output_format_decimal_trailing_zeros: 1 } as const;
+  const clickhouse_settings = {
+    output_format_json_quote_decimals: 1,
+    output_format_json_quote_64bit_integers: 1,
+    output_format_decimal_trailing_zeros: 1,
+  } as const;
   if (target.kind === 'server') {
     return createClient({
       url: target.url,

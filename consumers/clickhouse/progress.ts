@@ -58,9 +58,13 @@ export class ClickHouseProgress {
     const copy = `${this.table}_highest_wins`;
     await this.clickhouse.command({ query: `DROP TABLE IF EXISTS ${copy}` });
     await this.clickhouse.command({ query: `CREATE TABLE ${copy} ${positionsTable}` });
-    await this.clickhouse.command({ query: `INSERT INTO ${copy} SELECT group, topic, partition, next_offset, updated FROM ${this.table}` });
+    await this.clickhouse.command({
+      query: `INSERT INTO ${copy} SELECT group, topic, partition, next_offset, updated FROM ${this.table}`,
+    });
     try {
-      await this.clickhouse.command({ query: `RENAME TABLE ${this.table} TO ${this.table}_newest_wins, ${copy} TO ${this.table}` });
+      await this.clickhouse.command({
+        query: `RENAME TABLE ${this.table} TO ${this.table}_newest_wins, ${copy} TO ${this.table}`,
+      });
     } catch (error) {
       if ((await this.engine()).startsWith('ReplacingMergeTree(updated)')) throw error;
     }
@@ -98,7 +102,11 @@ export class ClickHouseProgress {
   async flush(): Promise<void> {
     if (this.pending.size === 0) return;
     const positions = [...this.pending.values()];
-    await this.clickhouse.insert({ table: this.table, format: 'JSONEachRow', values: positions.map((position) => ({ group: this.group, ...position })) });
+    await this.clickhouse.insert({
+      table: this.table,
+      format: 'JSONEachRow',
+      values: positions.map((position) => ({ group: this.group, ...position })),
+    });
     for (const position of positions) {
       const key = positionKey(position.topic, position.partition);
       if (this.pending.get(key) === position) this.pending.delete(key);

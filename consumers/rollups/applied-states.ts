@@ -41,8 +41,11 @@ export class AppliedStates {
    * may hold more ids than one string or array should); asked when the partition's cache begins.
    */
   async of(
-    topic: string, partition: number, items: Item[],
-    read: (items: Item[]) => Promise<Map<string, ItemState>>, stored: () => AsyncIterable<string[]>,
+    topic: string,
+    partition: number,
+    items: Item[],
+    read: (items: Item[]) => Promise<Map<string, ItemState>>,
+    stored: () => AsyncIterable<string[]>,
   ): Promise<Map<string, ItemState>> {
     const key = partitionKey(topic, partition);
     let cached = this.partitions.get(key);

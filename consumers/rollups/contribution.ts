@@ -30,7 +30,10 @@ export const itemId = (table: string, itemKey: string): string => `${table}\u000
  * Whether `candidate` supersedes `current`: a higher version, or a delete of the same version (a sweep
  * deletes an item at the version it holds). A duplicate, a replay or an older change is not newer.
  */
-export function isNewer(candidate: Pick<ItemState, 'version' | 'deleted'>, current: Pick<ItemState, 'version' | 'deleted'> | undefined): boolean {
+export function isNewer(
+  candidate: Pick<ItemState, 'version' | 'deleted'>,
+  current: Pick<ItemState, 'version' | 'deleted'> | undefined,
+): boolean {
   if (!current) return true;
   const order = compareVersions(candidate.version, current.version);
   return order > 0 || (order === 0 && candidate.deleted && !current.deleted);
@@ -61,7 +64,11 @@ export function newestStates(applied: Map<string, ItemState>, changes: ItemState
 }
 
 /** The rows taking each changed item from its applied state to its newest one (see contributionRows), made by `row`. */
-export function rowsOf<Row>(applied: Map<string, ItemState>, newest: Map<string, ItemState>, row: (state: ItemState, sign: 1 | -1) => Row): Row[] {
+export function rowsOf<Row>(
+  applied: Map<string, ItemState>,
+  newest: Map<string, ItemState>,
+  row: (state: ItemState, sign: 1 | -1) => Row,
+): Row[] {
   const retractions: Row[] = [];
   const additions: Row[] = [];
   for (const [id, state] of newest) {
@@ -77,7 +84,8 @@ function over(change: ItemState, current: ItemState | undefined): ItemState {
   if (!change.kept) return change;
   const { kept, ...state } = change;
   const values = { ...state.values };
-  for (const [column, uncounted] of Object.entries(kept)) values[column] = current ? current.values[column]! : uncounted;
+  for (const [column, uncounted] of Object.entries(kept))
+    values[column] = current ? current.values[column]! : uncounted;
   return { ...state, values };
 }
 
@@ -87,5 +95,13 @@ export function sweptState(state: ItemState, zeros: Record<string, FieldValue>):
 }
 
 function rowOf(state: ItemState, sign: 1 | -1): ItemRow {
-  return { table: state.table, item_key: state.itemKey, version: state.version, is_deleted: state.deleted ? 1 : 0, partition: state.partition, ...state.values, sign };
+  return {
+    table: state.table,
+    item_key: state.itemKey,
+    version: state.version,
+    is_deleted: state.deleted ? 1 : 0,
+    partition: state.partition,
+    ...state.values,
+    sign,
+  };
 }

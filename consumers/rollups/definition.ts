@@ -20,11 +20,16 @@ const decimalScale = (mapping: FieldMapping): number => mapping.scale ?? 2;
 export function columnType(mapping: FieldMapping, transform?: 'day' | 'month'): string {
   if (transform === 'day' || transform === 'month') return 'Date';
   switch (mapping.type) {
-    case 'decimal': return `Decimal(${DECIMAL_PRECISION}, ${decimalScale(mapping)})`;
-    case 'integer': return 'Int64';
-    case 'timestamp': return "DateTime64(6, 'UTC')";
-    case 'boolean': return 'Bool';
-    case 'string': return 'String';
+    case 'decimal':
+      return `Decimal(${DECIMAL_PRECISION}, ${decimalScale(mapping)})`;
+    case 'integer':
+      return 'Int64';
+    case 'timestamp':
+      return "DateTime64(6, 'UTC')";
+    case 'boolean':
+      return 'Bool';
+    case 'string':
+      return 'String';
   }
 }
 
@@ -41,21 +46,33 @@ const DECIMAL_UNITS_LIMIT = 10n ** BigInt(DECIMAL_PRECISION);
  * ClickHouse would otherwise fail the whole batch (Decimal) or silently store another value (Int64, Date).
  * Readers give decimals and integers as exact normalised text; they are compared as BigInts, never as numbers.
  */
-export function columnValue(field: string, value: FieldValue, mapping: FieldMapping, transform?: 'day' | 'month'): FieldValue {
+export function columnValue(
+  field: string,
+  value: FieldValue,
+  mapping: FieldMapping,
+  transform?: 'day' | 'month',
+): FieldValue {
   const type = columnType(mapping, transform);
   if (transform) {
     const day = String(dimensionValue(value, transform));
     // Both are YYYY-MM-DD (views hold timestamps to years 1900-2299), so text order is date order.
-    if (day < DATE_RANGE.from || day > DATE_RANGE.to) throw new ViewError(`${field}: ${transform} ${day} does not fit ${type} (${DATE_RANGE.from} to ${DATE_RANGE.to})`);
+    if (day < DATE_RANGE.from || day > DATE_RANGE.to)
+      throw new ViewError(
+        `${field}: ${transform} ${day} does not fit ${type} (${DATE_RANGE.from} to ${DATE_RANGE.to})`,
+      );
     return day;
   }
   if (mapping.type === 'integer') {
     const integer = BigInt(String(value));
-    if (integer < INT64_RANGE.from || integer > INT64_RANGE.to) throw new ViewError(`${field}: ${String(value)} does not fit ${type} (${INT64_RANGE.from} to ${INT64_RANGE.to})`);
+    if (integer < INT64_RANGE.from || integer > INT64_RANGE.to)
+      throw new ViewError(`${field}: ${String(value)} does not fit ${type} (${INT64_RANGE.from} to ${INT64_RANGE.to})`);
   }
   if (mapping.type === 'decimal') {
     const units = toScaled(String(value), decimalScale(mapping));
-    if ((units < 0n ? -units : units) >= DECIMAL_UNITS_LIMIT) throw new ViewError(`${field}: ${String(value)} does not fit ${type}, which holds at most ${DECIMAL_PRECISION - decimalScale(mapping)} integer digits`);
+    if ((units < 0n ? -units : units) >= DECIMAL_UNITS_LIMIT)
+      throw new ViewError(
+        `${field}: ${String(value)} does not fit ${type}, which holds at most ${DECIMAL_PRECISION - decimalScale(mapping)} integer digits`,
+      );
   }
   return value;
 }
@@ -69,7 +86,9 @@ export function columnValue(field: string, value: FieldValue, mapping: FieldMapp
  * before 10^38 / 2^64 rows. The projections and the views use this same text, which is how ClickHouse matches them.
  */
 export function signedSumOf(column: string, mapping: FieldMapping): string {
-  return mapping.type === 'decimal' ? `sum(toDecimal256(${column}, ${decimalScale(mapping)}) * sign)` : `sum(toInt128(${column}) * sign)`;
+  return mapping.type === 'decimal'
+    ? `sum(toDecimal256(${column}, ${decimalScale(mapping)}) * sign)`
+    : `sum(toInt128(${column}) * sign)`;
 }
 
 /** The aggregate's count of items from a rollup's counted flag (0 for a deleted item, or one the rollup refused). */
@@ -77,17 +96,26 @@ export const signedCount = (countedColumn: string): string => `sum(sign * ${coun
 
 /** Checks a rollup against its entity's view, reporting each problem at its key below the rollup. */
 export function checkRollup(rollup: RollupDefinition, view: EntityView | undefined, report: ReportProblem): void {
-  if (!view) return report(['entity'], `'${rollup.entity}' is not a declared entity (entities.${rollup.entity}.fields)`);
+  if (!view)
+    return report(['entity'], `'${rollup.entity}' is not a declared entity (entities.${rollup.entity}.fields)`);
   rollup.dimensions.forEach((dimension, index) => {
     const mapping = view[dimension.field];
     if (!mapping) report(['dimensions', index, 'field'], `'${dimension.field}' is not a field of ${rollup.entity}`);
-    else if (dimension.transform && mapping.type !== 'timestamp') report(['dimensions', index, 'transform'], `${dimension.transform} needs a timestamp field; '${dimension.field}' is a ${mapping.type}`);
+    else if (dimension.transform && mapping.type !== 'timestamp')
+      report(
+        ['dimensions', index, 'transform'],
+        `${dimension.transform} needs a timestamp field; '${dimension.field}' is a ${mapping.type}`,
+      );
   });
   rollup.measures.forEach((measure, index) => {
     if (measure.kind !== 'sum') return;
     const mapping = view[measure.field];
     if (!mapping) report(['measures', index, 'field'], `'${measure.field}' is not a field of ${rollup.entity}`);
-    else if (mapping.type !== 'decimal' && mapping.type !== 'integer') report(['measures', index, 'field'], `sums need a decimal or integer field; '${measure.field}' is a ${mapping.type}`);
+    else if (mapping.type !== 'decimal' && mapping.type !== 'integer')
+      report(
+        ['measures', index, 'field'],
+        `sums need a decimal or integer field; '${measure.field}' is a ${mapping.type}`,
+      );
   });
 }
 
@@ -95,14 +123,23 @@ export const defaultRollups: RollupDefinition[] = [
   {
     name: 'daily_sales',
     entity: 'order',
-    dimensions: [{ name: 'day', field: 'created_at', transform: 'day' }, { name: 'category', field: 'category' }],
-    measures: [{ name: 'order_count', kind: 'count' }, { name: 'revenue', kind: 'sum', field: 'total' }],
+    dimensions: [
+      { name: 'day', field: 'created_at', transform: 'day' },
+      { name: 'category', field: 'category' },
+    ],
+    measures: [
+      { name: 'order_count', kind: 'count' },
+      { name: 'revenue', kind: 'sum', field: 'total' },
+    ],
   },
   {
     name: 'user_totals',
     entity: 'order',
     dimensions: [{ name: 'user_id', field: 'user_id' }],
-    measures: [{ name: 'order_count', kind: 'count' }, { name: 'total_spent', kind: 'sum', field: 'total' }],
+    measures: [
+      { name: 'order_count', kind: 'count' },
+      { name: 'total_spent', kind: 'sum', field: 'total' },
+    ],
   },
 ];
 

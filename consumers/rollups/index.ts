@@ -9,7 +9,16 @@ export const rollups = defineSink({
   config: rollupsConfigSchema,
   stores: ['clickhouse'],
   entities: (config) => [...new Set(config.definitions.map((rollup) => rollup.entity))],
-  check: (config, views, report) => config.definitions.forEach((rollup, index) =>
-    checkRollup(rollup, views[rollup.entity], (path, message) => report(['definitions', index, ...path], message))),
-  create: (config, context) => new RollupSink({ group: context.group, clickhouse: context.clickhouse(), rollups: config.definitions, views: context.views, topicOf: context.topicOf }),
+  check: (config, views, report) =>
+    config.definitions.forEach((rollup, index) =>
+      checkRollup(rollup, views[rollup.entity], (path, message) => report(['definitions', index, ...path], message)),
+    ),
+  create: (config, context) =>
+    new RollupSink({
+      group: context.group,
+      clickhouse: context.clickhouse(),
+      rollups: config.definitions,
+      views: context.views,
+      topicOf: context.topicOf,
+    }),
 });

@@ -7,7 +7,14 @@ import type { Rejection, Sink, SinkBatch, TopicPartition } from '../runtime/sink
 import { AppliedStates } from './applied-states.ts';
 import { newestStates, rowsOf, sweptState, type ItemState } from './contribution.ts';
 import { columnValue, type RollupDefinition } from './definition.ts';
-import { countedColumn, dimensionColumn, ensureItemsTable, entityTable, measureColumn, uncountedValues } from './items-table.ts';
+import {
+  countedColumn,
+  dimensionColumn,
+  ensureItemsTable,
+  entityTable,
+  measureColumn,
+  uncountedValues,
+} from './items-table.ts';
 import { liveStatesBelow, statesOf } from './state.ts';
 import { Sweeps, type Floors } from './sweeps.ts';
 import { recordWriter, sharedTables, storedItems } from './writers.ts';
@@ -81,15 +88,30 @@ export class RollupSink implements Sink {
     this.entities = [...new Set(options.rollups.map((rollup) => rollup.entity))].map((entity) => {
       const rollups = options.rollups.filter((rollup) => rollup.entity === entity);
       const view = options.views[entity]!;
-      const deleted = Object.assign({}, ...rollups.map((rollup) => uncountedValues(rollup, view))) as Record<string, FieldValue>;
-      return { entity, table: entityTable(entity), rollups, view, columns: Object.keys(deleted), insertColumns: ['table', 'item_key', 'version', 'is_deleted', 'partition', ...Object.keys(deleted), 'sign'], deleted, instance: '', applied: new AppliedStates(options.keptStates), soleWriter: false };
+      const deleted = Object.assign({}, ...rollups.map((rollup) => uncountedValues(rollup, view))) as Record<
+        string,
+        FieldValue
+      >;
+      return {
+        entity,
+        table: entityTable(entity),
+        rollups,
+        view,
+        columns: Object.keys(deleted),
+        insertColumns: ['table', 'item_key', 'version', 'is_deleted', 'partition', ...Object.keys(deleted), 'sign'],
+        deleted,
+        instance: '',
+        applied: new AppliedStates(options.keptStates),
+        soleWriter: false,
+      };
     });
   }
 
   async open(): Promise<void> {
     await this.store.open();
     await this.sweeps.open();
-    for (const entity of this.entities) entity.instance = await ensureItemsTable(this.options.clickhouse, entity.entity, entity.rollups, entity.view);
+    for (const entity of this.entities)
+      entity.instance = await ensureItemsTable(this.options.clickhouse, entity.entity, entity.rollups, entity.view);
     await recordWriter(this.options.clickhouse, this.entities, this.options.group);
     for (const entity of this.entities) entity.soleWriter = true;
     this.stopKeeping(await this.sharedTables());
@@ -117,9 +139,14 @@ export class RollupSink implements Sink {
   /** The applied states of a batch's items of an entity: kept ones while only this group writes its table, else all read. */
   private appliedOf(entity: EntityRollups, batch: SinkBatch): Promise<Map<string, ItemState>> {
     const { clickhouse } = this.options;
-    const read = (items: { table: string; itemKey: string }[]) => statesOf(clickhouse, entity.table, entity.columns, items);
+    const read = (items: { table: string; itemKey: string }[]) =>
+      statesOf(clickhouse, entity.table, entity.columns, items);
     const items = itemsOf(entity.entity, batch);
-    return entity.soleWriter ? entity.applied.of(batch.topic, batch.partition, items, read, () => storedItems(clickhouse, entity.table, batch.partition)) : read(items);
+    return entity.soleWriter
+      ? entity.applied.of(batch.topic, batch.partition, items, read, () =>
+          storedItems(clickhouse, entity.table, batch.partition),
+        )
+      : read(items);
   }
 
   /**
@@ -134,7 +161,8 @@ export class RollupSink implements Sink {
 
   /** Partitions now another member's: their states and Bloom filters are dropped (a filter is 16 MiB). */
   release(partitions: TopicPartition[]): void {
-    for (const { topic, partition } of partitions) for (const entity of this.entities) entity.applied.forget(topic, partition);
+    for (const { topic, partition } of partitions)
+      for (const entity of this.entities) entity.applied.forget(topic, partition);
   }
 
   async apply(batch: SinkBatch, deadLetter: (rejections: Rejection[]) => Promise<void>): Promise<void> {
@@ -150,7 +178,8 @@ export class RollupSink implements Sink {
     // Another group recorded itself since the last batch (a new group id deployed while this one runs): what
     // this sink kept may miss its rows, so this batch's states are read from the store. A group recorded
     // after this read and writing before this batch's insert is not seen until the next batch.
-    for (const entity of this.stopKeeping(shared)) applied[this.entities.indexOf(entity)] = await this.appliedOf(entity, batch);
+    for (const entity of this.stopKeeping(shared))
+      applied[this.entities.indexOf(entity)] = await this.appliedOf(entity, batch);
     const changes = new Map<EntityRollups, ItemState[]>(this.entities.map((entity) => [entity, []]));
     const rejections: Rejection[] = [];
     for (const { offset, key, event } of batch.records) {
@@ -164,7 +193,11 @@ export class RollupSink implements Sink {
     }
     await deadLetter(rejections);
     // Every entity's insert settled before the batch fails: a retry must not read a table an insert may still land in.
-    const outcomes = await Promise.allSettled(this.entities.map((entity, index) => this.applyEntity(entity, batch.topic, batch.partition, applied[index]!, changes.get(entity)!, floors)));
+    const outcomes = await Promise.allSettled(
+      this.entities.map((entity, index) =>
+        this.applyEntity(entity, batch.topic, batch.partition, applied[index]!, changes.get(entity)!, floors),
+      ),
+    );
     const failed = outcomes.find((outcome) => outcome.status === 'rejected');
     if (failed) throw failed.reason;
     faultPoint('rollups.after-insert');
@@ -176,23 +209,52 @@ export class RollupSink implements Sink {
    * back, plus the deletes of this partition's items below a floor it has not swept yet. The swept floor
    * is recorded after that insert; a crash in between sweeps again, and finds nothing left to delete.
    */
-  private async applyEntity(entity: EntityRollups, topic: string, partition: number, applied: Map<string, ItemState>, changes: ItemState[], floors: Floors): Promise<void> {
+  private async applyEntity(
+    entity: EntityRollups,
+    topic: string,
+    partition: number,
+    applied: Map<string, ItemState>,
+    changes: ItemState[],
+    floors: Floors,
+  ): Promise<void> {
     const { clickhouse, topicOf } = this.options;
     const owed: { table: string; floor: string }[] = [];
     for (const { table, entity: swept, floor } of floors.rows) {
       if (swept !== entity.entity || (topicOf && topicOf(table, swept) !== topic)) continue;
       if (compareVersions(await this.sweeps.sweptFloor(entity.table, table, partition), floor) >= 0) continue;
       owed.push({ table, floor });
-      for (const [id, state] of await liveStatesBelow(clickhouse, entity.table, entity.columns, table, partition, floor)) {
+      for (const [id, state] of await liveStatesBelow(
+        clickhouse,
+        entity.table,
+        entity.columns,
+        table,
+        partition,
+        floor,
+      )) {
         applied.set(id, state);
         changes.push(sweptState(state, entity.deleted));
       }
     }
     const newest = newestStates(applied, changes);
     // Arrays in column order: the store parses them faster than objects naming every column.
-    const rows = rowsOf(applied, newest, (state, sign) => [state.table, state.itemKey, state.version, state.deleted ? 1 : 0, state.partition, ...entity.columns.map((column) => state.values[column]), sign]);
+    const rows = rowsOf(applied, newest, (state, sign) => [
+      state.table,
+      state.itemKey,
+      state.version,
+      state.deleted ? 1 : 0,
+      state.partition,
+      ...entity.columns.map((column) => state.values[column]),
+      sign,
+    ]);
     try {
-      if (rows.length > 0) await clickhouse.insert({ table: entity.table, columns: entity.insertColumns, values: rows, format: 'JSONCompactEachRow', clickhouse_settings: INSERT_SETTINGS });
+      if (rows.length > 0)
+        await clickhouse.insert({
+          table: entity.table,
+          columns: entity.insertColumns,
+          values: rows,
+          format: 'JSONCompactEachRow',
+          clickhouse_settings: INSERT_SETTINGS,
+        });
     } catch (error) {
       // The insert may or may not have been stored: the partition's states are read again.
       entity.applied.forget(topic, partition);
@@ -208,7 +270,13 @@ export class RollupSink implements Sink {
    * item deleted at the change's version. A rollup that cannot hold the change's values keeps the item as it
    * had it (its columns are kept); a change no rollup can hold is not applied.
    */
-  private changeOf(entity: EntityRollups, itemKey: string, event: ChangeEvent, partition: number, floors: Floors): { change?: ItemState; refusals: string[] } {
+  private changeOf(
+    entity: EntityRollups,
+    itemKey: string,
+    event: ChangeEvent,
+    partition: number,
+    floors: Floors,
+  ): { change?: ItemState; refusals: string[] } {
     const state = { table: event.table, itemKey, version: event.version, partition };
     const image = event.after;
     if (event.op === 'REMOVE' || !image || compareVersions(event.version, floors.of(event.table, event.entity)) < 0) {
@@ -266,12 +334,16 @@ function fieldReader(image: DynamoImage, view: EntityView): FieldReader {
 /** A rollup's columns for an item image it counts; throws a ViewError for a value its column cannot hold. */
 function rollupValues(rollup: RollupDefinition, valueOf: FieldReader): Record<string, FieldValue> {
   const values: Record<string, FieldValue> = { [countedColumn(rollup)]: '1' };
-  for (const dimension of rollup.dimensions) values[dimensionColumn(rollup, dimension)] = valueOf(dimension.field, dimension.transform);
-  for (const measure of rollup.measures) if (measure.kind === 'sum') values[measureColumn(rollup, measure)] = valueOf(measure.field);
+  for (const dimension of rollup.dimensions)
+    values[dimensionColumn(rollup, dimension)] = valueOf(dimension.field, dimension.transform);
+  for (const measure of rollup.measures)
+    if (measure.kind === 'sum') values[measureColumn(rollup, measure)] = valueOf(measure.field);
   return values;
 }
 
 /** The items a batch changes of an entity. */
 function itemsOf(entity: string, batch: SinkBatch): { table: string; itemKey: string }[] {
-  return batch.records.flatMap(({ key, event }) => (event && event.op !== 'SWEEP' && event.entity === entity ? [{ table: event.table, itemKey: key }] : []));
+  return batch.records.flatMap(({ key, event }) =>
+    event && event.op !== 'SWEEP' && event.entity === entity ? [{ table: event.table, itemKey: key }] : [],
+  );
 }

@@ -13,19 +13,38 @@ import { countedColumn, dimensionColumn, itemsTable, measureColumn } from './ite
 function statesQuery(table: string, columns: string[], filter: string): string {
   const values = columns.map((column) => `any(${column}) AS ${column}`).join(', ');
   // Filtered in a subquery: in the outer one, the names are also the aggregates' aliases.
-  return `SELECT table, item_key, version, is_deleted, any(partition) AS partition, ${values} FROM (SELECT * FROM ${table} WHERE ${filter}) `
-    + 'GROUP BY table, item_key, version, is_deleted HAVING sum(sign) > 0';
+  return (
+    `SELECT table, item_key, version, is_deleted, any(partition) AS partition, ${values} FROM (SELECT * FROM ${table} WHERE ${filter}) ` +
+    'GROUP BY table, item_key, version, is_deleted HAVING sum(sign) > 0'
+  );
 }
 
 // Versions (UInt256) arrive as text: the client quotes 64-bit and wider integers.
-type StateRow = { table: string; item_key: string; version: string; is_deleted: number; partition: number } & Record<string, FieldValue>;
+type StateRow = { table: string; item_key: string; version: string; is_deleted: number; partition: number } & Record<
+  string,
+  FieldValue
+>;
 
-async function readStates(clickhouse: ClickHouseClient, table: string, columns: string[], filter: string, params: Record<string, unknown>): Promise<Map<string, ItemState>> {
-  const result = await clickhouse.query({ query: statesQuery(table, columns, filter), query_params: params, format: 'JSONEachRow' });
+async function readStates(
+  clickhouse: ClickHouseClient,
+  table: string,
+  columns: string[],
+  filter: string,
+  params: Record<string, unknown>,
+): Promise<Map<string, ItemState>> {
+  const result = await clickhouse.query({
+    query: statesQuery(table, columns, filter),
+    query_params: params,
+    format: 'JSONEachRow',
+  });
   const states = new Map<string, ItemState>();
   for (const row of await result.json<StateRow>()) {
     const state: ItemState = {
-      table: row.table, itemKey: row.item_key, version: row.version, deleted: Number(row.is_deleted) === 1, partition: Number(row.partition),
+      table: row.table,
+      itemKey: row.item_key,
+      version: row.version,
+      deleted: Number(row.is_deleted) === 1,
+      partition: Number(row.partition),
       values: Object.fromEntries(columns.map((column) => [column, row[column]!])),
     };
     const id = itemId(state.table, state.itemKey);
@@ -36,18 +55,42 @@ async function readStates(clickhouse: ClickHouseClient, table: string, columns: 
 }
 
 /** The applied state of each of these items (by table and key) in an items table; an item never applied is absent. */
-export function statesOf(clickhouse: ClickHouseClient, table: string, columns: string[], items: { table: string; itemKey: string }[]): Promise<Map<string, ItemState>> {
+export function statesOf(
+  clickhouse: ClickHouseClient,
+  table: string,
+  columns: string[],
+  items: { table: string; itemKey: string }[],
+): Promise<Map<string, ItemState>> {
   if (items.length === 0) return Promise.resolve(new Map());
   // A set from a subquery: `IN {keys:Array(String)}` compares every row with the array (minutes for 50,000 keys).
-  return readStates(clickhouse, table, columns, 'table IN (SELECT arrayJoin({tables:Array(String)})) AND item_key IN (SELECT arrayJoin({keys:Array(String)}))', {
-    tables: [...new Set(items.map((item) => item.table))],
-    keys: [...new Set(items.map((item) => item.itemKey))],
-  });
+  return readStates(
+    clickhouse,
+    table,
+    columns,
+    'table IN (SELECT arrayJoin({tables:Array(String)})) AND item_key IN (SELECT arrayJoin({keys:Array(String)}))',
+    {
+      tables: [...new Set(items.map((item) => item.table))],
+      keys: [...new Set(items.map((item) => item.itemKey))],
+    },
+  );
 }
 
 /** Items of a table living in one partition, not deleted, with a version below `floor`: what a sweep deletes there. */
-export function liveStatesBelow(clickhouse: ClickHouseClient, itemsTableName: string, columns: string[], table: string, partition: number, floor: string): Promise<Map<string, ItemState>> {
-  return readStates(clickhouse, itemsTableName, columns, 'table = {table:String} AND partition = {partition:UInt32} AND version < {floor:UInt256} AND is_deleted = 0', { table, partition, floor });
+export function liveStatesBelow(
+  clickhouse: ClickHouseClient,
+  itemsTableName: string,
+  columns: string[],
+  table: string,
+  partition: number,
+  floor: string,
+): Promise<Map<string, ItemState>> {
+  return readStates(
+    clickhouse,
+    itemsTableName,
+    columns,
+    'table = {table:String} AND partition = {partition:UInt32} AND version < {floor:UInt256} AND is_deleted = 0',
+    { table, partition, floor },
+  );
 }
 
 /**
@@ -56,20 +99,32 @@ export function liveStatesBelow(clickhouse: ClickHouseClient, itemsTableName: st
  * `shardline rollups rebuild`.
  */
 export function stateRowsQuery(table: string, columns: string[]): string {
-  return `SELECT table, item_key, state.1 AS version, state.2 AS is_deleted, state.3 AS partition, ${columns.map((column, index) => `state.${index + 4} AS ${column}`).join(', ')} FROM (`
-    + `SELECT table, item_key, argMax(tuple(version, is_deleted, partition, ${columns.join(', ')}), tuple(version, is_deleted)) AS state FROM (${statesQuery(table, columns, '1')}) GROUP BY table, item_key)`;
+  return (
+    `SELECT table, item_key, state.1 AS version, state.2 AS is_deleted, state.3 AS partition, ${columns.map((column, index) => `state.${index + 4} AS ${column}`).join(', ')} FROM (` +
+    `SELECT table, item_key, argMax(tuple(version, is_deleted, partition, ${columns.join(', ')}), tuple(version, is_deleted)) AS state FROM (${statesQuery(table, columns, '1')}) GROUP BY table, item_key)`
+  );
 }
 
 /** The rollup summed over its items' state, named as the rollup's view names its columns. */
 export function stateTotalsQuery(rollup: RollupDefinition, view: EntityView): string {
-  const dimensions = rollup.dimensions.map((dimension) => `${dimensionColumn(rollup, dimension)} AS ${dimension.name}`).join(', ');
+  const dimensions = rollup.dimensions
+    .map((dimension) => `${dimensionColumn(rollup, dimension)} AS ${dimension.name}`)
+    .join(', ');
   const sums = rollup.measures.flatMap((measure) => (measure.kind === 'sum' ? [measure] : []));
-  const measures = rollup.measures.map((measure) => (measure.kind === 'count'
-    ? `count() AS ${measure.name}`
-    : view[measure.field]!.type === 'decimal'
-      ? `sum(toDecimal256(${measureColumn(rollup, measure)}, ${view[measure.field]!.scale ?? 2})) AS ${measure.name}`
-      : `sum(toInt128(${measureColumn(rollup, measure)})) AS ${measure.name}`)).join(', ');
-  const columns = [...rollup.dimensions.map((dimension) => dimensionColumn(rollup, dimension)), countedColumn(rollup), ...sums.map((measure) => measureColumn(rollup, measure))];
+  const measures = rollup.measures
+    .map((measure) =>
+      measure.kind === 'count'
+        ? `count() AS ${measure.name}`
+        : view[measure.field]!.type === 'decimal'
+          ? `sum(toDecimal256(${measureColumn(rollup, measure)}, ${view[measure.field]!.scale ?? 2})) AS ${measure.name}`
+          : `sum(toInt128(${measureColumn(rollup, measure)})) AS ${measure.name}`,
+    )
+    .join(', ');
+  const columns = [
+    ...rollup.dimensions.map((dimension) => dimensionColumn(rollup, dimension)),
+    countedColumn(rollup),
+    ...sums.map((measure) => measureColumn(rollup, measure)),
+  ];
   const names = rollup.dimensions.map((dimension) => dimension.name).join(', ');
   return `SELECT ${dimensions}, ${measures} FROM (${stateRowsQuery(itemsTable(rollup), columns)}) WHERE ${countedColumn(rollup)} = 1 GROUP BY ${names} ORDER BY ${names}`;
 }

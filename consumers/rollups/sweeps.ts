@@ -12,7 +12,8 @@ const SWEPT_TABLE = 'rollup_sweeps_applied';
 const FLOORS_REFRESH_MS = 1_000;
 
 const floorKey = (table: string, entity: string): string => `${table}\u0000${entity}`;
-const sweptKey = (itemsTable: string, table: string, partition: number): string => `${itemsTable}\u0000${table}\u0000${partition}`;
+const sweptKey = (itemsTable: string, table: string, partition: number): string =>
+  `${itemsTable}\u0000${table}\u0000${partition}`;
 
 /**
  * Re-snapshot sweeps. A SWEEP event says the items of its table and entity below its version (the floor)
@@ -37,7 +38,9 @@ export class Sweeps {
 
   async open(): Promise<void> {
     // The highest sweep per table and entity: the version below which a re-snapshot found no item.
-    await this.clickhouse.command({ query: `CREATE TABLE IF NOT EXISTS ${FLOORS_TABLE} (table String, entity String, version UInt256) ENGINE = ReplacingMergeTree(version) ORDER BY (table, entity)` });
+    await this.clickhouse.command({
+      query: `CREATE TABLE IF NOT EXISTS ${FLOORS_TABLE} (table String, entity String, version UInt256) ENGINE = ReplacingMergeTree(version) ORDER BY (table, entity)`,
+    });
     // `rollup` names the items table swept (one per entity; it named a rollup's table in the layout before).
     await this.clickhouse.command({
       query: `CREATE TABLE IF NOT EXISTS ${SWEPT_TABLE} (rollup String, table String, partition UInt32, version UInt256) ENGINE = ReplacingMergeTree(version) ORDER BY (rollup, table, partition)`,
@@ -47,7 +50,11 @@ export class Sweeps {
   /** Stores the floors of these SWEEP events (storing one again is harmless). */
   async record(events: ChangeEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.clickhouse.insert({ table: FLOORS_TABLE, values: events.map((event) => ({ table: event.table, entity: event.entity, version: event.version })), format: 'JSONEachRow' });
+    await this.clickhouse.insert({
+      table: FLOORS_TABLE,
+      values: events.map((event) => ({ table: event.table, entity: event.entity, version: event.version })),
+      format: 'JSONEachRow',
+    });
     this.known = this.known.raisedBy(events.map(({ table, entity, version }) => ({ table, entity, floor: version })));
     this.refresh();
   }
@@ -61,7 +68,10 @@ export class Sweeps {
   async floors(): Promise<Floors> {
     if (Date.now() - this.readAt < FLOORS_REFRESH_MS) return this.known;
     const readAt = Date.now();
-    const result = await this.clickhouse.query({ query: `SELECT table, entity, max(version) AS floor FROM ${FLOORS_TABLE} GROUP BY table, entity`, format: 'JSONEachRow' });
+    const result = await this.clickhouse.query({
+      query: `SELECT table, entity, max(version) AS floor FROM ${FLOORS_TABLE} GROUP BY table, entity`,
+      format: 'JSONEachRow',
+    });
     this.known = this.known.raisedBy(await result.json<{ table: string; entity: string; floor: string }>());
     this.readAt = Math.max(this.readAt, readAt);
     return this.known;
@@ -84,7 +94,11 @@ export class Sweeps {
 
   /** Records that a partition's items below `floor` were deleted (after the rows doing it are stored). */
   async markSwept(itemsTable: string, table: string, partition: number, floor: string): Promise<void> {
-    await this.clickhouse.insert({ table: SWEPT_TABLE, values: [{ rollup: itemsTable, table, partition, version: floor }], format: 'JSONEachRow' });
+    await this.clickhouse.insert({
+      table: SWEPT_TABLE,
+      values: [{ rollup: itemsTable, table, partition, version: floor }],
+      format: 'JSONEachRow',
+    });
     this.swept.set(sweptKey(itemsTable, table, partition), floor);
   }
 }

@@ -19,33 +19,61 @@ export interface ItemsTableInstance {
  * groups recorded before, so their records are pruned here. A rebuilt table (`rollups rebuild`) keeps its
  * instance, and its groups with it: it holds their rows.
  */
-export async function recordWriter(clickhouse: ClickHouseClient, tables: ItemsTableInstance[], group: string): Promise<void> {
-  await clickhouse.command({ query: `CREATE TABLE IF NOT EXISTS ${WRITERS_TABLE} (items_table String, group String, instance String) ENGINE = ReplacingMergeTree ORDER BY (items_table, group)` });
+export async function recordWriter(
+  clickhouse: ClickHouseClient,
+  tables: ItemsTableInstance[],
+  group: string,
+): Promise<void> {
+  await clickhouse.command({
+    query: `CREATE TABLE IF NOT EXISTS ${WRITERS_TABLE} (items_table String, group String, instance String) ENGINE = ReplacingMergeTree ORDER BY (items_table, group)`,
+  });
   // Made before instances: its records are of the instance '' that tables of then have too.
   await clickhouse.command({ query: `ALTER TABLE ${WRITERS_TABLE} ADD COLUMN IF NOT EXISTS instance String` });
   for (const { table, instance } of tables) {
-    await clickhouse.command({ query: `DELETE FROM ${WRITERS_TABLE} WHERE items_table = {table:String} AND instance != {instance:String}`, query_params: { table, instance } });
+    await clickhouse.command({
+      query: `DELETE FROM ${WRITERS_TABLE} WHERE items_table = {table:String} AND instance != {instance:String}`,
+      query_params: { table, instance },
+    });
   }
-  await clickhouse.insert({ table: WRITERS_TABLE, values: tables.map(({ table, instance }) => ({ items_table: table, group, instance })), format: 'JSONEachRow' });
+  await clickhouse.insert({
+    table: WRITERS_TABLE,
+    values: tables.map(({ table, instance }) => ({ items_table: table, group, instance })),
+    format: 'JSONEachRow',
+  });
 }
 
 /** Those of these items tables that another group than this one has written (or is about to: it recorded itself at its open). */
-export async function sharedTables(clickhouse: ClickHouseClient, tables: ItemsTableInstance[], group: string): Promise<Set<string>> {
+export async function sharedTables(
+  clickhouse: ClickHouseClient,
+  tables: ItemsTableInstance[],
+  group: string,
+): Promise<Set<string>> {
   const result = await clickhouse.query({
     query: `SELECT DISTINCT items_table, instance FROM ${WRITERS_TABLE} WHERE items_table IN {tables:Array(String)} AND group != {group:String}`,
-    query_params: { tables: tables.map(({ table }) => table), group }, format: 'JSONEachRow',
+    query_params: { tables: tables.map(({ table }) => table), group },
+    format: 'JSONEachRow',
   });
   const current = new Map(tables.map(({ table, instance }) => [table, instance]));
-  return new Set((await result.json<{ items_table: string; instance: string }>()).flatMap((row) => (current.get(row.items_table) === row.instance ? [row.items_table] : [])));
+  return new Set(
+    (await result.json<{ items_table: string; instance: string }>()).flatMap((row) =>
+      current.get(row.items_table) === row.instance ? [row.items_table] : [],
+    ),
+  );
 }
 
 /**
  * The ids (`itemId`) of the items an items table holds in a partition, a chunk of rows at a time: a partition
  * of millions of items would pass the longest string V8 holds if read as one text.
  */
-export async function* storedItems(clickhouse: ClickHouseClient, table: string, partition: number): AsyncGenerator<string[]> {
+export async function* storedItems(
+  clickhouse: ClickHouseClient,
+  table: string,
+  partition: number,
+): AsyncGenerator<string[]> {
   const result = await clickhouse.query({
-    query: `SELECT DISTINCT table, item_key FROM ${table} WHERE partition = {partition:UInt32}`, query_params: { partition }, format: 'JSONCompactEachRow',
+    query: `SELECT DISTINCT table, item_key FROM ${table} WHERE partition = {partition:UInt32}`,
+    query_params: { partition },
+    format: 'JSONCompactEachRow',
   });
   for await (const rows of result.stream<[string, string]>()) {
     yield rows.map((row) => {

@@ -60,9 +60,17 @@ export class DeadLetters {
     if (fresh.length === 0) return 0;
     const messages = fresh.map((rejection) => {
       const message = batch.messages.find((candidate) => candidate.offset === rejection.offset);
-      const origin = { stage: groupId, source: batch.topic, shard: String(batch.partition), position: rejection.offset };
+      const origin = {
+        stage: groupId,
+        source: batch.topic,
+        shard: String(batch.partition),
+        position: rejection.offset,
+      };
       const record = { key: message?.key?.toString(), value: message?.value?.toString('base64') ?? null };
-      return { ...deadLetterMessage(origin, rejection.reason, record, message?.key?.toString() ?? null, maxMessageBytes), partition: letters.partition };
+      return {
+        ...deadLetterMessage(origin, rejection.reason, record, message?.key?.toString() ?? null, maxMessageBytes),
+        partition: letters.partition,
+      };
     });
     const transaction = await letters.producer.transaction();
     try {
@@ -72,7 +80,10 @@ export class DeadLetters {
       await transaction.abort().catch(() => undefined);
       // Whether it was written is unknown now: the next attempt fences again and reads what is there.
       await this.forget(key);
-      if (isFenced(error)) throw new PartitionTakenOver(`dead letters of ${key}: another member of ${groupId} has taken the partition over`);
+      if (isFenced(error))
+        throw new PartitionTakenOver(
+          `dead letters of ${key}: another member of ${groupId} has taken the partition over`,
+        );
       throw error;
     }
     for (const rejection of fresh) letters.written.add(rejection.offset);
@@ -98,19 +109,33 @@ export class DeadLetters {
   private async open(sourceTopic: string, sourcePartition: number): Promise<PartitionLetters> {
     const { kafka, groupId, topic } = this.options;
     const partition = sourcePartition % (await this.topicPartitions.partitionCount(topic));
-    const producer = kafka.producer({ transactionalId: `shardline-dead-letters-${groupId}-${sourceTopic}-${sourcePartition}`, idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({
+      transactionalId: `shardline-dead-letters-${groupId}-${sourceTopic}-${sourcePartition}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     try {
       const barrier = await placeBarrier(producer, topic, partition);
       const written = new Set<string>();
       const header = (headers: Record<string, unknown> | undefined, name: string) => String(headers?.[name] ?? '');
-      await readToEnd(kafka, topic, 'shardline-dead-letters', (from, message) => {
-        if (from !== partition) return;
-        const headers = message.headers as Record<string, unknown> | undefined;
-        if (header(headers, 'shardline_dlq_stage') === groupId && header(headers, 'shardline_dlq_source') === sourceTopic && header(headers, 'shardline_dlq_shard') === String(sourcePartition)) {
-          written.add(header(headers, 'shardline_dlq_position'));
-        }
-      }, { barrier });
+      await readToEnd(
+        kafka,
+        topic,
+        'shardline-dead-letters',
+        (from, message) => {
+          if (from !== partition) return;
+          const headers = message.headers as Record<string, unknown> | undefined;
+          if (
+            header(headers, 'shardline_dlq_stage') === groupId &&
+            header(headers, 'shardline_dlq_source') === sourceTopic &&
+            header(headers, 'shardline_dlq_shard') === String(sourcePartition)
+          ) {
+            written.add(header(headers, 'shardline_dlq_position'));
+          }
+        },
+        { barrier },
+      );
       return { producer, partition, written };
     } catch (error) {
       await producer.disconnect().catch(() => undefined);

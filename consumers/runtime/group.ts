@@ -93,7 +93,12 @@ export class ConsumerGroup {
     const part = `group ${this.options.groupId}`;
     if (this.fatal) return { part, ready: false, detail: this.fatal.message };
     const callMs = this.callStartedAt === undefined ? 0 : Date.now() - this.callStartedAt;
-    if (callMs > this.stuckAfterMs) return { part, ready: false, detail: `a call to ${this.options.sink.name} has been running for ${Math.round(callMs / 1000)} s` };
+    if (callMs > this.stuckAfterMs)
+      return {
+        part,
+        ready: false,
+        detail: `a call to ${this.options.sink.name} has been running for ${Math.round(callMs / 1000)} s`,
+      };
     const problem = this.streak.problem();
     return problem ? { part, ready: false, detail: problem } : { part, ready: true };
   }
@@ -104,10 +109,15 @@ export class ConsumerGroup {
    */
   async start(): Promise<void> {
     const retryable = (error: unknown) => !this.stopping && classifyError(error) === 'retry';
-    await withRetries({ ...this.options.backoff, attempts: Infinity }, retryable, () => this.open(), (error, attempt) => {
-      this.streak.failed(describeError(error));
-      this.log.warn({ err: error, attempt }, 'cannot start yet; retrying');
-    });
+    await withRetries(
+      { ...this.options.backoff, attempts: Infinity },
+      retryable,
+      () => this.open(),
+      (error, attempt) => {
+        this.streak.failed(describeError(error));
+        this.log.warn({ err: error, attempt }, 'cannot start yet; retrying');
+      },
+    );
     this.streak.succeeded();
   }
 
@@ -115,7 +125,12 @@ export class ConsumerGroup {
     const { kafka, groupId, topics, sink, sessionTimeoutMs, codec } = this.options;
     await codec.checkAccess();
     await sink.open();
-    this.deadLetters = new DeadLetters({ kafka, groupId, topic: this.options.deadLetterTopic, maxMessageBytes: this.options.maxMessageBytes });
+    this.deadLetters = new DeadLetters({
+      kafka,
+      groupId,
+      topic: this.options.deadLetterTopic,
+      maxMessageBytes: this.options.maxMessageBytes,
+    });
     const sessionTimeout = sessionTimeoutMs ?? 30_000;
     // The rebalance timeout bounds how long a rebalance waits for members that died without leaving.
     // A fetch brings about a batch per partition (records of about a kilobyte), and one per partition
@@ -123,8 +138,14 @@ export class ConsumerGroup {
     const maxBytesPerPartition = Math.max(1 << 20, this.options.batchSize * 1024);
     const maxBytes = Math.max(10 << 20, maxBytesPerPartition * (this.options.partitionsConsumedConcurrently ?? 1));
     const consumer = kafka.consumer({
-      groupId, readUncommitted: false, maxWaitTimeInMs: 250, maxBytesPerPartition, maxBytes,
-      sessionTimeout, rebalanceTimeout: sessionTimeout, heartbeatInterval: Math.min(3_000, sessionTimeout / 3),
+      groupId,
+      readUncommitted: false,
+      maxWaitTimeInMs: 250,
+      maxBytesPerPartition,
+      maxBytes,
+      sessionTimeout,
+      rebalanceTimeout: sessionTimeout,
+      heartbeatInterval: Math.min(3_000, sessionTimeout / 3),
     });
     this.consumer = consumer;
     // A new assignment may bring partitions another member was applying: ask the sink again.
@@ -149,7 +170,9 @@ export class ConsumerGroup {
       await consumer.connect();
       await consumer.subscribe({ topics, fromBeginning: true });
       await consumer.run({
-        eachBatchAutoResolve: false, autoCommit: true, partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+        eachBatchAutoResolve: false,
+        autoCommit: true,
+        partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
         eachBatch: (payload) => this.handle(payload),
       });
     } catch (error) {
@@ -162,7 +185,11 @@ export class ConsumerGroup {
 
   /** Tells the sink which partitions the new assignment took from this member (KafkaJS has no revoke callback). */
   private releaseRevoked(assignment: Record<string, number[]>): void {
-    const assigned = new Map(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition): [string, TopicPartition] => [`${topic}:${partition}`, { topic, partition }])));
+    const assigned = new Map(
+      Object.entries(assignment).flatMap(([topic, partitions]) =>
+        partitions.map((partition): [string, TopicPartition] => [`${topic}:${partition}`, { topic, partition }]),
+      ),
+    );
     const revoked = [...this.assigned].flatMap(([key, partition]) => (assigned.has(key) ? [] : [partition]));
     this.assigned = assigned;
     if (revoked.length > 0) this.options.sink.release?.(revoked);
@@ -189,17 +216,22 @@ export class ConsumerGroup {
   private async handle(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, commitOffsetsIfNecessary } = payload;
     const { groupId, batchSize, sink } = this.options;
-    const heartbeat = () => payload.heartbeat().catch((error: unknown) => {
-      this.membershipInDoubt = true;
-      throw error;
-    });
+    const heartbeat = () =>
+      payload.heartbeat().catch((error: unknown) => {
+        this.membershipInDoubt = true;
+        throw error;
+      });
     const live = () => payload.isRunning() && !payload.isStale() && !this.fatal && !this.membershipInDoubt;
     // Before each write, the coordinator is asked whether it still counts this member in. KafkaJS sends a
     // heartbeat only once its interval has passed since the last accepted one (well inside the session, so
     // a member that skips it cannot have been evicted yet), and always after a refused one: a member frozen
     // past its session, or handed the rest of a fetch after KafkaJS's own heartbeat was refused, learns it
     // before it writes what the partitions' new owners write too.
-    const stillMember = () => heartbeat().then(() => true, () => false);
+    const stillMember = () =>
+      heartbeat().then(
+        () => true,
+        () => false,
+      );
     if (!(await stillMember()) || !live()) return;
     const key = `${batch.topic}:${batch.partition}`;
     metrics.lag.set({ group: groupId, topic: batch.topic, partition: batch.partition }, Number(batch.offsetLag()));
@@ -214,8 +246,15 @@ export class ConsumerGroup {
         // Retention deleted records this group never applied: the store cannot be exact any more. Said
         // loudly (log, metric) instead of going on from the log's start as if nothing happened.
         metrics.gaps.inc({ group: groupId, topic: batch.topic });
-        this.log.error({ topic: batch.topic, partition: batch.partition, applied: next.toString(), logStart: start.value.toString() },
-          `records ${next}..${start.value - 1n} of ${key} were deleted by retention before this group applied them: rebuild the store from a complete history (see connector.topics.retentionMs)`);
+        this.log.error(
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            applied: next.toString(),
+            logStart: start.value.toString(),
+          },
+          `records ${next}..${start.value - 1n} of ${key} were deleted by retention before this group applied them: rebuild the store from a complete history (see connector.topics.retentionMs)`,
+        );
         next = start.value;
       }
       this.next.set(key, next);
@@ -239,8 +278,13 @@ export class ConsumerGroup {
       const chunk = fresh.slice(start, start + batchSize);
       const decoded = await this.attempt(() => this.decode(chunk), live, heartbeat);
       if (decoded.kind !== 'done') return;
-      if ((await this.attempt(() => this.deadLetter(batch, decoded.value.rejections, 'decode'), live, heartbeat)).kind !== 'done') return;
-      if (!(await this.applyIsolating(batch, decoded.value.records, nextOf(chunk.at(-1)!.offset), live, heartbeat))) return;
+      if (
+        (await this.attempt(() => this.deadLetter(batch, decoded.value.rejections, 'decode'), live, heartbeat)).kind !==
+        'done'
+      )
+        return;
+      if (!(await this.applyIsolating(batch, decoded.value.records, nextOf(chunk.at(-1)!.offset), live, heartbeat)))
+        return;
       const lastOffset = chunk.at(-1)!.offset;
       this.next.set(key, BigInt(nextOf(lastOffset)));
       metrics.records.inc({ group: groupId, topic: batch.topic }, chunk.length);
@@ -256,10 +300,19 @@ export class ConsumerGroup {
    * records are applied in halves (sinks are idempotent, so what a failed half wrote is harmless) until
    * the one refused is alone; it goes to the dead-letter topic with the store's reason.
    */
-  private async applyIsolating(batch: Batch, records: SinkRecord[], nextOffset: string, live: () => boolean, heartbeat: () => Promise<void>): Promise<boolean> {
+  private async applyIsolating(
+    batch: Batch,
+    records: SinkRecord[],
+    nextOffset: string,
+    live: () => boolean,
+    heartbeat: () => Promise<void>,
+  ): Promise<boolean> {
     const { sink } = this.options;
     const outcome = await this.attempt(
-      () => sink.apply({ topic: batch.topic, partition: batch.partition, records, nextOffset }, (rejections) => this.deadLetter(batch, rejections, 'sink')),
+      () =>
+        sink.apply({ topic: batch.topic, partition: batch.partition, records, nextOffset }, (rejections) =>
+          this.deadLetter(batch, rejections, 'sink'),
+        ),
       live,
       heartbeat,
     );
@@ -272,13 +325,16 @@ export class ConsumerGroup {
     }
     if (records.length === 1) {
       const rejection = { offset: records[0]!.offset, reason: `refused by the store: ${describeError(outcome.error)}` };
-      if ((await this.attempt(() => this.deadLetter(batch, [rejection], 'sink'), live, heartbeat)).kind !== 'done') return false;
+      if ((await this.attempt(() => this.deadLetter(batch, [rejection], 'sink'), live, heartbeat)).kind !== 'done')
+        return false;
       return this.applyIsolating(batch, [], nextOffset, live, heartbeat);
     }
     const half = Math.ceil(records.length / 2);
     const first = records.slice(0, half);
-    return (await this.applyIsolating(batch, first, nextOf(first.at(-1)!.offset), live, heartbeat))
-      && this.applyIsolating(batch, records.slice(half), nextOffset, live, heartbeat);
+    return (
+      (await this.applyIsolating(batch, first, nextOf(first.at(-1)!.offset), live, heartbeat)) &&
+      this.applyIsolating(batch, records.slice(half), nextOffset, live, heartbeat)
+    );
   }
 
   private async decode(messages: Batch['messages']): Promise<{ records: SinkRecord[]; rejections: Rejection[] }> {
@@ -292,11 +348,12 @@ export class ConsumerGroup {
       }
       try {
         // Without a promise per record once the schema id is known.
-        const event = this.options.codec.decodeKnown(message.value) ?? await this.options.codec.decode(message.value);
+        const event = this.options.codec.decodeKnown(message.value) ?? (await this.options.codec.decode(message.value));
         records.push({ offset: message.offset, key, event });
       } catch (error) {
         if (isUnavailable(error)) throw error;
-        if (isRegistryRefusal(error)) throw new FatalError(`the schema registry refused this group: ${describeError(error)}`, { cause: error });
+        if (isRegistryRefusal(error))
+          throw new FatalError(`the schema registry refused this group: ${describeError(error)}`, { cause: error });
         rejections.push({ offset: message.offset, reason: `cannot decode: ${(error as Error).message}` });
       }
     }
@@ -308,7 +365,11 @@ export class ConsumerGroup {
    * stopping, lost the partition, or stopped on a fatal error: the records are then read again by
    * whoever owns the partition.
    */
-  private async attempt<T>(call: () => Promise<T>, live: () => boolean, heartbeat: () => Promise<void>): Promise<Outcome<T>> {
+  private async attempt<T>(
+    call: () => Promise<T>,
+    live: () => boolean,
+    heartbeat: () => Promise<void>,
+  ): Promise<Outcome<T>> {
     for (let attempt = 0; ; attempt++) {
       this.callStartedAt = Date.now();
       try {
@@ -331,14 +392,25 @@ export class ConsumerGroup {
         await sleep(backoffDelay(this.options.backoff, attempt));
         // A heartbeat refused (a rebalance, this member evicted while it waited) means the partition may be
         // another member's by now: let go rather than write beside the new owner.
-        if (!(await heartbeat().then(() => true, () => false))) return { kind: 'gone' };
+        if (
+          !(await heartbeat().then(
+            () => true,
+            () => false,
+          ))
+        )
+          return { kind: 'gone' };
       }
     }
   }
 
   private stopOnFatal(error: unknown): void {
     if (this.fatal) return;
-    this.fatal = error instanceof FatalError ? error : new FatalError(`${this.options.groupId} (${this.options.sink.name}) stopped: ${describeError(error)}`, { cause: error });
+    this.fatal =
+      error instanceof FatalError
+        ? error
+        : new FatalError(`${this.options.groupId} (${this.options.sink.name}) stopped: ${describeError(error)}`, {
+            cause: error,
+          });
     metrics.fatal.inc({ group: this.options.groupId });
     this.log.error({ err: error }, this.fatal.message);
     this.rejectFailed(this.fatal);

@@ -85,7 +85,8 @@ export function decodeRecord(decoder: KafkaDecoder, batchContext: BatchContext) 
   const { firstOffset, firstTimestamp, magicByte, isControlBatch = false, timestampType, maxTimestamp } = batchContext;
   const attributes = decoder.readInt8();
   const timestampDelta = readVarLong(decoder);
-  const timestamp = timestampType === LOG_APPEND_TIME && maxTimestamp ? maxTimestamp : sum(firstTimestamp, timestampDelta);
+  const timestamp =
+    timestampType === LOG_APPEND_TIME && maxTimestamp ? maxTimestamp : sum(firstTimestamp, timestampDelta);
   const offset = sum(firstOffset, decoder.readVarInt());
   const key = decoder.readVarIntBytes();
   const value = decoder.readVarIntBytes();
@@ -95,12 +96,28 @@ export function decodeRecord(decoder: KafkaDecoder, batchContext: BatchContext) 
     const header = decoder.readVarIntBytes();
     // Looked up as KafkaJS looks it up (inherited names included), so that even odd names come out alike.
     const previous = headers[name] as unknown;
-    const values = previous === undefined ? header : Array.isArray(previous) ? [...(previous as (Buffer | null)[]), header] : [previous as Buffer, header];
+    const values =
+      previous === undefined
+        ? header
+        : Array.isArray(previous)
+          ? [...(previous as (Buffer | null)[]), header]
+          : [previous as Buffer, header];
     // A header named __proto__ is a property of its own, as in KafkaJS's object literal, not the prototype.
-    if (name === '__proto__') Object.defineProperty(headers, name, { value: values, enumerable: true, writable: true, configurable: true });
+    if (name === '__proto__')
+      Object.defineProperty(headers, name, { value: values, enumerable: true, writable: true, configurable: true });
     else headers[name] = values;
   }
-  return { magicByte, attributes, timestamp, offset, key, value, headers, isControlRecord: isControlBatch, batchContext };
+  return {
+    magicByte,
+    attributes,
+    timestamp,
+    offset,
+    key,
+    value,
+    headers,
+    isControlRecord: isControlBatch,
+    batchContext,
+  };
 }
 
 let installed = false;

@@ -27,10 +27,17 @@ export interface SinkContext {
 
 /** The keys of every consumer group's block, beside its sink's own. */
 const groupKeys = (sink: string) => ({
-  enabled: z.boolean().default(true).describe('Run this group under `run`, and under `consumer` when no group is named.'),
+  enabled: z
+    .boolean()
+    .default(true)
+    .describe('Run this group under `run`, and under `consumer` when no group is named.'),
   groupId: name.default(`shardline-${sink}`).describe('The Kafka consumer group.'),
-  batchSize: positiveInt.optional().describe('Records the sink gets in one write; `consumers.batchSize` when left out.'),
-  partitionsConsumedConcurrently: positiveInt.max(100).default(1)
+  batchSize: positiveInt
+    .optional()
+    .describe('Records the sink gets in one write; `consumers.batchSize` when left out.'),
+  partitionsConsumedConcurrently: positiveInt
+    .max(100)
+    .default(1)
     .describe("Partitions applied at once: while one partition's batch waits for the store, another's is decoded."),
 });
 
@@ -38,7 +45,8 @@ type GroupKeys = ReturnType<typeof groupKeys>;
 /** The block `consumers.<name>`: the sink's own keys and the group's. */
 type Block<Shape extends z.core.$ZodShape> = z.ZodObject<Shape & GroupKeys, z.core.$strict>;
 /** A sink's parsed block: its own settings and the group's (spelled apart, so that a list of sinks keeps the group's types). */
-export type SinkConfig<Shape extends z.core.$ZodShape> = z.output<z.ZodObject<Shape, z.core.$strict>> & z.output<z.ZodObject<GroupKeys>>;
+export type SinkConfig<Shape extends z.core.$ZodShape> = z.output<z.ZodObject<Shape, z.core.$strict>> &
+  z.output<z.ZodObject<GroupKeys>>;
 
 /** What a sink is, but for its config. Methods, so that sinks of different shapes make one list of SinkDefinition. */
 interface SinkParts<Name extends string, Shape extends z.core.$ZodShape> {
@@ -51,7 +59,10 @@ interface SinkParts<Name extends string, Shape extends z.core.$ZodShape> {
   create(config: SinkConfig<Shape>, context: SinkContext): Sink;
 }
 
-export interface SinkDefinition<Name extends string = string, Shape extends z.core.$ZodShape = z.core.$ZodShape> extends SinkParts<Name, Shape> {
+export interface SinkDefinition<
+  Name extends string = string,
+  Shape extends z.core.$ZodShape = z.core.$ZodShape,
+> extends SinkParts<Name, Shape> {
   config: Block<Shape>;
 }
 
@@ -60,6 +71,8 @@ export interface SinkDefinition<Name extends string = string, Shape extends z.co
  * enabled, groupId, batchSize and partitionsConsumedConcurrently, are added), the stores it needs, its checks
  * against the declared entities and its factory. `cli/sinks.ts` lists them.
  */
-export function defineSink<Name extends string, Shape extends z.core.$ZodShape>(spec: SinkParts<Name, Shape> & { config: z.ZodObject<Shape, z.core.$strict> }): SinkDefinition<Name, Shape> {
+export function defineSink<Name extends string, Shape extends z.core.$ZodShape>(
+  spec: SinkParts<Name, Shape> & { config: z.ZodObject<Shape, z.core.$strict> },
+): SinkDefinition<Name, Shape> {
   return { ...spec, config: z.strictObject(groupKeys(spec.name)).extend(spec.config.shape) as Block<Shape> };
 }

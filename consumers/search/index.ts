@@ -5,14 +5,26 @@ import { defineSink, type SinkContext } from '../runtime/sink-definition.ts';
 import { searchConfigSchema, type SearchConfig } from './config.ts';
 import { SearchSink } from './search-sink.ts';
 
-export const openSearchClient = (config: SearchConfig): Client => new Client({
-  node: config.url,
-  auth: config.username ? { username: config.username, password: config.password ?? '' } : undefined,
-});
+export const openSearchClient = (config: SearchConfig): Client =>
+  new Client({
+    node: config.url,
+    auth: config.username ? { username: config.username, password: config.password ?? '' } : undefined,
+  });
 
 /** A search sink writing the configured documents, into `targetIndex` instead of the aliases for a reindex. */
-export const searchSink = (config: SearchConfig, context: Pick<SinkContext, 'group' | 'views'>, targetIndex?: Record<string, string>): SearchSink =>
-  new SearchSink({ group: context.group, client: openSearchClient(config), config, views: context.views, targetIndex, itemBackoff: { baseMs: 200, maxMs: 5_000, attempts: 10 } });
+export const searchSink = (
+  config: SearchConfig,
+  context: Pick<SinkContext, 'group' | 'views'>,
+  targetIndex?: Record<string, string>,
+): SearchSink =>
+  new SearchSink({
+    group: context.group,
+    client: openSearchClient(config),
+    config,
+    views: context.views,
+    targetIndex,
+    itemBackoff: { baseMs: 200, maxMs: 5_000, attempts: 10 },
+  });
 
 /** Every documented entity is declared, and every field a document names is one of its fields. */
 function checkDocuments(config: SearchConfig, views: Record<string, EntityView>, report: ReportProblem): void {
@@ -22,9 +34,14 @@ function checkDocuments(config: SearchConfig, views: Record<string, EntityView>,
       report(['documents', entity], `'${entity}' is not a declared entity`);
       continue;
     }
-    const named: [string, string[]][] = [['fields', transform.fields ?? []], ['text', transform.text], ['rename', Object.keys(transform.rename)]];
+    const named: [string, string[]][] = [
+      ['fields', transform.fields ?? []],
+      ['text', transform.text],
+      ['rename', Object.keys(transform.rename)],
+    ];
     for (const [key, names] of named) {
-      for (const field of names) if (!fields[field]) report(['documents', entity, key], `'${field}' is not a field of ${entity}`);
+      for (const field of names)
+        if (!fields[field]) report(['documents', entity, key], `'${field}' is not a field of ${entity}`);
     }
   }
 }

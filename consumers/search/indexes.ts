@@ -33,7 +33,11 @@ const APPLY_SCRIPT = `
 
 /** Indices behind aliases: `<prefix>-<entity>` is the alias searches and writes use; `-v<n>` are the indices. */
 export class SearchIndexes {
-  constructor(private readonly client: Client, private readonly config: SearchConfig, private readonly views: Record<string, EntityView>) {}
+  constructor(
+    private readonly client: Client,
+    private readonly config: SearchConfig,
+    private readonly views: Record<string, EntityView>,
+  ) {}
 
   alias(entity: string): string {
     return `${this.config.indexPrefix}-${entity}`;
@@ -46,10 +50,12 @@ export class SearchIndexes {
   /** The index the alias points at, creating the first one when there is none. */
   async ensure(entity: string): Promise<string> {
     const alias = this.alias(entity);
-    const existing = await this.client.indices.getAlias({ name: alias }).catch((error: { meta?: { statusCode?: number } }) => {
-      if (error.meta?.statusCode === 404) return undefined;
-      throw error;
-    });
+    const existing = await this.client.indices
+      .getAlias({ name: alias })
+      .catch((error: { meta?: { statusCode?: number } }) => {
+        if (error.meta?.statusCode === 404) return undefined;
+        throw error;
+      });
     const current = existing ? Object.keys(existing.body)[0] : undefined;
     if (current) return current;
     const index = `${alias}-v1`;
@@ -60,21 +66,25 @@ export class SearchIndexes {
 
   async create(entity: string, index: string): Promise<void> {
     const transform = this.config.documents[entity]!;
-    await this.client.indices.create({
-      index,
-      body: {
-        settings: { number_of_shards: this.config.shards, number_of_replicas: this.config.replicas },
-        mappings: mappingFor(this.views[entity]!, transform) as never,
-      },
-    }).catch((error: { meta?: { body?: { error?: { type?: string } } } }) => {
-      if (error.meta?.body?.error?.type !== 'resource_already_exists_exception') throw error;
-    });
+    await this.client.indices
+      .create({
+        index,
+        body: {
+          settings: { number_of_shards: this.config.shards, number_of_replicas: this.config.replicas },
+          mappings: mappingFor(this.views[entity]!, transform) as never,
+        },
+      })
+      .catch((error: { meta?: { body?: { error?: { type?: string } } } }) => {
+        if (error.meta?.body?.error?.type !== 'resource_already_exists_exception') throw error;
+      });
   }
 
   /** Moves the alias from one index to another in one step; searches never see tombstones through it. */
   async point(entity: string, from: string | undefined, to: string): Promise<void> {
     const alias = this.alias(entity);
-    const actions: unknown[] = [{ add: { index: to, alias, is_write_index: true, filter: { term: { shardline_deleted: false } } } }];
+    const actions: unknown[] = [
+      { add: { index: to, alias, is_write_index: true, filter: { term: { shardline_deleted: false } } } },
+    ];
     if (from) actions.unshift({ remove: { index: from, alias } });
     await this.client.indices.updateAliases({ body: { actions } as never });
   }

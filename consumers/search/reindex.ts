@@ -28,8 +28,10 @@ async function checkWholeHistory(kafka: Kafka, topics: string[]): Promise<void> 
       const trimmed = (await admin.fetchTopicOffsets(topic)).filter(({ low }) => low !== '0');
       if (trimmed.length === 0) continue;
       const where = trimmed.map(({ partition, low }) => `partition ${partition} starts at ${low}`).join(', ');
-      throw new Error(`topic ${topic} no longer starts at offset 0 (${where}): its history was trimmed, so the new index would miss items; `
-        + 'keep the change topics\' whole history (connector.topics.retentionMs: -1), or pass --allow-partial to swap the alias anyway');
+      throw new Error(
+        `topic ${topic} no longer starts at offset 0 (${where}): its history was trimmed, so the new index would miss items; ` +
+          "keep the change topics' whole history (connector.topics.retentionMs: -1), or pass --allow-partial to swap the alias anyway",
+      );
     }
   } finally {
     await admin.disconnect();
@@ -41,7 +43,10 @@ async function checkWholeHistory(kafka: Kafka, topics: string[]): Promise<void> 
  * The replay runs on after the swap until it is caught up again, so changes the live group wrote to the
  * old index meanwhile reach the new one too; versioned writes make the overlap harmless.
  */
-export async function reindex(plan: ReindexPlan, progress: (message: string) => void = () => {}): Promise<{ from: string; to: string }> {
+export async function reindex(
+  plan: ReindexPlan,
+  progress: (message: string) => void = () => {},
+): Promise<{ from: string; to: string }> {
   if (!plan.allowPartial) await checkWholeHistory(plan.kafka, plan.topics);
   const { current, next } = await plan.indexes.next(plan.entity);
   await plan.indexes.create(plan.entity, next);

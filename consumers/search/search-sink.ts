@@ -76,12 +76,17 @@ function scriptedUpdate(change: Change): BulkItem {
   return {
     offset,
     action: { update: { _index: index, _id: id, retry_on_conflict: 5 } },
-    body: { scripted_upsert: true, upsert: {}, script: { id: APPLY_SCRIPT_ID, params: { version, deleted, doc, table, key, floor } } },
+    body: {
+      scripted_upsert: true,
+      upsert: {},
+      script: { id: APPLY_SCRIPT_ID, params: { version, deleted, doc, table, key, floor } },
+    },
   };
 }
 
 /** Versions compare as the apply script compares them: by length, then by text. */
-const newer = (incoming: string, current: string): boolean => incoming.length > current.length || (incoming.length === current.length && incoming > current);
+const newer = (incoming: string, current: string): boolean =>
+  incoming.length > current.length || (incoming.length === current.length && incoming > current);
 const below = (version: string, floor: string | null): boolean => floor !== null && newer(floor, version);
 
 /** Answers about the document itself (it does not fit the mapping, the script refuses its values). */
@@ -114,12 +119,14 @@ export class SearchSink implements Sink {
       else await this.indexes.ensure(entity);
       this.targets.set(entity, target ?? this.indexes.alias(entity));
     }
-    await this.options.client.indices.create({
-      index: PROGRESS_INDEX,
-      body: { settings: { number_of_shards: 1, number_of_replicas: this.options.config.replicas } },
-    }).catch((error: { meta?: { body?: { error?: { type?: string } } } }) => {
-      if (error.meta?.body?.error?.type !== 'resource_already_exists_exception') throw error;
-    });
+    await this.options.client.indices
+      .create({
+        index: PROGRESS_INDEX,
+        body: { settings: { number_of_shards: 1, number_of_replicas: this.options.config.replicas } },
+      })
+      .catch((error: { meta?: { body?: { error?: { type?: string } } } }) => {
+        if (error.meta?.body?.error?.type !== 'resource_already_exists_exception') throw error;
+      });
   }
 
   private progressId(topic: string, partition: number): string {
@@ -127,10 +134,12 @@ export class SearchSink implements Sink {
   }
 
   async progress(topic: string, partition: number): Promise<string | undefined> {
-    const response = await this.options.client.get({ index: PROGRESS_INDEX, id: this.progressId(topic, partition) }).catch((error: { meta?: { statusCode?: number } }) => {
-      if (error.meta?.statusCode === 404) return undefined;
-      throw error;
-    });
+    const response = await this.options.client
+      .get({ index: PROGRESS_INDEX, id: this.progressId(topic, partition) })
+      .catch((error: { meta?: { statusCode?: number } }) => {
+        if (error.meta?.statusCode === 404) return undefined;
+        throw error;
+      });
     return (response?.body._source as { next_offset?: string } | undefined)?.next_offset;
   }
 
@@ -157,12 +166,27 @@ export class SearchSink implements Sink {
         rejections.push({ offset, reason: `search ${event.entity}: ${error.message}` });
         continue;
       }
-      changes.push({ offset, index, id: documentId(event.table, key), table: event.table, key, version: event.version, deleted, inserted: event.op === 'INSERT', doc, floor: null });
+      changes.push({
+        offset,
+        index,
+        id: documentId(event.table, key),
+        table: event.table,
+        key,
+        version: event.version,
+        deleted,
+        inserted: event.op === 'INSERT',
+        doc,
+        floor: null,
+      });
     }
     rejections.push(...(await this.bulk(await this.writes(changes))));
     for (const sweep of sweeps) await this.sweep(sweep);
     await deadLetter(rejections);
-    await this.options.client.index({ index: PROGRESS_INDEX, id: this.progressId(batch.topic, batch.partition), body: { next_offset: batch.nextOffset } });
+    await this.options.client.index({
+      index: PROGRESS_INDEX,
+      id: this.progressId(batch.topic, batch.partition),
+      body: { next_offset: batch.nextOffset },
+    });
   }
 
   /**
@@ -175,7 +199,8 @@ export class SearchSink implements Sink {
     // Stored first: from now on a change of this table below the sweep is refused (see the apply script).
     const id = floorId(index, table);
     const stored = (await this.readFloors([id])).get(id);
-    if (!stored || BigInt(stored) < BigInt(version)) await client.index({ index: PROGRESS_INDEX, id, body: { version }, refresh: true });
+    if (!stored || BigInt(stored) < BigInt(version))
+      await client.index({ index: PROGRESS_INDEX, id, body: { version }, refresh: true });
     await client.indices.refresh({ index });
     // Documents written while it runs conflict; passes repeat until one meets no conflict.
     for (let pass = 0; ; pass++) {
@@ -185,7 +210,11 @@ export class SearchSink implements Sink {
         conflicts: 'proceed',
         body: {
           query: { bool: { filter: [{ term: { table } }], must_not: [{ term: { shardline_deleted: true } }] } },
-          script: { lang: 'painless', source: SWEEP_SCRIPT, params: { version, below: (BigInt(version) - 1n).toString() } },
+          script: {
+            lang: 'painless',
+            source: SWEEP_SCRIPT,
+            params: { version, below: (BigInt(version) - 1n).toString() },
+          },
         },
       });
       if (((response.body as { version_conflicts?: number }).version_conflicts ?? 0) === 0) return;
@@ -208,7 +237,10 @@ export class SearchSink implements Sink {
   private async writes(changes: Change[]): Promise<BulkItem[]> {
     const first = new Map<string, Change>();
     for (const change of changes) if (!first.has(documentOf(change))) first.set(documentOf(change), change);
-    const current = await this.currentDocuments(changes, [...first.values()].filter((change) => !change.inserted));
+    const current = await this.currentDocuments(
+      changes,
+      [...first.values()].filter((change) => !change.inserted),
+    );
     const items: BulkItem[] = [];
     for (const change of changes) {
       const scripted = scriptedUpdate(change);
@@ -221,12 +253,18 @@ export class SearchSink implements Sink {
         items.push(scripted);
         continue;
       }
-      if (below(change.version, change.floor) || (found?.version !== undefined && !newer(change.version, found.version))) continue;
+      if (
+        below(change.version, change.floor) ||
+        (found?.version !== undefined && !newer(change.version, found.version))
+      )
+        continue;
       const source = change.deleted
         ? { table: change.table, key: change.key, shardline_version: change.version, shardline_deleted: true }
         : { ...change.doc, shardline_version: change.version, shardline_deleted: false };
       const action = found
-        ? { index: { _index: change.index, _id: change.id, if_seq_no: found.seqNo, if_primary_term: found.primaryTerm } }
+        ? {
+            index: { _index: change.index, _id: change.id, if_seq_no: found.seqNo, if_primary_term: found.primaryTerm },
+          }
         : { create: { _index: change.index, _id: change.id } };
       items.push({ offset: change.offset, action, body: source, onConflict: scripted });
     }
@@ -241,11 +279,21 @@ export class SearchSink implements Sink {
     const current = new Map<string, Current | 'unreadable'>();
     if (changes.length === 0) return current;
     const floorIds = [...new Set(changes.map((change) => floorId(change.index, change.table)))];
-    const response = await this.options.client.mget({ body: { docs: [
-      ...floorIds.map((id) => ({ _index: PROGRESS_INDEX, _id: id, _source: ['version'] })),
-      ...firsts.map((change) => ({ _index: change.index, _id: change.id, _source: ['shardline_version'] })),
-    ] } });
-    type Found = { found?: boolean; _seq_no?: number; _primary_term?: number; _source?: { shardline_version?: string; version?: string }; error?: unknown };
+    const response = await this.options.client.mget({
+      body: {
+        docs: [
+          ...floorIds.map((id) => ({ _index: PROGRESS_INDEX, _id: id, _source: ['version'] })),
+          ...firsts.map((change) => ({ _index: change.index, _id: change.id, _source: ['shardline_version'] })),
+        ],
+      },
+    });
+    type Found = {
+      found?: boolean;
+      _seq_no?: number;
+      _primary_term?: number;
+      _source?: { shardline_version?: string; version?: string };
+      error?: unknown;
+    };
     const docs = (response.body as { docs: Found[] }).docs;
     const floors = new Map<string, string>();
     floorIds.forEach((id, position) => {
@@ -256,8 +304,14 @@ export class SearchSink implements Sink {
     docs.slice(floorIds.length).forEach((doc, position) => {
       const change = firsts[position]!;
       // Without its sequence number a write could not be conditional: such a document takes the scripted path.
-      if (doc.error || (doc.found && (typeof doc._seq_no !== 'number' || typeof doc._primary_term !== 'number'))) current.set(documentOf(change), 'unreadable');
-      else if (doc.found) current.set(documentOf(change), { version: doc._source?.shardline_version, seqNo: doc._seq_no!, primaryTerm: doc._primary_term! });
+      if (doc.error || (doc.found && (typeof doc._seq_no !== 'number' || typeof doc._primary_term !== 'number')))
+        current.set(documentOf(change), 'unreadable');
+      else if (doc.found)
+        current.set(documentOf(change), {
+          version: doc._source?.shardline_version,
+          seqNo: doc._seq_no!,
+          primaryTerm: doc._primary_term!,
+        });
     });
     return current;
   }
@@ -266,7 +320,9 @@ export class SearchSink implements Sink {
     if (ids.length === 0) return new Map();
     const response = await this.options.client.mget({ index: PROGRESS_INDEX, body: { ids } });
     const docs = (response.body as { docs: { _id: string; found?: boolean; _source?: { version?: string } }[] }).docs;
-    return new Map(docs.filter((doc) => doc.found && doc._source?.version).map((doc) => [doc._id, doc._source!.version!]));
+    return new Map(
+      docs.filter((doc) => doc.found && doc._source?.version).map((doc) => [doc._id, doc._source!.version!]),
+    );
   }
 
   /** Sends the items, retrying those answered 429 or 5xx; returns those OpenSearch refused for good. */
@@ -274,8 +330,12 @@ export class SearchSink implements Sink {
     const rejections: Rejection[] = [];
     let pending = items;
     for (let attempt = 0; pending.length > 0; attempt++) {
-      const response = await this.options.client.bulk({ body: pending.flatMap((item) => [item.action, item.body]) as never });
-      const results = (response.body as { items: Record<string, { status: number; error?: { type?: string; reason?: string } }>[] }).items;
+      const response = await this.options.client.bulk({
+        body: pending.flatMap((item) => [item.action, item.body]) as never,
+      });
+      const results = (
+        response.body as { items: Record<string, { status: number; error?: { type?: string; reason?: string } }>[] }
+      ).items;
       const retry: BulkItem[] = [];
       results.forEach((result, index) => {
         const outcome = Object.values(result)[0]!;
@@ -284,11 +344,16 @@ export class SearchSink implements Sink {
         if (outcome.status === 409 && item.onConflict) retry.push(item.onConflict);
         else if (outcome.status === 429 || outcome.status >= 500 || outcome.status === 409) retry.push(item);
         else if (refusesTheDocument(outcome.status, outcome.error?.type)) {
-          rejections.push({ offset: item.offset, reason: `OpenSearch refused the document (${outcome.status} ${outcome.error?.type}): ${outcome.error?.reason ?? ''}` });
+          rejections.push({
+            offset: item.offset,
+            reason: `OpenSearch refused the document (${outcome.status} ${outcome.error?.type}): ${outcome.error?.reason ?? ''}`,
+          });
         } else {
           // A write block, missing permissions or a missing index refuse every document alike: the batch
           // fails and is retried until someone fixes the cluster, instead of filling the dead-letter topic.
-          throw new Error(`OpenSearch refuses writes (${outcome.status} ${outcome.error?.type}): ${outcome.error?.reason ?? ''}`);
+          throw new Error(
+            `OpenSearch refuses writes (${outcome.status} ${outcome.error?.type}): ${outcome.error?.reason ?? ''}`,
+          );
         }
       });
       if (retry.length > 0 && attempt + 1 >= this.options.itemBackoff.attempts) {

@@ -20,5 +20,7 @@ export type ReportProblem = (path: PropertyKey[], message: string) => void;
 export const CROSS_FIELD = 'crossField';
 
 /** A ReportProblem that adds the problem to a zod refinement at `base` + its path. */
-export const reportAt = (context: z.RefinementCtx, base: PropertyKey[]): ReportProblem => (path, message) =>
-  context.addIssue({ code: 'custom', path: [...base, ...path], message, params: { [CROSS_FIELD]: true } });
+export const reportAt =
+  (context: z.RefinementCtx, base: PropertyKey[]): ReportProblem =>
+  (path, message) =>
+    context.addIssue({ code: 'custom', path: [...base, ...path], message, params: { [CROSS_FIELD]: true } });

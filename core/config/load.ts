@@ -5,7 +5,10 @@ import { CROSS_FIELD } from './common.ts';
 
 /** An invalid configuration: every problem, each naming the key, the value and what is expected. */
 export class ConfigError extends Error {
-  constructor(readonly problems: string[], source: string) {
+  constructor(
+    readonly problems: string[],
+    source: string,
+  ) {
     super(`invalid configuration (${source}):\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
     this.name = 'ConfigError';
   }
@@ -29,7 +32,11 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
  * Environment overrides: the endpoint variables, and SHARDLINE_CONFIG__<key>__<key>=<YAML value> for any
  * key (secrets belong here rather than in the file).
  */
-export function applyEnvironment(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, endpointKeys: readonly EndpointKey[]): Record<string, unknown> {
+export function applyEnvironment(
+  raw: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  endpointKeys: readonly EndpointKey[],
+): Record<string, unknown> {
   const config = structuredClone(raw);
   for (const [variable, path, convert] of endpointKeys) {
     const value = env[variable];
@@ -53,7 +60,10 @@ const show = (value: unknown): string => {
 
 /** `consumers.rollups.definitions[0].measures[1].field`, or `(top level)`. */
 const keyOf = (path: readonly PropertyKey[]): string =>
-  path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '') || '(top level)';
+  path
+    .map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`))
+    .join('')
+    .replace(/^\./, '') || '(top level)';
 
 /** One problem as a user reads it: the key, the value given (secrets redacted) and what is expected. */
 function describeIssue(issue: z.core.$ZodIssue): string {

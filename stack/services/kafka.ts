@@ -4,7 +4,15 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { NATIVE_PORTS } from '../endpoints.ts';
-import { brokerAddress, kafkaClusterLayout, kafkaDataDir, log4jProperties, serverProperties, type KafkaClusterLayout, type KafkaNode } from '../kafka-config.ts';
+import {
+  brokerAddress,
+  kafkaClusterLayout,
+  kafkaDataDir,
+  log4jProperties,
+  serverProperties,
+  type KafkaClusterLayout,
+  type KafkaNode,
+} from '../kafka-config.ts';
 import { repoRoot, serviceDir, stackHome } from '../paths.ts';
 import { requireJava } from '../java-runtime.ts';
 import { mavenDependencies } from '../provision.ts';
@@ -47,16 +55,32 @@ export function kafkaNodeServices(layout: KafkaClusterLayout, options: NodeOptio
       writeFileSync(join(node.dir, 'log4j2.properties'), log4jProperties);
       if (!existsSync(join(kafkaDataDir(node), 'meta.properties'))) {
         const java = requireJava(17);
-        execFileSync(java, ['-cp', classpath, 'kafka.tools.StorageTool', 'format', `--cluster-id=${sharedClusterId()}`, '--config', join(node.dir, 'server.properties')], { stdio: ['ignore', 'ignore', 'inherit'] });
+        execFileSync(
+          java,
+          [
+            '-cp',
+            classpath,
+            'kafka.tools.StorageTool',
+            'format',
+            `--cluster-id=${sharedClusterId()}`,
+            '--config',
+            join(node.dir, 'server.properties'),
+          ],
+          { stdio: ['ignore', 'ignore', 'inherit'] },
+        );
       }
     },
 
     async start() {
       const java = requireJava(17);
       return startDetached({ name: this.name, dir: node.dir }, java, [
-        ...options.heap, '-XX:+UseG1GC',
+        ...options.heap,
+        '-XX:+UseG1GC',
         `-Dlog4j2.configurationFile=${join(node.dir, 'log4j2.properties')}`,
-        '-cp', classpath, 'kafka.Kafka', join(node.dir, 'server.properties'),
+        '-cp',
+        classpath,
+        'kafka.Kafka',
+        join(node.dir, 'server.properties'),
       ]);
     },
 
@@ -66,7 +90,9 @@ export function kafkaNodeServices(layout: KafkaClusterLayout, options: NodeOptio
       try {
         await admin.connect();
         const cluster = await admin.describeCluster();
-        return addresses.every((address) => cluster.brokers.some((broker) => `${broker.host}:${broker.port}` === address));
+        return addresses.every((address) =>
+          cluster.brokers.some((broker) => `${broker.host}:${broker.port}` === address),
+        );
       } finally {
         await admin.disconnect();
       }
@@ -80,10 +106,13 @@ export function kafkaNodeServices(layout: KafkaClusterLayout, options: NodeOptio
 }
 
 /** The stack's default Kafka: one node on the native ports, in .stack/kafka. */
-export const kafkaService: Service = kafkaNodeServices(kafkaClusterLayout(1, NATIVE_PORTS.kafka, () => serviceDir('kafka')), {
-  name: () => 'kafka',
-  heap: ['-Xms256m', '-Xmx512m'],
-})[0]!;
+export const kafkaService: Service = kafkaNodeServices(
+  kafkaClusterLayout(1, NATIVE_PORTS.kafka, () => serviceDir('kafka')),
+  {
+    name: () => 'kafka',
+    heap: ['-Xms256m', '-Xmx512m'],
+  },
+)[0]!;
 
 /** Several JVMs share the machine: each node gets a modest heap. */
 export const CLUSTER_NODE_HEAP = ['-Xms128m', '-Xmx384m'];
@@ -91,10 +120,13 @@ export const CLUSTER_NODE_HEAP = ['-Xms128m', '-Xmx384m'];
 /** The stack's cluster of `brokers` nodes from `basePort` on: services kafka-1..N in .stack/kafka-cluster-<base port>/node-<i>. */
 export function kafkaClusterServices(brokers: number, basePort: number = NATIVE_PORTS.kafka): Service[] {
   const home = join(stackHome, `kafka-cluster-${basePort}`);
-  return kafkaNodeServices(kafkaClusterLayout(brokers, basePort, (id) => join(home, `node-${id}`)), {
-    name: (node) => `kafka-${node.id}`,
-    heap: CLUSTER_NODE_HEAP,
-  });
+  return kafkaNodeServices(
+    kafkaClusterLayout(brokers, basePort, (id) => join(home, `node-${id}`)),
+    {
+      name: (node) => `kafka-${node.id}`,
+      heap: CLUSTER_NODE_HEAP,
+    },
+  );
 }
 
 /** The clusters `kafkaClusterServices` left on disk, whether running or not, so that down and status find them. */

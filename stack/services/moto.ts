@@ -20,7 +20,10 @@ export const motoService: Service = {
   readyTimeoutMs: 30_000,
 
   async provision() {
-    const python = requireCommand('python3', 'Install Python 3 with venv and pip (Debian: apt-get install python3-venv python3-pip).');
+    const python = requireCommand(
+      'python3',
+      'Install Python 3 with venv and pip (Debian: apt-get install python3-venv python3-pip).',
+    );
     provisionOnce(venv, [MOTO_REQUIREMENT], (dir) => {
       execFileSync(python, ['-m', 'venv', dir], { stdio: 'inherit' });
       execFileSync(join(dir, 'bin', 'pip'), ['install', '-q', MOTO_REQUIREMENT], { stdio: 'inherit' });
@@ -28,7 +31,12 @@ export const motoService: Service = {
   },
 
   async start() {
-    return startDetached('moto', join(venv, 'bin', 'moto_server'), ['-H', '127.0.0.1', '-p', String(NATIVE_PORTS.moto)]);
+    return startDetached('moto', join(venv, 'bin', 'moto_server'), [
+      '-H',
+      '127.0.0.1',
+      '-p',
+      String(NATIVE_PORTS.moto),
+    ]);
   },
 
   async ready() {

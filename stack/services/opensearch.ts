@@ -24,19 +24,29 @@ export const opensearchService: Service = {
   async provision() {
     mavenDependencies(join(repoRoot, 'stack/java/opensearch/pom.xml'), libDir);
     const javac = requireCommand('javac', 'Install a JDK 17 (Debian: apt-get install openjdk-17-jdk-headless).');
-    provisionOnce(classesDir, [readFileSync(launcherSource, 'utf8'), readFileSync(join(repoRoot, 'stack/java/opensearch/pom.xml'), 'utf8')], (dir) => {
-      execFileSync(javac, ['-d', dir, '-cp', `${libDir}/*`, launcherSource], { stdio: 'inherit' });
-    });
+    provisionOnce(
+      classesDir,
+      [readFileSync(launcherSource, 'utf8'), readFileSync(join(repoRoot, 'stack/java/opensearch/pom.xml'), 'utf8')],
+      (dir) => {
+        execFileSync(javac, ['-d', dir, '-cp', `${libDir}/*`, launcherSource], { stdio: 'inherit' });
+      },
+    );
   },
 
   async start() {
     const java = requireJava(17);
     return startDetached('opensearch', java, [
-      '-Xms384m', '-Xmx512m', '-XX:+UseG1GC',
+      '-Xms384m',
+      '-Xmx512m',
+      '-XX:+UseG1GC',
       '-Dlog4j2.disable.jmx=true',
       '-Dopensearch.set.netty.runtime.available.processors=false',
-      '-cp', `${libDir}/*:${classesDir}`, 'Launcher', home,
-      String(NATIVE_PORTS.opensearch), String(NATIVE_PORTS.opensearchTransport),
+      '-cp',
+      `${libDir}/*:${classesDir}`,
+      'Launcher',
+      home,
+      String(NATIVE_PORTS.opensearch),
+      String(NATIVE_PORTS.opensearchTransport),
     ]);
   },
 

@@ -8,10 +8,14 @@ import type { Service } from '../service.ts';
 import { startDetached } from '../supervisor.ts';
 
 const home = serviceDir('redis');
-const redisHint = "Install Redis (Debian: apt-get install redis-server).";
+const redisHint = 'Install Redis (Debian: apt-get install redis-server).';
 
 function redisCli(...args: string[]): string {
-  return execFileSync(requireCommand('redis-cli', redisHint), ['-h', '127.0.0.1', '-p', String(NATIVE_PORTS.redis), ...args], { encoding: 'utf8', timeout: 5_000 }).trim();
+  return execFileSync(
+    requireCommand('redis-cli', redisHint),
+    ['-h', '127.0.0.1', '-p', String(NATIVE_PORTS.redis), ...args],
+    { encoding: 'utf8', timeout: 5_000 },
+  ).trim();
 }
 
 export const redisService: Service = {
@@ -29,9 +33,20 @@ export const redisService: Service = {
   async start() {
     // The append-only file keeps the cache and its stored offsets across a restart of the server.
     return startDetached('redis', requireCommand('redis-server', redisHint), [
-      '--bind', '127.0.0.1', '--port', String(NATIVE_PORTS.redis),
-      '--dir', join(home, 'data'), '--appendonly', 'yes', '--save', '',
-      '--daemonize', 'no', '--protected-mode', 'yes',
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(NATIVE_PORTS.redis),
+      '--dir',
+      join(home, 'data'),
+      '--appendonly',
+      'yes',
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+      '--protected-mode',
+      'yes',
     ]);
   },
 

@@ -28,18 +28,25 @@ export const registryService: Service = {
 
   async start() {
     const java = requireJava(REGISTRY_JAVA);
-    return startDetached('registry', java, [
-      '-Xms128m', '-Xmx384m',
-      `-Dquarkus.http.port=${NATIVE_PORTS.registry}`,
-      '-Dquarkus.http.host=127.0.0.1',
-      // The management interface is fixed on at build time: keep it on loopback, on a port of the stack's.
-      '-Dquarkus.management.host=127.0.0.1',
-      `-Dquarkus.management.port=${NATIVE_PORTS.registryManagement}`,
-      // Schemas on disk (H2 file), not in memory: a restarted registry still knows the ids in the topics,
-      // or every record written before the restart would fail to decode.
-      `-Dapicurio.datasource.url=jdbc:h2:file:${join(home, 'data', 'registry')}`,
-      '-jar', join(appDir, 'quarkus-run.jar'),
-    ], { cwd: appDir });
+    return startDetached(
+      'registry',
+      java,
+      [
+        '-Xms128m',
+        '-Xmx384m',
+        `-Dquarkus.http.port=${NATIVE_PORTS.registry}`,
+        '-Dquarkus.http.host=127.0.0.1',
+        // The management interface is fixed on at build time: keep it on loopback, on a port of the stack's.
+        '-Dquarkus.management.host=127.0.0.1',
+        `-Dquarkus.management.port=${NATIVE_PORTS.registryManagement}`,
+        // Schemas on disk (H2 file), not in memory: a restarted registry still knows the ids in the topics,
+        // or every record written before the restart would fail to decode.
+        `-Dapicurio.datasource.url=jdbc:h2:file:${join(home, 'data', 'registry')}`,
+        '-jar',
+        join(appDir, 'quarkus-run.jar'),
+      ],
+      { cwd: appDir },
+    );
   },
 
   async ready() {

@@ -46,8 +46,22 @@ test(`SIGKILL the connector ${KILLS} times while the table changes: every change
     while (writing) {
       const Key = { PK: { S: `ORDER#${randomBetween(0, 40)}` }, SK: { S: 'ORDER' } };
       const roll = Math.random();
-      if (roll < 0.5) await dynamodb.send(new PutItemCommand({ TableName: table, Item: { ...Key, total: { N: `${randomBetween(1, 10_000)}.25` } } }));
-      else if (roll < 0.8) await dynamodb.send(new UpdateItemCommand({ TableName: table, Key, UpdateExpression: 'SET note = :n', ConditionExpression: 'attribute_exists(PK)', ExpressionAttributeValues: { ':n': { S: `n${writes}` } } })).catch(() => undefined);
+      if (roll < 0.5)
+        await dynamodb.send(
+          new PutItemCommand({ TableName: table, Item: { ...Key, total: { N: `${randomBetween(1, 10_000)}.25` } } }),
+        );
+      else if (roll < 0.8)
+        await dynamodb
+          .send(
+            new UpdateItemCommand({
+              TableName: table,
+              Key,
+              UpdateExpression: 'SET note = :n',
+              ConditionExpression: 'attribute_exists(PK)',
+              ExpressionAttributeValues: { ':n': { S: `n${writes}` } },
+            }),
+          )
+          .catch(() => undefined);
       else await dynamodb.send(new DeleteItemCommand({ TableName: table, Key }));
       writes++;
       await sleep(randomBetween(2, 15));
@@ -70,7 +84,9 @@ test(`SIGKILL the connector ${KILLS} times while the table changes: every change
   // Read until every change is there, then a little longer so that a duplicate would show.
   const caughtUp = performance.now();
   const first = await readTopics(kafka, [topic], (messages) => messages.length >= truth.length, 60_000);
-  t.diagnostic(`the last connector delivered ${first.length} of ${truth.length} changes in ${Math.round(performance.now() - caughtUp)} ms`);
+  t.diagnostic(
+    `the last connector delivered ${first.length} of ${truth.length} changes in ${Math.round(performance.now() - caughtUp)} ms`,
+  );
   assert.equal(last.exitCode, null, 'the last connector is still running');
   const read = await readTopics(kafka, [topic], (messages) => messages.length > truth.length, 5_000);
   last.kill('SIGTERM');

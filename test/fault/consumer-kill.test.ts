@@ -32,12 +32,21 @@ test(`kill the rollup and audit consumers ${RUNS} times (between insert and prog
   let crashedAtPoint = 0;
   for (let run = 0; run < RUNS; run++) {
     // Even runs crash exactly between a sink's insert and its progress record; odd runs at a random moment.
-    const faultEnv: Record<string, string> = run % 2 === 0 ? { SHARDLINE_FAULT_POINT: FAULT_POINTS[(run / 2) % 2]!, SHARDLINE_FAULT_AFTER: String(randomBetween(1, 4)) } : {};
-    const consumer: ChildProcess = spawnEntry(new URL('../harness/consumer-process.ts', import.meta.url), { ...env, ...faultEnv });
+    const faultEnv: Record<string, string> =
+      run % 2 === 0
+        ? { SHARDLINE_FAULT_POINT: FAULT_POINTS[(run / 2) % 2]!, SHARDLINE_FAULT_AFTER: String(randomBetween(1, 4)) }
+        : {};
+    const consumer: ChildProcess = spawnEntry(new URL('../harness/consumer-process.ts', import.meta.url), {
+      ...env,
+      ...faultEnv,
+    });
     cleanup.push(() => killHard(consumer));
     const exited = new Promise<string | null>((resolve) => consumer.once('exit', (_code, signal) => resolve(signal)));
     // A killed member stays in the group until its session times out, so each run gets time to rejoin.
-    const outcome = await Promise.race([exited.then(() => 'crashed'), sleep(run % 2 === 0 ? 20_000 : randomBetween(8_000, 12_000)).then(() => 'timeout')]);
+    const outcome = await Promise.race([
+      exited.then(() => 'crashed'),
+      sleep(run % 2 === 0 ? 20_000 : randomBetween(8_000, 12_000)).then(() => 'timeout'),
+    ]);
     if (outcome === 'crashed') crashedAtPoint++;
     await killHard(consumer);
   }
@@ -55,19 +64,29 @@ test(`kill the rollup and audit consumers ${RUNS} times (between insert and prog
   const truth = (await streamEventIds(table)).sort();
   const { clickhouse } = await testClickHouse(path);
   const read = async () => ({
-    dailySales: await queryRows<DailySalesRow>(clickhouse, 'SELECT day, category, order_count, revenue FROM daily_sales'),
+    dailySales: await queryRows<DailySalesRow>(
+      clickhouse,
+      'SELECT day, category, order_count, revenue FROM daily_sales',
+    ),
     userTotals: await queryRows<UserTotalsRow>(clickhouse, 'SELECT user_id, order_count, total_spent FROM user_totals'),
-    auditIds: (await queryRows<{ event_id: string }>(clickhouse, 'SELECT event_id FROM audit_log FINAL ORDER BY event_id')).map((row) => row.event_id),
+    auditIds: (
+      await queryRows<{ event_id: string }>(clickhouse, 'SELECT event_id FROM audit_log FINAL ORDER BY event_id')
+    ).map((row) => row.event_id),
   });
   const afterFaults = await read();
-  t.diagnostic(`${workload.operations} operations, ${truth.length} stream changes, crashed at a fault point ${crashedAtPoint} times`);
+  t.diagnostic(
+    `${workload.operations} operations, ${truth.length} stream changes, crashed at a fault point ${crashedAtPoint} times`,
+  );
   assert.deepEqual(afterFaults.dailySales, workload.expectedDailySales());
   assert.deepEqual(afterFaults.userTotals, workload.expectedUserTotals());
   assert.deepEqual(afterFaults.auditIds, truth);
 
   // Replay from the beginning: new groups over the same stores change nothing.
   const replayPrefix = `${prefix}-replay`;
-  const groups = [testGroup(replayPrefix, 'rollups', [topic], rollupSink(replayPrefix, clickhouse)), testGroup(replayPrefix, 'audit', [topic], auditSink(replayPrefix, clickhouse))];
+  const groups = [
+    testGroup(replayPrefix, 'rollups', [topic], rollupSink(replayPrefix, clickhouse)),
+    testGroup(replayPrefix, 'audit', [topic], auditSink(replayPrefix, clickhouse)),
+  ];
   await Promise.all(groups.map((group) => group.start()));
   await waitForCaughtUp(options.kafka, [`${replayPrefix}-rollups`, `${replayPrefix}-audit`], topic, 90_000);
   await Promise.all(groups.map((group) => group.stop()));

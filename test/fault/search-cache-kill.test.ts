@@ -36,7 +36,11 @@ test(`kill the search and cache consumers ${RUNS} times, freeze OpenSearch and r
     await killHard(consumer);
   }
   await writer.stop();
-  t.diagnostic(outages ? 'OpenSearch frozen 5 s and Redis restarted during the runs' : 'servers not under this run\'s control: no outages injected');
+  t.diagnostic(
+    outages
+      ? 'OpenSearch frozen 5 s and Redis restarted during the runs'
+      : "servers not under this run's control: no outages injected",
+  );
 
   const last = spawnEntry(new URL('../harness/consumer-process.ts', import.meta.url), env);
   cleanup.push(() => killHard(last));
@@ -50,9 +54,22 @@ test(`kill the search and cache consumers ${RUNS} times, freeze OpenSearch and r
   assert.deepEqual(new Set([...documents.keys()]), new Set([...expected.keys()].map((key) => `${table}:${key}`)));
   for (const [key, fields] of expected) {
     const document = documents.get(`${table}:${key}`)!;
-    assert.deepEqual({ category: document.category, status: document.status, total: document.total, user_id: document.user_id }, fields, key);
+    assert.deepEqual(
+      { category: document.category, status: document.status, total: document.total, user_id: document.user_id },
+      fields,
+      key,
+    );
     const doc = JSON.parse(cached.get(`${prefix}:{${table}}:${key}`)?.doc ?? 'null') as Record<string, unknown> | null;
-    assert.deepEqual(doc && { category: doc.category, status: doc.status, total: normalizeDecimal(String(doc.total), 2), user_id: doc.user_id }, fields, key);
+    assert.deepEqual(
+      doc && {
+        category: doc.category,
+        status: doc.status,
+        total: normalizeDecimal(String(doc.total), 2),
+        user_id: doc.user_id,
+      },
+      fields,
+      key,
+    );
   }
   assert.equal([...cached.values()].filter((hash) => hash.doc !== undefined).length, expected.size);
   const dead = await readTopics(options.kafka, [options.topics.deadLetter], (messages) => messages.length > 0, 2_000);

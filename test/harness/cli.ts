@@ -14,11 +14,20 @@ export const shardlineBin = fileURLToPath(new URL('../../bin/shardline.js', impo
  * keys, the audit table) unique to `prefix`, embedded ClickHouse in a fresh directory. `consumers`
  * replaces single groups' settings (e.g. `{ search: { enabled: false } }`).
  */
-export function writePipelineConfig(table: string, prefix: string, port: number, consumers: Record<string, Record<string, unknown>> = {}): string {
+export function writePipelineConfig(
+  table: string,
+  prefix: string,
+  port: number,
+  consumers: Record<string, Record<string, unknown>> = {},
+): string {
   const dir = mkdtempSync(join(tmpdir(), 'shardline-pipeline-'));
   const endpoints = testEndpoints();
   const config = {
-    aws: { region: 'us-east-1', endpoint: endpoints.awsEndpoint, credentials: { accessKeyId: 'shardline', secretAccessKey: 'shardline' } },
+    aws: {
+      region: 'us-east-1',
+      endpoint: endpoints.awsEndpoint,
+      credentials: { accessKeyId: 'shardline', secretAccessKey: 'shardline' },
+    },
     kafka: { brokers: endpoints.kafkaBrokers },
     registry: { url: endpoints.registryUrl },
     clickhouse: endpoints.clickhouseUrl ? { url: endpoints.clickhouseUrl } : { path: join(dir, 'clickhouse') },
@@ -26,13 +35,23 @@ export function writePipelineConfig(table: string, prefix: string, port: number,
     connector: {
       name: prefix,
       tables: [{ name: table, entities: ['order'] }],
-      topics: { template: `${prefix}.{table}.{entity}`, checkpoints: `${prefix}.checkpoints`, deadLetter: `${prefix}.dlq` },
+      topics: {
+        template: `${prefix}.{table}.{entity}`,
+        checkpoints: `${prefix}.checkpoints`,
+        deadLetter: `${prefix}.dlq`,
+      },
       polling: { idleMinMs: 50, idleMaxMs: 200 },
     },
     consumers: {
       rollups: { groupId: `${prefix}-rollups` },
       audit: { groupId: `${prefix}-audit`, table: `audit_${prefix.replaceAll('-', '_')}` },
-      search: { groupId: `${prefix}-search`, url: endpoints.opensearchUrl, indexPrefix: prefix, replicas: 0, documents: { order: { text: ['category', 'status'] } } },
+      search: {
+        groupId: `${prefix}-search`,
+        url: endpoints.opensearchUrl,
+        indexPrefix: prefix,
+        replicas: 0,
+        documents: { order: { text: ['category', 'status'] } },
+      },
       cache: { groupId: `${prefix}-cache`, url: endpoints.redisUrl, keyPrefix: prefix, ttlSeconds: 3600 },
       ...consumers,
     },
@@ -43,9 +62,14 @@ export function writePipelineConfig(table: string, prefix: string, port: number,
 }
 
 /** Runs a shardline command to its end. */
-export function shardline(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function shardline(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [shardlineBin, ...args], { env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', ...env } });
+    const child = spawn(process.execPath, [shardlineBin, ...args], {
+      env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -56,6 +80,9 @@ export function shardline(args: string[], env: Record<string, string> = {}): Pro
 
 /** A long-running shardline command (run, connector, consumer) as a process of its own. */
 export function startCommand(configPath: string, command: string, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [shardlineBin, '-c', configPath, command], { env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [shardlineBin, '-c', configPath, command], {
+    env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   return { child, exited: new Promise<number | null>((resolve) => child.once('exit', resolve)) };
 }

@@ -11,7 +11,11 @@ import { streamArnOf } from '../../connector/dynamodb/table.ts';
 import { ChangeEventCodec } from '../../schemas/registry.ts';
 import { testEndpoints, uniqueName } from './endpoints.ts';
 
-export const testAws = () => ({ region: 'us-east-1', endpoint: testEndpoints().awsEndpoint, credentials: emulatorCredentials });
+export const testAws = () => ({
+  region: 'us-east-1',
+  endpoint: testEndpoints().awsEndpoint,
+  credentials: emulatorCredentials,
+});
 
 /** A single-table design table (PK, SK) with a NEW_AND_OLD_IMAGES stream. */
 export async function createStreamTable(dynamodb: DynamoDBClient, name = uniqueName('orders')): Promise<string> {
@@ -26,10 +30,22 @@ export function baseConnectorOptions(prefix: string): ConnectorOptions {
     sources: [],
     kafka: createKafka({ brokers: testEndpoints().kafkaBrokers, clientId: prefix }),
     codec: new ChangeEventCodec({ url: testEndpoints().registryUrl }),
-    topics: { template: `${prefix}.{table}.{entity}`, checkpoints: `${prefix}.checkpoints`, deadLetter: `${prefix}.dlq`, tombstones: false },
+    topics: {
+      template: `${prefix}.{table}.{entity}`,
+      checkpoints: `${prefix}.checkpoints`,
+      deadLetter: `${prefix}.dlq`,
+      tombstones: false,
+    },
     startPosition: 'TRIM_HORIZON',
     gapPolicy: 'fail',
-    polling: { idleMinMs: 50, idleMaxMs: 200, recordsPerRead: 1000, recordsPerRound: 5000, backoff: { baseMs: 50, maxMs: 1000, attempts: 5 }, discoveryIntervalMs: 5_000 },
+    polling: {
+      idleMinMs: 50,
+      idleMaxMs: 200,
+      recordsPerRead: 1000,
+      recordsPerRound: 5000,
+      backoff: { baseMs: 50, maxMs: 1000, attempts: 5 },
+      discoveryIntervalMs: 5_000,
+    },
     maxMessageBytes: 1_000_000,
     dedupeWindowSize: 10_000,
     retentionHours: 24,
@@ -39,7 +55,11 @@ export function baseConnectorOptions(prefix: string): ConnectorOptions {
 }
 
 /** Connector options for tests reading one emulator table's stream. */
-export async function testConnectorOptions(table: string, prefix: string, overrides: Partial<ConnectorOptions> = {}): Promise<ConnectorOptions> {
+export async function testConnectorOptions(
+  table: string,
+  prefix: string,
+  overrides: Partial<ConnectorOptions> = {},
+): Promise<ConnectorOptions> {
   const aws = testAws();
   const source = new DynamoDbStreamSource(createDynamoDbStreams(aws), {
     table,
@@ -58,7 +78,11 @@ export async function streamEventIds(table: string): Promise<string[]> {
   const ids: string[] = [];
   const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn }));
   for (const shard of StreamDescription!.Shards!) {
-    let iterator = (await streams.send(new GetShardIteratorCommand({ StreamArn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+    let iterator = (
+      await streams.send(
+        new GetShardIteratorCommand({ StreamArn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }),
+      )
+    ).ShardIterator;
     while (iterator) {
       const { Records, NextShardIterator } = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
       if (!Records?.length) break;

@@ -10,7 +10,8 @@ const prefix = process.env.SHARDLINE_TEST_PREFIX!;
 const topic = process.env.SHARDLINE_TEST_TOPIC!;
 const sinks = (process.env.SHARDLINE_TEST_SINKS ?? 'rollups,audit').split(',');
 let clickhouse: ClickHouseClient | undefined;
-if (sinks.includes('rollups') || sinks.includes('audit')) clickhouse = (await testClickHouse(process.env.SHARDLINE_TEST_CLICKHOUSE_PATH!)).clickhouse;
+if (sinks.includes('rollups') || sinks.includes('audit'))
+  clickhouse = (await testClickHouse(process.env.SHARDLINE_TEST_CLICKHOUSE_PATH!)).clickhouse;
 const makers = {
   rollups: () => rollupSink(prefix, clickhouse!),
   audit: () => auditSink(prefix, clickhouse!),

@@ -18,13 +18,21 @@ import { ChangeEventCodec } from '../../schemas/registry.ts';
 import { testEndpoints } from './endpoints.ts';
 
 /** An embedded ClickHouse in a fresh directory, or the configured server. */
-export async function testClickHouse(path = mkdtempSync(join(tmpdir(), 'shardline-ch-'))): Promise<{ clickhouse: ClickHouseClient; path: string }> {
+export async function testClickHouse(
+  path = mkdtempSync(join(tmpdir(), 'shardline-ch-')),
+): Promise<{ clickhouse: ClickHouseClient; path: string }> {
   const url = testEndpoints().clickhouseUrl;
   const clickhouse = await connectClickHouse(url ? { kind: 'server', url } : { kind: 'embedded', path });
   return { clickhouse, path };
 }
 
-export function testGroup(prefix: string, name: string, topics: string[], sink: Sink, overrides: Partial<ConsumerGroupOptions> = {}): ConsumerGroup {
+export function testGroup(
+  prefix: string,
+  name: string,
+  topics: string[],
+  sink: Sink,
+  overrides: Partial<ConsumerGroupOptions> = {},
+): ConsumerGroup {
   // Short sessions: a member killed by a fault test leaves the group quickly.
   return new ConsumerGroup({
     groupId: `${prefix}-${name}`,
@@ -43,26 +51,50 @@ export function testGroup(prefix: string, name: string, topics: string[], sink: 
 }
 
 export const rollupSink = (prefix: string, clickhouse: ClickHouseClient) =>
-  new RollupSink({ group: `${prefix}-rollups`, clickhouse, rollups: defaultRollups, views: { order: defaultOrderView } });
+  new RollupSink({
+    group: `${prefix}-rollups`,
+    clickhouse,
+    rollups: defaultRollups,
+    views: { order: defaultOrderView },
+  });
 
 export const auditSink = (prefix: string, clickhouse: ClickHouseClient) =>
-  new AuditSink({ group: `${prefix}-audit`, clickhouse, table: 'audit_log', retentionDays: 90, redactions: { email: 'mask' }, hashSalt: 'test', includeSnapshots: false });
+  new AuditSink({
+    group: `${prefix}-audit`,
+    clickhouse,
+    table: 'audit_log',
+    retentionDays: 90,
+    redactions: { email: 'mask' },
+    hashSalt: 'test',
+    includeSnapshots: false,
+  });
 
-export const testSearchConfig = (prefix: string) => searchConfigSchema.parse({ indexPrefix: prefix, replicas: 0, documents: { order: { text: ['category', 'status'] } } });
+export const testSearchConfig = (prefix: string) =>
+  searchConfigSchema.parse({
+    indexPrefix: prefix,
+    replicas: 0,
+    documents: { order: { text: ['category', 'status'] } },
+  });
 
-export const searchSink = (prefix: string, targetIndex?: string, group = `${prefix}-search`) => new SearchSink({
-  group,
-  targetIndex: targetIndex ? { order: targetIndex } : undefined,
-  client: new OpenSearchClient({ node: testEndpoints().opensearchUrl }),
-  config: testSearchConfig(prefix),
-  views: { order: defaultOrderView },
-  itemBackoff: { baseMs: 100, maxMs: 2_000, attempts: 10 },
-});
+export const searchSink = (prefix: string, targetIndex?: string, group = `${prefix}-search`) =>
+  new SearchSink({
+    group,
+    targetIndex: targetIndex ? { order: targetIndex } : undefined,
+    client: new OpenSearchClient({ node: testEndpoints().opensearchUrl }),
+    config: testSearchConfig(prefix),
+    views: { order: defaultOrderView },
+    itemBackoff: { baseMs: 100, maxMs: 2_000, attempts: 10 },
+  });
 
 /** Topics are named `<prefix>.<table>.<entity>` in the tests. */
-export const cacheSink = (prefix: string) => new CacheSink({
-  group: `${prefix}-cache`, url: testEndpoints().redisUrl, ttlSeconds: 0, keyPrefix: prefix, tableOf: (topic) => topic.split('.')[1]!,
-});
+export const cacheSink = (prefix: string) =>
+  new CacheSink({
+    group: `${prefix}-cache`,
+    url: testEndpoints().redisUrl,
+    ttlSeconds: 0,
+    keyPrefix: prefix,
+    tableOf: (topic) => topic.split('.')[1]!,
+  });
 
 /** Polls until `read` returns what `expected` is (deep-equal as JSON), or the time is up; returns the last read. */
 export async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 60_000): Promise<T> {

@@ -54,7 +54,8 @@ export async function startContainers(): Promise<{ endpoints: Endpoints; stop: (
       .withWaitStrategy(Wait.forHttp('/_cluster/health', NATIVE_PORTS.opensearch))
       .start(),
     new GenericContainer('redis:7').withExposedPorts(fixed(NATIVE_PORTS.redis)).start(),
-    new GenericContainer('motoserver/moto:5.1.22').withExposedPorts(fixed(NATIVE_PORTS.moto))
+    new GenericContainer('motoserver/moto:5.1.22')
+      .withExposedPorts(fixed(NATIVE_PORTS.moto))
       .withWaitStrategy(Wait.forHttp('/moto-api/data.json', NATIVE_PORTS.moto))
       .start(),
   ]);

@@ -22,7 +22,8 @@ export function faultyKafka(clientId: string): { kafka: Kafka; fault: { mode: En
       const isEndTxn = Buffer.isBuffer(chunk) && chunk.length >= 6 && chunk.readInt16BE(4) === END_TXN;
       if (!isEndTxn || fault.mode === 'none') return write(chunk, ...rest);
       fault.hits++;
-      const reset = () => socket.destroy(Object.assign(new Error('read ECONNRESET (injected)'), { code: 'ECONNRESET' }));
+      const reset = () =>
+        socket.destroy(Object.assign(new Error('read ECONNRESET (injected)'), { code: 'ECONNRESET' }));
       if (fault.mode === 'drop-request') {
         reset();
         return false;
@@ -35,7 +36,16 @@ export function faultyKafka(clientId: string): { kafka: Kafka; fault: { mode: En
     }) as typeof socket.write;
     return socket;
   };
-  return { kafka: new Kafka({ clientId, brokers: testEndpoints().kafkaBrokers, socketFactory, logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 100 } }), fault };
+  return {
+    kafka: new Kafka({
+      clientId,
+      brokers: testEndpoints().kafkaBrokers,
+      socketFactory,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 2, initialRetryTime: 100 },
+    }),
+    fault,
+  };
 }
 
 /** The same client with every consumer connecting `delayMs` late: a slow checkpoint read. */

@@ -40,10 +40,19 @@ export function kafkaClusterUnavailable(): string | undefined {
  * `after` hook; a test process that exits or is interrupted (SIGINT, SIGTERM) without it still kills
  * the nodes and removes their data.
  */
-export async function startKafkaCluster({ brokers, basePort }: { brokers: number; basePort: number }): Promise<KafkaTestCluster> {
+export async function startKafkaCluster({
+  brokers,
+  basePort,
+}: {
+  brokers: number;
+  basePort: number;
+}): Promise<KafkaTestCluster> {
   const home = mkdtempSync(join(tmpdir(), `shardline-kafka-${basePort}-`));
   const layout = kafkaClusterLayout(brokers, basePort, (id) => join(home, `node-${id}`));
-  const nodes = kafkaNodeServices(layout, { name: (node) => `test-kafka-${node.id}@${node.brokerPort}`, heap: CLUSTER_NODE_HEAP });
+  const nodes = kafkaNodeServices(layout, {
+    name: (node) => `test-kafka-${node.id}@${node.brokerPort}`,
+    heap: CLUSTER_NODE_HEAP,
+  });
   // The nodes run detached (in their own process groups): without this they would outlive a test
   // process that exits or is interrupted before `stop()`.
   const cleanUpOnExit = (): void => {

@@ -20,21 +20,24 @@ export function kinesisChangeRecord(change: {
   ttl?: boolean;
 }): Buffer {
   const precision = change.precision ?? 'MICROSECOND';
-  return Buffer.from(JSON.stringify({
-    awsRegion: 'us-east-1',
-    eventID: change.eventId ?? randomUUID(),
-    eventName: change.eventName,
-    userIdentity: change.ttl ? { type: 'Service', principalId: 'dynamodb.amazonaws.com' } : null,
-    recordFormat: 'application/json',
-    tableName: change.table,
-    dynamodb: {
-      ApproximateCreationDateTime: precision === 'MICROSECOND' ? change.creationTimeMicros : Math.floor(change.creationTimeMicros / 1000),
-      ApproximateCreationDateTimePrecision: precision === 'unstated' ? undefined : precision,
-      Keys: change.keys,
-      NewImage: change.newImage,
-      OldImage: change.oldImage,
-      SizeBytes: 100,
-    },
-    eventSource: 'aws:dynamodb',
-  }));
+  return Buffer.from(
+    JSON.stringify({
+      awsRegion: 'us-east-1',
+      eventID: change.eventId ?? randomUUID(),
+      eventName: change.eventName,
+      userIdentity: change.ttl ? { type: 'Service', principalId: 'dynamodb.amazonaws.com' } : null,
+      recordFormat: 'application/json',
+      tableName: change.table,
+      dynamodb: {
+        ApproximateCreationDateTime:
+          precision === 'MICROSECOND' ? change.creationTimeMicros : Math.floor(change.creationTimeMicros / 1000),
+        ApproximateCreationDateTimePrecision: precision === 'unstated' ? undefined : precision,
+        Keys: change.keys,
+        NewImage: change.newImage,
+        OldImage: change.oldImage,
+        SizeBytes: 100,
+      },
+      eventSource: 'aws:dynamodb',
+    }),
+  );
 }

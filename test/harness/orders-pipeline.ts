@@ -30,7 +30,12 @@ export async function startOrdersPipeline(name: string, seed: number): Promise<O
   const connector = new Connector(options);
   const running = connector.start();
   return {
-    dynamodb, table, workload: new OrdersWorkload(dynamodb, table, seed), prefix, options, topic,
+    dynamodb,
+    table,
+    workload: new OrdersWorkload(dynamodb, table, seed),
+    prefix,
+    options,
+    topic,
     async stop() {
       await connector.stop();
       await running;

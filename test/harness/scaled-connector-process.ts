@@ -16,14 +16,20 @@ const env = (name: string): string => {
 };
 const options = await testConnectorOptions(env('SHARDLINE_TEST_TABLE'), env('SHARDLINE_TEST_PREFIX'));
 const kinesis = new KinesisSource(createKinesis(testAws()), {
-  table: env('SHARDLINE_TEST_KINESIS_TABLE'), streamName: env('SHARDLINE_TEST_KINESIS_STREAM'), region: 'us-east-1',
+  table: env('SHARDLINE_TEST_KINESIS_TABLE'),
+  streamName: env('SHARDLINE_TEST_KINESIS_STREAM'),
+  region: 'us-east-1',
   entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' },
 });
 const connector = new ScaledConnector({
   ...options,
   sources: [...options.sources, kinesis],
   polling: { ...options.polling, discoveryIntervalMs: 2_000 },
-  scaleOut: { units: Number(env('SHARDLINE_TEST_UNITS')), sessionTimeoutMs: 6_000, instance: env('SHARDLINE_TEST_INSTANCE') },
+  scaleOut: {
+    units: Number(env('SHARDLINE_TEST_UNITS')),
+    sessionTimeoutMs: 6_000,
+    instance: env('SHARDLINE_TEST_INSTANCE'),
+  },
 });
 process.once('SIGTERM', async () => {
   await connector.stop();

@@ -3,7 +3,8 @@ import { redisService } from '../../stack/services/redis.ts';
 import { runningPid, stopProcess, waitUntilReady } from '../../stack/supervisor.ts';
 
 /** True when the tests run on the native stack, which they may stop and start. */
-export const canControlServers = (): boolean => process.env.SHARDLINE_TEST_STACK_CONTROL === '1' || process.env.SHARDLINE_KAFKA_BROKERS === undefined;
+export const canControlServers = (): boolean =>
+  process.env.SHARDLINE_TEST_STACK_CONTROL === '1' || process.env.SHARDLINE_KAFKA_BROKERS === undefined;
 
 /** Freezes a server (SIGSTOP) for a while: requests hang and time out as with a server that stopped answering. */
 export async function freeze(service: string, milliseconds: number): Promise<void> {

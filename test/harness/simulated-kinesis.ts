@@ -1,4 +1,9 @@
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  ListShardsCommand,
+  type KinesisClient,
+} from '@aws-sdk/client-kinesis';
 
 /**
  * A scripted Kinesis Data Streams API behind a mocked SDK client, for shard lineage the emulator does
@@ -14,7 +19,10 @@ export interface SimulatedKinesisShard {
 }
 
 export class SimulatedKinesis {
-  constructor(readonly streamName: string, readonly shards: SimulatedKinesisShard[]) {}
+  constructor(
+    readonly streamName: string,
+    readonly shards: SimulatedKinesisShard[],
+  ) {}
 
   client(): KinesisClient {
     return { send: (command: unknown) => Promise.resolve(this.handle(command)) } as unknown as KinesisClient;
@@ -27,7 +35,10 @@ export class SimulatedKinesis {
           ShardId: shardId,
           ParentShardId: parents[0],
           AdjacentParentShardId: parents[1],
-          SequenceNumberRange: { StartingSequenceNumber: records[0]?.sequenceNumber ?? '0', EndingSequenceNumber: closed ? records.at(-1)?.sequenceNumber ?? '0' : undefined },
+          SequenceNumberRange: {
+            StartingSequenceNumber: records[0]?.sequenceNumber ?? '0',
+            EndingSequenceNumber: closed ? (records.at(-1)?.sequenceNumber ?? '0') : undefined,
+          },
         })),
       };
     }
@@ -35,9 +46,14 @@ export class SimulatedKinesis {
       const { ShardId, ShardIteratorType, StartingSequenceNumber } = command.input;
       const shard = this.shard(ShardId!);
       const at = shard.records.findIndex((record) => record.sequenceNumber === StartingSequenceNumber);
-      const index = ShardIteratorType === 'LATEST' ? shard.records.length
-        : ShardIteratorType === 'AFTER_SEQUENCE_NUMBER' ? at + 1
-          : ShardIteratorType === 'AT_SEQUENCE_NUMBER' ? at : 0;
+      const index =
+        ShardIteratorType === 'LATEST'
+          ? shard.records.length
+          : ShardIteratorType === 'AFTER_SEQUENCE_NUMBER'
+            ? at + 1
+            : ShardIteratorType === 'AT_SEQUENCE_NUMBER'
+              ? at
+              : 0;
       return { ShardIterator: JSON.stringify({ shardId: ShardId, index }) };
     }
     if (command instanceof GetRecordsCommand) {
@@ -46,8 +62,13 @@ export class SimulatedKinesis {
       const records = shard.records.slice(index, index + (command.input.Limit ?? 1000));
       const next = index + records.length;
       return {
-        Records: records.map(({ sequenceNumber, data }) => ({ SequenceNumber: sequenceNumber, PartitionKey: shardId, Data: data })),
-        NextShardIterator: shard.closed && next >= shard.records.length ? undefined : JSON.stringify({ shardId, index: next }),
+        Records: records.map(({ sequenceNumber, data }) => ({
+          SequenceNumber: sequenceNumber,
+          PartitionKey: shardId,
+          Data: data,
+        })),
+        NextShardIterator:
+          shard.closed && next >= shard.records.length ? undefined : JSON.stringify({ shardId, index: next }),
         MillisBehindLatest: 0,
       };
     }

@@ -1,4 +1,9 @@
-import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import {
+  DescribeStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type DynamoDBStreamsClient,
+} from '@aws-sdk/client-dynamodb-streams';
 
 /**
  * A scripted DynamoDB Streams API behind a mocked SDK client: for what the emulator cannot do (shard
@@ -10,7 +15,13 @@ export interface SimulatedShard {
   parentShardId?: string;
   closed: boolean;
   /** Sequence numbers in order; records before `trimmedBefore` are past retention. */
-  records: { sequenceNumber: string; id: string; newImage?: Record<string, unknown>; eventName?: 'INSERT' | 'MODIFY' | 'REMOVE'; keys?: Record<string, unknown> }[];
+  records: {
+    sequenceNumber: string;
+    id: string;
+    newImage?: Record<string, unknown>;
+    eventName?: 'INSERT' | 'MODIFY' | 'REMOVE';
+    keys?: Record<string, unknown>;
+  }[];
   trimmedBefore?: number;
 }
 
@@ -22,7 +33,10 @@ export class SimulatedStream {
   private epoch = 0;
   pageSize = 100;
 
-  constructor(readonly streamArn: string, readonly shards: SimulatedShard[]) {}
+  constructor(
+    readonly streamArn: string,
+    readonly shards: SimulatedShard[],
+  ) {}
 
   /** Every iterator handed out so far expires. */
   expireIterators(): void {
@@ -41,7 +55,8 @@ export class SimulatedStream {
   private async handle(command: unknown): Promise<unknown> {
     if (command instanceof DescribeStreamCommand) return this.describe(command.input.ExclusiveStartShardId);
     if (command instanceof GetShardIteratorCommand) return this.iterator(command.input);
-    if (command instanceof GetRecordsCommand) return this.getRecords(command.input.ShardIterator!, command.input.Limit ?? 1000);
+    if (command instanceof GetRecordsCommand)
+      return this.getRecords(command.input.ShardIterator!, command.input.Limit ?? 1000);
     throw new Error(`unexpected command ${(command as object).constructor.name}`);
   }
 
@@ -56,7 +71,10 @@ export class SimulatedStream {
         Shards: page.map((shard) => ({
           ShardId: shard.shardId,
           ParentShardId: shard.parentShardId,
-          SequenceNumberRange: { StartingSequenceNumber: shard.records[0]?.sequenceNumber ?? '0', EndingSequenceNumber: shard.closed ? shard.records.at(-1)?.sequenceNumber ?? '0' : undefined },
+          SequenceNumberRange: {
+            StartingSequenceNumber: shard.records[0]?.sequenceNumber ?? '0',
+            EndingSequenceNumber: shard.closed ? (shard.records.at(-1)?.sequenceNumber ?? '0') : undefined,
+          },
         })),
         LastEvaluatedShardId: from + this.pageSize < this.shards.length ? page.at(-1)?.shardId : undefined,
       },
@@ -70,13 +88,17 @@ export class SimulatedStream {
   }
 
   private iterator(input: { ShardId?: string; ShardIteratorType?: string; SequenceNumber?: string }) {
-    this.calls.push(`GetShardIterator ${input.ShardId} ${input.ShardIteratorType} ${input.SequenceNumber ?? ''}`.trim());
+    this.calls.push(
+      `GetShardIterator ${input.ShardId} ${input.ShardIteratorType} ${input.SequenceNumber ?? ''}`.trim(),
+    );
     this.fail('GetShardIterator');
     const shard = this.shard(input.ShardId!);
     let index = 0;
     if (input.ShardIteratorType === 'LATEST') index = shard.records.length;
-    if (input.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER') index = shard.records.findIndex((record) => record.sequenceNumber === input.SequenceNumber) + 1;
-    if (input.ShardIteratorType === 'AT_SEQUENCE_NUMBER') index = shard.records.findIndex((record) => record.sequenceNumber === input.SequenceNumber);
+    if (input.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER')
+      index = shard.records.findIndex((record) => record.sequenceNumber === input.SequenceNumber) + 1;
+    if (input.ShardIteratorType === 'AT_SEQUENCE_NUMBER')
+      index = shard.records.findIndex((record) => record.sequenceNumber === input.SequenceNumber);
     if (index < (shard.trimmedBefore ?? 0)) {
       if (input.ShardIteratorType === 'TRIM_HORIZON') index = shard.trimmedBefore!;
       else throw Object.assign(new Error('trimmed (simulated)'), { name: 'TrimmedDataAccessException' });
@@ -91,7 +113,8 @@ export class SimulatedStream {
     if (epoch < this.epoch) throw Object.assign(new Error('expired (simulated)'), { name: 'ExpiredIteratorException' });
     const shard = this.shard(shardId);
     // An iterator that points below the trim horizon is refused, as one held while the trim caught up is.
-    if (index < (shard.trimmedBefore ?? 0)) throw Object.assign(new Error('trimmed (simulated)'), { name: 'TrimmedDataAccessException' });
+    if (index < (shard.trimmedBefore ?? 0))
+      throw Object.assign(new Error('trimmed (simulated)'), { name: 'TrimmedDataAccessException' });
     const records = shard.records.slice(index, index + limit);
     const next = index + records.length;
     const ended = shard.closed && next >= shard.records.length;
@@ -104,7 +127,10 @@ export class SimulatedStream {
           SequenceNumber: record.sequenceNumber,
           ApproximateCreationDateTime: new Date(),
           Keys: record.keys ?? { PK: { S: `ORDER#${record.id}` } },
-          NewImage: record.eventName === 'REMOVE' ? undefined : (record.newImage ?? { PK: { S: `ORDER#${record.id}` }, total: { N: '1' } }),
+          NewImage:
+            record.eventName === 'REMOVE'
+              ? undefined
+              : (record.newImage ?? { PK: { S: `ORDER#${record.id}` }, total: { N: '1' } }),
         },
       })),
       NextShardIterator: ended ? undefined : JSON.stringify({ shardId, index: next, epoch }),

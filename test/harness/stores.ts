@@ -10,9 +10,21 @@ export async function scanTable(dynamodb: DynamoDBClient, table: string): Promis
   const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const page = await dynamodb.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start as never, ConsistentRead: true }));
-    items.push(...(page.Items ?? []).map((item) => JSON.parse(JSON.stringify(unmarshall(item, { wrapNumbers: true }), (_key, value: unknown) =>
-      value && typeof value === 'object' && 'value' in value && Object.keys(value).length === 1 ? (value as { value: string }).value : value)) as Record<string, unknown>));
+    const page = await dynamodb.send(
+      new ScanCommand({ TableName: table, ExclusiveStartKey: start as never, ConsistentRead: true }),
+    );
+    items.push(
+      ...(page.Items ?? []).map(
+        (item) =>
+          JSON.parse(
+            JSON.stringify(unmarshall(item, { wrapNumbers: true }), (_key, value: unknown) =>
+              value && typeof value === 'object' && 'value' in value && Object.keys(value).length === 1
+                ? (value as { value: string }).value
+                : value,
+            ),
+          ) as Record<string, unknown>,
+      ),
+    );
     start = page.LastEvaluatedKey;
   } while (start);
   return items;
@@ -24,7 +36,12 @@ export async function searchAll(alias: string): Promise<Map<string, Record<strin
   await client.indices.refresh({ index: alias });
   const response = await client.search({ index: alias, body: { size: 10_000, query: { match_all: {} } } });
   await client.close();
-  return new Map((response.body.hits.hits as { _id: string; _source: Record<string, unknown> }[]).map((hit) => [hit._id, hit._source]));
+  return new Map(
+    (response.body.hits.hits as { _id: string; _source: Record<string, unknown> }[]).map((hit) => [
+      hit._id,
+      hit._source,
+    ]),
+  );
 }
 
 /** Every cached item of a key prefix: item key -> hash fields. */
@@ -44,9 +61,20 @@ export async function cachedItems(prefix: string): Promise<Map<string, Record<st
 }
 
 /** Orders in the table, as the search documents and cache entries should show them (amounts as exact two-place decimal text). */
-export function expectedOrders(items: Record<string, unknown>[]): Map<string, { category: unknown; status: unknown; total: unknown; user_id: unknown }> {
-  return new Map(items.filter((item) => String(item.PK).startsWith('ORDER#')).map((item) => [
-    `PK=S:${item.PK}|SK=S:${item.SK}`,
-    { category: item.category, status: item.status, total: normalizeDecimal(String(item.total), 2), user_id: item.user_id },
-  ]));
+export function expectedOrders(
+  items: Record<string, unknown>[],
+): Map<string, { category: unknown; status: unknown; total: unknown; user_id: unknown }> {
+  return new Map(
+    items
+      .filter((item) => String(item.PK).startsWith('ORDER#'))
+      .map((item) => [
+        `PK=S:${item.PK}|SK=S:${item.SK}`,
+        {
+          category: item.category,
+          status: item.status,
+          total: normalizeDecimal(String(item.total), 2),
+          user_id: item.user_id,
+        },
+      ]),
+  );
 }

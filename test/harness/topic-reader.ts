@@ -29,7 +29,12 @@ export async function waitForTopics(kafka: Kafka, topics: string[], timeoutMs = 
  * Reads topics from the beginning with a fresh read_committed consumer until `done` says so or the
  * time is up, and returns what it read (so a test can assert on a short read, not hang).
  */
-export async function readTopics(kafka: Kafka, topics: string[], done: (messages: ReadMessage[]) => boolean, timeoutMs = 30_000): Promise<ReadMessage[]> {
+export async function readTopics(
+  kafka: Kafka,
+  topics: string[],
+  done: (messages: ReadMessage[]) => boolean,
+  timeoutMs = 30_000,
+): Promise<ReadMessage[]> {
   const groupId = uniqueName('test-reader');
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, readUncommitted: false });
   const messages: ReadMessage[] = [];

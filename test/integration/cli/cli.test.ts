@@ -10,10 +10,19 @@ const bin = fileURLToPath(new URL('../../../bin/shardline.js', import.meta.url))
 const clickhousePath = mkdtempSync(join(tmpdir(), 'shardline-cli-ch-'));
 
 /** Runs the real command in a child process, with the test stack's endpoints in its environment. */
-function shardline(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function shardline(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bin, ...args], {
-      env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', SHARDLINE_CONFIG__clickhouse__path: clickhousePath, SHARDLINE_CONFIG__http__port: '19464', ...env },
+      env: {
+        ...process.env,
+        SHARDLINE_LOG_LEVEL: 'warn',
+        SHARDLINE_CONFIG__clickhouse__path: clickhousePath,
+        SHARDLINE_CONFIG__http__port: '19464',
+        ...env,
+      },
     });
     let stdout = '';
     let stderr = '';

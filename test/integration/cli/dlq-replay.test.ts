@@ -24,8 +24,17 @@ function configFor(table: string, prefix: string, maxMessageBytes: number): Shar
     connector: {
       ...base.connector,
       name: `${prefix}-connector`,
-      tables: base.connector.tables.map((tableConfig) => ({ ...tableConfig, name: table, snapshot: { ...tableConfig.snapshot, enabled: false } })),
-      topics: { ...base.connector.topics, template: `${prefix}.{table}.{entity}`, checkpoints: `${prefix}.checkpoints`, deadLetter: `${prefix}.dlq` },
+      tables: base.connector.tables.map((tableConfig) => ({
+        ...tableConfig,
+        name: table,
+        snapshot: { ...tableConfig.snapshot, enabled: false },
+      })),
+      topics: {
+        ...base.connector.topics,
+        template: `${prefix}.{table}.{entity}`,
+        checkpoints: `${prefix}.checkpoints`,
+        deadLetter: `${prefix}.dlq`,
+      },
       maxMessageBytes,
     },
   };
@@ -35,7 +44,19 @@ test('dlq replay: a connector dead letter is converted again into the event the 
   const dynamodb = createDynamoDb(testAws());
   const table = await createStreamTable(dynamodb);
   const prefix = uniqueName('replay');
-  const put = (id: number, note: string) => dynamodb.send(new PutItemCommand({ TableName: table, Item: { PK: { S: `ORDER#${id}` }, SK: { S: 'ORDER' }, total: { N: '12.50' }, note: { S: note }, tag: { B: new Uint8Array([0, 1, 2, 255]) } } }));
+  const put = (id: number, note: string) =>
+    dynamodb.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: {
+          PK: { S: `ORDER#${id}` },
+          SK: { S: 'ORDER' },
+          total: { N: '12.50' },
+          note: { S: note },
+          tag: { B: new Uint8Array([0, 1, 2, 255]) },
+        },
+      }),
+    );
   await put(1, 'small');
   await put(2, 'x'.repeat(6_000));
 
@@ -53,12 +74,33 @@ test('dlq replay: a connector dead letter is converted again into the event the 
   // same raw record from the real source), standing in for a conversion bug fixed by an upgrade.
   const [source] = (await buildSources(config)).sources;
   const [shard] = await source!.listShards();
-  const { records } = await source!.read(shard!.shardId, await source!.iterator(shard!.shardId, { type: 'TRIM_HORIZON' }), 10);
+  const { records } = await source!.read(
+    shard!.shardId,
+    await source!.iterator(shard!.shardId, { type: 'TRIM_HORIZON' }),
+    10,
+  );
   const record = records.find((candidate) => candidate.toEvent().keys.PK?.S === 'ORDER#1')!;
   const producer = idempotentProducer(kafka);
   await producer.connect();
-  const origin = { stage: 'connector', source: source!.streamId, shard: shard!.shardId, position: record.sequenceNumber, table };
-  await producer.send({ topic: config.connector.topics.deadLetter, messages: [deadLetterMessage(origin, 'conversion failed (simulated)', record.raw(), canonicalKey(record.toEvent().keys), 4_000)] });
+  const origin = {
+    stage: 'connector',
+    source: source!.streamId,
+    shard: shard!.shardId,
+    position: record.sequenceNumber,
+    table,
+  };
+  await producer.send({
+    topic: config.connector.topics.deadLetter,
+    messages: [
+      deadLetterMessage(
+        origin,
+        'conversion failed (simulated)',
+        record.raw(),
+        canonicalKey(record.toEvent().keys),
+        4_000,
+      ),
+    ],
+  });
   await producer.disconnect();
 
   const letters = await listDeadLetters(config, 10);
@@ -77,11 +119,15 @@ test('dlq replay: a connector dead letter is converted again into the event the 
   assert.equal(delivered.length, 1);
   // Binary values, the version (its sequence number) and the source position survive the round trip.
   assert.deepEqual(replayed, original);
-  assert.equal((await listDeadLetters(config, 10)).length, 2, 'the dead-letter topic is a log: both letters are still there');
+  assert.equal(
+    (await listDeadLetters(config, 10)).length,
+    2,
+    'the dead-letter topic is a log: both letters are still there',
+  );
   dynamodb.destroy();
 });
 
-test('dlq replay: a consumer group\'s dead letter goes back on its topic byte for byte', async (t) => {
+test("dlq replay: a consumer group's dead letter goes back on its topic byte for byte", async (t) => {
   const prefix = uniqueName('replay-group');
   const config = configFor('orders', prefix, 1_000_000);
   const kafka = kafkaOf(config, 'test');
@@ -97,7 +143,11 @@ test('dlq replay: a consumer group\'s dead letter goes back on its topic byte fo
   await group.start();
   t.after(() => group.stop());
   let letters = await listDeadLetters(config, 10);
-  for (const deadline = Date.now() + 30_000; letters.length === 0 && Date.now() < deadline; letters = await listDeadLetters(config, 10)) {
+  for (
+    const deadline = Date.now() + 30_000;
+    letters.length === 0 && Date.now() < deadline;
+    letters = await listDeadLetters(config, 10)
+  ) {
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   assert.equal(letters.length, 1);
@@ -105,5 +155,11 @@ test('dlq replay: a consumer group\'s dead letter goes back on its topic byte fo
 
   assert.deepEqual(await replayDeadLetters(config, letters), { replayed: 1, failed: [] });
   const read = await readTopics(kafka, [topic], (messages) => messages.length >= 2, 30_000);
-  assert.deepEqual(read.map(({ message }) => [message.key?.toString(), message.value]), [['PK=S:ORDER#1|SK=S:ORDER', poison], ['PK=S:ORDER#1|SK=S:ORDER', poison]]);
+  assert.deepEqual(
+    read.map(({ message }) => [message.key?.toString(), message.value]),
+    [
+      ['PK=S:ORDER#1|SK=S:ORDER', poison],
+      ['PK=S:ORDER#1|SK=S:ORDER', poison],
+    ],
+  );
 });

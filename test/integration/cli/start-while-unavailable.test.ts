@@ -34,7 +34,10 @@ async function leaderOf(kafka: Kafka, topic: string, partition: number): Promise
   try {
     // A topic just created is not in every broker's metadata at once.
     for (let attempt = 0; ; attempt++) {
-      const leader = await admin.fetchTopicMetadata({ topics: [topic] }).then(({ topics }) => topics[0]?.partitions.find((entry) => entry.partitionId === partition)?.leader, () => undefined);
+      const leader = await admin.fetchTopicMetadata({ topics: [topic] }).then(
+        ({ topics }) => topics[0]?.partitions.find((entry) => entry.partitionId === partition)?.leader,
+        () => undefined,
+      );
       if (leader !== undefined && leader >= 0) return leader;
       assert.ok(attempt < 50, `${topic} ${partition} has a leader`);
       await sleep(200);
@@ -49,43 +52,54 @@ async function readiness(): Promise<{ ok: boolean; text: string } | undefined> {
   return response && { ok: response.ok, text: await response.text() };
 }
 
-test('`shardline run` started just after its transaction coordinator died waits for the cluster instead of exiting, and runs', { timeout: 240_000, skip: unavailable && `a three-broker Kafka cannot run here: ${unavailable}` }, async () => {
-  const dynamodb = createDynamoDb(testAws());
-  const table = uniqueName('broker-down-orders');
-  await createOrdersTable(dynamodb, table);
-  const prefix = uniqueName('broker-down');
-  // The connector and one group: both start paths (topics, fencing, checkpoints; sink, group join).
-  const configPath = writePipelineConfig(table, prefix, port, { rollups: { enabled: false }, audit: { enabled: false }, search: { enabled: false } });
-  // The topics and the connector's transactional id exist from an earlier run. The broker coordinating
-  // that id's transactions dies just before the start; the cluster's metadata still names it for a while.
-  const kafka = createKafka({ brokers: cluster!.brokers, clientId: prefix });
-  await ensureTopics(kafka, [`${prefix}.${table}.order`, `${prefix}.dlq`]);
-  const transactionalId = `shardline-connector-${prefix}`;
-  const earlier = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
-  await earlier.connect();
-  // KafkaJS initialises a transactional id at its first transaction.
-  await (await earlier.transaction()).abort();
-  await earlier.disconnect();
-  const coordinator = await leaderOf(kafka, '__transaction_state', transactionStatePartition(transactionalId, 10));
-  await cluster!.stopBroker(coordinator, { hard: true });
-  const { child, exited } = startCommand(configPath, 'run', { SHARDLINE_KAFKA_BROKERS: cluster!.brokers.join(',') });
-  try {
-    const early = await Promise.race([exited.then((code) => `exited with ${code}`), sleep(20_000).then(() => 'running')]);
-    assert.equal(early, 'running', 'the process waits for the cluster instead of exiting');
+test(
+  '`shardline run` started just after its transaction coordinator died waits for the cluster instead of exiting, and runs',
+  { timeout: 240_000, skip: unavailable && `a three-broker Kafka cannot run here: ${unavailable}` },
+  async () => {
+    const dynamodb = createDynamoDb(testAws());
+    const table = uniqueName('broker-down-orders');
+    await createOrdersTable(dynamodb, table);
+    const prefix = uniqueName('broker-down');
+    // The connector and one group: both start paths (topics, fencing, checkpoints; sink, group join).
+    const configPath = writePipelineConfig(table, prefix, port, {
+      rollups: { enabled: false },
+      audit: { enabled: false },
+      search: { enabled: false },
+    });
+    // The topics and the connector's transactional id exist from an earlier run. The broker coordinating
+    // that id's transactions dies just before the start; the cluster's metadata still names it for a while.
+    const kafka = createKafka({ brokers: cluster!.brokers, clientId: prefix });
+    await ensureTopics(kafka, [`${prefix}.${table}.order`, `${prefix}.dlq`]);
+    const transactionalId = `shardline-connector-${prefix}`;
+    const earlier = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
+    await earlier.connect();
+    // KafkaJS initialises a transactional id at its first transaction.
+    await (await earlier.transaction()).abort();
+    await earlier.disconnect();
+    const coordinator = await leaderOf(kafka, '__transaction_state', transactionStatePartition(transactionalId, 10));
+    await cluster!.stopBroker(coordinator, { hard: true });
+    const { child, exited } = startCommand(configPath, 'run', { SHARDLINE_KAFKA_BROKERS: cluster!.brokers.join(',') });
+    try {
+      const early = await Promise.race([
+        exited.then((code) => `exited with ${code}`),
+        sleep(20_000).then(() => 'running'),
+      ]);
+      assert.equal(early, 'running', 'the process waits for the cluster instead of exiting');
 
-    await cluster!.startBroker(coordinator);
-    const readyBy = Date.now() + 120_000;
-    let answer = await readiness();
-    while (!answer?.ok && Date.now() < readyBy) {
-      await sleep(500);
-      answer = await readiness();
+      await cluster!.startBroker(coordinator);
+      const readyBy = Date.now() + 120_000;
+      let answer = await readiness();
+      while (!answer?.ok && Date.now() < readyBy) {
+        await sleep(500);
+        answer = await readiness();
+      }
+      assert.ok(answer?.ok, `ready once the broker is back: ${answer?.text}`);
+      assert.match(answer.text, new RegExp(`group ${prefix}-cache.*: ready`));
+      assert.match(answer.text, /connector.*: ready/);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      dynamodb.destroy();
     }
-    assert.ok(answer?.ok, `ready once the broker is back: ${answer?.text}`);
-    assert.match(answer.text, new RegExp(`group ${prefix}-cache.*: ready`));
-    assert.match(answer.text, /connector.*: ready/);
-  } finally {
-    child.kill('SIGTERM');
-    await exited;
-    dynamodb.destroy();
-  }
-});
+  },
+);

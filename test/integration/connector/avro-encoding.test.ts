@@ -7,13 +7,36 @@ import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
 function event(index: number, padding = 0): ChangeEvent {
   const keys = { PK: { S: `ORDER#${index}` }, SK: { N: String(index) } };
   return {
-    op: index % 2 ? 'MODIFY' : 'INSERT', eventId: `e${index}`, table: 'orders', entity: 'order', version: String(4421584500000000017450439091n + BigInt(index)),
-    keys, before: index % 2 ? { ...keys, total: { N: '1.10' } } : null,
+    op: index % 2 ? 'MODIFY' : 'INSERT',
+    eventId: `e${index}`,
+    table: 'orders',
+    entity: 'order',
+    version: String(4421584500000000017450439091n + BigInt(index)),
+    keys,
+    before: index % 2 ? { ...keys, total: { N: '1.10' } } : null,
     after: {
-      ...keys, total: { N: '2.20' }, note: { S: `ünïcödé ${'x'.repeat(padding)}` }, blob: { B: Buffer.from([index & 255, 0, 255]) }, paid: { BOOL: true }, gone: { NULL: true },
-      tags: { SS: ['a', 'b'] }, sizes: { NS: ['1', '2.5'] }, blobs: { BS: [Buffer.from('q')] }, items: { L: [{ M: { sku: { S: 'SKU-1' }, qty: { N: '2' } } }] },
+      ...keys,
+      total: { N: '2.20' },
+      note: { S: `ünïcödé ${'x'.repeat(padding)}` },
+      blob: { B: Buffer.from([index & 255, 0, 255]) },
+      paid: { BOOL: true },
+      gone: { NULL: true },
+      tags: { SS: ['a', 'b'] },
+      sizes: { NS: ['1', '2.5'] },
+      blobs: { BS: [Buffer.from('q')] },
+      items: { L: [{ M: { sku: { S: 'SKU-1' }, qty: { N: '2' } } }] },
     },
-    source: { kind: 'DYNAMODB_STREAMS', region: 'us-east-1', table: 'orders', stream: 's', shardId: 'sh', sequenceNumber: String(index), approximateCreationTimeMicros: 1_764_000_000_000_001 + index, userIdentity: index % 3 ? null : { type: 'Service', principalId: 'dynamodb.amazonaws.com' }, ttlDelete: false },
+    source: {
+      kind: 'DYNAMODB_STREAMS',
+      region: 'us-east-1',
+      table: 'orders',
+      stream: 's',
+      shardId: 'sh',
+      sequenceNumber: String(index),
+      approximateCreationTimeMicros: 1_764_000_000_000_001 + index,
+      userIdentity: index % 3 ? null : { type: 'Service', principalId: 'dynamodb.amazonaws.com' },
+      ttlDelete: false,
+    },
   };
 }
 
@@ -36,7 +59,10 @@ test('a value avsc cannot write fails with the message the registry client gave'
   const codec = new ChangeEventCodec({ url: testEndpoints().registryUrl });
   const topic = uniqueName('avro');
   const bad = { ...event(1), op: 'UPSERT' } as unknown as ChangeEvent;
-  const expected = await codec.registry.encode(await codec.schemaId(topic), toAvro(bad)).then(() => undefined, (error: Error) => error.message);
+  const expected = await codec.registry.encode(await codec.schemaId(topic), toAvro(bad)).then(
+    () => undefined,
+    (error: Error) => error.message,
+  );
   assert.ok(expected);
   await assert.rejects(codec.encode(topic, bad), { message: expected });
 });
@@ -46,13 +72,23 @@ test('events are decoded as the registry client decodes them, the first of an id
   const encode = await codec.encoder(uniqueName('avro'));
   const written = Array.from({ length: 50 }, (_, index) => encode(event(index, index)));
   for (const [index, value] of written.entries()) {
-    assert.deepEqual(await codec.decode(value), fromAvro((await codec.registry.decode(value)) as AvroChangeEvent), `event ${index}`);
+    assert.deepEqual(
+      await codec.decode(value),
+      fromAvro((await codec.registry.decode(value)) as AvroChangeEvent),
+      `event ${index}`,
+    );
   }
   const wrongMagic = Buffer.from(written[0]!);
   wrongMagic[0] = 1;
-  const expected = await codec.registry.decode(wrongMagic).then(() => undefined, (error: Error) => error.message);
+  const expected = await codec.registry.decode(wrongMagic).then(
+    () => undefined,
+    (error: Error) => error.message,
+  );
   await assert.rejects(codec.decode(wrongMagic), { message: expected });
   const truncated = written[1]!.subarray(0, 20);
-  const truncatedMessage = await codec.registry.decode(truncated).then(() => undefined, (error: Error) => error.message);
+  const truncatedMessage = await codec.registry.decode(truncated).then(
+    () => undefined,
+    (error: Error) => error.message,
+  );
   await assert.rejects(codec.decode(truncated), { message: truncatedMessage });
 });

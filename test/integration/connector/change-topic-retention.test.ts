@@ -15,7 +15,10 @@ async function topicConfig(kafka: Kafka, topic: string): Promise<Record<string, 
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const { resources } = await admin.describeConfigs({ resources: [{ type: 2, name: topic }], includeSynonyms: false });
+    const { resources } = await admin.describeConfigs({
+      resources: [{ type: 2, name: topic }],
+      includeSynonyms: false,
+    });
     return Object.fromEntries(resources[0]!.configEntries.map((entry) => [entry.configName, entry.configValue]));
   } finally {
     await admin.disconnect();
@@ -23,18 +26,47 @@ async function topicConfig(kafka: Kafka, topic: string): Promise<Record<string, 
 }
 
 /** Runs a connector over one Kinesis change and returns its change topic. */
-async function runOnce(topics: Partial<ConnectorOptions['topics']>, before?: (topic: string, kafka: Kafka) => Promise<void>): Promise<{ topic: string; kafka: Kafka }> {
+async function runOnce(
+  topics: Partial<ConnectorOptions['topics']>,
+  before?: (topic: string, kafka: Kafka) => Promise<void>,
+): Promise<{ topic: string; kafka: Kafka }> {
   const kinesis = createKinesis(testAws());
   const StreamName = uniqueName('kds-retention');
   await kinesis.send(new CreateStreamCommand({ StreamName, ShardCount: 1 }));
-  while ((await kinesis.send(new DescribeStreamSummaryCommand({ StreamName }))).StreamDescriptionSummary?.StreamStatus !== 'ACTIVE') {
+  while (
+    (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName }))).StreamDescriptionSummary?.StreamStatus !==
+    'ACTIVE'
+  ) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const keys = { PK: { S: 'ORDER#1' }, SK: { S: 'ORDER' } };
-  await kinesis.send(new PutRecordCommand({ StreamName, PartitionKey: 'ORDER#1', Data: kinesisChangeRecord({ table: 'orders', eventName: 'INSERT', keys, newImage: keys, creationTimeMicros: 1_764_000_000_000_000 }) }));
+  await kinesis.send(
+    new PutRecordCommand({
+      StreamName,
+      PartitionKey: 'ORDER#1',
+      Data: kinesisChangeRecord({
+        table: 'orders',
+        eventName: 'INSERT',
+        keys,
+        newImage: keys,
+        creationTimeMicros: 1_764_000_000_000_000,
+      }),
+    }),
+  );
   const prefix = uniqueName('ret');
   const base = baseConnectorOptions(prefix);
-  const options = { ...base, topics: { ...base.topics, ...topics }, sources: [new KinesisSource(kinesis, { table: 'orders', streamName: StreamName, region: 'us-east-1', entityRule: { kind: 'fixed', name: 'order' } as const })] };
+  const options = {
+    ...base,
+    topics: { ...base.topics, ...topics },
+    sources: [
+      new KinesisSource(kinesis, {
+        table: 'orders',
+        streamName: StreamName,
+        region: 'us-east-1',
+        entityRule: { kind: 'fixed', name: 'order' } as const,
+      }),
+    ],
+  };
   const topic = `${prefix}.orders.order`;
   await before?.(topic, options.kafka);
   const connector = new Connector(options);
@@ -66,7 +98,10 @@ test('a configured finite retention, or compaction that keeps REMOVE events for 
   assert.equal((await topicConfig(finite.kafka, finite.topic))['retention.ms'], String(30 * 86_400_000));
 
   // Created ahead of the connector with the default policy: the connector alters it to the configured one.
-  const compacted = await runOnce({ compaction: { deleteRetentionMs: 3 * 86_400_000 }, tombstones: true }, (topic, kafka) => ensureTopics(kafka, [topic]));
+  const compacted = await runOnce(
+    { compaction: { deleteRetentionMs: 3 * 86_400_000 }, tombstones: true },
+    (topic, kafka) => ensureTopics(kafka, [topic]),
+  );
   const config = await topicConfig(compacted.kafka, compacted.topic);
   assert.equal(config['cleanup.policy'], 'compact');
   assert.equal(config['delete.retention.ms'], String(3 * 86_400_000));

@@ -13,10 +13,23 @@ import { readTopics, waitForTopics } from '../../harness/topic-reader.ts';
 // The AWS client is scripted so that records arrive exactly when the test says; Kafka and the registry are real.
 function setup(name: string) {
   const prefix = uniqueName(name);
-  const stream = new SimulatedStream(`arn:aws:dynamodb:us-east-1:0:table/${prefix}/stream/1`, [{ shardId: 'open', closed: false, records: [] }]);
-  const source = new DynamoDbStreamSource(stream.client(), { table: 'orders', streamArn: stream.streamArn, region: 'us-east-1', entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' } });
+  const stream = new SimulatedStream(`arn:aws:dynamodb:us-east-1:0:table/${prefix}/stream/1`, [
+    { shardId: 'open', closed: false, records: [] },
+  ]);
+  const source = new DynamoDbStreamSource(stream.client(), {
+    table: 'orders',
+    streamArn: stream.streamArn,
+    region: 'us-east-1',
+    entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' },
+  });
   const { kafka, fault } = faultyKafka(prefix);
-  const options: ConnectorOptions = { ...baseConnectorOptions(prefix), sources: [source], kafka, stuckAfterMs: 1_000, backoff: { baseMs: 100, maxMs: 500, attempts: Infinity } };
+  const options: ConnectorOptions = {
+    ...baseConnectorOptions(prefix),
+    sources: [source],
+    kafka,
+    stuckAfterMs: 1_000,
+    backoff: { baseMs: 100, maxMs: 500, attempts: Infinity },
+  };
   let written = 0;
   const write = (count: number) => {
     stream.shards[0]!.records.push(...simulatedRecords('r', written, count));
@@ -43,62 +56,70 @@ function assertExactlyOnce(ids: string[], written: number): void {
 }
 
 for (const mode of ['lose-response', 'drop-request'] as EndTxnFault[]) {
-  test(`a commit that fails (${mode}) is recovered: nothing lost or doubled, the connector goes on, /ready is false meanwhile`, { timeout: 120_000 }, async () => {
-    const { options, fault, write, written, topic } = setup(`commit-${mode}`);
-    const connector = new Connector(options);
-    const running = connector.start();
-    try {
-      write(30);
-      await waitForTopics(options.kafka, [topic]);
-      await readTopics(options.kafka, [topic], (messages) => messages.length >= 30, 30_000);
-      // Every commit fails for four seconds while records keep coming.
-      fault.mode = mode;
-      let notReady = false;
-      const until = Date.now() + 4_000;
-      while (Date.now() < until) {
-        write(2);
-        notReady ||= !connector.health().ready;
-        await sleep(100);
+  test(
+    `a commit that fails (${mode}) is recovered: nothing lost or doubled, the connector goes on, /ready is false meanwhile`,
+    { timeout: 120_000 },
+    async () => {
+      const { options, fault, write, written, topic } = setup(`commit-${mode}`);
+      const connector = new Connector(options);
+      const running = connector.start();
+      try {
+        write(30);
+        await waitForTopics(options.kafka, [topic]);
+        await readTopics(options.kafka, [topic], (messages) => messages.length >= 30, 30_000);
+        // Every commit fails for four seconds while records keep coming.
+        fault.mode = mode;
+        let notReady = false;
+        const until = Date.now() + 4_000;
+        while (Date.now() < until) {
+          write(2);
+          notReady ||= !connector.health().ready;
+          await sleep(100);
+        }
+        fault.mode = 'none';
+        assert.ok(fault.hits > 0, 'the fault was hit');
+        assert.ok(notReady, '/ready turned false while commits failed');
+        write(25);
+        assertExactlyOnce(await allEventIds(options, topic, written()), written());
+        assert.equal(connector.health().ready, true);
+      } finally {
+        fault.mode = 'none';
+        await connector.stop();
+        await running;
       }
-      fault.mode = 'none';
-      assert.ok(fault.hits > 0, 'the fault was hit');
-      assert.ok(notReady, '/ready turned false while commits failed');
-      write(25);
-      assertExactlyOnce(await allEventIds(options, topic, written()), written());
-      assert.equal(connector.health().ready, true);
-    } finally {
-      fault.mode = 'none';
-      await connector.stop();
-      await running;
-    }
-  });
+    },
+  );
 }
 
-test('a second instance fences the first before it reads the checkpoints: every record once, however slowly it starts', { timeout: 120_000 }, async () => {
-  const { options, write, written, topic } = setup('fence');
-  const zombie = new Connector(options);
-  const zombieRun = zombie.start();
-  zombieRun.catch(() => undefined);
-  write(20);
-  await waitForTopics(options.kafka, [topic]);
-  await readTopics(options.kafka, [topic], (messages) => messages.length >= 20, 30_000);
-  // Records keep arriving while the successor starts; its checkpoint read takes two seconds.
-  let writing = true;
-  const writer = (async () => {
-    while (writing) {
-      write(2);
-      await sleep(100);
-    }
-  })();
-  const successor = new Connector({ ...options, kafka: slowConsumersKafka(options.kafka, 2_000) });
-  const successorRun = successor.start();
-  await assert.rejects(zombieRun, 'the zombie is fenced and stops');
-  await sleep(1_500);
-  writing = false;
-  await writer;
-  const ids = await allEventIds(options, topic, written());
-  await successor.stop();
-  await successorRun;
-  await zombie.stop();
-  assertExactlyOnce(ids, written());
-});
+test(
+  'a second instance fences the first before it reads the checkpoints: every record once, however slowly it starts',
+  { timeout: 120_000 },
+  async () => {
+    const { options, write, written, topic } = setup('fence');
+    const zombie = new Connector(options);
+    const zombieRun = zombie.start();
+    zombieRun.catch(() => undefined);
+    write(20);
+    await waitForTopics(options.kafka, [topic]);
+    await readTopics(options.kafka, [topic], (messages) => messages.length >= 20, 30_000);
+    // Records keep arriving while the successor starts; its checkpoint read takes two seconds.
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        write(2);
+        await sleep(100);
+      }
+    })();
+    const successor = new Connector({ ...options, kafka: slowConsumersKafka(options.kafka, 2_000) });
+    const successorRun = successor.start();
+    await assert.rejects(zombieRun, 'the zombie is fenced and stops');
+    await sleep(1_500);
+    writing = false;
+    await writer;
+    const ids = await allEventIds(options, topic, written());
+    await successor.stop();
+    await successorRun;
+    await zombie.stop();
+    assertExactlyOnce(ids, written());
+  },
+);

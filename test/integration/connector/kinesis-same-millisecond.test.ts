@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  PutRecordCommand,
+  type KinesisClient,
+} from '@aws-sdk/client-kinesis';
 import { createKinesis } from '../../../core/aws.ts';
 import { Connector } from '../../../connector/connector.ts';
 import { KinesisSource } from '../../../connector/kinesis/kinesis-source.ts';
@@ -34,7 +39,7 @@ function histories(table: string, items: number): Change[][] {
   const base = 1_764_000_000_000_000;
   return Array.from({ length: items }, (_, item) => {
     const keys = { PK: { S: `ORDER#${item}` }, SK: { S: 'ORDER' } };
-    const precision = item % 3 === 0 ? 'unstated' as const : 'MILLISECOND' as const;
+    const precision = item % 3 === 0 ? ('unstated' as const) : ('MILLISECOND' as const);
     const steps = 6;
     return Array.from({ length: steps }, (_, step) => {
       const creationTimeMicros = base + Math.floor(step / 2) * 1000 + item;
@@ -42,7 +47,12 @@ function histories(table: string, items: number): Change[][] {
       const image = { ...keys, step: { N: String(step) } };
       const eventId = `${table}-${item}-${step}`;
       const data = kinesisChangeRecord({
-        table, eventName, keys, eventId, creationTimeMicros, precision,
+        table,
+        eventName,
+        keys,
+        eventId,
+        creationTimeMicros,
+        precision,
         newImage: eventName === 'REMOVE' ? undefined : image,
         oldImage: eventName === 'INSERT' ? undefined : { ...keys, step: { N: String(step - 1) } },
       });
@@ -65,7 +75,8 @@ function deliveryOrder(changes: Change[][], next: () => number): Change[] {
     return order;
   });
   const order: Change[] = [];
-  for (let step = 0; swapped.some((history) => history[step]); step++) for (const history of swapped) if (history[step]) order.push(history[step]!);
+  for (let step = 0; swapped.some((history) => history[step]); step++)
+    for (const history of swapped) if (history[step]) order.push(history[step]!);
   const withCopies: Change[] = [];
   const late: Array<{ at: number; change: Change }> = [];
   order.forEach((change, index) => {
@@ -78,7 +89,10 @@ function deliveryOrder(changes: Change[][], next: () => number): Change[] {
 async function createStream(kinesis: KinesisClient): Promise<string> {
   const StreamName = uniqueName('kds-ms');
   await kinesis.send(new CreateStreamCommand({ StreamName, ShardCount: 2 }));
-  while ((await kinesis.send(new DescribeStreamSummaryCommand({ StreamName }))).StreamDescriptionSummary?.StreamStatus !== 'ACTIVE') {
+  while (
+    (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName }))).StreamDescriptionSummary?.StreamStatus !==
+    'ACTIVE'
+  ) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return StreamName;
@@ -89,7 +103,8 @@ test('Kinesis at millisecond precision: same-millisecond changes ordered by sequ
   const StreamName = await createStream(kinesis);
   const table = uniqueName('orders');
   const put = async (changes: Change[]) => {
-    for (const change of changes) await kinesis.send(new PutRecordCommand({ StreamName, PartitionKey: `ORDER#${change.item}`, Data: change.data }));
+    for (const change of changes)
+      await kinesis.send(new PutRecordCommand({ StreamName, PartitionKey: `ORDER#${change.item}`, Data: change.data }));
   };
   const items = histories(table, 8);
   const all = items.flat();
@@ -99,7 +114,14 @@ test('Kinesis at millisecond precision: same-millisecond changes ordered by sequ
   const prefix = uniqueName('kinms');
   const options = () => ({
     ...baseConnectorOptions(prefix),
-    sources: [new KinesisSource(kinesis, { table, streamName: StreamName, region: 'us-east-1', entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' } as const })],
+    sources: [
+      new KinesisSource(kinesis, {
+        table,
+        streamName: StreamName,
+        region: 'us-east-1',
+        entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' } as const,
+      }),
+    ],
   });
   const topic = `${prefix}.${table}.order`;
   const distinct = (changes: Change[]) => new Set(changes.map((change) => change.eventId)).size;
@@ -127,15 +149,27 @@ test('Kinesis at millisecond precision: same-millisecond changes ordered by sequ
   const events: ChangeEvent[] = await Promise.all(read.map(({ message }) => codec.decode(message.value!)));
   const counts = new Map<string, number>();
   for (const event of events) counts.set(event.eventId, (counts.get(event.eventId) ?? 0) + 1);
-  assert.deepEqual([...counts].filter(([, count]) => count !== 1), [], 'every change exactly once');
+  assert.deepEqual(
+    [...counts].filter(([, count]) => count !== 1),
+    [],
+    'every change exactly once',
+  );
   assert.deepEqual([...counts.keys()].sort(), all.map((change) => change.eventId).sort());
 
   for (const history of items) {
     const ofItem = events.filter((event) => event.keys.PK?.S === `ORDER#${history[0]!.item}`);
     const newest = ofItem.reduce((a, b) => (compareVersions(a.version, b.version) >= 0 ? a : b));
     const last = history.at(-1)!;
-    assert.equal(ofItem.filter((event) => event.version === newest.version).length, 1, `ORDER#${last.item}: versions are distinct`);
-    assert.equal(newest.eventId, last.eventId, `ORDER#${last.item}: the newest version is the last change (${last.step})`);
+    assert.equal(
+      ofItem.filter((event) => event.version === newest.version).length,
+      1,
+      `ORDER#${last.item}: versions are distinct`,
+    );
+    assert.equal(
+      newest.eventId,
+      last.eventId,
+      `ORDER#${last.item}: the newest version is the last change (${last.step})`,
+    );
   }
   const removes = events.filter((event) => event.op === 'REMOVE');
   assert.equal(removes.length, 4, 'the even items end with a REMOVE in the same millisecond as the PutItem before it');

@@ -14,14 +14,25 @@ test('malformed keys go to the dead-letter topic with their reason and position 
   const kinesis = createKinesis(testAws());
   const StreamName = uniqueName('kds-keys');
   await kinesis.send(new CreateStreamCommand({ StreamName, ShardCount: 1 }));
-  while ((await kinesis.send(new DescribeStreamSummaryCommand({ StreamName }))).StreamDescriptionSummary?.StreamStatus !== 'ACTIVE') {
+  while (
+    (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName }))).StreamDescriptionSummary?.StreamStatus !==
+    'ACTIVE'
+  ) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const table = 'orders';
   let time = 1_764_000_000_000_000;
   const put = async (keys: Record<string, unknown>, eventId: string): Promise<string> => {
-    const data = kinesisChangeRecord({ table, eventName: 'INSERT', keys, newImage: keys, creationTimeMicros: time++, eventId });
-    return (await kinesis.send(new PutRecordCommand({ StreamName, PartitionKey: eventId, Data: data }))).SequenceNumber!;
+    const data = kinesisChangeRecord({
+      table,
+      eventName: 'INSERT',
+      keys,
+      newImage: keys,
+      creationTimeMicros: time++,
+      eventId,
+    });
+    return (await kinesis.send(new PutRecordCommand({ StreamName, PartitionKey: eventId, Data: data })))
+      .SequenceNumber!;
   };
   await put({ PK: { S: 'ORDER#1' }, SK: { S: 'ORDER' } }, 'good-1');
   const bad = {
@@ -33,7 +44,10 @@ test('malformed keys go to the dead-letter topic with their reason and position 
 
   const prefix = uniqueName('keys');
   const entityRule: EntityRule = { kind: 'key-prefix', attribute: 'PK', separator: '#', declared: ['order'] };
-  const options = { ...baseConnectorOptions(prefix), sources: [new KinesisSource(kinesis, { table, streamName: StreamName, region: 'us-east-1', entityRule })] };
+  const options = {
+    ...baseConnectorOptions(prefix),
+    sources: [new KinesisSource(kinesis, { table, streamName: StreamName, region: 'us-east-1', entityRule })],
+  };
   const connector = new Connector(options);
   const running = connector.start();
   const topic = `${prefix}.orders.order`;
@@ -49,7 +63,12 @@ test('malformed keys go to the dead-letter topic with their reason and position 
   }
 
   assert.equal(good.length, 2, 'the well-formed changes flow');
-  const reasons = new Map(dead.map(({ message }) => [message.headers!.shardline_dlq_position!.toString(), message.headers!.shardline_dlq_reason!.toString()]));
+  const reasons = new Map(
+    dead.map(({ message }) => [
+      message.headers!.shardline_dlq_position!.toString(),
+      message.headers!.shardline_dlq_reason!.toString(),
+    ]),
+  );
   assert.match(reasons.get(bad.boolKey) ?? 'missing', /key attribute SK must be S, N or B, found BOOL/);
   assert.match(reasons.get(bad.noSeparator) ?? 'missing', /PK "plain" has no "#"/);
   assert.match(reasons.get(bad.undeclared) ?? 'missing', /entity "invoice" is not one of the declared entities/);

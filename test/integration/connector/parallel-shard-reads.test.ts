@@ -11,8 +11,14 @@ import { readTopics, waitForTopics } from '../../harness/topic-reader.ts';
 
 test('the shards of a round are read at once, and each record is written once', async () => {
   const prefix = uniqueName('parallel');
-  const stream = new SimulatedStream(`arn:aws:dynamodb:us-east-1:0:table/${prefix}/stream/1`,
-    ['a', 'b', 'c', 'd'].map((shard, index) => ({ shardId: shard, closed: true, records: simulatedRecords(shard, index * 100, 30) })));
+  const stream = new SimulatedStream(
+    `arn:aws:dynamodb:us-east-1:0:table/${prefix}/stream/1`,
+    ['a', 'b', 'c', 'd'].map((shard, index) => ({
+      shardId: shard,
+      closed: true,
+      records: simulatedRecords(shard, index * 100, 30),
+    })),
+  );
   // GetRecords answers after a while, as AWS does; how many are waiting at once is counted.
   const client = stream.client();
   let waiting = 0;
@@ -25,7 +31,12 @@ test('the shards of a round are read at once, and each record is written once', 
     waiting--;
     return send(command as never);
   }) as typeof client.send;
-  const source = new DynamoDbStreamSource(client, { table: 'orders', streamArn: stream.streamArn, region: 'us-east-1', entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' } });
+  const source = new DynamoDbStreamSource(client, {
+    table: 'orders',
+    streamArn: stream.streamArn,
+    region: 'us-east-1',
+    entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' },
+  });
   const options = { ...baseConnectorOptions(prefix), sources: [source] };
   const connector = new Connector(options);
   const running = connector.start();

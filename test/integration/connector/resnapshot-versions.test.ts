@@ -22,16 +22,40 @@ test('gap policy resnapshot: a gap met before anything after the previous one is
   const dynamodb = createDynamoDb(testAws());
   const table = uniqueName('orders');
   await createOrdersTable(dynamodb, table);
-  for (const id of ['a', 'b']) await dynamodb.send(new PutItemCommand({ TableName: table, Item: { PK: { S: `ORDER#${id}` }, SK: { S: `ORDER#${id}` }, total: { N: '1.00' } } }));
+  for (const id of ['a', 'b'])
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: { PK: { S: `ORDER#${id}` }, SK: { S: `ORDER#${id}` }, total: { N: '1.00' } },
+      }),
+    );
   const prefix = uniqueName('regap');
   const records = simulatedRecords('g', 0, 10);
-  const stream = new SimulatedStream(`arn:aws:dynamodb:us-east-1:0:table/${table}/stream/1`, [{ shardId: 'only', closed: false, records: records.slice(0, 3) }]);
+  const stream = new SimulatedStream(`arn:aws:dynamodb:us-east-1:0:table/${table}/stream/1`, [
+    { shardId: 'only', closed: false, records: records.slice(0, 3) },
+  ]);
   const entityRule = { kind: 'key-prefix' as const, attribute: 'PK', separator: '#', declared: ['order'] };
   const options = () => ({
     ...baseConnectorOptions(prefix),
-    sources: [new DynamoDbStreamSource(stream.client(), { table, streamArn: stream.streamArn, region: 'us-east-1', entityRule })],
+    sources: [
+      new DynamoDbStreamSource(stream.client(), {
+        table,
+        streamArn: stream.streamArn,
+        region: 'us-east-1',
+        entityRule,
+      }),
+    ],
     gapPolicy: 'resnapshot' as const,
-    snapshotFactory: (name: string, run: string, version: string) => new SnapshotSource(dynamodb, { table: name, region: 'us-east-1', entityRule, segments: 1, readCapacityPerSecond: 0, run, version }),
+    snapshotFactory: (name: string, run: string, version: string) =>
+      new SnapshotSource(dynamodb, {
+        table: name,
+        region: 'us-east-1',
+        entityRule,
+        segments: 1,
+        readCapacityPerSecond: 0,
+        run,
+        version,
+      }),
   });
   const topic = `${prefix}.${table}.order`;
   const codec = new ChangeEventCodec({ url: testEndpoints().registryUrl });
@@ -43,7 +67,11 @@ test('gap policy resnapshot: a gap met before anything after the previous one is
     const read = await readTopics(connectorOptions.kafka, [topic], (messages) => messages.length >= until, 30_000);
     await connector.stop();
     await running;
-    assert.equal(connectorOptions.sources.length, 1, "the re-snapshot runs joined the connector's own sources, not the caller's");
+    assert.equal(
+      connectorOptions.sources.length,
+      1,
+      "the re-snapshot runs joined the connector's own sources, not the caller's",
+    );
     return Promise.all(read.map(async ({ message }) => codec.decode(message.value!)));
   };
   await run(3);
@@ -57,7 +85,8 @@ test('gap policy resnapshot: a gap met before anything after the previous one is
   dynamodb.destroy();
 
   const runs = new Map<string, bigint>();
-  for (const event of events.filter((candidate) => candidate.op === 'SNAPSHOT' || candidate.op === 'SWEEP')) runs.set(event.source.stream, BigInt(event.version));
+  for (const event of events.filter((candidate) => candidate.op === 'SNAPSHOT' || candidate.op === 'SWEEP'))
+    runs.set(event.source.stream, BigInt(event.version));
   assert.equal(runs.size, 2, `two re-snapshot runs: ${[...runs.keys()].join(', ')}`);
   const [first, second] = [...runs.values()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   // Above the first run's rows, with its sweep's tombstones (version minus one) above them too.

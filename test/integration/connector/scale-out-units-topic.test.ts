@@ -17,5 +17,10 @@ test('the units topic is created with one partition per unit; an instance config
     await admin.disconnect();
   }
   await ensureUnitsTopic(kafka, topic, 6);
-  await assert.rejects(ensureUnitsTopic(kafka, topic, 8), (error: unknown) => error instanceof ConfigurationError && /^connector\.scaleOut\.units: 8, but the units topic .* has 6 partitions/.test(error.message));
+  await assert.rejects(
+    ensureUnitsTopic(kafka, topic, 8),
+    (error: unknown) =>
+      error instanceof ConfigurationError &&
+      /^connector\.scaleOut\.units: 8, but the units topic .* has 6 partitions/.test(error.message),
+  );
 });

@@ -21,7 +21,9 @@ test('a subject whose schema was registered but whose compatibility was never se
   const topic = uniqueName('half-registered');
   const subject = valueSubject(topic);
   // What a process killed between the two calls leaves behind: the schema, and the registry's global level.
-  const response = await registryRequest(registry(), `/subjects/${encodeURIComponent(subject)}/versions`, 'POST', { schema: changeEventSchema });
+  const response = await registryRequest(registry(), `/subjects/${encodeURIComponent(subject)}/versions`, 'POST', {
+    schema: changeEventSchema,
+  });
   const body = await response.text();
   assert.equal(response.status, 200, body);
   const { id } = JSON.parse(body) as { id: number };
@@ -34,29 +36,45 @@ test('a subject whose schema was registered but whose compatibility was never se
 test('a registry that refuses the schema stops the connector with the reason; no event is dead-lettered', async () => {
   const dynamodb = createDynamoDb(testAws());
   const table = await createStreamTable(dynamodb);
-  await dynamodb.send(new PutItemCommand({ TableName: table, Item: { PK: { S: 'ORDER#1' }, SK: { S: 'ORDER' }, total: { N: '1.50' } } }));
+  await dynamodb.send(
+    new PutItemCommand({ TableName: table, Item: { PK: { S: 'ORDER#1' }, SK: { S: 'ORDER' }, total: { N: '1.50' } } }),
+  );
   const prefix = uniqueName('refused');
   const subject = valueSubject(`${prefix}.${table}.order`);
   // Someone else's schema holds the subject: the change-event record cannot read a plain string.
   await registryRequest(registry(), `/config/${encodeURIComponent(subject)}`, 'PUT', { compatibility: 'BACKWARD' });
-  await registryRequest(registry(), `/subjects/${encodeURIComponent(subject)}/versions`, 'POST', { schema: '"string"' });
+  await registryRequest(registry(), `/subjects/${encodeURIComponent(subject)}/versions`, 'POST', {
+    schema: '"string"',
+  });
 
   const options = await testConnectorOptions(table, prefix);
   const connector = new Connector(options);
-  await assert.rejects(connector.start(), (error: unknown) => error instanceof SchemaRegistrationError && error.subject === subject);
+  await assert.rejects(
+    connector.start(),
+    (error: unknown) => error instanceof SchemaRegistrationError && error.subject === subject,
+  );
   await connector.stop();
 
   const admin = options.kafka.admin();
   await admin.connect();
   const topics = await admin.listTopics();
-  const deadLetters = topics.includes(options.topics.deadLetter) ? await admin.fetchTopicOffsets(options.topics.deadLetter) : [];
+  const deadLetters = topics.includes(options.topics.deadLetter)
+    ? await admin.fetchTopicOffsets(options.topics.deadLetter)
+    : [];
   await admin.disconnect();
-  assert.deepEqual(deadLetters.filter(({ high }) => high !== '0'), [], 'nothing in the dead-letter topic');
+  assert.deepEqual(
+    deadLetters.filter(({ high }) => high !== '0'),
+    [],
+    'nothing in the dead-letter topic',
+  );
   dynamodb.destroy();
 });
 
 test('a wrong registry URL is refused at start with the key to fix; a registry that is down is left to the retries', async () => {
-  await assert.rejects(new ChangeEventCodec({ url: `${testEndpoints().registryUrl}/wrong` }).checkAccess(), /answered 404 to GET \/config: check registry\.url/);
+  await assert.rejects(
+    new ChangeEventCodec({ url: `${testEndpoints().registryUrl}/wrong` }).checkAccess(),
+    /answered 404 to GET \/config: check registry\.url/,
+  );
   await new ChangeEventCodec({ url: 'http://127.0.0.1:9' }).checkAccess();
   await new ChangeEventCodec(registry()).checkAccess();
 });
@@ -66,7 +84,9 @@ async function withoutSettingsRights(): Promise<{ url: string; server: Server }>
   const upstream = new URL(testEndpoints().registryUrl);
   const server = createServer(async (request, response) => {
     if (request.method === 'PUT' && request.url?.includes('/config')) {
-      response.writeHead(403, { 'content-type': 'application/json' }).end('{"error_code":40301,"message":"User is denied operation AlterConfigs"}');
+      response
+        .writeHead(403, { 'content-type': 'application/json' })
+        .end('{"error_code":40301,"message":"User is denied operation AlterConfigs"}');
       return;
     }
     const chunks: Buffer[] = [];
@@ -76,7 +96,9 @@ async function withoutSettingsRights(): Promise<{ url: string; server: Server }>
       headers: { 'content-type': request.headers['content-type'] ?? 'application/json' },
       body: chunks.length > 0 ? Buffer.concat(chunks) : undefined,
     });
-    response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await answer.arrayBuffer()));
+    response
+      .writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' })
+      .end(Buffer.from(await answer.arrayBuffer()));
   }).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${upstream.pathname}`, server };
@@ -86,12 +108,20 @@ test('credentials that may not change settings: registration goes on where the s
   const { url, server } = await withoutSettingsRights();
   t.after(() => server.close());
   const prepared = uniqueName('prepared');
-  await registryRequest(registry(), `/config/${encodeURIComponent(valueSubject(prepared))}`, 'PUT', { compatibility: 'BACKWARD' });
+  await registryRequest(registry(), `/config/${encodeURIComponent(valueSubject(prepared))}`, 'PUT', {
+    compatibility: 'BACKWARD',
+  });
   const codec = new ChangeEventCodec({ url }, 'BACKWARD');
   assert.ok((await codec.schemaId(prepared)) > 0);
 
   // A subject left to the registry's global level (NONE on Apicurio) cannot get BACKWARD with these credentials.
   const unprepared = uniqueName('unprepared');
-  await assert.rejects(codec.schemaId(unprepared), (error: unknown) => error instanceof SchemaRegistrationError
-    && /answered 403.*set the subject's compatibility to BACKWARD with other credentials, or change registry\.compatibility/.test(error.message));
+  await assert.rejects(
+    codec.schemaId(unprepared),
+    (error: unknown) =>
+      error instanceof SchemaRegistrationError &&
+      /answered 403.*set the subject's compatibility to BACKWARD with other credentials, or change registry\.compatibility/.test(
+        error.message,
+      ),
+  );
 });

@@ -15,11 +15,20 @@ test('the initial snapshot: a parallel scan resumes where it stopped, and the st
   const dynamodb = createDynamoDb(testAws());
   const table = await createStreamTable(dynamodb);
   for (let start = 0; start < ITEMS; start += 25) {
-    const items = Array.from({ length: 25 }, (_, offset) => ({ PutRequest: { Item: { PK: { S: `ORDER#${start + offset}` }, SK: { S: 'ORDER' }, total: { N: '1.10' } } } }));
+    const items = Array.from({ length: 25 }, (_, offset) => ({
+      PutRequest: { Item: { PK: { S: `ORDER#${start + offset}` }, SK: { S: 'ORDER' }, total: { N: '1.10' } } },
+    }));
     await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [table]: items } }));
   }
   const prefix = uniqueName('snap');
-  const snapshot = () => new SnapshotSource(dynamodb, { table, region: 'us-east-1', entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' }, segments: 3, readCapacityPerSecond: 0 });
+  const snapshot = () =>
+    new SnapshotSource(dynamodb, {
+      table,
+      region: 'us-east-1',
+      entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' },
+      segments: 3,
+      readCapacityPerSecond: 0,
+    });
   const options = await testConnectorOptions(table, prefix);
   const topic = `${prefix}.${table}.order`;
   const codec = new ChangeEventCodec({ url: testEndpoints().registryUrl });
@@ -29,7 +38,11 @@ test('the initial snapshot: a parallel scan resumes where it stopped, and the st
   };
 
   // First run, small pages: stopped part way through the scan.
-  const first = new Connector({ ...options, sources: [snapshot(), ...options.sources], polling: { ...options.polling, recordsPerRead: 7, recordsPerRound: 7 } });
+  const first = new Connector({
+    ...options,
+    sources: [snapshot(), ...options.sources],
+    polling: { ...options.polling, recordsPerRead: 7, recordsPerRound: 7 },
+  });
   const firstRun = first.start();
   await waitForTopics(options.kafka, [topic]);
   await snapshotEvents(60);
@@ -39,7 +52,15 @@ test('the initial snapshot: a parallel scan resumes where it stopped, and the st
   assert.ok(partial > 0 && partial < ITEMS, `stopped mid-scan (${partial} of ${ITEMS} rows)`);
 
   // A change made between the runs arrives through the stream.
-  await dynamodb.send(new UpdateItemCommand({ TableName: table, Key: { PK: { S: 'ORDER#7' }, SK: { S: 'ORDER' } }, UpdateExpression: 'SET #t = :t', ExpressionAttributeNames: { '#t': 'total' }, ExpressionAttributeValues: { ':t': { N: '2.20' } } }));
+  await dynamodb.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { PK: { S: 'ORDER#7' }, SK: { S: 'ORDER' } },
+      UpdateExpression: 'SET #t = :t',
+      ExpressionAttributeNames: { '#t': 'total' },
+      ExpressionAttributeValues: { ':t': { N: '2.20' } },
+    }),
+  );
   const second = new Connector({ ...options, sources: [snapshot(), ...options.sources] });
   const secondRun = second.start();
   // Every row once from the scan, plus the stream's inserts and the one update.

@@ -36,14 +36,25 @@ test('puts, updates and deletes arrive once, in per-key order, decodable, with i
   const connector = new Connector(options);
   const running = connector.start();
 
-  const put = (Item: Record<string, unknown>) => dynamodb.send(new PutItemCommand({ TableName: table, Item: Item as never }));
+  const put = (Item: Record<string, unknown>) =>
+    dynamodb.send(new PutItemCommand({ TableName: table, Item: Item as never }));
   const key = (id: string) => ({ PK: { S: `ORDER#${id}` }, SK: { S: `ORDER#${id}` } });
   await put(tricky);
-  for (let index = 0; index < 10; index++) await put({ ...key(String(index)), total: { N: `${index}.50` }, status: { S: 'new' } });
+  for (let index = 0; index < 10; index++)
+    await put({ ...key(String(index)), total: { N: `${index}.50` }, status: { S: 'new' } });
   for (let index = 0; index < 10; index += 2) {
-    await dynamodb.send(new UpdateItemCommand({ TableName: table, Key: key(String(index)), UpdateExpression: 'SET #s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': { S: 'paid' } } }));
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: key(String(index)),
+        UpdateExpression: 'SET #s = :s',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': { S: 'paid' } },
+      }),
+    );
   }
-  for (let index = 0; index < 10; index += 3) await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: key(String(index)) }));
+  for (let index = 0; index < 10; index += 3)
+    await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: key(String(index)) }));
   await put({ PK: { S: 'USER#1' }, SK: { S: 'PROFILE' }, name: { S: 'Ada' } });
   const expected = 1 + 10 + 5 + 4 + 1;
 
@@ -73,14 +84,22 @@ test('puts, updates and deletes arrive once, in per-key order, decodable, with i
   });
   for (const [itemKey, entry] of byKey) {
     assert.equal(entry.partitions.size, 1, `${itemKey} stays on one partition`);
-    assert.deepEqual(entry.versions, [...entry.versions].sort((a, b) => (a < b ? -1 : 1)), `${itemKey} in version order`);
+    assert.deepEqual(
+      entry.versions,
+      [...entry.versions].sort((a, b) => (a < b ? -1 : 1)),
+      `${itemKey} in version order`,
+    );
   }
   assert.deepEqual(byKey.get('PK=S:ORDER#0|SK=S:ORDER#0')?.ops, ['INSERT', 'MODIFY', 'REMOVE']);
   assert.deepEqual(byKey.get('PK=S:ORDER#1|SK=S:ORDER#1')?.ops, ['INSERT']);
 
   const trickyEvent = events.find((event) => event.keys.PK?.S === tricky.PK.S)!;
   assert.equal(trickyEvent.entity, 'order');
-  assert.deepEqual(trickyEvent.after, { ...tricky, raw: { B: Buffer.from(tricky.raw.B) }, blobs: { BS: tricky.blobs.BS.map((bytes) => Buffer.from(bytes)) } });
+  assert.deepEqual(trickyEvent.after, {
+    ...tricky,
+    raw: { B: Buffer.from(tricky.raw.B) },
+    blobs: { BS: tricky.blobs.BS.map((bytes) => Buffer.from(bytes)) },
+  });
   const removal = events.find((event) => event.op === 'REMOVE' && event.keys.PK?.S === 'ORDER#0')!;
   assert.equal(removal.after, null);
   assert.equal(removal.before?.status?.S, 'paid');

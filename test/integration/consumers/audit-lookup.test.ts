@@ -14,9 +14,25 @@ import { testEndpoints } from '../../harness/endpoints.ts';
 
 const keys = { PK: { S: 'USER#ada@example.com' }, SK: { S: 'PROFILE' } };
 const event: ChangeEvent = {
-  op: 'INSERT', eventId: 'e-1', table: 'users', entity: 'user', version: '1', keys, before: null,
+  op: 'INSERT',
+  eventId: 'e-1',
+  table: 'users',
+  entity: 'user',
+  version: '1',
+  keys,
+  before: null,
   after: { ...keys, name: { S: 'Ada' } },
-  source: { kind: 'DYNAMODB_STREAMS', region: 'us-east-1', table: 'users', stream: 's', shardId: 'sh', sequenceNumber: '1', approximateCreationTimeMicros: Date.now() * 1000, userIdentity: null, ttlDelete: false },
+  source: {
+    kind: 'DYNAMODB_STREAMS',
+    region: 'us-east-1',
+    table: 'users',
+    stream: 's',
+    shardId: 'sh',
+    sequenceNumber: '1',
+    approximateCreationTimeMicros: Date.now() * 1000,
+    userIdentity: null,
+    ttlDelete: false,
+  },
 };
 
 /** A port nothing listens on, so that the query opens the data directory itself rather than asking a process. */
@@ -42,9 +58,22 @@ test('shardline audit <value> finds the entries of a key whose attribute is stor
   const { audit } = config.consumers;
   const { clickhouse } = await testClickHouse(path);
   try {
-    const sink = new AuditSink({ group: 'lookup', clickhouse, table: audit.table, retentionDays: 90, redactions: audit.redact, hashSalt: audit.hashSalt, includeSnapshots: false });
+    const sink = new AuditSink({
+      group: 'lookup',
+      clickhouse,
+      table: audit.table,
+      retentionDays: 90,
+      redactions: audit.redact,
+      hashSalt: audit.hashSalt,
+      includeSnapshots: false,
+    });
     await sink.open();
-    await sink.apply({ topic: 'users', partition: 0, records: [{ offset: '0', key: canonicalKey(keys), event }], nextOffset: '1' });
+    await sink.apply({
+      topic: 'users',
+      partition: 0,
+      records: [{ offset: '0', key: canonicalKey(keys), event }],
+      nextOffset: '1',
+    });
     await sink.close();
   } finally {
     // The embedded engine's directory has one owner at a time: the lookup opens it next.
@@ -53,8 +82,14 @@ test('shardline audit <value> finds the entries of a key whose attribute is stor
 
   const hashedKey = `PK=S:${hashValue('USER#ada@example.com', 'salt')}|SK=S:PROFILE`;
   const byValue = await auditHistory(config, 'USER#ada@example.com', 10);
-  assert.deepEqual(byValue.map((entry) => entry.entity_key), [hashedKey]);
+  assert.deepEqual(
+    byValue.map((entry) => entry.entity_key),
+    [hashedKey],
+  );
   const byHash = await auditHistory(config, hashValue('USER#ada@example.com', 'salt'), 10);
-  assert.deepEqual(byHash.map((entry) => entry.entity_key), [hashedKey]);
+  assert.deepEqual(
+    byHash.map((entry) => entry.entity_key),
+    [hashedKey],
+  );
   assert.deepEqual(await auditHistory(config, 'USER#bob@example.com', 10), []);
 });

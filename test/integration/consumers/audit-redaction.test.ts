@@ -7,20 +7,52 @@ import { queryRows, testClickHouse } from '../../harness/consumers.ts';
 
 const keys = { PK: { S: 'USER#ada@example.com' }, SK: { N: '42' } };
 const event: ChangeEvent = {
-  op: 'INSERT', eventId: 'e-1', table: 'users', entity: 'user', version: '1', keys, before: null,
+  op: 'INSERT',
+  eventId: 'e-1',
+  table: 'users',
+  entity: 'user',
+  version: '1',
+  keys,
+  before: null,
   after: { ...keys, name: { S: 'Ada' } },
-  source: { kind: 'DYNAMODB_STREAMS', region: 'us-east-1', table: 'users', stream: 's', shardId: 'sh', sequenceNumber: '1', approximateCreationTimeMicros: Date.now() * 1000, userIdentity: null, ttlDelete: false },
+  source: {
+    kind: 'DYNAMODB_STREAMS',
+    region: 'us-east-1',
+    table: 'users',
+    stream: 's',
+    shardId: 'sh',
+    sequenceNumber: '1',
+    approximateCreationTimeMicros: Date.now() * 1000,
+    userIdentity: null,
+    ttlDelete: false,
+  },
 };
 
 test('key attributes configured for redaction are redacted in entity_key and key_values too', async (t) => {
   const { clickhouse } = await testClickHouse();
   t.after(() => clickhouse.close());
   const record = async (table: string, redactions: Redactions) => {
-    const sink = new AuditSink({ group: table, clickhouse, table, retentionDays: 90, redactions, hashSalt: 'salt', includeSnapshots: false });
+    const sink = new AuditSink({
+      group: table,
+      clickhouse,
+      table,
+      retentionDays: 90,
+      redactions,
+      hashSalt: 'salt',
+      includeSnapshots: false,
+    });
     await sink.open();
-    await sink.apply({ topic: 'users', partition: 0, records: [{ offset: '0', key: canonicalKey(keys), event }], nextOffset: '1' });
+    await sink.apply({
+      topic: 'users',
+      partition: 0,
+      records: [{ offset: '0', key: canonicalKey(keys), event }],
+      nextOffset: '1',
+    });
     await sink.close();
-    const [row] = await queryRows<Record<string, unknown>>(clickhouse, `SELECT entity_key, key_values, changes, new_values FROM ${table} FINAL`);
+    const [row] = await queryRows<Record<string, unknown>>(
+      clickhouse,
+      `SELECT entity_key, key_values, changes, new_values FROM ${table} FINAL`,
+    );
     return row!;
   };
 

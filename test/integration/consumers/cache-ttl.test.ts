@@ -13,27 +13,57 @@ const keysOf = (id: string) => ({ PK: { S: id }, SK: { S: id } });
 function change(id: string, op: ChangeEvent['op'], version: string, total: string | null): ChangeEvent {
   const keys = keysOf(id);
   return {
-    op, eventId: `${id}-${version}`, table: 'orders', entity: 'order', version, keys, before: null,
+    op,
+    eventId: `${id}-${version}`,
+    table: 'orders',
+    entity: 'order',
+    version,
+    keys,
+    before: null,
     after: total === null ? null : { ...keys, total: { N: total } },
-    source: { kind: 'DYNAMODB_STREAMS', region: 'us-east-1', table: 'orders', stream: 's', shardId: 'sh', sequenceNumber: version, approximateCreationTimeMicros: 1, userIdentity: null, ttlDelete: false },
+    source: {
+      kind: 'DYNAMODB_STREAMS',
+      region: 'us-east-1',
+      table: 'orders',
+      stream: 's',
+      shardId: 'sh',
+      sequenceNumber: version,
+      approximateCreationTimeMicros: 1,
+      userIdentity: null,
+      ttlDelete: false,
+    },
   };
 }
 
 let offset = 0;
 const batchOf = (...events: ChangeEvent[]): SinkBatch => ({
-  topic: 'orders-topic', partition: 0, nextOffset: String(offset + events.length),
+  topic: 'orders-topic',
+  partition: 0,
+  nextOffset: String(offset + events.length),
   records: events.map((event) => ({ offset: String(offset++), key: canonicalKey(event.keys), event })),
 });
 
 test('with a TTL, neither a deleted item nor an older version of an expired one comes back on a replay', async (t) => {
   const prefix = uniqueName('ttl');
-  const sink = new CacheSink({ group: `${prefix}-cache`, url: testEndpoints().redisUrl, ttlSeconds: 1, keyPrefix: prefix, tableOf: () => 'orders' });
+  const sink = new CacheSink({
+    group: `${prefix}-cache`,
+    url: testEndpoints().redisUrl,
+    ttlSeconds: 1,
+    keyPrefix: prefix,
+    tableOf: () => 'orders',
+  });
   await sink.open();
   t.after(() => sink.close());
-  const docOf = async (id: string) => (await cachedItems(prefix)).get(CacheSink.itemKey(prefix, 'orders', canonicalKey(keysOf(id))))?.doc;
+  const docOf = async (id: string) =>
+    (await cachedItems(prefix)).get(CacheSink.itemKey(prefix, 'orders', canonicalKey(keysOf(id))))?.doc;
   const money = '12345678901234567890123456789012345.67'; // 37 digits: no double holds it
 
-  const history = [change('A', 'INSERT', '10', '1.00'), change('A', 'REMOVE', '20', null), change('B', 'INSERT', '5', '2.00'), change('B', 'MODIFY', '10', money)];
+  const history = [
+    change('A', 'INSERT', '10', '1.00'),
+    change('A', 'REMOVE', '20', null),
+    change('B', 'INSERT', '5', '2.00'),
+    change('B', 'MODIFY', '10', money),
+  ];
   await sink.apply(batchOf(...history));
   assert.equal(JSON.parse((await docOf('B'))!).total, money);
 
@@ -48,7 +78,13 @@ test('with a TTL, neither a deleted item nor an older version of an expired one 
 
   // An entry cached before versions were kept apart still blocks older changes with its own version.
   const redis = new Redis(testEndpoints().redisUrl);
-  await redis.hset(CacheSink.itemKey(prefix, 'orders', canonicalKey(keysOf('C'))), 'v', '50', 'doc', '{"total":"5.00"}');
+  await redis.hset(
+    CacheSink.itemKey(prefix, 'orders', canonicalKey(keysOf('C'))),
+    'v',
+    '50',
+    'doc',
+    '{"total":"5.00"}',
+  );
   redis.disconnect();
   await sink.apply(batchOf(change('C', 'MODIFY', '40', '4.00')));
   assert.equal(await docOf('C'), '{"total":"5.00"}');

@@ -46,7 +46,13 @@ test('a programming error in a sink stops the group with the cause instead of be
     await pipeline.stop();
   });
   await group.start();
-  const outcome = await Promise.race([group.failed.then(() => 'resolved', (error: Error) => error), sleep(30_000).then(() => 'still retrying')]);
+  const outcome = await Promise.race([
+    group.failed.then(
+      () => 'resolved',
+      (error: Error) => error,
+    ),
+    sleep(30_000).then(() => 'still retrying'),
+  ]);
   assert.ok(outcome instanceof Error, `expected the group to stop, got: ${String(outcome)}`);
   assert.match(outcome.message, /TypeError: Cannot read properties of undefined \(reading 'total'\)/);
   assert.equal(group.health().ready, false);
@@ -58,7 +64,9 @@ test('a record the store refuses is found by halving the batch and dead-lettered
   let poisonKey: string | undefined;
   sink.failure = (batch) => {
     poisonKey ??= batch.records[Math.floor(batch.records.length / 2)]?.key;
-    return batch.records.some((record) => record.key === poisonKey && record.event?.op === 'INSERT') ? new RecordError('value out of range for Decimal(38, 2)') : undefined;
+    return batch.records.some((record) => record.key === poisonKey && record.event?.op === 'INSERT')
+      ? new RecordError('value out of range for Decimal(38, 2)')
+      : undefined;
   };
   const { pipeline, group } = await withGroup('record', sink);
   t.after(async () => {
@@ -71,17 +79,25 @@ test('a record the store refuses is found by halving the batch and dead-lettered
   const all = await readTopics(pipeline.options.kafka, [pipeline.topic], () => false, 3_000);
   const dead = await readTopics(pipeline.options.kafka, [pipeline.options.topics.deadLetter], () => false, 3_000);
   assert.equal(dead.length, 1, 'exactly the refused record is dead-lettered');
-  assert.match(dead[0]!.message.headers!.shardline_dlq_reason!.toString(), /refused by the store: RecordError: value out of range/);
+  assert.match(
+    dead[0]!.message.headers!.shardline_dlq_reason!.toString(),
+    /refused by the store: RecordError: value out of range/,
+  );
   const deadOffset = dead[0]!.message.headers!.shardline_dlq_position!.toString();
-  const expected = all.filter(({ partition, message }) => `${partition}:${message.offset}` !== `${dead[0]!.message.headers!.shardline_dlq_shard!.toString()}:${deadOffset}`);
+  const expected = all.filter(
+    ({ partition, message }) =>
+      `${partition}:${message.offset}` !== `${dead[0]!.message.headers!.shardline_dlq_shard!.toString()}:${deadOffset}`,
+  );
   assert.equal(sink.applied.size, expected.length);
-  for (const { partition, message } of expected) assert.ok(sink.applied.has(`${partition}:${message.offset}`), `record ${partition}:${message.offset} applied`);
+  for (const { partition, message } of expected)
+    assert.ok(sink.applied.has(`${partition}:${message.offset}`), `record ${partition}:${message.offset} applied`);
 });
 
 test('a store down longer than the configured time makes the group not ready until it is back; nothing is lost', async (t) => {
   const sink = new ScriptedSink();
   let down = true;
-  sink.failure = () => (down ? Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) : undefined);
+  sink.failure = () =>
+    down ? Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) : undefined;
   const { pipeline, group } = await withGroup('stuck', sink, { stuckAfterMs: 1_500 });
   t.after(async () => {
     await group.stop();
@@ -118,14 +134,20 @@ test('records deleted by retention before the group applied them are reported as
   const admin = pipeline.options.kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(pipeline.topic);
-  await admin.deleteTopicRecords({ topic: pipeline.topic, partitions: ends.map(({ partition, high }) => ({ partition, offset: high })) });
+  await admin.deleteTopicRecords({
+    topic: pipeline.topic,
+    partitions: ends.map(({ partition, high }) => ({ partition, offset: high })),
+  });
   await admin.disconnect();
   const gapsBefore = await counterTotal(groupMetrics.gaps);
   await restarted.start();
   for (let step = 0; step < 20; step++) await pipeline.workload.step(); // the next records show the gap
   const until = Date.now() + 30_000;
   while ((await counterTotal(groupMetrics.gaps)) === gapsBefore && Date.now() < until) await sleep(200);
-  assert.ok((await counterTotal(groupMetrics.gaps)) > gapsBefore, 'shardline_consumer_gaps_total counts the partitions that lost records');
+  assert.ok(
+    (await counterTotal(groupMetrics.gaps)) > gapsBefore,
+    'shardline_consumer_gaps_total counts the partitions that lost records',
+  );
 });
 
 async function counterTotal(counter: typeof groupMetrics.gaps): Promise<number> {

@@ -26,7 +26,10 @@ class RecordingSink implements Sink {
   readonly name = 'recording';
   private stallMs = 0;
 
-  constructor(private readonly store: SharedStore, private readonly member: string) {}
+  constructor(
+    private readonly store: SharedStore,
+    private readonly member: string,
+  ) {}
 
   stallNext(ms: number): void {
     this.stallMs = ms;
@@ -64,7 +67,13 @@ test('a member evicted while a batch was in flight applies nothing more of its o
   let written = 0;
   // Records in every partition in one request, so that one fetch brings a batch of each.
   const writeRound = async () => {
-    const messages = await Promise.all(orderEvents(50 * PARTITIONS, written).map(async ({ key, event }, index) => ({ key, value: await codec.encode(topic, event), partition: index % PARTITIONS })));
+    const messages = await Promise.all(
+      orderEvents(50 * PARTITIONS, written).map(async ({ key, event }, index) => ({
+        key,
+        value: await codec.encode(topic, event),
+        partition: index % PARTITIONS,
+      })),
+    );
     written += messages.length;
     await producer.send({ topic, messages });
   };
@@ -87,7 +96,10 @@ test('a member evicted while a batch was in flight applies nothing more of its o
   });
   await writeRound();
   await first.start();
-  await waitFor(() => new Set(appliedBy('first').map(({ partition }) => partition)).size === PARTITIONS, 'the first member to apply every partition');
+  await waitFor(
+    () => new Set(appliedBy('first').map(({ partition }) => partition)).size === PARTITIONS,
+    'the first member to apply every partition',
+  );
   const before = appliedBy('first').length;
 
   // The next batch stalls the first member past its session (KafkaJS beats only between calls); the second
@@ -97,9 +109,18 @@ test('a member evicted while a batch was in flight applies nothing more of its o
   const stalledSince = Date.now();
   await sleep(1_000);
   await second.start();
-  await waitFor(() => Date.now() - stalledSince > 20_000 && new Set(appliedBy('second').map(({ partition }) => partition)).size === PARTITIONS, 'the second member to take over');
+  await waitFor(
+    () =>
+      Date.now() - stalledSince > 20_000 &&
+      new Set(appliedBy('second').map(({ partition }) => partition)).size === PARTITIONS,
+    'the second member to take over',
+  );
 
   // The batch the first member had fetched besides the stalled one is the second's now: written by both, a
   // rollup would count it twice.
-  assert.deepEqual(appliedBy('first').slice(before), [], 'the evicted member applied a batch after it lost the partitions');
+  assert.deepEqual(
+    appliedBy('first').slice(before),
+    [],
+    'the evicted member applied a batch after it lost the partitions',
+  );
 });

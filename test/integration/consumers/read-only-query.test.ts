@@ -3,10 +3,12 @@ import { test } from 'node:test';
 import { readOnlyQuery } from '../../../consumers/clickhouse/read-only-query.ts';
 import { testClickHouse } from '../../harness/consumers.ts';
 
-test('a query through the sinks\' own ClickHouse connection leaves it writable, and only reading statements run', async (t) => {
+test("a query through the sinks' own ClickHouse connection leaves it writable, and only reading statements run", async (t) => {
   const { clickhouse } = await testClickHouse();
   t.after(() => clickhouse.close());
-  await clickhouse.command({ query: 'CREATE TABLE IF NOT EXISTS sales (day Date, revenue Decimal(38, 2)) ENGINE = MergeTree ORDER BY day' });
+  await clickhouse.command({
+    query: 'CREATE TABLE IF NOT EXISTS sales (day Date, revenue Decimal(38, 2)) ENGINE = MergeTree ORDER BY day',
+  });
   await clickhouse.insert({ table: 'sales', values: [{ day: '2026-11-01', revenue: '10.50' }], format: 'JSONEachRow' });
   assert.equal(await readOnlyQuery(clickhouse, 'SELECT sum(revenue) AS revenue FROM sales'), '{"revenue":"10.50"}\n');
   // The insert a sink makes next must still work (a `readonly` setting would have stuck to the session).

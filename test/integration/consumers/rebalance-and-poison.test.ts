@@ -26,7 +26,17 @@ test('rebalances between two members lose and double nothing; poison records go 
   await second.start();
   for (let step = 0; step < 80; step++) await workload.step();
   // Poison: an order whose total is not a number, and bytes that are not a change event.
-  await dynamodb.send(new PutItemCommand({ TableName: table, Item: { PK: { S: 'ORDER#bad' }, SK: { S: 'ORDER#bad' }, total: { S: 'ten euros' }, created_at: { S: '2026-11-02T10:00:00Z' } } }));
+  await dynamodb.send(
+    new PutItemCommand({
+      TableName: table,
+      Item: {
+        PK: { S: 'ORDER#bad' },
+        SK: { S: 'ORDER#bad' },
+        total: { S: 'ten euros' },
+        created_at: { S: '2026-11-02T10:00:00Z' },
+      },
+    }),
+  );
   const producer = idempotentProducer(options.kafka);
   await producer.connect();
   await producer.send({ topic, messages: [{ key: 'garbage', value: Buffer.from('not avro at all') }] });
@@ -37,7 +47,11 @@ test('rebalances between two members lose and double nothing; poison records go 
   await waitForCaughtUp(options.kafka, [`${prefix}-rollups`], topic, 60_000);
   await second.stop();
 
-  const dailySales = await eventually(() => queryRows<DailySalesRow>(clickhouse, 'SELECT day, category, order_count, revenue FROM daily_sales'), workload.expectedDailySales(), 10_000);
+  const dailySales = await eventually(
+    () => queryRows<DailySalesRow>(clickhouse, 'SELECT day, category, order_count, revenue FROM daily_sales'),
+    workload.expectedDailySales(),
+    10_000,
+  );
   assert.deepEqual(dailySales, workload.expectedDailySales());
   const dead = await readTopics(options.kafka, [options.topics.deadLetter], (messages) => messages.length > 2, 5_000);
   const reasons = dead.map(({ message }) => message.headers!.shardline_dlq_reason!.toString()).sort();

@@ -18,7 +18,14 @@ test('reindex refuses to swap the alias when a source topic no longer starts at 
   await ensureTopics(kafka, [whole, trimmed], 1);
   const producer = idempotentProducer(kafka);
   await producer.connect();
-  await producer.send({ topic: trimmed, messages: [{ key: 'a', value: 'x' }, { key: 'b', value: 'y' }, { key: 'c', value: 'z' }] });
+  await producer.send({
+    topic: trimmed,
+    messages: [
+      { key: 'a', value: 'x' },
+      { key: 'b', value: 'y' },
+      { key: 'c', value: 'z' },
+    ],
+  });
   await producer.disconnect();
   const admin = kafka.admin();
   await admin.connect();
@@ -33,14 +40,22 @@ test('reindex refuses to swap the alias when a source topic no longer starts at 
   const indexes = new SearchIndexes(client, testSearchConfig(prefix), { order: defaultOrderView });
   let replays = 0;
   const plan = {
-    entity: 'order', indexes, kafka, topics: [whole, trimmed], groupId: `${prefix}-reindex`, timeoutMs: 10_000,
+    entity: 'order',
+    indexes,
+    kafka,
+    topics: [whole, trimmed],
+    groupId: `${prefix}-reindex`,
+    timeoutMs: 10_000,
     group: () => {
       replays++;
       throw new Error('the replay must not start');
     },
   };
   t.after(() => client.close());
-  await assert.rejects(reindex(plan), /topic .*returns\.order.* no longer starts at offset 0 \(partition 0 starts at 2\).*--allow-partial/);
+  await assert.rejects(
+    reindex(plan),
+    /topic .*returns\.order.* no longer starts at offset 0 \(partition 0 starts at 2\).*--allow-partial/,
+  );
   assert.equal(replays, 0, 'refused before building anything');
   // With --allow-partial the replay starts (and here fails, which shows it got that far).
   await assert.rejects(reindex({ ...plan, allowPartial: true }), /the replay must not start/);

@@ -21,7 +21,12 @@ import { idempotentProducer } from '../../harness/producer.ts';
  * re-snapshot sweep. Every result is compared with ground truth computed here from the scripted history.
  */
 
-interface Order { day: string; category: string; user: string; cents: bigint }
+interface Order {
+  day: string;
+  category: string;
+  user: string;
+  cents: bigint;
+}
 
 /** A small deterministic generator, so that a failure can be run again. */
 function random(seed: number): () => number {
@@ -37,19 +42,49 @@ function random(seed: number): () => number {
 const BASE_VERSION = 4421584500000000017450439091n;
 const keysOf = (item: number): DynamoImage => ({ PK: { S: `ORDER#${item}` }, SK: { S: `ORDER#${item}` } });
 
-function event(item: number, op: ChangeEvent['op'], version: bigint, order: Order | null, id = `${item}-${version}`): ChangeEvent {
+function event(
+  item: number,
+  op: ChangeEvent['op'],
+  version: bigint,
+  order: Order | null,
+  id = `${item}-${version}`,
+): ChangeEvent {
   const keys = keysOf(item);
   return {
-    op, eventId: id, table: 'orders', entity: 'order', version: version.toString(), keys, before: null,
-    after: order && { ...keys, created_at: { S: `${order.day}T10:00:00Z` }, category: { S: order.category }, user_id: { S: order.user }, total: { N: formatScaled(order.cents, 2) } },
-    source: { kind: op === 'SNAPSHOT' ? 'SNAPSHOT' : 'DYNAMODB_STREAMS', region: 'us-east-1', table: 'orders', stream: 's', shardId: 'sh', sequenceNumber: version.toString(), approximateCreationTimeMicros: 1, userIdentity: null, ttlDelete: false },
+    op,
+    eventId: id,
+    table: 'orders',
+    entity: 'order',
+    version: version.toString(),
+    keys,
+    before: null,
+    after: order && {
+      ...keys,
+      created_at: { S: `${order.day}T10:00:00Z` },
+      category: { S: order.category },
+      user_id: { S: order.user },
+      total: { N: formatScaled(order.cents, 2) },
+    },
+    source: {
+      kind: op === 'SNAPSHOT' ? 'SNAPSHOT' : 'DYNAMODB_STREAMS',
+      region: 'us-east-1',
+      table: 'orders',
+      stream: 's',
+      shardId: 'sh',
+      sequenceNumber: version.toString(),
+      approximateCreationTimeMicros: 1,
+      userIdentity: null,
+      ttlDelete: false,
+    },
   };
 }
 
 function orderOf(next: () => number): Order {
   return {
-    day: `2026-03-0${1 + Math.floor(next() * 5)}`, category: ['books', 'games', 'toys'][Math.floor(next() * 3)]!,
-    user: `USER#${Math.floor(next() * 7)}`, cents: BigInt(Math.floor(next() * 10_000_000)) - 100n,
+    day: `2026-03-0${1 + Math.floor(next() * 5)}`,
+    category: ['books', 'games', 'toys'][Math.floor(next() * 3)]!,
+    user: `USER#${Math.floor(next() * 7)}`,
+    cents: BigInt(Math.floor(next() * 10_000_000)) - 100n,
   };
 }
 
@@ -76,11 +111,20 @@ class Truth {
   }
 
   dailySales(): DailySalesRow[] {
-    return this.totals((order) => [order.day, order.category]).map(({ group: [day, category], count, cents }) => ({ day: day!, category: category!, order_count: String(count), revenue: formatScaled(cents, 2) }));
+    return this.totals((order) => [order.day, order.category]).map(({ group: [day, category], count, cents }) => ({
+      day: day!,
+      category: category!,
+      order_count: String(count),
+      revenue: formatScaled(cents, 2),
+    }));
   }
 
   userTotals(): UserTotalsRow[] {
-    return this.totals((order) => [order.user]).map(({ group: [user], count, cents }) => ({ user_id: user!, order_count: String(count), total_spent: formatScaled(cents, 2) }));
+    return this.totals((order) => [order.user]).map(({ group: [user], count, cents }) => ({
+      user_id: user!,
+      order_count: String(count),
+      total_spent: formatScaled(cents, 2),
+    }));
   }
 }
 
@@ -110,7 +154,8 @@ function deliveries(items: number, seed: number, truth: Truth): ChangeEvent[] {
       if (op === 'INSERT' && next() < 0.5) events.push(event(item, op, version, order, `${item}-${version}-moto`));
       truth.see(item, version, order);
     }
-    for (let index = 1; index < events.length; index++) if (next() < 0.3) [events[index - 1], events[index]] = [events[index]!, events[index - 1]!];
+    for (let index = 1; index < events.length; index++)
+      if (next() < 0.3) [events[index - 1], events[index]] = [events[index]!, events[index - 1]!];
     for (let index = events.length - 1; index >= 0; index--) if (next() < 0.2) events.splice(index, 0, events[index]!);
     perItem.push(events);
   }
@@ -123,7 +168,12 @@ function deliveries(items: number, seed: number, truth: Truth): ChangeEvent[] {
   return delivered;
 }
 
-interface Topic { prefix: string; topic: string; produce(events: ChangeEvent[]): Promise<number[]>; close(): Promise<void> }
+interface Topic {
+  prefix: string;
+  topic: string;
+  produce(events: ChangeEvent[]): Promise<number[]>;
+  close(): Promise<void>;
+}
 
 /** A three-partition change topic; events are written keyed by their item, as the connector writes them. */
 async function changeTopic(name: string): Promise<Topic> {
@@ -135,12 +185,20 @@ async function changeTopic(name: string): Promise<Topic> {
   const producer = idempotentProducer(kafka);
   await producer.connect();
   return {
-    prefix, topic,
+    prefix,
+    topic,
     async produce(events) {
       const partitions: number[] = [];
       for (let start = 0; start < events.length; start += 500) {
-        const messages = await Promise.all(events.slice(start, start + 500).map(async (change) => ({ key: canonicalKey(change.keys), value: await codec.encode(topic, change) })));
-        if (messages.length === 1) partitions.push(...(await producer.send({ topic, acks: -1, messages })).map((metadata) => metadata.partition));
+        const messages = await Promise.all(
+          events
+            .slice(start, start + 500)
+            .map(async (change) => ({ key: canonicalKey(change.keys), value: await codec.encode(topic, change) })),
+        );
+        if (messages.length === 1)
+          partitions.push(
+            ...(await producer.send({ topic, acks: -1, messages })).map((metadata) => metadata.partition),
+          );
         else await producer.send({ topic, acks: -1, messages });
       }
       return partitions;
@@ -149,16 +207,30 @@ async function changeTopic(name: string): Promise<Topic> {
   };
 }
 
-async function runGroupToEnd(t: TestContext, prefix: string, topic: string, clickhouse: ClickHouseClient, batchSize = 500): Promise<void> {
+async function runGroupToEnd(
+  t: TestContext,
+  prefix: string,
+  topic: string,
+  clickhouse: ClickHouseClient,
+  batchSize = 500,
+): Promise<void> {
   const group = testGroup(prefix, 'rollups', [topic], rollupSink(prefix, clickhouse), { batchSize });
   await group.start();
   t.after(() => group.stop().catch(() => undefined));
-  await waitForCaughtUp(createKafka({ brokers: testEndpoints().kafkaBrokers, clientId: `${prefix}-lag` }), [`${prefix}-rollups`], topic, 90_000);
+  await waitForCaughtUp(
+    createKafka({ brokers: testEndpoints().kafkaBrokers, clientId: `${prefix}-lag` }),
+    [`${prefix}-rollups`],
+    topic,
+    90_000,
+  );
   await group.stop();
 }
 
 const read = async (clickhouse: ClickHouseClient) => ({
-  dailySales: await queryRows<DailySalesRow>(clickhouse, 'SELECT toString(day) AS day, category, order_count, revenue FROM daily_sales'),
+  dailySales: await queryRows<DailySalesRow>(
+    clickhouse,
+    'SELECT toString(day) AS day, category, order_count, revenue FROM daily_sales',
+  ),
   userTotals: await queryRows<UserTotalsRow>(clickhouse, 'SELECT user_id, order_count, total_spent FROM user_totals'),
 });
 
@@ -176,11 +248,27 @@ test('duplicates, reordering, a snapshot overlapping the stream and double INSER
   // The rollup is answered from the aggregate, also filtered by a dimension: ClickHouse refuses the query otherwise.
   const fromAggregate = 'SETTINGS force_optimize_projection = 1';
   const day = truth.dailySales()[0]!.day;
-  assert.deepEqual(await queryRows(clickhouse, `SELECT toString(day) AS day, category, order_count, revenue FROM daily_sales WHERE day = '${day}' ${fromAggregate}`),
-    truth.dailySales().filter((row) => row.day === day));
-  assert.deepEqual(await queryRows(clickhouse, `SELECT user_id, order_count, total_spent FROM user_totals WHERE user_id = 'USER#3' ${fromAggregate}`),
-    truth.userTotals().filter((row) => row.user_id === 'USER#3'));
-  assert.deepEqual(await queryRows(clickhouse, 'SELECT toTypeName(order_count) AS count, toTypeName(revenue) AS revenue FROM daily_sales LIMIT 1'), [{ count: 'UInt64', revenue: 'Decimal(76, 2)' }]);
+  assert.deepEqual(
+    await queryRows(
+      clickhouse,
+      `SELECT toString(day) AS day, category, order_count, revenue FROM daily_sales WHERE day = '${day}' ${fromAggregate}`,
+    ),
+    truth.dailySales().filter((row) => row.day === day),
+  );
+  assert.deepEqual(
+    await queryRows(
+      clickhouse,
+      `SELECT user_id, order_count, total_spent FROM user_totals WHERE user_id = 'USER#3' ${fromAggregate}`,
+    ),
+    truth.userTotals().filter((row) => row.user_id === 'USER#3'),
+  );
+  assert.deepEqual(
+    await queryRows(
+      clickhouse,
+      'SELECT toTypeName(order_count) AS count, toTypeName(revenue) AS revenue FROM daily_sales LIMIT 1',
+    ),
+    [{ count: 'UInt64', revenue: 'Decimal(76, 2)' }],
+  );
 
   // Merges collapse taken-back states and rebuild the projection from what is left: the sums stay exact.
   await clickhouse.command({ query: 'OPTIMIZE TABLE rollups_order_items FINAL' });
@@ -199,11 +287,17 @@ test('a crash between the insert and the progress, replayed with other batch bou
 
   // A consumer process killed at its third apply, after the insert and before the progress record.
   const consumer = spawnEntry(new URL('../../harness/consumer-process.ts', import.meta.url), {
-    SHARDLINE_TEST_PREFIX: prefix, SHARDLINE_TEST_TOPIC: topic, SHARDLINE_TEST_SINKS: 'rollups', SHARDLINE_TEST_CLICKHOUSE_PATH: path,
-    SHARDLINE_FAULT_POINT: 'rollups.after-insert', SHARDLINE_FAULT_AFTER: '3',
+    SHARDLINE_TEST_PREFIX: prefix,
+    SHARDLINE_TEST_TOPIC: topic,
+    SHARDLINE_TEST_SINKS: 'rollups',
+    SHARDLINE_TEST_CLICKHOUSE_PATH: path,
+    SHARDLINE_FAULT_POINT: 'rollups.after-insert',
+    SHARDLINE_FAULT_AFTER: '3',
   });
   t.after(() => killHard(consumer));
-  const signal = await new Promise<NodeJS.Signals | null>((resolve) => consumer.once('exit', (_code, exitSignal) => resolve(exitSignal)));
+  const signal = await new Promise<NodeJS.Signals | null>((resolve) =>
+    consumer.once('exit', (_code, exitSignal) => resolve(exitSignal)),
+  );
   assert.equal(signal, 'SIGKILL', 'the consumer died at the fault point');
 
   const reopened = (await testClickHouse(path)).clickhouse;
@@ -242,7 +336,10 @@ test('a re-snapshot sweep deletes, partition by partition, what the re-scan did 
   // Late records below the floor: a swept item's, and an item never seen. Then changes after the re-snapshot,
   // one on each partition at least (a partition deletes its swept items when it applies its next batch).
   const swept = [...truth.orders.keys()].find((item) => !rescanned.includes(item))!;
-  await produce([event(swept, 'MODIFY', floor - 1n, orderOf(next)), event(10_000, 'INSERT', floor - 5n, orderOf(next))]);
+  await produce([
+    event(swept, 'MODIFY', floor - 1n, orderOf(next)),
+    event(10_000, 'INSERT', floor - 5n, orderOf(next)),
+  ]);
   const partitions = new Set<number>();
   for (const item of rescanned) {
     const order = orderOf(next);
@@ -266,8 +363,11 @@ test('an aggregate that disagrees with the state is found, and rebuilt from the 
   const [dailySales] = defaultRollups;
 
   // What a member writing after it lost its partition would leave: an item's new state added twice.
-  const [taken] = await queryRows<Record<string, unknown>>(clickhouse, `SELECT * FROM rollups_order_items WHERE sign = 1 AND is_deleted = 0
-    AND (table, item_key, version) IN (SELECT table, item_key, version FROM rollups_order_items GROUP BY table, item_key, version, is_deleted HAVING sum(sign) > 0) LIMIT 1`);
+  const [taken] = await queryRows<Record<string, unknown>>(
+    clickhouse,
+    `SELECT * FROM rollups_order_items WHERE sign = 1 AND is_deleted = 0
+    AND (table, item_key, version) IN (SELECT table, item_key, version FROM rollups_order_items GROUP BY table, item_key, version, is_deleted HAVING sum(sign) > 0) LIMIT 1`,
+  );
   await clickhouse.insert({ table: 'rollups_order_items', values: [taken!], format: 'JSONEachRow' });
   const differences = await aggregateDifferences(readerOf(clickhouse), dailySales!, defaultOrderView);
   assert.equal(differences.length, 1);
@@ -282,7 +382,14 @@ test('an aggregate that disagrees with the state is found, and rebuilt from the 
   assert.deepEqual(await aggregateDifferences(readerOf(clickhouse), dailySales!, defaultOrderView), []);
   assert.deepEqual((await read(clickhouse)).dailySales, truth.dailySales());
   // The rebuilt table goes on taking changes (its layout is the one the sink opens).
-  await produce([event(1, 'MODIFY', BASE_VERSION + 10_000_000n, { day: '2026-03-09', category: 'books', user: 'USER#1', cents: 123n })]);
+  await produce([
+    event(1, 'MODIFY', BASE_VERSION + 10_000_000n, {
+      day: '2026-03-09',
+      category: 'books',
+      user: 'USER#1',
+      cents: 123n,
+    }),
+  ]);
   truth.see(1, BASE_VERSION + 10_000_000n, { day: '2026-03-09', category: 'books', user: 'USER#1', cents: 123n });
   await runGroupToEnd(t, prefix, topic, clickhouse);
   assert.deepEqual(await read(clickhouse), { dailySales: truth.dailySales(), userTotals: truth.userTotals() });

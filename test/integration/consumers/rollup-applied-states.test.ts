@@ -18,16 +18,37 @@ const keys = { PK: { S: 'ORDER#1' }, SK: { S: 'ORDER#1' } };
 
 function modify(version: string, total: string): ChangeEvent {
   return {
-    op: 'MODIFY', eventId: `e-${version}`, table: 'orders', entity: 'order', version, keys, before: null,
+    op: 'MODIFY',
+    eventId: `e-${version}`,
+    table: 'orders',
+    entity: 'order',
+    version,
+    keys,
+    before: null,
     after: { ...keys, total: { N: total }, created_at: { S: '2026-03-01T10:00:00Z' }, user_id: { S: 'USER#1' } },
-    source: { kind: 'DYNAMODB_STREAMS', region: 'us-east-1', table: 'orders', stream: 's', shardId: 'sh', sequenceNumber: version, approximateCreationTimeMicros: 1, userIdentity: null, ttlDelete: false },
+    source: {
+      kind: 'DYNAMODB_STREAMS',
+      region: 'us-east-1',
+      table: 'orders',
+      stream: 's',
+      shardId: 'sh',
+      sequenceNumber: version,
+      approximateCreationTimeMicros: 1,
+      userIdentity: null,
+      ttlDelete: false,
+    },
   };
 }
 
-const batchOf = (partition: number, offset: number, event: ChangeEvent): SinkBatch =>
-  ({ topic: 'orders', partition, records: [{ offset: String(offset), key: canonicalKey(keys), event }], nextOffset: String(offset + 1) });
+const batchOf = (partition: number, offset: number, event: ChangeEvent): SinkBatch => ({
+  topic: 'orders',
+  partition,
+  records: [{ offset: String(offset), key: canonicalKey(keys), event }],
+  nextOffset: String(offset + 1),
+});
 const noDeadLetters = async (rejections: unknown[]) => assert.deepEqual(rejections, []);
-const totals = (clickhouse: ClickHouseClient) => queryRows(clickhouse, 'SELECT user_id, order_count, total_spent FROM user_totals');
+const totals = (clickhouse: ClickHouseClient) =>
+  queryRows(clickhouse, 'SELECT user_id, order_count, total_spent FROM user_totals');
 /** A client that records each listing of a partition's stored items (asked as a partition's kept states begin). */
 function countingListings(clickhouse: ClickHouseClient): { counting: ClickHouseClient; listings: string[] } {
   const listings: string[] = [];
@@ -35,14 +56,16 @@ function countingListings(clickhouse: ClickHouseClient): { counting: ClickHouseC
     get(target, property, receiver) {
       if (property !== 'query') return Reflect.get(target, property, receiver) as unknown;
       return (params: Parameters<ClickHouseClient['query']>[0]) => {
-        if (params.query.includes('SELECT DISTINCT table, item_key')) listings.push(JSON.stringify(params.query_params));
+        if (params.query.includes('SELECT DISTINCT table, item_key'))
+          listings.push(JSON.stringify(params.query_params));
         return target.query(params);
       };
     },
   });
   return { counting, listings };
 }
-const sinkOf = (clickhouse: ClickHouseClient, group: string) => new RollupSink({ group, clickhouse, rollups: [userTotals], views: { order: defaultOrderView } });
+const sinkOf = (clickhouse: ClickHouseClient, group: string) =>
+  new RollupSink({ group, clickhouse, rollups: [userTotals], views: { order: defaultOrderView } });
 
 test('a partition assigned again is read again: another member may have applied it meanwhile', async (t) => {
   const { clickhouse } = await testClickHouse();
@@ -116,14 +139,24 @@ test('a member that starts on a partition others applied before reads the items 
   assert.deepEqual(await totals(clickhouse), [{ user_id: 'USER#1', order_count: '1', total_spent: '20.00' }]);
 });
 
-test('a second group that starts writing the table while this one runs makes it read the store again: neither its cache nor its partitions listing hold the other group\'s rows', async (t) => {
+test("a second group that starts writing the table while this one runs makes it read the store again: neither its cache nor its partitions listing hold the other group's rows", async (t) => {
   const { clickhouse } = await testClickHouse();
   t.after(() => clickhouse.close());
   const newKeys = { PK: { S: 'ORDER#2' }, SK: { S: 'ORDER#2' } };
-  const newOrder: ChangeEvent = { ...modify('1', '5.00'), eventId: 'e-new', keys: newKeys, after: { ...modify('1', '5.00').after!, ...newKeys } };
+  const newOrder: ChangeEvent = {
+    ...modify('1', '5.00'),
+    eventId: 'e-new',
+    keys: newKeys,
+    after: { ...modify('1', '5.00').after!, ...newKeys },
+  };
   const both = (offset: number): SinkBatch => ({
-    topic: 'orders', partition: 0, nextOffset: String(offset + 2),
-    records: [{ offset: String(offset), key: canonicalKey(keys), event: modify('2', '20.00') }, { offset: String(offset + 1), key: canonicalKey(newKeys), event: newOrder }],
+    topic: 'orders',
+    partition: 0,
+    nextOffset: String(offset + 2),
+    records: [
+      { offset: String(offset), key: canonicalKey(keys), event: modify('2', '20.00') },
+      { offset: String(offset + 1), key: canonicalKey(newKeys), event: newOrder },
+    ],
   });
   const running = sinkOf(clickhouse, 'running');
   await running.open();
@@ -138,7 +171,7 @@ test('a second group that starts writing the table while this one runs makes it 
   assert.deepEqual(await totals(clickhouse), [{ user_id: 'USER#1', order_count: '2', total_spent: '25.00' }]);
 });
 
-test('a partition\'s stored items are listed as a stream: a partition of ten million items is past the longest string V8 can hold', async (t) => {
+test("a partition's stored items are listed as a stream: a partition of ten million items is past the longest string V8 can hold", async (t) => {
   const { clickhouse } = await testClickHouse();
   t.after(() => clickhouse.close());
   const before = sinkOf(clickhouse, 'large');
@@ -162,7 +195,7 @@ test('a partition\'s stored items are listed as a stream: a partition of ten mil
   assert.deepEqual(await totals(clickhouse), [{ user_id: 'USER#1', order_count: '1', total_spent: '20.00' }]);
 });
 
-test('a batch fails only once every entity\'s insert has settled: a retry must not read a table an insert may still land in', async (t) => {
+test("a batch fails only once every entity's insert has settled: a retry must not read a table an insert may still land in", async (t) => {
   const { clickhouse } = await testClickHouse();
   t.after(() => clickhouse.close());
   const refunds: RollupDefinition = { ...userTotals, name: 'refund_totals', entity: 'refund' };
@@ -180,11 +213,21 @@ test('a batch fails only once every entity\'s insert has settled: a retry must n
       };
     },
   });
-  const sink = new RollupSink({ group: 'two-entities', clickhouse: failingOrders, rollups: [userTotals, refunds], views: { order: defaultOrderView, refund: defaultOrderView } });
+  const sink = new RollupSink({
+    group: 'two-entities',
+    clickhouse: failingOrders,
+    rollups: [userTotals, refunds],
+    views: { order: defaultOrderView, refund: defaultOrderView },
+  });
   await sink.open();
   const batch: SinkBatch = {
-    topic: 'orders', partition: 0, nextOffset: '2',
-    records: [{ offset: '0', key: canonicalKey(keys), event: modify('1', '10.00') }, { offset: '1', key: canonicalKey(keys), event: { ...modify('1', '3.00'), entity: 'refund' } }],
+    topic: 'orders',
+    partition: 0,
+    nextOffset: '2',
+    records: [
+      { offset: '0', key: canonicalKey(keys), event: modify('1', '10.00') },
+      { offset: '1', key: canonicalKey(keys), event: { ...modify('1', '3.00'), entity: 'refund' } },
+    ],
   };
   await assert.rejects(sink.apply(batch, noDeadLetters), /orders insert failed/);
   assert.ok(refundsInsertDone, 'the batch failed while the refunds insert was still in flight');
@@ -197,8 +240,20 @@ test('a partition released to another member is dropped from memory (states and 
   // Another order, in partition 1.
   const otherKeys = { PK: { S: 'ORDER#9' }, SK: { S: 'ORDER#9' } };
   const other = (offset: number, version: string, total: string): SinkBatch => ({
-    topic: 'orders', partition: 1, nextOffset: String(offset + 1),
-    records: [{ offset: String(offset), key: canonicalKey(otherKeys), event: { ...modify(version, total), keys: otherKeys, after: { ...modify(version, total).after!, ...otherKeys } } }],
+    topic: 'orders',
+    partition: 1,
+    nextOffset: String(offset + 1),
+    records: [
+      {
+        offset: String(offset),
+        key: canonicalKey(otherKeys),
+        event: {
+          ...modify(version, total),
+          keys: otherKeys,
+          after: { ...modify(version, total).after!, ...otherKeys },
+        },
+      },
+    ],
   });
   const sink = sinkOf(counting, 'released');
   await sink.open();
@@ -211,7 +266,11 @@ test('a partition released to another member is dropped from memory (states and 
   sink.release([{ topic: 'orders', partition: 0 }]);
   await sink.apply(other(1, '2', '5.00'), noDeadLetters);
   await sink.apply(batchOf(0, 2, modify('3', '30.00')), noDeadLetters);
-  assert.deepEqual(listings, ['{"partition":0}', '{"partition":1}', '{"partition":0}'], 'only the released partition is listed again');
+  assert.deepEqual(
+    listings,
+    ['{"partition":0}', '{"partition":1}', '{"partition":0}'],
+    'only the released partition is listed again',
+  );
   assert.deepEqual(await totals(clickhouse), [{ user_id: 'USER#1', order_count: '2', total_spent: '35.00' }]);
 });
 
@@ -229,8 +288,18 @@ test('a group recorded as a writer of a table since dropped does not keep the gr
   await replaying.progress('orders', 0);
   await replaying.apply(batchOf(0, 0, modify('1', '10.00')), noDeadLetters);
   await replaying.apply(batchOf(0, 1, modify('2', '20.00')), noDeadLetters);
-  assert.deepEqual(listings, ['{"partition":0}'], 'the new table\'s only writer keeps states (it lists the partition once, then reads nothing)');
-  assert.deepEqual(await queryRows(clickhouse, "SELECT group FROM rollup_items_writers FINAL WHERE items_table = 'rollups_order_items'"), [{ group: 'replaying' }]);
+  assert.deepEqual(
+    listings,
+    ['{"partition":0}'],
+    "the new table's only writer keeps states (it lists the partition once, then reads nothing)",
+  );
+  assert.deepEqual(
+    await queryRows(
+      clickhouse,
+      "SELECT group FROM rollup_items_writers FINAL WHERE items_table = 'rollups_order_items'",
+    ),
+    [{ group: 'replaying' }],
+  );
   assert.deepEqual(await totals(clickhouse), [{ user_id: 'USER#1', order_count: '1', total_spent: '20.00' }]);
 });
 
@@ -249,7 +318,13 @@ test('a rebuilt table keeps the groups that wrote its rows: they are the same ro
   await after.progress('orders', 0);
   await after.apply(batchOf(0, 1, modify('2', '20.00')), noDeadLetters);
   assert.deepEqual(listings, [], 'the table is still shared: every batch reads its items');
-  assert.deepEqual(await queryRows(clickhouse, "SELECT group FROM rollup_items_writers FINAL WHERE items_table = 'rollups_order_items' ORDER BY group"), [{ group: 'first' }, { group: 'second' }]);
+  assert.deepEqual(
+    await queryRows(
+      clickhouse,
+      "SELECT group FROM rollup_items_writers FINAL WHERE items_table = 'rollups_order_items' ORDER BY group",
+    ),
+    [{ group: 'first' }, { group: 'second' }],
+  );
 });
 
 test('the groups recorded before instances were recorded still count for a table made before them', async (t) => {
@@ -261,7 +336,10 @@ test('the groups recorded before instances were recorded still count for a table
   // The table and the writers as an earlier Shardline left them: no instance in the comment, none recorded.
   await clickhouse.command({ query: "ALTER TABLE rollups_order_items MODIFY COMMENT ''" });
   await clickhouse.command({ query: 'DROP TABLE rollup_items_writers' });
-  await clickhouse.command({ query: 'CREATE TABLE rollup_items_writers (items_table String, group String) ENGINE = ReplacingMergeTree ORDER BY (items_table, group)' });
+  await clickhouse.command({
+    query:
+      'CREATE TABLE rollup_items_writers (items_table String, group String) ENGINE = ReplacingMergeTree ORDER BY (items_table, group)',
+  });
   await clickhouse.command({ query: "INSERT INTO rollup_items_writers VALUES ('rollups_order_items', 'older')" });
   const { counting, listings } = countingListings(clickhouse);
   const now = sinkOf(counting, 'now');

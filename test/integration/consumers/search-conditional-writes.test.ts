@@ -10,9 +10,35 @@ import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
 
 const keysOf = (id: number) => ({ PK: { S: `ORDER#${id}` }, SK: { S: `ORDER#${id}` } });
 const change = (id: number, version: string, total: string | null): ChangeEvent => ({
-  op: total === null ? 'REMOVE' : 'MODIFY', eventId: `e-${id}-${version}`, table: 'orders', entity: 'order', version, keys: keysOf(id), before: null,
-  after: total === null ? null : { ...keysOf(id), total: { N: total }, created_at: { S: '2026-11-01T10:00:00Z' }, category: { S: 'books' }, user_id: { S: 'USER#1' }, status: { S: 'new' } },
-  source: { kind: 'DYNAMODB_STREAMS', region: 'us-east-1', table: 'orders', stream: 's', shardId: 'sh', sequenceNumber: version, approximateCreationTimeMicros: 1, userIdentity: null, ttlDelete: false },
+  op: total === null ? 'REMOVE' : 'MODIFY',
+  eventId: `e-${id}-${version}`,
+  table: 'orders',
+  entity: 'order',
+  version,
+  keys: keysOf(id),
+  before: null,
+  after:
+    total === null
+      ? null
+      : {
+          ...keysOf(id),
+          total: { N: total },
+          created_at: { S: '2026-11-01T10:00:00Z' },
+          category: { S: 'books' },
+          user_id: { S: 'USER#1' },
+          status: { S: 'new' },
+        },
+  source: {
+    kind: 'DYNAMODB_STREAMS',
+    region: 'us-east-1',
+    table: 'orders',
+    stream: 's',
+    shardId: 'sh',
+    sequenceNumber: version,
+    approximateCreationTimeMicros: 1,
+    userIdentity: null,
+    ttlDelete: false,
+  },
 });
 const docId = (id: number) => `orders:${canonicalKey(keysOf(id))}`;
 
@@ -26,14 +52,27 @@ function sinkWithInterleaving(prefix: string, between: () => Promise<void>): Sea
     if ((args[0] as { body?: { docs?: unknown } }).body?.docs) await between();
     return answer;
   }) as unknown as typeof client.mget;
-  return new SearchSink({ group: `${prefix}-search`, client, config: testSearchConfig(prefix), views: { order: defaultOrderView }, itemBackoff: { baseMs: 50, maxMs: 500, attempts: 10 } });
+  return new SearchSink({
+    group: `${prefix}-search`,
+    client,
+    config: testSearchConfig(prefix),
+    views: { order: defaultOrderView },
+    itemBackoff: { baseMs: 50, maxMs: 500, attempts: 10 },
+  });
 }
 
 let offset = 0;
 async function apply(sink: SearchSink, ...events: ChangeEvent[]): Promise<Rejection[]> {
   const rejections: Rejection[] = [];
-  const records: SinkRecord[] = events.map((event) => ({ offset: String(offset++), key: canonicalKey(event.keys), event }));
-  await sink.apply({ topic: 't', partition: 0, records, nextOffset: String(offset) }, async (found) => void rejections.push(...found));
+  const records: SinkRecord[] = events.map((event) => ({
+    offset: String(offset++),
+    key: canonicalKey(event.keys),
+    event,
+  }));
+  await sink.apply(
+    { topic: 't', partition: 0, records, nextOffset: String(offset) },
+    async (found) => void rejections.push(...found),
+  );
   return rejections;
 }
 
@@ -52,7 +91,17 @@ test('the newest version of a document wins, however changes are replayed, reord
   await sink.open();
   const alias = `${prefix}-order`;
 
-  assert.deepEqual(await apply(sink, change(1, '20', '2.00'), change(2, '10', '1.00'), change(2, '30', '3.00'), change(3, '30', '3.00'), change(3, '10', '1.00')), []);
+  assert.deepEqual(
+    await apply(
+      sink,
+      change(1, '20', '2.00'),
+      change(2, '10', '1.00'),
+      change(2, '30', '3.00'),
+      change(3, '30', '3.00'),
+      change(3, '10', '1.00'),
+    ),
+    [],
+  );
   assert.deepEqual(await state(alias, 1), { version: '20', deleted: false, total: '2.00' });
   assert.deepEqual(await state(alias, 2), { version: '30', deleted: false, total: '3.00' });
   assert.deepEqual(await state(alias, 3), { version: '30', deleted: false, total: '3.00' });
@@ -99,11 +148,33 @@ test('an INSERT, whose document is not read before it is written, never replaces
   const sink = sinkWithInterleaving(prefix, async () => {});
   await sink.open();
   const alias = `${prefix}-order`;
-  const inserted = (id: number, version: string, total: string): ChangeEvent => ({ ...change(id, version, total), op: 'INSERT' });
+  const inserted = (id: number, version: string, total: string): ChangeEvent => ({
+    ...change(id, version, total),
+    op: 'INSERT',
+  });
 
-  assert.deepEqual(await apply(sink, inserted(1, '10', '1.00'), inserted(2, '10', '1.00'), change(3, '30', null), inserted(4, '10', '1.00'), inserted(4, '20', '2.00')), []);
+  assert.deepEqual(
+    await apply(
+      sink,
+      inserted(1, '10', '1.00'),
+      inserted(2, '10', '1.00'),
+      change(3, '30', null),
+      inserted(4, '10', '1.00'),
+      inserted(4, '20', '2.00'),
+    ),
+    [],
+  );
   // Replayed INSERTs (older, equal) change nothing; over a tombstone only a newer one (the item made again) counts.
-  assert.deepEqual(await apply(sink, inserted(1, '10', '9.99'), inserted(2, '5', '0.50'), inserted(3, '20', '2.00'), inserted(4, '15', '1.50')), []);
+  assert.deepEqual(
+    await apply(
+      sink,
+      inserted(1, '10', '9.99'),
+      inserted(2, '5', '0.50'),
+      inserted(3, '20', '2.00'),
+      inserted(4, '15', '1.50'),
+    ),
+    [],
+  );
   assert.deepEqual(await state(alias, 1), { version: '10', deleted: false, total: '1.00' });
   assert.deepEqual(await state(alias, 2), { version: '10', deleted: false, total: '1.00' });
   assert.deepEqual(await state(alias, 3), { version: '30', deleted: true, total: undefined });

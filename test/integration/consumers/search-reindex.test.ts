@@ -28,7 +28,15 @@ test('reindex: a new index is built from a replay of the topic while changes flo
   const writing = (async () => {
     for (let step = 0; step < 100; step++) await workload.step();
   })();
-  const moved = await reindex({ entity: 'order', indexes, kafka: options.kafka, topics: [topic], groupId, group: (index) => testGroup(prefix, 'reindex', [topic], searchSink(prefix, index, groupId)), timeoutMs: 60_000 });
+  const moved = await reindex({
+    entity: 'order',
+    indexes,
+    kafka: options.kafka,
+    topics: [topic],
+    groupId,
+    group: (index) => testGroup(prefix, 'reindex', [topic], searchSink(prefix, index, groupId)),
+    timeoutMs: 60_000,
+  });
   await writing;
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   await waitForCaughtUp(options.kafka, [`${prefix}-search`], topic);

@@ -31,25 +31,54 @@ test('a sink defined in its folder and added to the list gets its config block, 
   const table = await createStreamTable(dynamodb);
   const prefix = uniqueName('counts');
   const path = join(mkdtempSync(join(tmpdir(), 'shardline-counts-')), 'shardline.yaml');
-  writeFileSync(path, JSON.stringify({
-    aws: { credentials: { accessKeyId: emulatorCredentials.accessKeyId, secretAccessKey: emulatorCredentials.secretAccessKey } },
-    connector: {
-      name: `${prefix}-connector`,
-      tables: [{ name: table, entities: ['order'] }],
-      topics: { template: `${prefix}.{table}.{entity}`, checkpoints: `${prefix}.checkpoints`, deadLetter: `${prefix}.dlq` },
-    },
-    consumers: { 'change-counts': { key: prefix, groupId: `${prefix}-counts`, batchSize: 2 } },
-  }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      aws: {
+        credentials: {
+          accessKeyId: emulatorCredentials.accessKeyId,
+          secretAccessKey: emulatorCredentials.secretAccessKey,
+        },
+      },
+      connector: {
+        name: `${prefix}-connector`,
+        tables: [{ name: table, entities: ['order'] }],
+        topics: {
+          template: `${prefix}.{table}.{entity}`,
+          checkpoints: `${prefix}.checkpoints`,
+          deadLetter: `${prefix}.dlq`,
+        },
+      },
+      consumers: { 'change-counts': { key: prefix, groupId: `${prefix}-counts`, batchSize: 2 } },
+    }),
+  );
   // The stack's endpoints come from the environment, the Redis one into the new sink's url (it lists the redis store).
   const config = configLoaderOf(sinks).load(path, endpointsToEnv(testEndpoints()));
   assert.equal(config.consumers['change-counts'].url, testEndpoints().redisUrl);
-  assert.deepEqual(selectedSinks(config, [], sinks).map((sink) => sink.name), ['rollups', 'audit', 'search', 'cache', 'change-counts']);
+  assert.deepEqual(
+    selectedSinks(config, [], sinks).map((sink) => sink.name),
+    ['rollups', 'audit', 'search', 'cache', 'change-counts'],
+  );
 
   const [group] = await buildConsumerGroups(config, selectedSinks(config, ['change-counts'], sinks), undefined);
   await group!.start();
   t.after(() => group!.stop());
-  for (const id of [1, 2, 3]) await dynamodb.send(new PutItemCommand({ TableName: table, Item: { PK: { S: `ORDER#${id}` }, SK: { S: 'ORDER' }, total: { N: '10' } } }));
-  await dynamodb.send(new UpdateItemCommand({ TableName: table, Key: { PK: { S: 'ORDER#2' }, SK: { S: 'ORDER' } }, UpdateExpression: 'SET #total = :total', ExpressionAttributeNames: { '#total': 'total' }, ExpressionAttributeValues: { ':total': { N: '12' } } }));
+  for (const id of [1, 2, 3])
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: { PK: { S: `ORDER#${id}` }, SK: { S: 'ORDER' }, total: { N: '10' } },
+      }),
+    );
+  await dynamodb.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { PK: { S: 'ORDER#2' }, SK: { S: 'ORDER' } },
+      UpdateExpression: 'SET #total = :total',
+      ExpressionAttributeNames: { '#total': 'total' },
+      ExpressionAttributeValues: { ':total': { N: '12' } },
+    }),
+  );
   const connector = await buildConnector(config);
   const running = connector.start();
   t.after(async () => {
@@ -59,5 +88,8 @@ test('a sink defined in its folder and added to the list gets its config block, 
 
   const redis = new Redis(testEndpoints().redisUrl);
   t.after(() => redis.disconnect());
-  assert.deepEqual(await eventually(() => redis.hgetall(prefix), { 'order:INSERT': '3', 'order:MODIFY': '1' }), { 'order:INSERT': '3', 'order:MODIFY': '1' });
+  assert.deepEqual(await eventually(() => redis.hgetall(prefix), { 'order:INSERT': '3', 'order:MODIFY': '1' }), {
+    'order:INSERT': '3',
+    'order:MODIFY': '1',
+  });
 });

@@ -16,18 +16,29 @@ test('reads to the end begun together in one process each read the whole topic',
   await ensureTopics(kafka, [topic], 1);
   const producer = kafka.producer({ idempotent: true });
   await producer.connect();
-  await producer.send({ topic, messages: Array.from({ length: 5 }, (_, index) => ({ key: `k${index}`, value: `v${index}` })) });
+  await producer.send({
+    topic,
+    messages: Array.from({ length: 5 }, (_, index) => ({ key: `k${index}`, value: `v${index}` })),
+  });
   await producer.disconnect();
   // The same millisecond for every read, as when they begin together.
   const now = Date.now();
   t.mock.method(Date, 'now', () => now);
-  const counts = await Promise.all(Array.from({ length: 3 }, async () => {
-    let count = 0;
-    await readToEnd(kafka, topic, 'read-together', () => {
-      count++;
-    }, { timeoutMs: 10_000 });
-    return count;
-  }));
+  const counts = await Promise.all(
+    Array.from({ length: 3 }, async () => {
+      let count = 0;
+      await readToEnd(
+        kafka,
+        topic,
+        'read-together',
+        () => {
+          count++;
+        },
+        { timeoutMs: 10_000 },
+      );
+      return count;
+    }),
+  );
   assert.deepEqual(counts, [5, 5, 5]);
 });
 
@@ -40,7 +51,16 @@ test('a read to the end that makes no progress gives up after its timeout', { ti
   await producer.connect();
   await producer.send({ topic, messages: [{ key: 'k', value: 'not what the reader expects' }] });
   await producer.disconnect();
-  await assert.rejects(readToEnd(kafka, topic, 'read-stuck', () => {
-    throw new SyntaxError('unreadable record');
-  }, { timeoutMs: 3_000 }), /not read to its end, nothing read for 3 s|unreadable record/);
+  await assert.rejects(
+    readToEnd(
+      kafka,
+      topic,
+      'read-stuck',
+      () => {
+        throw new SyntaxError('unreadable record');
+      },
+      { timeoutMs: 3_000 },
+    ),
+    /not read to its end, nothing read for 3 s|unreadable record/,
+  );
 });

@@ -24,7 +24,11 @@ async function createTopic(partitions = 1): Promise<string> {
 
 /** Reads a topic from the start with a fresh group until `count` messages arrived or the time is up. */
 async function readValues(topic: string, count: number, isolation: { readUncommitted: boolean }): Promise<string[]> {
-  const consumer = kafka.consumer({ groupId: uniqueName('reader'), readUncommitted: isolation.readUncommitted, maxWaitTimeInMs: 200 });
+  const consumer = kafka.consumer({
+    groupId: uniqueName('reader'),
+    readUncommitted: isolation.readUncommitted,
+    maxWaitTimeInMs: 200,
+  });
   const values: string[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -52,7 +56,13 @@ test('a committed transaction is visible to read_committed, an aborted one is no
   await aborted.send({ topic, messages: [{ key: 'k', value: 'aborted' }] });
   await aborted.abort();
   const committed = await producer.transaction();
-  await committed.send({ topic, messages: [{ key: 'k', value: 'committed-1' }, { key: 'k', value: 'committed-2' }] });
+  await committed.send({
+    topic,
+    messages: [
+      { key: 'k', value: 'committed-1' },
+      { key: 'k', value: 'committed-2' },
+    ],
+  });
   await committed.commit();
   await producer.disconnect();
 

@@ -8,9 +8,19 @@ test('OpenSearch: mapping, index, search, and a versioned write conflict', async
   const index = uniqueName('smoke');
   await client.indices.create({
     index,
-    body: { settings: { number_of_shards: 1, number_of_replicas: 0 }, mappings: { properties: { title: { type: 'text' }, total: { type: 'scaled_float', scaling_factor: 100 } } } },
+    body: {
+      settings: { number_of_shards: 1, number_of_replicas: 0 },
+      mappings: { properties: { title: { type: 'text' }, total: { type: 'scaled_float', scaling_factor: 100 } } },
+    },
   });
-  await client.index({ index, id: 'ORDER#1', body: { title: 'blue running shoes', total: 59.9 }, version: 5, version_type: 'external', refresh: true });
+  await client.index({
+    index,
+    id: 'ORDER#1',
+    body: { title: 'blue running shoes', total: 59.9 },
+    version: 5,
+    version_type: 'external',
+    refresh: true,
+  });
 
   const found = await client.search({ index, body: { query: { match: { title: 'shoes' } } } });
   assert.equal(found.body.hits.hits.length, 1);

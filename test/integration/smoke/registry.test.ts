@@ -6,8 +6,19 @@ import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
 test('an Avro schema registers, a record round-trips, and a BACKWARD-incompatible change is refused', async () => {
   const registry = new SchemaRegistry({ host: testEndpoints().registryUrl });
   const subject = uniqueName('smoke-value');
-  const v1 = { type: 'record', name: 'Order', namespace: 'dev.shardline.smoke', fields: [{ name: 'id', type: 'string' }, { name: 'total', type: 'string' }] };
-  const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(v1) }, { subject, compatibility: COMPATIBILITY.BACKWARD });
+  const v1 = {
+    type: 'record',
+    name: 'Order',
+    namespace: 'dev.shardline.smoke',
+    fields: [
+      { name: 'id', type: 'string' },
+      { name: 'total', type: 'string' },
+    ],
+  };
+  const { id } = await registry.register(
+    { type: SchemaType.AVRO, schema: JSON.stringify(v1) },
+    { subject, compatibility: COMPATIBILITY.BACKWARD },
+  );
 
   const encoded = await registry.encode(id, { id: 'ORDER#1', total: '12345678901234567890.12' });
   assert.equal(encoded[0], 0, 'Confluent wire format starts with the magic byte');

@@ -3,19 +3,42 @@ import { test } from 'node:test';
 import type { StatusReport } from '../../../cli/commands/status.ts';
 import { statusLines } from '../../../cli/commands/status-view.ts';
 
-test('scaled out, the status screen names each shard\'s unit and the instance that reads it', () => {
+test("scaled out, the status screen names each shard's unit and the instance that reads it", () => {
   const report: StatusReport = {
-    shards: [], shardLag: [], groups: [], deadLetters: 0,
-    pipelines: [{
-      source: 'config', ready: true, parts: [],
-      shards: [
-        { stream: 'orders-kds', shard: 'shardId-000000000000', sequenceNumber: '9', finished: true, unit: 3, owner: 'host-a:101' },
-        { stream: 'orders-kds', shard: 'shardId-000000000008', sequenceNumber: '12', finished: false, iteratorAgeSeconds: 2, trimHeadroomSeconds: 86_398, unit: 5, owner: 'host-b:202' },
-        { stream: 'orders-kds', shard: 'shardId-000000000009', sequenceNumber: '4', finished: false, unit: 6 },
-      ],
-      groups: [],
-      deadLetters: 0,
-    }],
+    shards: [],
+    shardLag: [],
+    groups: [],
+    deadLetters: 0,
+    pipelines: [
+      {
+        source: 'config',
+        ready: true,
+        parts: [],
+        shards: [
+          {
+            stream: 'orders-kds',
+            shard: 'shardId-000000000000',
+            sequenceNumber: '9',
+            finished: true,
+            unit: 3,
+            owner: 'host-a:101',
+          },
+          {
+            stream: 'orders-kds',
+            shard: 'shardId-000000000008',
+            sequenceNumber: '12',
+            finished: false,
+            iteratorAgeSeconds: 2,
+            trimHeadroomSeconds: 86_398,
+            unit: 5,
+            owner: 'host-b:202',
+          },
+          { stream: 'orders-kds', shard: 'shardId-000000000009', sequenceNumber: '4', finished: false, unit: 6 },
+        ],
+        groups: [],
+        deadLetters: 0,
+      },
+    ],
   };
   assert.deepEqual(statusLines(report).slice(1, 6), [
     '',

@@ -2,37 +2,96 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Message } from 'kafkajs';
 import {
-  afterFailedRound, closingMessages, CommitUncertain, commitFailure, openingCheckpoints, ProducerReset, sendFailure, type FailedRoundAction,
+  afterFailedRound,
+  closingMessages,
+  CommitUncertain,
+  commitFailure,
+  openingCheckpoints,
+  ProducerReset,
+  sendFailure,
+  type FailedRoundAction,
 } from '../../../connector/round-outcome.ts';
 import { GapError } from '../../../connector/shards/shard-reader.ts';
 import { SchemaRegistrationError } from '../../../schemas/registry.ts';
 
-const fenced = () => Object.assign(new Error('This instance has been fenced by a newer instance'), { name: 'KafkaJSProtocolError', type: 'PRODUCER_FENCED' });
+const fenced = () =>
+  Object.assign(new Error('This instance has been fenced by a newer instance'), {
+    name: 'KafkaJSProtocolError',
+    type: 'PRODUCER_FENCED',
+  });
 const unavailable = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9092'), { code: 'ECONNREFUSED' });
 const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'LimitExceededException' });
 const refused = () => Object.assign(new Error('not authorised'), { type: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED' });
 
 test('a failed round: stop, recover with a new producer, or rewind the readers', () => {
   const cases: { error: unknown; recoveryPending: boolean; expected: FailedRoundAction; why: string }[] = [
-    { error: unavailable(), recoveryPending: false, expected: 'rewind', why: 'nothing was committed: read again from the committed positions' },
-    { error: throttled(), recoveryPending: false, expected: 'rewind', why: 'AWS refused a read: nothing was committed' },
-    { error: new ProducerReset(unavailable()), recoveryPending: false, expected: 'recover', why: 'a send failed and its transaction was aborted: a new epoch' },
-    { error: new CommitUncertain(unavailable()), recoveryPending: false, expected: 'recover', why: 'the commit did not answer: read the checkpoints back' },
-    { error: unavailable(), recoveryPending: true, expected: 'recover', why: 'a recovery that failed half-way runs again, readers are not rewound' },
+    {
+      error: unavailable(),
+      recoveryPending: false,
+      expected: 'rewind',
+      why: 'nothing was committed: read again from the committed positions',
+    },
+    {
+      error: throttled(),
+      recoveryPending: false,
+      expected: 'rewind',
+      why: 'AWS refused a read: nothing was committed',
+    },
+    {
+      error: new ProducerReset(unavailable()),
+      recoveryPending: false,
+      expected: 'recover',
+      why: 'a send failed and its transaction was aborted: a new epoch',
+    },
+    {
+      error: new CommitUncertain(unavailable()),
+      recoveryPending: false,
+      expected: 'recover',
+      why: 'the commit did not answer: read the checkpoints back',
+    },
+    {
+      error: unavailable(),
+      recoveryPending: true,
+      expected: 'recover',
+      why: 'a recovery that failed half-way runs again, readers are not rewound',
+    },
     { error: fenced(), recoveryPending: false, expected: 'stop', why: 'a newer instance owns the transactional id' },
     { error: new CommitUncertain(fenced()), recoveryPending: false, expected: 'stop', why: 'fenced under the wrapper' },
-    { error: new ProducerReset(refused()), recoveryPending: true, expected: 'stop', why: 'refused whatever the moment' },
-    { error: new GapError('stream', 'shard-1', '42', new Error('trimmed')), recoveryPending: false, expected: 'stop', why: 'gap policy fail' },
-    { error: new SchemaRegistrationError('topic-value', new Error('incompatible')), recoveryPending: false, expected: 'stop', why: 'the registry refused the schema' },
+    {
+      error: new ProducerReset(refused()),
+      recoveryPending: true,
+      expected: 'stop',
+      why: 'refused whatever the moment',
+    },
+    {
+      error: new GapError('stream', 'shard-1', '42', new Error('trimmed')),
+      recoveryPending: false,
+      expected: 'stop',
+      why: 'gap policy fail',
+    },
+    {
+      error: new SchemaRegistrationError('topic-value', new Error('incompatible')),
+      recoveryPending: false,
+      expected: 'stop',
+      why: 'the registry refused the schema',
+    },
     { error: new TypeError('x is undefined'), recoveryPending: false, expected: 'stop', why: 'a programming error' },
   ];
   for (const { error, recoveryPending, expected, why } of cases) {
-    assert.equal(afterFailedRound(error, recoveryPending), expected, `${(error as Error).name}, recovery pending ${recoveryPending}: ${why}`);
+    assert.equal(
+      afterFailedRound(error, recoveryPending),
+      expected,
+      `${(error as Error).name}, recovery pending ${recoveryPending}: ${why}`,
+    );
   }
 });
 
 test('a failed send and a failed commit: fenced stays fenced, anything else says what the producer must do', () => {
-  const cases: { fail: (error: unknown) => unknown; error: Error; expected: 'fenced' | typeof ProducerReset | typeof CommitUncertain }[] = [
+  const cases: {
+    fail: (error: unknown) => unknown;
+    error: Error;
+    expected: 'fenced' | typeof ProducerReset | typeof CommitUncertain;
+  }[] = [
     { fail: sendFailure, error: unavailable(), expected: ProducerReset },
     { fail: sendFailure, error: fenced(), expected: 'fenced' },
     { fail: commitFailure, error: unavailable(), expected: CommitUncertain },
@@ -51,7 +110,10 @@ test('a failed send and a failed commit: fenced stays fenced, anything else says
 test('a round carries the pending checkpoints (a re-snapshot begun after a gap) in its own transaction', () => {
   const cases: { pending: Message[]; expected: number }[] = [
     { pending: [], expected: 0 },
-    { pending: [{ key: 'c|snapshot:t:resnapshot-1|segment-0', value: '{"finished":false,"version":"7"}' }], expected: 1 },
+    {
+      pending: [{ key: 'c|snapshot:t:resnapshot-1|segment-0', value: '{"finished":false,"version":"7"}' }],
+      expected: 1,
+    },
   ];
   for (const { pending, expected } of cases) {
     const opened = openingCheckpoints(pending);
@@ -72,6 +134,9 @@ test('the closing send: dead letters, then the checkpoints past them; empty topi
     { deadLetters: [], checkpoints: [], expected: [] },
   ];
   for (const { deadLetters, checkpoints, expected } of cases) {
-    assert.deepEqual(closingMessages(topics, deadLetters, checkpoints).map(({ topic }) => topic), expected);
+    assert.deepEqual(
+      closingMessages(topics, deadLetters, checkpoints).map(({ topic }) => topic),
+      expected,
+    );
   }
 });

@@ -5,13 +5,25 @@ import { ShardReader, type PollingPolicy } from '../../../connector/shards/shard
 import { SimulatedStream, simulatedRecords } from '../../harness/simulated-streams.ts';
 
 const ARN = 'arn:aws:dynamodb:us-east-1:000000000000:table/orders/stream/2026-01-01T00:00:00.000';
-const policy: PollingPolicy = { idleMinMs: 10, idleMaxMs: 40, recordsPerRead: 100, recordsPerRound: 100, backoff: { baseMs: 1, maxMs: 5, attempts: 6 } };
+const policy: PollingPolicy = {
+  idleMinMs: 10,
+  idleMaxMs: 40,
+  recordsPerRead: 100,
+  recordsPerRound: 100,
+  backoff: { baseMs: 1, maxMs: 5, attempts: 6 },
+};
 
 function latestReader() {
   const stream = new SimulatedStream(ARN, [{ shardId: 's', closed: false, records: simulatedRecords('s', 0, 3) }]);
-  const source = new DynamoDbStreamSource(stream.client(), { table: 'orders', streamArn: ARN, region: 'us-east-1', entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' } });
+  const source = new DynamoDbStreamSource(stream.client(), {
+    table: 'orders',
+    streamArn: ARN,
+    region: 'us-east-1',
+    entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' },
+  });
   const reader = new ShardReader(source, 's', undefined, { type: 'LATEST' }, policy);
-  const append = (start: number, count: number) => stream.shards[0]!.records.push(...simulatedRecords('s', start, count));
+  const append = (start: number, count: number) =>
+    stream.shards[0]!.records.push(...simulatedRecords('s', start, count));
   const ids = async () => (await reader.poll(0)).map((record) => record.sequenceNumber.slice(-2));
   return { reader, append, ids };
 }

@@ -8,9 +8,20 @@ import { DedupeWindow } from '../../../connector/shards/dedupe.ts';
 import { SimulatedStream, simulatedRecords } from '../../harness/simulated-streams.ts';
 
 const ARN = 'arn:aws:dynamodb:us-east-1:000000000000:table/orders/stream/2026-01-01T00:00:00.000';
-const policy: PollingPolicy = { idleMinMs: 10, idleMaxMs: 40, recordsPerRead: 5, recordsPerRound: 5, backoff: { baseMs: 1, maxMs: 5, attempts: 6 } };
+const policy: PollingPolicy = {
+  idleMinMs: 10,
+  idleMaxMs: 40,
+  recordsPerRead: 5,
+  recordsPerRound: 5,
+  backoff: { baseMs: 1, maxMs: 5, attempts: 6 },
+};
 const sourceOf = (stream: SimulatedStream) =>
-  new DynamoDbStreamSource(stream.client(), { table: 'orders', streamArn: ARN, region: 'us-east-1', entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' } });
+  new DynamoDbStreamSource(stream.client(), {
+    table: 'orders',
+    streamArn: ARN,
+    region: 'us-east-1',
+    entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' },
+  });
 
 test('children of a split wait until their parent is finished', () => {
   const shards = [
@@ -18,8 +29,16 @@ test('children of a split wait until their parent is finished', () => {
     { shardId: 'left', parentShardIds: ['parent'], closed: false },
     { shardId: 'right', parentShardIds: ['parent'], closed: false },
   ];
-  assert.deepEqual(planShards(shards, { finished: new Set(), started: new Set() }).readable.map((shard) => shard.shardId), ['parent']);
-  assert.deepEqual(planShards(shards, { finished: new Set(['parent']), started: new Set(['parent']) }).readable.map((shard) => shard.shardId), ['left', 'right']);
+  assert.deepEqual(
+    planShards(shards, { finished: new Set(), started: new Set() }).readable.map((shard) => shard.shardId),
+    ['parent'],
+  );
+  assert.deepEqual(
+    planShards(shards, { finished: new Set(['parent']), started: new Set(['parent']) }).readable.map(
+      (shard) => shard.shardId,
+    ),
+    ['left', 'right'],
+  );
 });
 
 test('a Kinesis merge waits for both parents', () => {
@@ -28,20 +47,37 @@ test('a Kinesis merge waits for both parents', () => {
     { shardId: 'b', parentShardIds: [], closed: true },
     { shardId: 'merged', parentShardIds: ['a', 'b'], closed: false },
   ];
-  assert.deepEqual(planShards(shards, { finished: new Set(['a']), started: new Set(['a', 'b']) }).readable.map((shard) => shard.shardId), ['b']);
-  assert.deepEqual(planShards(shards, { finished: new Set(['a', 'b']), started: new Set(['a', 'b']) }).readable.map((shard) => shard.shardId), ['merged']);
+  assert.deepEqual(
+    planShards(shards, { finished: new Set(['a']), started: new Set(['a', 'b']) }).readable.map(
+      (shard) => shard.shardId,
+    ),
+    ['b'],
+  );
+  assert.deepEqual(
+    planShards(shards, { finished: new Set(['a', 'b']), started: new Set(['a', 'b']) }).readable.map(
+      (shard) => shard.shardId,
+    ),
+    ['merged'],
+  );
 });
 
 test('a parent that vanished mid-read is a gap; one trimmed before it was ever read is not', () => {
   const shards = [{ shardId: 'child', parentShardIds: ['gone'], closed: false }];
   const midRead = planShards(shards, { finished: new Set(), started: new Set(['gone']) });
   assert.deepEqual(midRead.vanished, [{ shardId: 'gone', childShardId: 'child' }]);
-  assert.deepEqual(midRead.readable.map((shard) => shard.shardId), ['child']);
+  assert.deepEqual(
+    midRead.readable.map((shard) => shard.shardId),
+    ['child'],
+  );
   assert.deepEqual(planShards(shards, { finished: new Set(), started: new Set() }).vanished, []);
 });
 
 test('shard discovery pages through more than 100 shards', async () => {
-  const shards = Array.from({ length: 250 }, (_, index) => ({ shardId: `shard-${String(index).padStart(3, '0')}`, closed: false, records: [] }));
+  const shards = Array.from({ length: 250 }, (_, index) => ({
+    shardId: `shard-${String(index).padStart(3, '0')}`,
+    closed: false,
+    records: [],
+  }));
   const stream = new SimulatedStream(ARN, shards);
   const listed = await sourceOf(stream).listShards();
   assert.equal(listed.length, 250);
@@ -57,13 +93,23 @@ test('an expired iterator is renewed after the last record read, without losing 
     seen.push(...(await reader.poll(0)).map((record) => record.sequenceNumber));
     stream.expireIterators();
   }
-  assert.deepEqual(seen, simulatedRecords('s', 0, 12).map((record) => record.sequenceNumber));
-  assert.ok(stream.calls.some((call) => call.startsWith('GetShardIterator s AFTER_SEQUENCE_NUMBER')), 'renewed after a sequence number');
+  assert.deepEqual(
+    seen,
+    simulatedRecords('s', 0, 12).map((record) => record.sequenceNumber),
+  );
+  assert.ok(
+    stream.calls.some((call) => call.startsWith('GetShardIterator s AFTER_SEQUENCE_NUMBER')),
+    'renewed after a sequence number',
+  );
 });
 
 test('throttling is retried with backoff, then reading goes on', async () => {
   const stream = new SimulatedStream(ARN, [{ shardId: 's', closed: false, records: simulatedRecords('s', 0, 3) }]);
-  stream.failures.GetRecords = ['LimitExceededException', 'ProvisionedThroughputExceededException', 'ThrottlingException'];
+  stream.failures.GetRecords = [
+    'LimitExceededException',
+    'ProvisionedThroughputExceededException',
+    'ThrottlingException',
+  ];
   const reader = new ShardReader(sourceOf(stream), 's', undefined, { type: 'TRIM_HORIZON' }, policy);
   assert.equal((await reader.poll(0)).length, 3);
   assert.equal(stream.calls.filter((call) => call.startsWith('GetRecords')).length, 4);
@@ -80,13 +126,19 @@ test('trimmed records after the committed position raise a gap that names the sh
   const records = simulatedRecords('s', 0, 10);
   const stream = new SimulatedStream(ARN, [{ shardId: 's', closed: false, records, trimmedBefore: 6 }]);
   const reader = new ShardReader(sourceOf(stream), 's', records[2]!.sequenceNumber, { type: 'TRIM_HORIZON' }, policy);
-  const gap = await reader.poll(0).then(() => undefined, (error: unknown) => error);
+  const gap = await reader.poll(0).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
   assert.ok(gap instanceof GapError);
   assert.equal(gap.shardId, 's');
   assert.equal(gap.afterSequenceNumber, records[2]!.sequenceNumber);
   // Under the skip policy reading resumes at the oldest record still held.
   reader.restartFromTrimHorizon();
-  assert.deepEqual((await reader.poll(0)).map((record) => record.sequenceNumber), records.slice(6).map((record) => record.sequenceNumber));
+  assert.deepEqual(
+    (await reader.poll(0)).map((record) => record.sequenceNumber),
+    records.slice(6).map((record) => record.sequenceNumber),
+  );
 });
 
 test('rewind returns to the committed position after a failed transaction', async () => {
@@ -98,7 +150,10 @@ test('rewind returns to the committed position after a failed transaction', asyn
   const lost = await reader.poll(0);
   reader.rewind();
   const again = await reader.poll(0);
-  assert.deepEqual(again.map((record) => record.sequenceNumber), lost.map((record) => record.sequenceNumber));
+  assert.deepEqual(
+    again.map((record) => record.sequenceNumber),
+    lost.map((record) => record.sequenceNumber),
+  );
 });
 
 test('idle shards are polled less often, and at once again when records arrive', async () => {
@@ -114,14 +169,28 @@ test('idle shards are polled less often, and at once again when records arrive',
 
 test('backoff is full jitter under a cap', () => {
   const backoff = { baseMs: 100, maxMs: 1000, attempts: 10 };
-  assert.equal(backoffDelay(backoff, 0, () => 0.999), 99);
-  assert.equal(backoffDelay(backoff, 10, () => 0.999), 999);
-  assert.equal(backoffDelay(backoff, 3, () => 0), 0);
+  assert.equal(
+    backoffDelay(backoff, 0, () => 0.999),
+    99,
+  );
+  assert.equal(
+    backoffDelay(backoff, 10, () => 0.999),
+    999,
+  );
+  assert.equal(
+    backoffDelay(backoff, 3, () => 0),
+    0,
+  );
 });
 
 test('the dedupe window forgets the oldest ids first', () => {
   const window = new DedupeWindow(2);
-  window.remember(new Map([['a', 'shard'], ['b', 'shard']]));
+  window.remember(
+    new Map([
+      ['a', 'shard'],
+      ['b', 'shard'],
+    ]),
+  );
   assert.ok(window.has('a') && window.has('b'));
   window.remember(new Map([['c', 'shard']]));
   assert.ok(!window.has('a') && window.has('b') && window.has('c'));

@@ -1,29 +1,75 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { decodeRecord, installRecordDecoder, kafkaJsRecordDecoder, type BatchContext, type KafkaDecoder } from '../../../consumers/runtime/kafka-record-decoder.ts';
+import {
+  decodeRecord,
+  installRecordDecoder,
+  kafkaJsRecordDecoder,
+  type BatchContext,
+  type KafkaDecoder,
+} from '../../../consumers/runtime/kafka-record-decoder.ts';
 
 const require = createRequire(import.meta.url);
 const Decoder = require('kafkajs/src/protocol/decoder.js') as new (buffer: Buffer) => KafkaDecoder;
-const encodeKafkaJsRecord = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (record: object) => { buffer: Buffer };
+const encodeKafkaJsRecord = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (record: object) => {
+  buffer: Buffer;
+};
 const kafkaJs = kafkaJsRecordDecoder();
 
 /** A record's own bytes, as the batch decoder hands them to the record decoder. */
-const recordDecoder = (record: object): KafkaDecoder => new Decoder(new Decoder(encodeKafkaJsRecord(record).buffer).readVarIntBytes()!);
+const recordDecoder = (record: object): KafkaDecoder =>
+  new Decoder(new Decoder(encodeKafkaJsRecord(record).buffer).readVarIntBytes()!);
 
 const context = (overrides: Partial<BatchContext> = {}): BatchContext => ({
-  firstOffset: '1200', firstTimestamp: '1764000000000', magicByte: 2, isControlBatch: false, timestampType: 0, maxTimestamp: '1764000009999', ...overrides,
+  firstOffset: '1200',
+  firstTimestamp: '1764000000000',
+  magicByte: 2,
+  isControlBatch: false,
+  timestampType: 0,
+  maxTimestamp: '1764000009999',
+  ...overrides,
 });
 
-const records: { key: string | Buffer | null; value: string | Buffer | null; offsetDelta: number; timestampDelta: number; headers?: Record<string, string | Buffer | (string | Buffer)[]> }[] = [
-  { key: 'PK=S:ORDER#1', value: Buffer.from([0, 0, 0, 0, 7, 1, 2, 3]), offsetDelta: 0, timestampDelta: 0,
-    headers: { ce_specversion: '1.0', ce_id: 'a', ce_type: 'order.created', ce_source: 's', ce_subject: 'PK=S:ORDER#1', ce_time: '2026-11-26T10:15:00.000Z', 'content-type': 'application/avro' } },
+const records: {
+  key: string | Buffer | null;
+  value: string | Buffer | null;
+  offsetDelta: number;
+  timestampDelta: number;
+  headers?: Record<string, string | Buffer | (string | Buffer)[]>;
+}[] = [
+  {
+    key: 'PK=S:ORDER#1',
+    value: Buffer.from([0, 0, 0, 0, 7, 1, 2, 3]),
+    offsetDelta: 0,
+    timestampDelta: 0,
+    headers: {
+      ce_specversion: '1.0',
+      ce_id: 'a',
+      ce_type: 'order.created',
+      ce_source: 's',
+      ce_subject: 'PK=S:ORDER#1',
+      ce_time: '2026-11-26T10:15:00.000Z',
+      'content-type': 'application/avro',
+    },
+  },
   { key: null, value: null, offsetDelta: 999, timestampDelta: 12 },
-  { key: Buffer.from('k'), value: 'ünïcödé ✓', offsetDelta: 63, timestampDelta: -64, headers: { multi: ['one', Buffer.from('two'), 'three'], empty: '' } },
+  {
+    key: Buffer.from('k'),
+    value: 'ünïcödé ✓',
+    offsetDelta: 63,
+    timestampDelta: -64,
+    headers: { multi: ['one', Buffer.from('two'), 'three'], empty: '' },
+  },
   { key: 'x', value: 'y', offsetDelta: 2 ** 31 - 1, timestampDelta: 2 ** 40 },
   { key: 'x', value: 'y', offsetDelta: 128, timestampDelta: -(2 ** 35) },
   // Deltas past seven varint bytes, and names KafkaJS's object literal treats as plain properties.
-  { key: 'x', value: 'y', offsetDelta: 1, timestampDelta: 2 ** 52 + 3, headers: { toString: 'a', ['__proto__']: 'b', constructor: ['c', 'd'] } },
+  {
+    key: 'x',
+    value: 'y',
+    offsetDelta: 1,
+    timestampDelta: 2 ** 52 + 3,
+    headers: { toString: 'a', ['__proto__']: 'b', constructor: ['c', 'd'] },
+  },
 ];
 
 const contexts = [
@@ -49,9 +95,18 @@ test('records are decoded field for field as KafkaJS decodes them', () => {
 test('once installed, fetched record batches are decoded with it', async () => {
   assert.equal(installRecordDecoder(), true);
   assert.equal(require('kafkajs/src/protocol/recordBatch/record/v0/decoder.js'), decodeRecord);
-  const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as { RecordBatch: (batch: object) => Promise<{ buffer: Buffer }> };
-  const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder.js') as (decoder: KafkaDecoder) => Promise<{ records: unknown[] }>;
-  const batch = await RecordBatch({ firstOffset: 40n, firstTimestamp: 1764000000000, maxTimestamp: 1764000000012, records: records.map((record) => encodeKafkaJsRecord(record)) });
+  const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as {
+    RecordBatch: (batch: object) => Promise<{ buffer: Buffer }>;
+  };
+  const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder.js') as (
+    decoder: KafkaDecoder,
+  ) => Promise<{ records: unknown[] }>;
+  const batch = await RecordBatch({
+    firstOffset: 40n,
+    firstTimestamp: 1764000000000,
+    maxTimestamp: 1764000000012,
+    records: records.map((record) => encodeKafkaJsRecord(record)),
+  });
   const decoded = await decodeBatch(new Decoder(batch.buffer));
   assert.equal(decoded.records.length, records.length);
   assert.deepEqual((decoded.records[0] as { headers: Record<string, Buffer> }).headers.ce_id, Buffer.from('a'));

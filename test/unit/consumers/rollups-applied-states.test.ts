@@ -5,20 +5,33 @@ import { AppliedStates } from '../../../consumers/rollups/applied-states.ts';
 import { BloomFilter } from '../../../consumers/rollups/bloom.ts';
 import { itemId, type ItemState } from '../../../consumers/rollups/contribution.ts';
 
-const state = (itemKey: string, version: string): ItemState => ({ table: 'orders', itemKey, version, partition: 0, deleted: false, values: {} });
+const state = (itemKey: string, version: string): ItemState => ({
+  table: 'orders',
+  itemKey,
+  version,
+  partition: 0,
+  deleted: false,
+  values: {},
+});
 const item = (itemKey: string) => ({ table: 'orders', itemKey });
-const keysOf = (states: Map<string, ItemState>) => [...states.values()].map((held) => `${held.itemKey}@${held.version}`);
+const keysOf = (states: Map<string, ItemState>) =>
+  [...states.values()].map((held) => `${held.itemKey}@${held.version}`);
 /** The store's listing of a partition's items, one id a chunk. */
-const listing = (...itemKeys: string[]) => async function* () {
-  for (const itemKey of itemKeys) yield [itemId('orders', itemKey)];
-};
+const listing = (...itemKeys: string[]) =>
+  async function* () {
+    for (const itemKey of itemKeys) yield [itemId('orders', itemKey)];
+  };
 
 /** A store holding some states; records which items were read from it. */
 function store(...held: ItemState[]) {
   const reads: string[][] = [];
   const read = async (items: { table: string; itemKey: string }[]) => {
     reads.push(items.map((wanted) => wanted.itemKey));
-    return new Map(held.filter((found) => items.some((wanted) => wanted.itemKey === found.itemKey)).map((found) => [itemId(found.table, found.itemKey), found]));
+    return new Map(
+      held
+        .filter((found) => items.some((wanted) => wanted.itemKey === found.itemKey))
+        .map((found) => [itemId(found.table, found.itemKey), found]),
+    );
   };
   return { reads, read };
 }
@@ -37,7 +50,11 @@ test('otherwise only the listed items it does not know are read, and remembered'
   const { reads, read } = store(state('A', '1'), state('B', '4'));
   assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('C')], read, listing('A', 'B'))), ['A@1']);
   cache.remember('t', 0, [state('C', '2')]);
-  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('B'), item('C')], read, listing('A', 'B'))), ['A@1', 'C@2', 'B@4']);
+  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('B'), item('C')], read, listing('A', 'B'))), [
+    'A@1',
+    'C@2',
+    'B@4',
+  ]);
   assert.deepEqual(reads, [['A'], ['B']]);
 });
 
@@ -63,7 +80,11 @@ test('past its limit the cache drops the oldest states; a dropped item is read a
   const { reads, read } = store(state('A', '1'));
   await cache.of('t', 0, [], read, listing());
   cache.remember('t', 0, [state('A', '1'), state('B', '1'), state('C', '1')]);
-  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('B'), item('C'), item('D')], read, listing())), ['B@1', 'C@1', 'A@1']);
+  assert.deepEqual(keysOf(await cache.of('t', 0, [item('A'), item('B'), item('C'), item('D')], read, listing())), [
+    'B@1',
+    'C@1',
+    'A@1',
+  ]);
   assert.deepEqual(reads, [['A']]);
 });
 
@@ -86,6 +107,8 @@ test('the Bloom filter of dropped items has no false negatives, and few false po
   const added = Array.from({ length: 200_000 }, (_, index) => `orders\u0000ORDER#${index}`);
   for (const value of added) filter.add(value);
   assert.ok(added.every((value) => filter.has(value)));
-  const falsePositives = Array.from({ length: 200_000 }, (_, index) => `orders\u0000ORDER#${index + 200_000}`).filter((value) => filter.has(value)).length;
+  const falsePositives = Array.from({ length: 200_000 }, (_, index) => `orders\u0000ORDER#${index + 200_000}`).filter(
+    (value) => filter.has(value),
+  ).length;
   assert.ok(falsePositives < 20, `${falsePositives} false positives in 200,000`);
 });

@@ -6,7 +6,10 @@ import { Progress } from '../../../core/progress.ts';
 /** A terminal that keeps what is written to it. */
 const terminal = () => {
   const written: string[] = [];
-  return { written, out: { isTTY: true, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream };
+  return {
+    written,
+    out: { isTTY: true, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream,
+  };
 };
 
 test('progress shows done of total, rate and time left, redrawn on one terminal line, and as metrics', async () => {

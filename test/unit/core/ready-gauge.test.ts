@@ -3,11 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { startHttp } from '../../../core/http.ts';
 
-test('/metrics exports shardline_ready{part} 1 or 0 from the parts\' health; /ready answers 503 naming the part', async () => {
+test("/metrics exports shardline_ready{part} 1 or 0 from the parts' health; /ready answers 503 naming the part", async () => {
   const server = await startHttp({
     host: '127.0.0.1',
     port: 0,
-    health: () => [{ part: 'connector orders', ready: true }, { part: 'group g-rollups', ready: false, detail: 'failing for 75 s: ECONNREFUSED' }],
+    health: () => [
+      { part: 'connector orders', ready: true },
+      { part: 'group g-rollups', ready: false, detail: 'failing for 75 s: ECONNREFUSED' },
+    ],
   });
   try {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { registerProcess, runDirectory, runningProcesses } from '../../../core/run-registry.ts';
 
-const entry = { command: 'run', http: { host: '127.0.0.1', port: 9464 }, groups: ['g-rollups'], topics: ['t.orders.order'], deadLetter: 't.dlq' };
+const entry = {
+  command: 'run',
+  http: { host: '127.0.0.1', port: 9464 },
+  groups: ['g-rollups'],
+  topics: ['t.orders.order'],
+  deadLetter: 't.dlq',
+};
 
 test('a registered process is listed until it unregisters', () => {
   const directory = mkdtempSync(join(tmpdir(), 'shardline-run-'));

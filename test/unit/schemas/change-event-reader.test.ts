@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import avro from 'avsc';
 import { readChangeEvent } from '../../../schemas/change-event-reader.ts';
-import { changeEventSchema, fromAvro, toAvro, type AvroChangeEvent, type ChangeEvent } from '../../../schemas/change-event.ts';
+import {
+  changeEventSchema,
+  fromAvro,
+  toAvro,
+  type AvroChangeEvent,
+  type ChangeEvent,
+} from '../../../schemas/change-event.ts';
 
 const type = avro.Type.forSchema(JSON.parse(changeEventSchema) as avro.Schema);
 /**
@@ -12,7 +18,10 @@ const type = avro.Type.forSchema(JSON.parse(changeEventSchema) as avro.Schema);
 function throughAvsc(body: Buffer): ChangeEvent {
   const event = fromAvro(type.fromBuffer(body) as AvroChangeEvent);
   const identity = event.source.userIdentity;
-  return { ...event, source: { ...event.source, userIdentity: identity && { type: identity.type, principalId: identity.principalId } } };
+  return {
+    ...event,
+    source: { ...event.source, userIdentity: identity && { type: identity.type, principalId: identity.principalId } },
+  };
 }
 
 const everyType = {
@@ -34,20 +43,67 @@ const everyType = {
 
 const events: ChangeEvent[] = [
   {
-    op: 'MODIFY', eventId: 'e1', table: 'orders', entity: 'order', version: '4421584500000000017450439091',
-    keys: { PK: { S: 'ORDER#1' }, SK: { N: '42' } }, before: { PK: { S: 'ORDER#1' }, total: { N: '1.50' } }, after: everyType,
+    op: 'MODIFY',
+    eventId: 'e1',
+    table: 'orders',
+    entity: 'order',
+    version: '4421584500000000017450439091',
+    keys: { PK: { S: 'ORDER#1' }, SK: { N: '42' } },
+    before: { PK: { S: 'ORDER#1' }, total: { N: '1.50' } },
+    after: everyType,
     source: {
-      kind: 'DYNAMODB_STREAMS', region: 'us-east-1', table: 'orders', stream: 'arn', shardId: 'shard-1',
-      sequenceNumber: '4421584500000000017450439091', approximateCreationTimeMicros: 1764000000123456, userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' }, ttlDelete: true,
+      kind: 'DYNAMODB_STREAMS',
+      region: 'us-east-1',
+      table: 'orders',
+      stream: 'arn',
+      shardId: 'shard-1',
+      sequenceNumber: '4421584500000000017450439091',
+      approximateCreationTimeMicros: 1764000000123456,
+      userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' },
+      ttlDelete: true,
     },
   },
   {
-    op: 'REMOVE', eventId: '', table: 't', entity: 'e', version: '0', keys: { PK: { B: Buffer.from('key') } }, before: everyType, after: null,
-    source: { kind: 'KINESIS', region: '', table: 't', stream: 's', shardId: '', sequenceNumber: '1', approximateCreationTimeMicros: 0, userIdentity: null, ttlDelete: false },
+    op: 'REMOVE',
+    eventId: '',
+    table: 't',
+    entity: 'e',
+    version: '0',
+    keys: { PK: { B: Buffer.from('key') } },
+    before: everyType,
+    after: null,
+    source: {
+      kind: 'KINESIS',
+      region: '',
+      table: 't',
+      stream: 's',
+      shardId: '',
+      sequenceNumber: '1',
+      approximateCreationTimeMicros: 0,
+      userIdentity: null,
+      ttlDelete: false,
+    },
   },
   {
-    op: 'SWEEP', eventId: 'sweep', table: 't', entity: 'e', version: '99999999999999999999999999999999999999', keys: {}, before: null, after: null,
-    source: { kind: 'SNAPSHOT', region: 'eu-west-1', table: 't', stream: 't', shardId: '3', sequenceNumber: '{}', approximateCreationTimeMicros: -1_764_000_000_123_456, userIdentity: null, ttlDelete: false },
+    op: 'SWEEP',
+    eventId: 'sweep',
+    table: 't',
+    entity: 'e',
+    version: '99999999999999999999999999999999999999',
+    keys: {},
+    before: null,
+    after: null,
+    source: {
+      kind: 'SNAPSHOT',
+      region: 'eu-west-1',
+      table: 't',
+      stream: 't',
+      shardId: '3',
+      sequenceNumber: '{}',
+      approximateCreationTimeMicros: -1_764_000_000_123_456,
+      userIdentity: null,
+      ttlDelete: false,
+    },
   },
 ];
 
@@ -69,7 +125,13 @@ test('binary values are copies, not views of the record they came in', () => {
 /** Where the `keys` map begins in a body: after the op and four strings. */
 function keysOffset(event: ChangeEvent): number {
   const string = avro.Type.forSchema('string');
-  return 1 + [event.eventId, event.table, event.entity, event.version].reduce((sum, text) => sum + string.toBuffer(text).length, 0);
+  return (
+    1 +
+    [event.eventId, event.table, event.entity, event.version].reduce(
+      (sum, text) => sum + string.toBuffer(text).length,
+      0,
+    )
+  );
 }
 
 test('maps written in blocks with their byte size (a negative count) are read as avsc reads them', () => {
@@ -78,14 +140,24 @@ test('maps written in blocks with their byte size (a negative count) are read as
   const at = keysOffset(event);
   // "PK" -> an attribute value with S = "a" and the nine other fields null.
   const entry = Buffer.from([0x04, 0x50, 0x4b, 0x02, 0x02, 0x61, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-  const blocked = Buffer.concat([body.subarray(0, at), Buffer.from([0x01, entry.length * 2]), entry, Buffer.from([0]), body.subarray(at + 1)]);
+  const blocked = Buffer.concat([
+    body.subarray(0, at),
+    Buffer.from([0x01, entry.length * 2]),
+    entry,
+    Buffer.from([0]),
+    body.subarray(at + 1),
+  ]);
   assert.deepEqual(readChangeEvent(blocked), throughAvsc(blocked));
   assert.deepEqual(readChangeEvent(blocked).keys, { PK: { S: 'a' } });
 });
 
 test('a body that is cut short, too long or not of the schema is refused, as by avsc', () => {
   const body = type.toBuffer(toAvro(events[0]!));
-  for (const bad of [body.subarray(0, body.length - 1), body.subarray(0, 20), Buffer.concat([body, Buffer.from([0])])]) {
+  for (const bad of [
+    body.subarray(0, body.length - 1),
+    body.subarray(0, 20),
+    Buffer.concat([body, Buffer.from([0])]),
+  ]) {
     assert.throws(() => throughAvsc(bad));
     assert.throws(() => readChangeEvent(bad), /truncated buffer|trailing data/);
   }

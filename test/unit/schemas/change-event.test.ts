@@ -24,8 +24,15 @@ const event = (after: ChangeEvent['after']): ChangeEvent => ({
   before: null,
   after,
   source: {
-    kind: 'DYNAMODB_STREAMS', region: 'us-east-1', table: 'orders', stream: 'arn', shardId: 'shard-1',
-    sequenceNumber: '4421584500000000017450439091', approximateCreationTimeMicros: 1764000000123456, userIdentity: null, ttlDelete: false,
+    kind: 'DYNAMODB_STREAMS',
+    region: 'us-east-1',
+    table: 'orders',
+    stream: 'arn',
+    shardId: 'shard-1',
+    sequenceNumber: '4421584500000000017450439091',
+    approximateCreationTimeMicros: 1764000000123456,
+    userIdentity: null,
+    ttlDelete: false,
   },
 });
 
@@ -50,11 +57,20 @@ test('every DynamoDB type survives the Avro round trip exactly', () => {
 });
 
 test('values that are not DynamoDB values are refused with the attribute path', () => {
-  assert.throws(() => toAvroImage({ total: { N: '12abc' } }), (error: unknown) => error instanceof ConversionError && /total/.test(error.message));
-  assert.throws(() => toAvroImage({ total: { N: '123456789012345678901234567890123456789' } }), /more than 38 significant digits/);
+  assert.throws(
+    () => toAvroImage({ total: { N: '12abc' } }),
+    (error: unknown) => error instanceof ConversionError && /total/.test(error.message),
+  );
+  assert.throws(
+    () => toAvroImage({ total: { N: '123456789012345678901234567890123456789' } }),
+    /more than 38 significant digits/,
+  );
   assert.throws(() => toAvroImage({ x: {} }), /exactly one type, found none/);
   assert.throws(() => toAvroImage({ x: { S: 'a', N: '1' } }), /found S, N/);
-  assert.throws(() => toAvroImage({ m: { M: { deep: { L: [{ Q: 1 } as never] } } } }), /m\.deep\[0\]: unknown attribute type Q/);
+  assert.throws(
+    () => toAvroImage({ m: { M: { deep: { L: [{ Q: 1 } as never] } } } }),
+    /m\.deep\[0\]: unknown attribute type Q/,
+  );
 });
 
 test('the item key is canonical: attribute order does not matter, types do', () => {

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readField, ViewError } from '../../../schemas/views.ts';
 
-const at = (value: { S: string } | { N: string }) => readField({ created_at: value }, 'created_at', { attribute: 'created_at', type: 'timestamp' });
+const at = (value: { S: string } | { N: string }) =>
+  readField({ created_at: value }, 'created_at', { attribute: 'created_at', type: 'timestamp' });
 
 test('timestamps without an offset are UTC, whatever the process time zone', () => {
   assert.equal(new Date(2026, 2, 1).getTimezoneOffset(), 480, 'the zone took effect');
@@ -21,7 +22,11 @@ test('timestamps without an offset are UTC, whatever the process time zone', () 
 
 test('strings that are not ISO 8601 timestamps, or name no real day, are refused', () => {
   for (const text of ['March 1, 2026', '2026-02-30', '2026-03-01T25:00:00Z', '01/03/2026']) {
-    assert.throws(() => at({ S: text }), (error: unknown) => error instanceof ViewError && error.message.includes(text), text);
+    assert.throws(
+      () => at({ S: text }),
+      (error: unknown) => error instanceof ViewError && error.message.includes(text),
+      text,
+    );
   }
 });
 

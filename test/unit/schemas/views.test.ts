@@ -22,9 +22,21 @@ test('typed views read declared fields, with defaults, and name the field that d
     category: { attribute: 'category', type: 'string', default: 'other' },
     city: { attribute: 'address.city', type: 'string' },
   } as const;
-  const image = { total: { N: '10.5' }, created_at: { S: '2026-01-15T10:20:30.123456Z' }, address: { M: { city: { S: 'Oslo' } } } };
-  assert.deepEqual(readView(image, view), { total: '10.50', created_at: '2026-01-15 10:20:30.123', category: 'other', city: 'Oslo' });
+  const image = {
+    total: { N: '10.5' },
+    created_at: { S: '2026-01-15T10:20:30.123456Z' },
+    address: { M: { city: { S: 'Oslo' } } },
+  };
+  assert.deepEqual(readView(image, view), {
+    total: '10.50',
+    created_at: '2026-01-15 10:20:30.123',
+    category: 'other',
+    city: 'Oslo',
+  });
   assert.equal(readView({ ...image, created_at: { N: '1768472430' } }, view).created_at, '2026-01-15 10:20:30.000');
-  assert.throws(() => readView({ ...image, total: { S: 'ten' } }, view), (error: unknown) => error instanceof ViewError && /total/.test(error.message));
+  assert.throws(
+    () => readView({ ...image, total: { S: 'ten' } }, view),
+    (error: unknown) => error instanceof ViewError && /total/.test(error.message),
+  );
   assert.throws(() => readView({ ...image, created_at: { S: 'yesterday' } }, view), /created_at/);
 });

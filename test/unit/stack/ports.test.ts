@@ -7,7 +7,10 @@ test('a server is not started on a port another process holds; the error names t
   const other = createServer().listen(0, '127.0.0.1');
   await new Promise((resolve) => other.once('listening', resolve));
   const { port } = other.address() as AddressInfo;
-  await assert.rejects(assertPortsFree('opensearch', [port]), new RegExp(`opensearch: port ${port} is in use by a process this stack did not start`));
+  await assert.rejects(
+    assertPortsFree('opensearch', [port]),
+    new RegExp(`opensearch: port ${port} is in use by a process this stack did not start`),
+  );
   await new Promise((resolve) => other.close(resolve));
   await assertPortsFree('opensearch', [port]);
 });
