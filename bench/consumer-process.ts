@@ -26,6 +26,7 @@ import { plainImage } from '../schemas/plain.ts';
 import { ChangeEventCodec } from '../schemas/registry.ts';
 import { endpointsFromEnv, localEndpoints } from '../stack/endpoints.ts';
 import { orderEvent } from './orders.ts';
+import { createRawRollupTables, rawRollupRow, writeRawRollupRows, type RawRollupRow } from './raw-rollup-rows.ts';
 
 export type SinkKind = 'audit' | 'cache' | 'search' | 'rollups';
 
@@ -207,60 +208,13 @@ async function rawWriter(run: ConsumerRun): Promise<RawWriter> {
     case 'rollups': {
       // The rows of both default rollups' item tables.
       const clickhouse = await embeddedClickHouse();
-      await clickhouse.command({
-        query:
-          'CREATE TABLE raw_daily (item_key String, version UInt256, is_deleted UInt8, day Date, category String, m_revenue Decimal(38, 2)) ENGINE = MergeTree ORDER BY item_key',
-      });
-      await clickhouse.command({
-        query:
-          'CREATE TABLE raw_users (item_key String, version UInt256, is_deleted UInt8, user_id String, m_total_spent Decimal(38, 2)) ENGINE = MergeTree ORDER BY item_key',
-      });
+      await createRawRollupTables(clickhouse);
       return {
         row: (index) => {
           const { key, event } = orderEvent(index);
-          const after = event.after!;
-          return {
-            key,
-            version: event.version,
-            day: after.created_at!.S!.slice(0, 10),
-            category: after.category!.S!,
-            user: after.user_id!.S!,
-            total: after.total!.N!,
-          };
+          return rawRollupRow(key, event);
         },
-        write: async (rows) => {
-          const items = rows as {
-            key: string;
-            version: string;
-            day: string;
-            category: string;
-            user: string;
-            total: string;
-          }[];
-          await clickhouse.insert({
-            table: 'raw_daily',
-            format: 'JSONEachRow',
-            values: items.map((row) => ({
-              item_key: row.key,
-              version: row.version,
-              is_deleted: 0,
-              day: row.day,
-              category: row.category,
-              m_revenue: row.total,
-            })),
-          });
-          await clickhouse.insert({
-            table: 'raw_users',
-            format: 'JSONEachRow',
-            values: items.map((row) => ({
-              item_key: row.key,
-              version: row.version,
-              is_deleted: 0,
-              user_id: row.user,
-              m_total_spent: row.total,
-            })),
-          });
-        },
+        write: (rows) => writeRawRollupRows(clickhouse, rows as RawRollupRow[]),
         close: () => clickhouse.close(),
       };
     }

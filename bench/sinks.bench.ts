@@ -16,6 +16,7 @@ import { documentFor, documentId } from '../consumers/search/documents.ts';
 import { SearchSink } from '../consumers/search/search-sink.ts';
 import type { ChangeEvent } from '../schemas/change-event.ts';
 import { orderEvents } from './orders.ts';
+import { createRawRollupTables, rawRollupRow, writeRawRollupRows } from './raw-rollup-rows.ts';
 import type { Endpoints } from '../stack/endpoints.ts';
 import { comparison, median, rateOf, withPeakRss, type BenchResult } from './measure.ts';
 
@@ -88,14 +89,7 @@ async function compareRollupSink(
   count: number,
   topic: string,
 ): Promise<BenchResult> {
-  await clickhouse.command({
-    query:
-      'CREATE TABLE raw_daily (item_key String, version UInt256, is_deleted UInt8, day Date, category String, m_revenue Decimal(38, 2)) ENGINE = MergeTree ORDER BY item_key',
-  });
-  await clickhouse.command({
-    query:
-      'CREATE TABLE raw_users (item_key String, version UInt256, is_deleted UInt8, user_id String, m_total_spent Decimal(38, 2)) ENGINE = MergeTree ORDER BY item_key',
-  });
+  await createRawRollupTables(clickhouse);
   return compare(
     'sink rollups (ClickHouse): apply with views, versions and progress (vs raw insert of the same rows)',
     new RollupSink({ group: `bench-${run}`, clickhouse, rollups: defaultRollups, views: { order: defaultOrderView } }),
@@ -103,37 +97,10 @@ async function compareRollupSink(
     topic,
     async (events) => {
       for (const slice of slices(events)) {
-        const rows = slice.map(({ key, event }) => ({
-          key,
-          version: event.version,
-          day: event.after!.created_at!.S!.slice(0, 10),
-          category: event.after!.category!.S!,
-          user: event.after!.user_id!.S!,
-          total: event.after!.total!.N!,
-        }));
-        await clickhouse.insert({
-          table: 'raw_daily',
-          format: 'JSONEachRow',
-          values: rows.map((row) => ({
-            item_key: row.key,
-            version: row.version,
-            is_deleted: 0,
-            day: row.day,
-            category: row.category,
-            m_revenue: row.total,
-          })),
-        });
-        await clickhouse.insert({
-          table: 'raw_users',
-          format: 'JSONEachRow',
-          values: rows.map((row) => ({
-            item_key: row.key,
-            version: row.version,
-            is_deleted: 0,
-            user_id: row.user,
-            m_total_spent: row.total,
-          })),
-        });
+        await writeRawRollupRows(
+          clickhouse,
+          slice.map(({ key, event }) => rawRollupRow(key, event)),
+        );
       }
     },
   );
