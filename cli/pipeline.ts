@@ -7,7 +7,7 @@ import { createKafka } from '../core/kafka.ts';
 import { withRetries } from '../core/backoff.ts';
 import { classifyError } from '../core/errors.ts';
 import { logger } from '../core/logger.ts';
-import { runningProcesses } from '../core/run-registry.ts';
+import { processHoldingClickHouse } from '../core/run-registry.ts';
 import { ensureTopics } from '../core/topics.ts';
 import { Connector, type ConnectorOptions } from '../connector/connector.ts';
 import { ScaledConnector } from '../connector/scale-out/scaled-connector.ts';
@@ -170,7 +170,7 @@ export async function clickhouseOf(config: ShardlineConfig): Promise<ClickHouseC
 
 /** The embedded engine admits one process per directory: say which one holds it, and the two ways on. */
 function directoryHeldMessage(directory: string): string {
-  const holder = runningProcesses().find((entry) => entry.clickhouse === directory && entry.pid !== process.pid);
+  const holder = processHoldingClickHouse(directory);
   const clickhouseSinks = SINKS.filter(usesClickHouse).map((sink) => sink.name);
   return (
     `the embedded ClickHouse directory ${directory} is held by ${holder ? `\`shardline ${holder.command}\` (pid ${holder.pid})` : 'another process'}, ` +

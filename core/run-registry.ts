@@ -79,3 +79,8 @@ export function runningProcesses(directory = runDirectory()): RunningProcess[] {
   }
   return running.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
 }
+
+/** Another running process that holds the embedded ClickHouse directory (absolute), if one does. */
+export function processHoldingClickHouse(directory: string): RunningProcess | undefined {
+  return runningProcesses().find((entry) => entry.clickhouse === directory && entry.pid !== process.pid);
+}

@@ -1,13 +1,9 @@
 import { resolve } from 'node:path';
-import { runningProcesses } from '../../core/run-registry.ts';
+import { processHoldingClickHouse } from '../../core/run-registry.ts';
 import type { ShardlineConfig } from '../config/schema.ts';
 import { hashValue } from '../../consumers/audit/redaction.ts';
 import { readOnlyQuery } from '../../consumers/clickhouse/read-only-query.ts';
 import { clickhouseOf } from '../pipeline.ts';
-
-/** The running process that registered the embedded directory, where it answers queries. */
-const processHolding = (directory: string): { host: string; port: number } | undefined =>
-  runningProcesses().find((entry) => entry.clickhouse === directory && entry.http)?.http;
 
 const parseLines = (body: string): Record<string, unknown>[] =>
   body
@@ -23,7 +19,8 @@ const parseLines = (body: string): Record<string, unknown>[] =>
  */
 export async function querySql(config: ShardlineConfig, sql: string): Promise<Record<string, unknown>[]> {
   if (!config.clickhouse.url) {
-    const { host, port } = processHolding(resolve(config.clickhouse.path)) ?? config.http;
+    // The process holding the embedded directory answers queries on whatever port it serves.
+    const { host, port } = processHoldingClickHouse(resolve(config.clickhouse.path))?.http ?? config.http;
     const viaProcess = await fetch(`http://${host}:${port}/query`, { method: 'POST', body: sql }).catch(
       () => undefined,
     );
