@@ -46,7 +46,7 @@ export function kafkaNodeServices(layout: KafkaClusterLayout, options: NodeOptio
     dir: node.dir,
     address: brokerAddress(node),
     ports: [node.brokerPort, node.controllerPort],
-    readyTimeoutMs: 90_000,
+    readyTimeoutMs: 120_000,
 
     async provision() {
       provisionKafkaJars();
