@@ -6,7 +6,17 @@ import { FailureStreak, type PartHealth } from '../../core/health.ts';
 import { isUnavailable } from '../../core/unavailable.ts';
 import type { Logger } from '../../core/logger.ts';
 import { isRegistryRefusal, type ChangeEventCodec } from '../../schemas/registry.ts';
-import { DeadLetters, PartitionTakenOver } from './dead-letters.ts';
+import {
+  afterFailedCall,
+  isolateRefusal,
+  mayWrite,
+  nextOf,
+  planBatch,
+  reassign,
+  resumeAt,
+  type Slice,
+} from './batch-plan.ts';
+import { DeadLetters } from './dead-letters.ts';
 import { installRecordDecoder } from './kafka-record-decoder.ts';
 import { groupMetrics as metrics } from './metrics.ts';
 import type { Rejection, Sink, SinkRecord, TopicPartition } from './sink.ts';
@@ -183,14 +193,9 @@ export class ConsumerGroup {
     this.log.info({ topics }, 'consumer group started');
   }
 
-  /** Tells the sink which partitions the new assignment took from this member (KafkaJS has no revoke callback). */
+  /** Tells the sink which partitions the new assignment took from this member. */
   private releaseRevoked(assignment: Record<string, number[]>): void {
-    const assigned = new Map(
-      Object.entries(assignment).flatMap(([topic, partitions]) =>
-        partitions.map((partition): [string, TopicPartition] => [`${topic}:${partition}`, { topic, partition }]),
-      ),
-    );
-    const revoked = [...this.assigned].flatMap(([key, partition]) => (assigned.has(key) ? [] : [partition]));
+    const { assigned, revoked } = reassign(this.assigned, assignment);
     this.assigned = assigned;
     if (revoked.length > 0) this.options.sink.release?.(revoked);
   }
@@ -221,7 +226,13 @@ export class ConsumerGroup {
         this.membershipInDoubt = true;
         throw error;
       });
-    const live = () => payload.isRunning() && !payload.isStale() && !this.fatal && !this.membershipInDoubt;
+    const live = () =>
+      mayWrite({
+        running: payload.isRunning(),
+        stale: payload.isStale(),
+        stoppedOnFatal: this.fatal !== undefined,
+        inDoubt: this.membershipInDoubt,
+      });
     // Before each write, the coordinator is asked whether it still counts this member in. KafkaJS sends a
     // heartbeat only once its interval has passed since the last accepted one (well inside the session, so
     // a member that skips it cannot have been evicted yet), and always after a refused one: a member frozen
@@ -239,43 +250,34 @@ export class ConsumerGroup {
     if (next === undefined) {
       const loaded = await this.attempt(() => sink.progress(batch.topic, batch.partition), live, heartbeat);
       if (loaded.kind !== 'done') return;
-      next = BigInt(loaded.value ?? '0');
       const start = await this.attempt(() => this.logStart(batch.topic, batch.partition), live, heartbeat);
       if (start.kind !== 'done') return;
-      if (next < start.value) {
-        // Retention deleted records this group never applied: the store cannot be exact any more. Said
-        // loudly (log, metric) instead of going on from the log's start as if nothing happened.
+      const resume = resumeAt(loaded.value, start.value, batch.firstOffset());
+      if (resume.deleted) {
+        const { from, to } = resume.deleted;
         metrics.gaps.inc({ group: groupId, topic: batch.topic });
         this.log.error(
           {
             topic: batch.topic,
             partition: batch.partition,
-            applied: next.toString(),
+            applied: from.toString(),
             logStart: start.value.toString(),
           },
-          `records ${next}..${start.value - 1n} of ${key} were deleted by retention before this group applied them: rebuild the store from a complete history (see connector.topics.retentionMs)`,
+          `records ${from}..${to} of ${key} were deleted by retention before this group applied them: rebuild the store from a complete history (see connector.topics.retentionMs)`,
         );
-        next = start.value;
       }
+      next = resume.next;
       this.next.set(key, next);
-      // Kafka's committed offset is ahead of the sink (its store was reset): go back to where the sink is.
-      if (next < BigInt(batch.firstOffset() ?? '0')) {
+      if (resume.seek) {
         this.consumer!.seek({ topic: batch.topic, partition: batch.partition, offset: next.toString() });
         return;
       }
     }
-    // Offsets rise within a partition's batch: the records already applied are a prefix of it.
-    let firstFresh = 0;
-    while (firstFresh < batch.messages.length && BigInt(batch.messages[firstFresh]!.offset) < next) firstFresh++;
-    const fresh = batch.messages.slice(firstFresh);
-    const skipped = batch.messages.length - fresh.length;
-    if (skipped > 0) {
-      metrics.skipped.inc({ group: groupId }, skipped);
-      if (fresh.length === 0) resolveOffset(batch.lastOffset());
-    }
-    for (let start = 0; start < fresh.length; start += batchSize) {
+    const plan = planBatch(batch.messages, next, batchSize);
+    if (plan.skipped > 0) metrics.skipped.inc({ group: groupId }, plan.skipped);
+    if (plan.consumedWhole) resolveOffset(batch.lastOffset());
+    for (const chunk of plan.chunks) {
       if (!(await stillMember()) || !live()) return;
-      const chunk = fresh.slice(start, start + batchSize);
       const decoded = await this.attempt(() => this.decode(chunk), live, heartbeat);
       if (decoded.kind !== 'done') return;
       if (
@@ -283,10 +285,10 @@ export class ConsumerGroup {
         'done'
       )
         return;
-      if (!(await this.applyIsolating(batch, decoded.value.records, nextOf(chunk.at(-1)!.offset), live, heartbeat)))
-        return;
       const lastOffset = chunk.at(-1)!.offset;
-      this.next.set(key, BigInt(nextOf(lastOffset)));
+      const slice = { records: decoded.value.records, nextOffset: nextOf(lastOffset) };
+      if (!(await this.applyIsolating(batch, slice, live, heartbeat))) return;
+      this.next.set(key, BigInt(slice.nextOffset));
       metrics.records.inc({ group: groupId, topic: batch.topic }, chunk.length);
       observeEndToEnd(groupId, decoded.value.records);
       resolveOffset(lastOffset);
@@ -296,21 +298,19 @@ export class ConsumerGroup {
   }
 
   /**
-   * Applies records ending at `nextOffset`. When the store refuses a record without saying which, the
-   * records are applied in halves (sinks are idempotent, so what a failed half wrote is harmless) until
-   * the one refused is alone; it goes to the dead-letter topic with the store's reason.
+   * Applies a slice of a partition's records and the progress after them; a refusal that names no record is
+   * narrowed down to the record refused (see isolateRefusal), which is dead-lettered.
    */
   private async applyIsolating(
     batch: Batch,
-    records: SinkRecord[],
-    nextOffset: string,
+    slice: Slice<SinkRecord>,
     live: () => boolean,
     heartbeat: () => Promise<void>,
   ): Promise<boolean> {
     const { sink } = this.options;
     const outcome = await this.attempt(
       () =>
-        sink.apply({ topic: batch.topic, partition: batch.partition, records, nextOffset }, (rejections) =>
+        sink.apply({ topic: batch.topic, partition: batch.partition, ...slice }, (rejections) =>
           this.deadLetter(batch, rejections, 'sink'),
         ),
       live,
@@ -318,23 +318,26 @@ export class ConsumerGroup {
     );
     if (outcome.kind === 'done') return true;
     if (outcome.kind === 'gone') return false;
-    // Refused with no record in it: the store refuses the progress itself, which no record explains.
-    if (records.length === 0) {
-      this.stopOnFatal(outcome.error);
-      return false;
-    }
-    if (records.length === 1) {
-      const rejection = { offset: records[0]!.offset, reason: `refused by the store: ${describeError(outcome.error)}` };
-      if ((await this.attempt(() => this.deadLetter(batch, [rejection], 'sink'), live, heartbeat)).kind !== 'done')
+    const isolation = isolateRefusal(slice);
+    switch (isolation.kind) {
+      case 'stop':
+        this.stopOnFatal(outcome.error);
         return false;
-      return this.applyIsolating(batch, [], nextOffset, live, heartbeat);
+      case 'dead-letter': {
+        const rejection = {
+          offset: isolation.record.offset,
+          reason: `refused by the store: ${describeError(outcome.error)}`,
+        };
+        if ((await this.attempt(() => this.deadLetter(batch, [rejection], 'sink'), live, heartbeat)).kind !== 'done')
+          return false;
+        return this.applyIsolating(batch, isolation.then, live, heartbeat);
+      }
+      case 'halves':
+        return (
+          (await this.applyIsolating(batch, isolation.first, live, heartbeat)) &&
+          this.applyIsolating(batch, isolation.second, live, heartbeat)
+        );
     }
-    const half = Math.ceil(records.length / 2);
-    const first = records.slice(0, half);
-    return (
-      (await this.applyIsolating(batch, first, nextOf(first.at(-1)!.offset), live, heartbeat)) &&
-      this.applyIsolating(batch, records.slice(half), nextOffset, live, heartbeat)
-    );
   }
 
   private async decode(messages: Batch['messages']): Promise<{ records: SinkRecord[]; rejections: Rejection[] }> {
@@ -379,10 +382,10 @@ export class ConsumerGroup {
         return { kind: 'done', value };
       } catch (error) {
         this.callStartedAt = undefined;
-        if (!live() || error instanceof PartitionTakenOver) return { kind: 'gone' };
-        const kind = classifyError(error);
-        if (kind === 'record') return { kind: 'record', error };
-        if (kind === 'fatal') {
+        const failure = afterFailedCall(error, live());
+        if (failure === 'gone') return { kind: 'gone' };
+        if (failure === 'record') return { kind: 'record', error };
+        if (failure === 'fatal') {
           this.stopOnFatal(error);
           return { kind: 'gone' };
         }
@@ -431,5 +434,3 @@ function observeEndToEnd(group: string, records: SinkRecord[], now = Date.now())
     if (micros > 0) histogram.observe(Math.max(0, now - micros / 1000) / 1000);
   }
 }
-
-const nextOf = (offset: string): string => (BigInt(offset) + 1n).toString();

@@ -28,6 +28,16 @@ export interface Rejection {
 }
 
 /**
+ * Where a sink keeps its progress: the next offset to apply per partition, in its own store. The group reads it
+ * when it meets a partition and resumes there (batch-plan.ts, resumeAt); the sink writes it with the data of
+ * each batch, in `apply`, atomically or after the data (which replays, idempotently, what a crash cut short).
+ */
+export interface ProgressStore {
+  /** The next offset this sink needs for a partition, from its own store; undefined if it has none. */
+  progress(topic: string, partition: number): Promise<string | undefined>;
+}
+
+/**
  * What a sink module implements to become a consumer group. The runtime owns batching, decoding,
  * retries, the dead-letter topic, metrics, rebalances and shutdown; the sink owns its store.
  *
@@ -35,12 +45,10 @@ export interface Rejection {
  * applied once, however often a batch (or a part of it) is replayed, and it stores `nextOffset` as its
  * progress with (or after) its writes. `progress` returns what it stored, and the group resumes there.
  */
-export interface Sink {
+export interface Sink extends ProgressStore {
   readonly name: string;
   /** Creates tables, indices or scripts; idempotent. */
   open(): Promise<void>;
-  /** The next offset this sink needs for a partition, from its own store; undefined if it has none. */
-  progress(topic: string, partition: number): Promise<string | undefined>;
   /**
    * Applies a batch and stores its progress; throws while the store is unavailable (the runtime
    * retries). Records it can never apply go to `deadLetter`, which must be awaited before the progress
