@@ -8,6 +8,7 @@ import { isUnavailable } from '../core/unavailable.ts';
 import { describeError, FatalError } from '../core/errors.ts';
 import { FailureStreak, type PartHealth } from '../core/health.ts';
 import type { Logger } from '../core/logger.ts';
+import { failureSignal, type Part } from '../core/part.ts';
 import { placeBarrier } from '../core/barrier.ts';
 import { checkEveryPartitionAnswered, PartitionedSends } from '../core/partitioned-send.ts';
 import { resnapshotRunId } from './checkpoint-keys.ts';
@@ -100,9 +101,10 @@ interface Round {
 /**
  * Reads every shard of every source and writes change events, dead letters and shard checkpoints to
  * Kafka in one transaction per round, so that a crash at any point leaves Kafka with each change
- * exactly once: on restart the connector resumes after the committed checkpoints.
+ * exactly once: on restart the connector resumes after the committed checkpoints. It starts and stops as
+ * every part does (core/part.ts).
  */
-export class Connector {
+export class Connector implements Part {
   private producer: Producer | undefined;
   private running = false;
   private stopped: Promise<void> | undefined;
@@ -123,6 +125,9 @@ export class Connector {
   /** When the round in progress began: a round that hangs (a broker that never answers) is stuck too. */
   private roundStartedAt: number | undefined;
   private fatal: Error | undefined;
+  private readonly fail: (error: Error) => void;
+  /** Rejects when the loop stopped on an error (fatal, see round-outcome.ts), at start or later; never resolves. */
+  readonly failed: Promise<never>;
   /** Change topics given the retention policy by this process. */
   private readonly topicsWithPolicy = new Set<string>();
   private readonly sends: PartitionedSends;
@@ -130,6 +135,7 @@ export class Connector {
   private readonly topicNames = new Map<string, Map<string, string>>();
 
   constructor(private readonly options: ConnectorOptions) {
+    ({ failed: this.failed, fail: this.fail } = failureSignal());
     this.sends = new PartitionedSends(options.kafka);
     this.shards = new ShardState({
       connector: options.name,
@@ -162,19 +168,24 @@ export class Connector {
   }
 
   /**
-   * Reads until stopped. The first round connects, fences older instances with the same name and loads
-   * the checkpoints (see recover): a broker, the registry or AWS not answering then is retried like any
-   * round, so a connector started while a broker restarts waits for it instead of exiting.
+   * Starts the loop, which reads until stopped, and resolves once it has loaded the checkpoints. Its first
+   * round connects, fences older instances with the same name and loads them (see recover): a broker, the
+   * registry or AWS not answering then is retried like any round, so a connector started while a broker
+   * restarts waits for it instead of exiting.
    */
   async start(): Promise<void> {
     this.running = true;
     this.stopped = this.loop()
       .catch((error: unknown) => {
         this.fatal = error as Error;
-        throw error;
+        this.fail(this.fatal);
       })
       .finally(() => this.markLoaded(false));
-    return this.stopped;
+    // Stopped before it loaded them: by stop(), or on its own.
+    if (!(await this.loaded)) {
+      await this.stopped;
+      if (this.fatal) throw this.fatal;
+    }
   }
 
   /**
@@ -227,7 +238,7 @@ export class Connector {
     this.running = false;
     // Also when it never started (a unit taken away before its previous connector had stopped).
     this.markLoaded(false);
-    await this.stopped?.catch(() => undefined);
+    await this.stopped;
     await this.producer?.disconnect();
   }
 

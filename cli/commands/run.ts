@@ -85,9 +85,9 @@ export async function startPipeline(
   groups = parts.sinks.length > 0 ? await buildConsumerGroups(config, parts.sinks, clickhouse) : [];
   await Promise.all(groups.map((group) => group.start()));
   connector = parts.connector ? await buildConnector(config) : undefined;
-  const connectorDone = connector?.start().then(() => Promise.reject(new Error('the connector stopped')));
+  await connector?.start();
   const failed = Promise.race([
-    ...(connectorDone ? [connectorDone] : []),
+    ...(connector ? [connector.failed] : []),
     ...groups.map((group) => group.failed),
     new Promise<never>(() => {}),
   ]);

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from '../../core/backoff.ts';
 import { classifyError, describeError, isFenced } from '../../core/errors.ts';
 import type { PartHealth } from '../../core/health.ts';
+import { failureSignal, type Part } from '../../core/part.ts';
 import { loadCheckpoints, type Checkpoint } from '../checkpoints.ts';
 import { Connector, type ConnectorOptions } from '../connector.ts';
 import { connectorMetrics as metrics } from '../metrics.ts';
@@ -31,9 +32,10 @@ const SHARED_FOR_MS = 1_000;
  * the group only decides who reads what.
  *
  * A rebalance stops every unit of the instance (each round in progress is finished: committed, or aborted
- * and left to the next owner), and the units the new assignment brings start afresh from Kafka.
+ * and left to the next owner), and the units the new assignment brings start afresh from Kafka. It starts
+ * and stops as every part does (core/part.ts).
  */
-export class ScaledConnector {
+export class ScaledConnector implements Part {
   private readonly units = new Map<number, Connector>();
   /**
    * Units whose previous connector is still finishing its round: the unit starts here again only after,
@@ -50,10 +52,12 @@ export class ScaledConnector {
   private joined = false;
   private closing = false;
   private fatal: Error | undefined;
-  private failed: (error: Error) => void = () => undefined;
-  private stopped: (() => void) | undefined;
+  private readonly rejectFailed: (error: Error) => void;
+  /** Rejects when the instance stopped on an error (its own, or a unit's other than being fenced); never resolves. */
+  readonly failed: Promise<never>;
 
   constructor(private readonly options: ConnectorOptions & { scaleOut: ScaleOutOptions }) {
+    ({ failed: this.failed, fail: this.rejectFailed } = failureSignal());
     const { name, kafka, topics, scaleOut } = options;
     this.instance = scaleOut.instance ?? `${hostname()}:${process.pid}`;
     this.sources = options.sources.map((source) => new SharedListing(source, SHARED_FOR_MS));
@@ -77,12 +81,8 @@ export class ScaledConnector {
     });
   }
 
-  /** Joins the group (waiting for Kafka while it does not answer) and reads until stopped or failed. */
+  /** Joins the group, waiting for Kafka while it does not answer; the units start as the group assigns them. */
   async start(): Promise<void> {
-    const done = new Promise<void>((resolve, reject) => {
-      this.stopped = resolve;
-      this.failed = reject;
-    });
     for (let attempt = 0; !this.closing && !this.joined; attempt++) {
       try {
         await this.fenceSingleInstance();
@@ -90,7 +90,6 @@ export class ScaledConnector {
         this.joined = true;
       } catch (error) {
         if (classifyError(error) !== 'retry') {
-          // `done` carries the failure, once the units (none yet) have stopped.
           this.fail(error as Error);
           break;
         }
@@ -98,7 +97,8 @@ export class ScaledConnector {
         await sleep(backoffDelay(this.options.backoff, attempt));
       }
     }
-    return done;
+    // Stopped on its own before it ran: with the error, once the units (none yet) have stopped.
+    if (this.fatal) await this.failed;
   }
 
   /**
@@ -127,7 +127,6 @@ export class ScaledConnector {
     this.reassign([]);
     await Promise.all(this.stopping.values());
     await this.membership.leave().catch(() => undefined);
-    this.stopped?.();
   }
 
   health(): PartHealth {
@@ -182,10 +181,12 @@ export class ScaledConnector {
       },
     });
     this.units.set(unit, connector);
+    void connector.failed.catch((error: unknown) => this.unitEnded(unit, connector, error));
     void (this.stopping.get(unit) ?? Promise.resolve()).then(async () => {
       // Taken away again while its previous connector stopped.
       if (this.units.get(unit) !== connector) return;
-      await connector.start().catch((error: unknown) => this.unitEnded(unit, connector, error));
+      // `failed` carries the error of a unit that cannot start, too.
+      await connector.start().catch(() => undefined);
     });
   }
 
@@ -244,7 +245,7 @@ export class ScaledConnector {
     void Promise.all(this.stopping.values())
       .then(() => this.membership.leave())
       .catch(() => undefined)
-      .then(() => this.failed(error));
+      .then(() => this.rejectFailed(error));
   }
 }
 

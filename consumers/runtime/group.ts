@@ -5,6 +5,7 @@ import { classifyError, describeError, FatalError } from '../../core/errors.ts';
 import { FailureStreak, type PartHealth } from '../../core/health.ts';
 import { isUnavailable } from '../../core/unavailable.ts';
 import type { Logger } from '../../core/logger.ts';
+import { failureSignal, type Part } from '../../core/part.ts';
 import { isRegistryRefusal, type ChangeEventCodec } from '../../schemas/registry.ts';
 import {
   afterFailedCall,
@@ -56,9 +57,9 @@ type Outcome<T> = { kind: 'done'; value: T } | { kind: 'record'; error: unknown 
  * Failures are classified once (core/errors.ts): an unavailable store is retried with backoff (the
  * group turns not ready when one batch fails for too long); a record the store refuses is found by
  * halving the batch and dead-lettered; a programming error or misconfiguration stops the group, and
- * `failed` rejects with the cause.
+ * `failed` rejects with the cause. It starts and stops as every part does (core/part.ts).
  */
-export class ConsumerGroup {
+export class ConsumerGroup implements Part {
   private consumer: Consumer | undefined;
   private deadLetters: DeadLetters | undefined;
   private stopping = false;
@@ -79,8 +80,8 @@ export class ConsumerGroup {
   /** When the store call in progress began: a call that hangs (a store that never answers) is stuck too. */
   private callStartedAt: number | undefined;
   private readonly stuckAfterMs: number;
-  private rejectFailed: (error: FatalError) => void = () => {};
-  /** Rejects when the group stopped on a fatal error; never resolves. */
+  private readonly rejectFailed: (error: FatalError) => void;
+  /** Rejects when the group stopped on a fatal error, at start or later; never resolves. */
   readonly failed: Promise<never>;
 
   constructor(private readonly options: ConsumerGroupOptions) {
@@ -88,11 +89,7 @@ export class ConsumerGroup {
     this.log = options.logger.child({ group: options.groupId });
     this.stuckAfterMs = options.stuckAfterMs ?? 60_000;
     this.streak = new FailureStreak(this.stuckAfterMs, () => metrics.stuck.inc({ group: options.groupId }));
-    this.failed = new Promise<never>((_resolve, reject) => {
-      this.rejectFailed = reject;
-    });
-    // Observed by whoever runs the group; a rejection nobody awaits must not end the process by itself.
-    this.failed.catch(() => undefined);
+    ({ failed: this.failed, fail: this.rejectFailed } = failureSignal());
   }
 
   get groupId(): string {
@@ -119,15 +116,22 @@ export class ConsumerGroup {
    */
   async start(): Promise<void> {
     const retryable = (error: unknown) => !this.stopping && classifyError(error) === 'retry';
-    await withRetries(
-      { ...this.options.backoff, attempts: Infinity },
-      retryable,
-      () => this.open(),
-      (error, attempt) => {
-        this.streak.failed(describeError(error));
-        this.log.warn({ err: error, attempt }, 'cannot start yet; retrying');
-      },
-    );
+    try {
+      await withRetries(
+        { ...this.options.backoff, attempts: Infinity },
+        retryable,
+        () => this.open(),
+        (error, attempt) => {
+          this.streak.failed(describeError(error));
+          this.log.warn({ err: error, attempt }, 'cannot start yet; retrying');
+        },
+      );
+    } catch (error) {
+      // Stopped while it started: nothing failed.
+      if (this.stopping) return;
+      this.stopOnFatal(error);
+      throw error;
+    }
     this.streak.succeeded();
   }
 

@@ -13,3 +13,5 @@ process.once('SIGTERM', async () => {
   process.exit(0);
 });
 await connector.start();
+// Until SIGTERM, or an error that stops it ends the process with the cause.
+await connector.failed;

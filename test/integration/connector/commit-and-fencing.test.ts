@@ -97,8 +97,7 @@ test(
   async () => {
     const { options, write, written, topic } = setup('fence');
     const zombie = new Connector(options);
-    const zombieRun = zombie.start();
-    zombieRun.catch(() => undefined);
+    await zombie.start();
     write(20);
     await waitForTopics(options.kafka, [topic]);
     await readTopics(options.kafka, [topic], (messages) => messages.length >= 20, 30_000);
@@ -112,7 +111,7 @@ test(
     })();
     const successor = new Connector({ ...options, kafka: slowConsumersKafka(options.kafka, 2_000) });
     const successorRun = successor.start();
-    await assert.rejects(zombieRun, 'the zombie is fenced and stops');
+    await assert.rejects(zombie.failed, 'the zombie is fenced and stops');
     await sleep(1_500);
     writing = false;
     await writer;

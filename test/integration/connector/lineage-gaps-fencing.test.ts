@@ -99,7 +99,7 @@ test('gap policy fail: a trimmed shard stops the connector with the shard and th
   const { options, records } = await trimmedWhileAway('t', {});
   const second = new Connector(options);
   await assert.rejects(
-    second.start(),
+    second.start().then(() => second.failed),
     (error: unknown) =>
       error instanceof GapError &&
       error.shardId === 'trimmed' &&

@@ -171,7 +171,10 @@ test(
       readCapacityPerSecond: 0,
     });
     const connector = new Connector({ ...options(), sources: [snapshot] });
-    await assert.rejects(connector.start(), new RegExp(`${table}.*can no longer be scanned.*ResourceNotFound`));
+    await assert.rejects(
+      connector.start().then(() => connector.failed),
+      new RegExp(`${table}.*can no longer be scanned.*ResourceNotFound`),
+    );
     await connector.stop();
     close(dynamodb);
   },

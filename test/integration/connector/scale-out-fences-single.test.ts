@@ -60,10 +60,13 @@ test(
 
     write(20);
     const single = new Connector({ ...base, sources: [source()] });
-    const singleRunning = single.start().then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    const singleRunning = single
+      .start()
+      .then(() => single.failed)
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
     await readTopics(base.kafka, [topic], (messages) => messages.length >= 20, 30_000);
     const scaled = new ScaledConnector({
       ...base,

@@ -50,7 +50,7 @@ test('a registry that refuses the schema stops the connector with the reason; no
   const options = await testConnectorOptions(table, prefix);
   const connector = new Connector(options);
   await assert.rejects(
-    connector.start(),
+    connector.start().then(() => connector.failed),
     (error: unknown) => error instanceof SchemaRegistrationError && error.subject === subject,
   );
   await connector.stop();
