@@ -69,12 +69,14 @@ export async function startPipeline(
   parts: { connector: boolean; sinks: readonly SinkDefinition[]; http?: boolean; register?: string },
 ): Promise<RunningPipeline> {
   let started = false;
-  // Assigned below; /ready asks them once everything has started.
+  // Assigned below; /ready asks them once everything has started, and the connector while it starts (it
+  // says what it waits for; a group says nothing of use before it has joined).
   let connector: Connector | ScaledConnector | undefined = undefined;
   let groups: ConsumerGroup[] = [];
   const clickhouse = parts.sinks.some(usesClickHouse) ? await clickhouseOf(config) : undefined;
   const health = (): PartHealth[] => {
-    if (!started) return [{ part: 'process', ready: false, detail: 'starting' }];
+    if (!started)
+      return [{ part: 'process', ready: false, detail: 'starting' }, ...(connector ? [connector.health()] : [])];
     return [...(connector ? [connector.health()] : []), ...groups.map((group) => group.health())];
   };
   let server: Server | undefined;
