@@ -1,12 +1,19 @@
 import type { Kafka } from 'kafkajs';
 
-/** Waits until each group has committed the end offset of every partition of the topic (its lag is zero). */
+/**
+ * Waits until each group has committed the end offset of every partition of the topic (its lag is zero).
+ * `failed` (a part's that rejects when it stops on its own) ends the wait with its error: a group that has
+ * stopped never catches up.
+ */
 export async function waitForCaughtUp(
   kafka: Kafka,
   groups: string[],
   topic: string,
   timeoutMs = 60_000,
+  failed?: Promise<never>,
 ): Promise<void> {
+  let stopped: { error: unknown } | undefined;
+  failed?.catch((error: unknown) => (stopped = { error }));
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -22,6 +29,7 @@ export async function waitForCaughtUp(
         }
       }
       if (behind === 0) return;
+      if (stopped) throw stopped.error;
       if (Date.now() > deadline)
         throw new Error(`groups ${groups.join(', ')} still ${behind} records behind on ${topic}`);
       await new Promise((resolve) => setTimeout(resolve, 300));

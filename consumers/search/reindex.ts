@@ -52,12 +52,14 @@ export async function reindex(
   await plan.indexes.create(plan.entity, next);
   const group = plan.group(next);
   await group.start();
+  // A replay group that stops on its own never catches up: its error ends the reindex, not the timeout.
+  const caughtUp = (topic: string) => waitForCaughtUp(plan.kafka, [plan.groupId], topic, plan.timeoutMs, group.failed);
   try {
     progress(`replaying ${plan.topics.join(', ')} into ${next}`);
-    for (const topic of plan.topics) await waitForCaughtUp(plan.kafka, [plan.groupId], topic, plan.timeoutMs);
+    for (const topic of plan.topics) await caughtUp(topic);
     await plan.indexes.point(plan.entity, current, next);
     progress(`alias ${plan.indexes.alias(plan.entity)} moved from ${current} to ${next}`);
-    for (const topic of plan.topics) await waitForCaughtUp(plan.kafka, [plan.groupId], topic, plan.timeoutMs);
+    for (const topic of plan.topics) await caughtUp(topic);
   } finally {
     await group.stop();
   }

@@ -25,3 +25,8 @@ process.once('SIGTERM', async () => {
   process.exit(0);
 });
 await Promise.all(groups.map((group) => group.start()));
+// A group that stops on its own leaves the process, as `shardline consumer` does, so that a test sees it.
+Promise.race(groups.map((group) => group.failed)).catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
