@@ -85,9 +85,10 @@ export class ShardReader {
     this.millisBehindLatest = millisBehindLatest;
     if (nextIterator === undefined) this.ended = true;
     const last = records.at(-1);
-    // A LATEST iterator names no position: pin where it first found records, so that a failed round
-    // reads them again instead of asking for LATEST anew and skipping them.
-    if (this.initial.type === 'LATEST' && records[0])
+    // LATEST and TRIM_HORIZON name no position: pin where the first records were found, so that a failed
+    // round reads them again, or meets their trim as a gap, instead of asking anew and skipping them (a
+    // stream trimmed again after a gap moves TRIM_HORIZON past records read but never committed).
+    if ((this.initial.type === 'LATEST' || this.initial.type === 'TRIM_HORIZON') && records[0])
       this.initial = { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: records[0].sequenceNumber };
     if (last) {
       this.lastRead = last.sequenceNumber;
