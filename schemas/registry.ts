@@ -170,21 +170,23 @@ export class ChangeEventCodec {
 
   /**
    * Credentials that may register schemas but not change settings (common with managed registries) are
-   * fine when the subject already has the wanted level; otherwise the refusal names what to do.
+   * fine when the subject already has the wanted level; otherwise the refusal names what to do. Instances
+   * that meet a new topic together set its level at once: Apicurio answers all but the first with 409 (the
+   * rule exists), which is fine when the level the first one set is the wanted one.
    */
-  private async setCompatibility(subject: string): Promise<void> {
+  private async setCompatibility(subject: string, attempts = 2): Promise<void> {
     const path = `/config/${encodeURIComponent(subject)}`;
     const response = await registryRequest(this.connection, path, 'PUT', { compatibility: this.compatibility });
     if (response.ok) return;
     const refusal = `setting compatibility ${this.compatibility} answered ${response.status}: ${await response.text()}`;
+    if (response.status === 409) {
+      if ((await this.levelOf(path)) === this.compatibility) return;
+      // Set by another instance to another level meanwhile: the rule now exists, and a PUT updates it.
+      if (attempts > 1) return this.setCompatibility(subject, attempts - 1);
+    }
     if (response.status === 401 || response.status === 403) {
       // The level in effect: the subject's own, else the registry's global one.
-      const current = await registryRequest(this.connection, `${path}?defaultToGlobal=true`, 'GET');
-      if (
-        current.ok &&
-        ((await current.json()) as { compatibilityLevel?: string }).compatibilityLevel === this.compatibility
-      )
-        return;
+      if ((await this.levelOf(`${path}?defaultToGlobal=true`)) === this.compatibility) return;
       throw Object.assign(
         new Error(
           `${refusal}; set the subject's compatibility to ${this.compatibility} with other credentials, or change registry.compatibility`,
@@ -193,6 +195,12 @@ export class ChangeEventCodec {
       );
     }
     throw Object.assign(new Error(refusal), { status: response.status });
+  }
+
+  /** A config path's compatibility level, undefined when it cannot be read. */
+  private async levelOf(path: string): Promise<string | undefined> {
+    const current = await registryRequest(this.connection, path, 'GET');
+    return current.ok ? ((await current.json()) as { compatibilityLevel?: string }).compatibilityLevel : undefined;
   }
 
   private async register(subject: string): Promise<number> {
