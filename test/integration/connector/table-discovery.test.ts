@@ -13,6 +13,7 @@ import { createOrdersTable, OrdersWorkload } from '../../../cli/demo/workload.ts
 import { validateConfig } from '../../../cli/config/load.ts';
 import { startPipeline, type RunningPipeline } from '../../../cli/commands/run.ts';
 import { selectedSinks } from '../../../cli/pipeline.ts';
+import { status } from '../../../cli/commands/status.ts';
 import { createDynamoDb } from '../../../core/aws.ts';
 import { createKafka } from '../../../core/kafka.ts';
 import { ChangeEventCodec, type ChangeEventCodec as Codec } from '../../../schemas/registry.ts';
@@ -138,6 +139,17 @@ test(
       await cacheMatchesTable(dynamodb, prefix, table);
       const topics = await topicNames();
       assert.ok(!topics.includes(`${prefix}.${other}.order`), 'the unmatched table has no topic');
+
+      // `status` shows the discovered table like a configured one: its shard, and the group's lag on its topic.
+      const report = await status(config, []);
+      assert.ok(
+        report.shards.some(({ stream }) => stream.includes(`table/${table}/stream`)),
+        JSON.stringify(report.shards),
+      );
+      assert.ok(
+        report.groups.some((lag) => lag.group === `${prefix}-cache` && lag.topic === `${prefix}.${table}.order`),
+        JSON.stringify(report.groups),
+      );
     } finally {
       await stopAll([pipeline]);
       dynamodb.destroy();
