@@ -26,6 +26,8 @@ import { searchSink } from '../consumers/search/index.ts';
 import { ChangeEventCodec } from '../schemas/registry.ts';
 import { DiscoveringConnector } from '../connector/discovery/discovering-connector.ts';
 import { PeriodicDiscovery } from '../connector/discovery/periodic.ts';
+import { resolveRules } from '../connector/discovery/rules.ts';
+import { listTables } from '../connector/discovery/table-listing.ts';
 import { TableDiscovery, TableNotReady } from '../connector/discovery/table-discovery.ts';
 import { isResourceNotFound } from '../connector/shards/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -144,10 +146,21 @@ export function tableDiscoveryOf(
 
 /** The change topics of the tables the discovery rules match now (none without rules): for `status`. */
 export async function discoveredTopics(config: ShardlineConfig): Promise<string[]> {
-  const found: TableSettings[] = [];
-  const discovery = tableDiscoveryOf(config, async (table) => void found.push(table), logger);
-  await discovery?.tables.round();
-  return found.flatMap((table) => topicsOfTable(config, table));
+  const { rules } = config.connector.discovery;
+  if (rules.length === 0) return [];
+  const dynamodb = createDynamoDb(awsOf(config));
+  try {
+    const listed = await listTables(
+      dynamodb,
+      rules.some((rule) => rule.tag),
+    );
+    const named = new Set(config.connector.tables.map((table) => table.name));
+    return resolveRules(rules, listed, named).flatMap(({ table, rule }) =>
+      topicsOfTable(config, discoveredTable(rule, table)),
+    );
+  } finally {
+    dynamodb.destroy();
+  }
 }
 
 /**

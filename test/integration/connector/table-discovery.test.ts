@@ -140,6 +140,20 @@ test(
       const topics = await topicNames();
       assert.ok(!topics.includes(`${prefix}.${other}.order`), 'the unmatched table has no topic');
 
+      // A second table while the group reads the first: the group subscribes again (a new member, a new sink),
+      // goes on with the first table where it was and reads the second.
+      const second = `${prefix}-orders-us`;
+      await createOrdersTable(dynamodb, second);
+      const secondWorkload = new OrdersWorkload(dynamodb, second, 9);
+      for (let step = 0; step < 40; step++) await secondWorkload.step();
+      for (let step = 0; step < 20; step++) await workload.step();
+      for (const written of [table, second]) {
+        const ids = await streamEventIds(written);
+        const read = await eventsOf(`${prefix}.${written}.order`, hasAll(ids));
+        assert.deepEqual(read.map((event) => event.eventId).sort(), [...ids].sort(), `${written}: each record once`);
+        await cacheMatchesTable(dynamodb, prefix, written);
+      }
+
       // `status` shows the discovered table like a configured one: its shard, and the group's lag on its topic.
       const report = await status(config, []);
       assert.ok(
