@@ -14,6 +14,8 @@ import { validateConfig } from '../../../cli/config/load.ts';
 import { startPipeline, type RunningPipeline } from '../../../cli/commands/run.ts';
 import { selectedSinks } from '../../../cli/pipeline.ts';
 import { status } from '../../../cli/commands/status.ts';
+import { connectorGroupId, unitsTopic } from '../../../connector/scale-out/scaled-connector.ts';
+import { unitOwners } from '../../../connector/scale-out/unit-assigner.ts';
 import { createDynamoDb } from '../../../core/aws.ts';
 import { createKafka } from '../../../core/kafka.ts';
 import { ChangeEventCodec, type ChangeEventCodec as Codec } from '../../../schemas/registry.ts';
@@ -301,6 +303,13 @@ test(
       }
       const topics = await topicNames();
       assert.ok(!topics.includes(`${prefix}.${untagged}.order`), 'the untagged table has no topic');
+      // Both instances hold units: the tables' shards are shared between them.
+      const owners = await unitOwners(kafka, connectorGroupId(prefix), unitsTopic(prefix, `${prefix}.checkpoints`));
+      assert.equal(owners.length, 2, JSON.stringify(owners));
+      assert.ok(
+        owners.every(({ units }) => units.length > 0),
+        JSON.stringify(owners),
+      );
     } finally {
       await stopAll([second, first]);
       dynamodb.destroy();
