@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DescribeTableCommand,
   DynamoDBClient,
@@ -10,6 +11,7 @@ import { validateConfig } from '../../../cli/config/load.ts';
 import { ConfigError } from '../../../core/config/load.ts';
 import { logger } from '../../../core/logger.ts';
 import { discoveryFailure } from '../../../connector/discovery/errors.ts';
+import { PeriodicDiscovery } from '../../../connector/discovery/periodic.ts';
 import { resolveRules, ruleMatches } from '../../../connector/discovery/rules.ts';
 import { listTables } from '../../../connector/discovery/table-listing.ts';
 import { TableDiscovery, TableNotReady } from '../../../connector/discovery/table-discovery.ts';
@@ -220,4 +222,28 @@ test('a round starts each new match once, tries a table that is not ready again,
   await discovery.round();
   assert.deepEqual(started, ['orders-1', 'orders-2', 'orders-3']);
   assert.deepEqual([...discovery.started.keys()].sort(), ['orders-1', 'orders-2', 'orders-3']);
+});
+
+test('the periodic round retries a throttled listing with backoff, runs again every interval, and stops on refused credentials', async () => {
+  const awsError = (name: string) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: 400 } });
+  let calls = 0;
+  const answers = [awsError('ThrottlingException'), awsError('ThrottlingException'), 'ok', 'ok'];
+  const periodic = new PeriodicDiscovery({
+    intervalMs: 20,
+    backoff: { baseMs: 5, maxMs: 10, attempts: Infinity },
+    logger,
+    round: async () => {
+      const answer = answers[calls++] ?? awsError('AccessDeniedException');
+      if (answer !== 'ok') throw answer;
+    },
+  });
+  // The first round is waited for, its retries included.
+  await periodic.start();
+  assert.equal(calls, 3);
+  // Two more, one an interval after the other; then refused credentials end the rounds.
+  await assert.rejects(periodic.failed, /table discovery was refused \(AccessDeniedException\)/);
+  assert.equal(calls, 5);
+  await sleep(60);
+  assert.equal(calls, 5, 'no round after a fatal one');
+  await periodic.stop();
 });
