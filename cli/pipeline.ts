@@ -86,6 +86,8 @@ const topicsOfTable = (config: ShardlineConfig, table: TableSettings, entities?:
  */
 export class KnownTables {
   private readonly byName = new Map<string, TableSettings>();
+  /** Asked once per batch by the cache sink: kept, not derived each time. */
+  private readonly tableByTopic = new Map<string, string>();
 
   constructor(private readonly config: ShardlineConfig) {
     for (const table of config.connector.tables) this.add(table);
@@ -93,6 +95,7 @@ export class KnownTables {
 
   add(table: TableSettings): void {
     this.byName.set(table.name, table);
+    for (const topic of topicsOfTable(this.config, table)) this.tableByTopic.set(topic, table.name);
   }
 
   get(name: string): TableSettings | undefined {
@@ -108,8 +111,7 @@ export class KnownTables {
 
   /** The table a change topic carries (the topic itself when no known table writes it). */
   tableOf(topic: string): string {
-    for (const table of this.byName.values()) if (topicsOfTable(this.config, table).includes(topic)) return table.name;
-    return topic;
+    return this.tableByTopic.get(topic) ?? topic;
   }
 }
 
