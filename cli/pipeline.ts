@@ -24,12 +24,23 @@ import type { Sink } from '../consumers/runtime/sink.ts';
 import type { SinkContext, SinkDefinition } from '../consumers/runtime/sink-definition.ts';
 import { searchSink } from '../consumers/search/index.ts';
 import { ChangeEventCodec } from '../schemas/registry.ts';
+import { DiscoveringConnector } from '../connector/discovery/discovering-connector.ts';
+import { PeriodicDiscovery } from '../connector/discovery/periodic.ts';
+import { resolveRules } from '../connector/discovery/rules.ts';
+import { listTables } from '../connector/discovery/table-listing.ts';
+import { TableDiscovery, TableNotReady } from '../connector/discovery/table-discovery.ts';
+import { isResourceNotFound } from '../connector/shards/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { TopicWatch, type PipelineGroup } from './topic-watch.ts';
 import type { EntityView } from '../schemas/views.ts';
-import { sinkConfigOf, type ShardlineConfig, type TableSettings } from './config/schema.ts';
+import { sinkConfigOf, type DiscoveryRule, type ShardlineConfig, type TableSettings } from './config/schema.ts';
 import { CliError, EXIT } from './context.ts';
 import { SINKS } from './sinks.ts';
 
 /** Turns a validated config into connectors and consumer groups: the one place the parts are wired. */
+
+/** The connector a process runs: one instance, scaled out, or either with tables by discovery. */
+export type PipelineConnector = Connector | ScaledConnector | DiscoveringConnector;
 
 export const awsOf = (config: ShardlineConfig): AwsConnection => ({
   region: config.aws.region,
@@ -52,26 +63,125 @@ export const codecOf = (config: ShardlineConfig): ChangeEventCodec =>
   );
 
 /** At start: the table's key schema must fit its entity rule (a key-prefix attribute that is a string key). */
-async function checkTableKeys(dynamodb: DynamoDBClient, table: TableSettings, index: number): Promise<void> {
+async function checkTableKeys(dynamodb: DynamoDBClient, table: TableSettings): Promise<void> {
   const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: table.name }));
-  checkEntityRule(table.name, table.entity, Table ?? {}, `connector.tables[${index}].entity`);
+  checkEntityRule(table.name, table.entity, Table ?? {}, `connector.tables[${table.index}].entity`);
 }
 
-/** The topics holding changes of the given entities (all entities when undefined). */
+/** A table a discovery rule matched, with the rule's settings. */
+const discoveredTable = ({ match: _match, tag: _tag, ...settings }: DiscoveryRule, name: string): TableSettings => ({
+  ...settings,
+  name,
+});
+
+/** The change topics of one table's entities (all of them when `entities` is undefined). */
+const topicsOfTable = (config: ShardlineConfig, table: TableSettings, entities?: string[]): string[] =>
+  table.entities
+    .filter((entity) => !entities || entities.includes(entity))
+    .map((entity) => topicFor(config.connector.topics.template, { table: table.name, entity }));
+
+/**
+ * The tables a process knows: the configured ones, and those discovery found since it started. Consumer
+ * groups take their topics from it, and sinks the table of a topic.
+ */
+export class KnownTables {
+  private readonly byName = new Map<string, TableSettings>();
+  /** Asked once per batch by the cache sink: kept, not derived each time. */
+  private readonly tableByTopic = new Map<string, string>();
+
+  constructor(private readonly config: ShardlineConfig) {
+    for (const table of config.connector.tables) this.add(table);
+  }
+
+  add(table: TableSettings): void {
+    this.byName.set(table.name, table);
+    for (const topic of topicsOfTable(this.config, table)) this.tableByTopic.set(topic, table.name);
+  }
+
+  get(name: string): TableSettings | undefined {
+    return this.byName.get(name);
+  }
+
+  /** The topics holding changes of the given entities (all entities when undefined), sorted. */
+  topics(entities?: string[]): string[] {
+    return [
+      ...new Set([...this.byName.values()].flatMap((table) => topicsOfTable(this.config, table, entities))),
+    ].sort();
+  }
+
+  /** The table a change topic carries (the topic itself when no known table writes it). */
+  tableOf(topic: string): string {
+    return this.tableByTopic.get(topic) ?? topic;
+  }
+}
+
+/**
+ * Tables by discovery (connector.tables entries with `match` or `tag`): each round lists the tables, and
+ * `start` is called for every table a rule newly matches. Undefined when the config has no rule.
+ */
+export function tableDiscoveryOf(
+  config: ShardlineConfig,
+  start: (table: TableSettings) => Promise<void>,
+  log: Logger,
+  afterRound: () => void = () => undefined,
+): { runner: PeriodicDiscovery; tables: TableDiscovery<DiscoveryRule> } | undefined {
+  const { rules, intervalMs } = config.connector.discovery;
+  if (rules.length === 0) return undefined;
+  const tables = new TableDiscovery({
+    dynamodb: createDynamoDb(awsOf(config)),
+    rules,
+    named: new Set(config.connector.tables.map((table) => table.name)),
+    start: (name, rule) => start(discoveredTable(rule, name)),
+    logger: log,
+  });
+  const runner = new PeriodicDiscovery({
+    intervalMs,
+    backoff: { ...config.connector.backoff, attempts: Infinity },
+    logger: log,
+    round: async () => {
+      await tables.round();
+      afterRound();
+    },
+  });
+  return { runner, tables };
+}
+
+/** The change topics of the tables the discovery rules match now (none without rules): for `status`. */
+export async function discoveredTopics(config: ShardlineConfig): Promise<string[]> {
+  const { rules } = config.connector.discovery;
+  if (rules.length === 0) return [];
+  const dynamodb = createDynamoDb(awsOf(config));
+  try {
+    const listed = await listTables(
+      dynamodb,
+      rules.some((rule) => rule.tag),
+    );
+    const named = new Set(config.connector.tables.map((table) => table.name));
+    return resolveRules(rules, listed, named).flatMap(({ table, rule }) =>
+      topicsOfTable(config, discoveredTable(rule, table)),
+    );
+  } finally {
+    dynamodb.destroy();
+  }
+}
+
+/**
+ * Why a discovered table cannot start yet, when it is about the table (no stream, a stream without both
+ * images, a key the rule cannot read, deleted meanwhile); AWS failures go on to the discovery's classification.
+ */
+function notReady(error: unknown): unknown {
+  if (isResourceNotFound(error)) return new TableNotReady('the table is gone');
+  if ((error as { $metadata?: unknown }).$metadata !== undefined) return error;
+  return new TableNotReady((error as Error).message);
+}
+
+/** The topics holding changes of the configured tables' entities (all entities when undefined). */
 export function topicsFor(config: ShardlineConfig, entities?: string[]): string[] {
-  const topics = config.connector.tables.flatMap((table) =>
-    table.entities
-      .filter((entity) => !entities || entities.includes(entity))
-      .map((entity) => topicFor(config.connector.topics.template, { table: table.name, entity })),
-  );
-  return [...new Set(topics)];
+  return [...new Set(config.connector.tables.flatMap((table) => topicsOfTable(config, table, entities)))];
 }
 
-/** The configured tables' sources, and how to make a table's scan source (re-snapshot runs have their own). */
-export async function buildSources(config: ShardlineConfig): Promise<{
-  sources: ShardSource[];
-  snapshotOf: (table: TableSettings, run?: string, version?: string) => ShardSource;
-}> {
+/** How a table's sources are made: its scan (re-snapshot runs have their own) and its stream. */
+function sourceFactory(config: ShardlineConfig) {
   const aws = awsOf(config);
   const dynamodb = createDynamoDb(aws);
   const snapshotOf = (table: TableSettings, run?: string, version?: string): ShardSource =>
@@ -84,10 +194,10 @@ export async function buildSources(config: ShardlineConfig): Promise<{
       run,
       version,
     });
-  const sources: ShardSource[] = [];
-  for (const [index, table] of config.connector.tables.entries()) {
-    await checkTableKeys(dynamodb, table, index);
-    if (table.snapshot.enabled) sources.push(snapshotOf(table));
+  /** The table's initial snapshot when enabled, then its stream; checks its key and stream first. */
+  const sourcesOf = async (table: TableSettings): Promise<ShardSource[]> => {
+    await checkTableKeys(dynamodb, table);
+    const sources: ShardSource[] = table.snapshot.enabled ? [snapshotOf(table)] : [];
     if (table.source === 'kinesis') {
       sources.push(
         new KinesisSource(createKinesis(aws), {
@@ -107,7 +217,19 @@ export async function buildSources(config: ShardlineConfig): Promise<{
         }),
       );
     }
-  }
+    return sources;
+  };
+  return { snapshotOf, sourcesOf };
+}
+
+/** The configured tables' sources, and how to make a table's scan source (re-snapshot runs have their own). */
+export async function buildSources(config: ShardlineConfig): Promise<{
+  sources: ShardSource[];
+  snapshotOf: (table: TableSettings, run?: string, version?: string) => ShardSource;
+}> {
+  const { snapshotOf, sourcesOf } = sourceFactory(config);
+  const sources: ShardSource[] = [];
+  for (const table of config.connector.tables) sources.push(...(await sourcesOf(table)));
   return { sources, snapshotOf };
 }
 
@@ -122,9 +244,12 @@ const ensureTopicsWhenAvailable = (kafka: Kafka, topics: string[], partitions: n
     },
   );
 
-export async function buildConnector(config: ShardlineConfig): Promise<Connector | ScaledConnector> {
+export async function buildConnector(config: ShardlineConfig): Promise<PipelineConnector> {
   const { connector } = config;
-  const { sources, snapshotOf } = await buildSources(config);
+  const { snapshotOf, sourcesOf } = sourceFactory(config);
+  const known = new KnownTables(config);
+  const sources: ShardSource[] = [];
+  for (const table of config.connector.tables) sources.push(...(await sourcesOf(table)));
   const kafka = kafkaOf(config, 'connector');
   await ensureTopicsWhenAvailable(kafka, [...topicsFor(config), connector.topics.deadLetter], config.kafka.partitions);
   const options: ConnectorOptions = {
@@ -135,12 +260,7 @@ export async function buildConnector(config: ShardlineConfig): Promise<Connector
     topics: connector.topics,
     startPosition: connector.startPosition,
     gapPolicy: connector.gapPolicy,
-    snapshotFactory: (tableName, run, version) =>
-      snapshotOf(
-        connector.tables.find((table) => table.name === tableName)!,
-        run,
-        version,
-      ),
+    snapshotFactory: (tableName, run, version) => snapshotOf(known.get(tableName)!, run, version),
     polling: { ...connector.polling, backoff: { ...connector.backoff, attempts: 8 } },
     maxMessageBytes: connector.maxMessageBytes,
     dedupeWindowSize: connector.dedupeWindow,
@@ -149,9 +269,22 @@ export async function buildConnector(config: ShardlineConfig): Promise<Connector
     logger: logger.child({ component: 'connector' }),
     stuckAfterMs: config.http.stuckAfterSeconds * 1000,
   };
-  return connector.scaleOut
+  const built = connector.scaleOut
     ? new ScaledConnector({ ...options, scaleOut: connector.scaleOut })
     : new Connector(options);
+  const discovery = tableDiscoveryOf(
+    config,
+    async (table) => {
+      const found = await sourcesOf(table).catch((error: unknown) => {
+        throw notReady(error);
+      });
+      await ensureTopicsWhenAvailable(kafka, topicsOfTable(config, table), config.kafka.partitions);
+      known.add(table);
+      built.addSources(found);
+    },
+    logger.child({ component: 'discovery' }),
+  );
+  return discovery ? new DiscoveringConnector(built, discovery.runner) : built;
 }
 
 /** Sinks that write to ClickHouse: in embedded mode they run in the process that owns its directory. */
@@ -190,22 +323,11 @@ interface SinkPlan {
   partitionsConsumedConcurrently?: number;
 }
 
-/** The table a topic carries, from the topic template. */
-function tableOfTopic(config: ShardlineConfig): (topic: string) => string {
-  const byTopic = new Map(
-    config.connector.tables.flatMap((table) =>
-      table.entities.map(
-        (entity) => [topicFor(config.connector.topics.template, { table: table.name, entity }), table.name] as const,
-      ),
-    ),
-  );
-  return (topic) => byTopic.get(topic) ?? topic;
-}
-
 function planSink(
   config: ShardlineConfig,
   definition: SinkDefinition,
   clickhouse: ClickHouseClient | undefined,
+  known: KnownTables,
 ): SinkPlan {
   const sinkConfig = sinkConfigOf(config.consumers, definition);
   const { groupId, batchSize, partitionsConsumedConcurrently } = sinkConfig;
@@ -217,11 +339,11 @@ function planSink(
     },
     views: viewsOf(config),
     topicOf: (table, entity) => topicFor(config.connector.topics.template, { table, entity }),
-    tableOf: tableOfTopic(config),
+    tableOf: (topic) => known.tableOf(topic),
   };
   return {
     groupId,
-    topics: topicsFor(config, definition.entities?.(sinkConfig)),
+    topics: known.topics(definition.entities?.(sinkConfig)),
     sink: definition.create(sinkConfig, context),
     batchSize,
     partitionsConsumedConcurrently,
@@ -247,14 +369,36 @@ export async function buildConsumerGroups(
   config: ShardlineConfig,
   sinks: readonly SinkDefinition[],
   clickhouse: ClickHouseClient | undefined,
-): Promise<ConsumerGroup[]> {
-  const plans = sinks.map((sink) => planSink(config, sink, clickhouse));
+): Promise<PipelineGroup[]> {
+  const known = new KnownTables(config);
+  const admin = kafkaOf(config, 'admin');
+  const plan = (sink: SinkDefinition) => planSink(config, sink, clickhouse, known);
+  const plans = sinks.map(plan);
   await ensureTopicsWhenAvailable(
-    kafkaOf(config, 'admin'),
-    [...plans.flatMap((plan) => plan.topics), config.connector.topics.deadLetter],
+    admin,
+    [...plans.flatMap((planned) => planned.topics), config.connector.topics.deadLetter],
     config.kafka.partitions,
   );
-  return plans.map((plan) => groupFor(config, plan));
+  const discovery = tableDiscoveryOf(
+    config,
+    async (table) => {
+      await ensureTopicsWhenAvailable(admin, topicsOfTable(config, table), config.kafka.partitions);
+      known.add(table);
+    },
+    logger.child({ component: 'discovery' }),
+    // After each round (the watch exists by then: rounds start with the groups).
+    () => watch.refresh(),
+  );
+  if (!discovery) return plans.map((planned) => groupFor(config, planned));
+  // Each group follows the topics of the tables found, with a new sink per subscription.
+  const watch = new TopicWatch(discovery.runner);
+  return plans.map((planned, index) =>
+    watch.group(
+      planned.groupId,
+      () => known.topics(sinks[index]!.entities?.(sinkConfigOf(config.consumers, sinks[index]!))),
+      (topics) => groupFor(config, { ...plan(sinks[index]!), topics }),
+    ),
+  );
 }
 
 /** A search consumer group of its own that writes one entity's documents into `index` (a reindex). */

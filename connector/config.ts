@@ -24,13 +24,32 @@ const entityRule = z
     "How a change names its entity: the prefix of a key attribute (`ORDER#1` -> order), an attribute's value, or one fixed entity.",
   );
 
+/** A table-name pattern: `*` stands for any run of characters, `?` for one. */
+const tablePattern = z
+  .string()
+  .regex(/^[A-Za-z0-9_.*?-]{1,255}$/, 'expected a table name pattern: letters, digits, `_ . -`, `*` and `?`');
+
 const tableSchema = z
   .strictObject({
-    name: z.string().min(3).max(255).describe('The DynamoDB table.'),
+    name: z
+      .string()
+      .min(3)
+      .max(255)
+      .optional()
+      .describe('The DynamoDB table; left out in a discovery rule (`match` or `tag`).'),
+    match: tablePattern
+      .optional()
+      .describe(
+        'Discovery: every table whose name fits this pattern (`orders-*`; `*` any run of characters, `?` one), found at start and every `connector.discovery.intervalMs`.',
+      ),
+    tag: z
+      .strictObject({ key: z.string().min(1), value: z.string() })
+      .optional()
+      .describe('Discovery: every table carrying this tag (`{ key: cdc, value: on }`).'),
     source: z
       .enum(['dynamodb-streams', 'kinesis'])
       .default('dynamodb-streams')
-      .describe("Where the table's changes come from."),
+      .describe("Where the table's changes come from (a discovery rule: dynamodb-streams only)."),
     kinesisStream: z
       .string()
       .optional()
@@ -58,9 +77,30 @@ const tableSchema = z
       .default({ enabled: false, segments: 4, readCapacityPerSecond: 0 })
       .describe('The initial snapshot: a parallel scan, checkpointed per segment, before the stream.'),
   })
-  .refine((table) => table.source !== 'kinesis' || table.kinesisStream, {
-    message: 'a kinesis source needs kinesisStream',
-    path: ['kinesisStream'],
+  .refine((table) => [table.name, table.match, table.tag].filter((key) => key !== undefined).length === 1, {
+    message:
+      'give exactly one of name (one table), match (tables whose name fits a pattern) or tag (tables carrying { key, value })',
+  })
+  .superRefine((table, context) => {
+    const problem = (key: 'source' | 'kinesisStream', message: string) =>
+      context.addIssue({ code: 'custom', path: [key], input: table[key], message });
+    if (table.name !== undefined) {
+      if (table.source === 'kinesis' && !table.kinesisStream)
+        problem('kinesisStream', 'a kinesis source needs kinesisStream');
+      return;
+    }
+    // moto, the emulator every test runs on, has no DescribeKinesisStreamingDestination: a discovered table's
+    // Kinesis stream could be neither found nor tested, so rules read DynamoDB Streams only.
+    if (table.source === 'kinesis')
+      problem(
+        'source',
+        'a discovery rule (match or tag) reads DynamoDB Streams only: list a table that streams into Kinesis by name, with its kinesisStream',
+      );
+    if (table.kinesisStream !== undefined)
+      problem(
+        'kinesisStream',
+        "kinesisStream names one table's stream: list that table by name instead of in a discovery rule",
+      );
   });
 
 export const connectorConfigSchema = z.strictObject({
@@ -69,7 +109,19 @@ export const connectorConfigSchema = z.strictObject({
     .describe(
       'The connector instance: its transactional id and the namespace of its checkpoints; two instances with one name fence each other.',
     ),
-  tables: z.array(tableSchema).min(1, 'list at least one table').describe('The tables whose changes are captured.'),
+  tables: z
+    .array(tableSchema)
+    .min(1, 'list at least one table or discovery rule')
+    .describe('The tables whose changes are captured: each one by name, or by discovery (`match` or `tag`).'),
+  discovery: z
+    .strictObject({
+      intervalMs: positiveInt
+        .min(100)
+        .default(60_000)
+        .describe('How often tables are listed for the discovery rules (and consumer groups look for their topics).'),
+    })
+    .prefault({})
+    .describe('Tables by discovery: `connector.tables` entries with `match` or `tag`.'),
   startPosition: z
     .enum(['trim_horizon', 'latest'])
     .default('trim_horizon')

@@ -133,6 +133,8 @@ export class Connector implements Part {
   private readonly sends: PartitionedSends;
   /** Topic names by table and entity. */
   private readonly topicNames = new Map<string, Map<string, string>>();
+  /** Sources added while running (tables by discovery), joining at the start of the next round. */
+  private readonly arriving: ShardSource[] = [];
 
   constructor(private readonly options: ConnectorOptions) {
     ({ failed: this.failed, fail: this.fail } = failureSignal());
@@ -233,6 +235,14 @@ export class Connector implements Part {
     logger.info({ connector: name, checkpoints: checkpoints.size }, 'checkpoints loaded');
   }
 
+  /**
+   * Sources of tables found while running. They join before the next round, which reloads the checkpoints
+   * (as a recovery does), so a stream this connector name read before resumes where it was.
+   */
+  addSources(sources: ShardSource[]): void {
+    this.arriving.push(...sources);
+  }
+
   /** Finishes the round in progress (committing what it read), then disconnects. */
   async stop(): Promise<void> {
     this.running = false;
@@ -250,6 +260,11 @@ export class Connector implements Part {
       this.roundStartedAt = now;
       this.runsThisIteration.clear();
       try {
+        if (this.arriving.length > 0) {
+          this.shards.sources.push(...this.arriving.splice(0));
+          this.shards.lastDiscovery = 0;
+          recoveryPending = true;
+        }
         // The last commit's outcome is unknown: start from what Kafka holds.
         if (recoveryPending || !this.producer) await this.recover();
         recoveryPending = false;

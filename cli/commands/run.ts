@@ -7,16 +7,21 @@ import { startHttp, type HttpOptions } from '../../core/http.ts';
 import { logger } from '../../core/logger.ts';
 import { registerProcess } from '../../core/run-registry.ts';
 import type { ShardlineConfig } from '../config/schema.ts';
-import type { Connector } from '../../connector/connector.ts';
-import type { ScaledConnector } from '../../connector/scale-out/scaled-connector.ts';
 import { readOnlyQuery } from '../../consumers/clickhouse/read-only-query.ts';
-import type { ConsumerGroup } from '../../consumers/runtime/group.ts';
 import type { SinkDefinition } from '../../consumers/runtime/sink-definition.ts';
-import { buildConnector, buildConsumerGroups, clickhouseOf, topicsFor, usesClickHouse } from '../pipeline.ts';
+import {
+  buildConnector,
+  buildConsumerGroups,
+  clickhouseOf,
+  topicsFor,
+  usesClickHouse,
+  type PipelineConnector,
+} from '../pipeline.ts';
+import type { PipelineGroup } from '../topic-watch.ts';
 
 export interface RunningPipeline {
-  connector: Connector | ScaledConnector | undefined;
-  groups: ConsumerGroup[];
+  connector: PipelineConnector | undefined;
+  groups: PipelineGroup[];
   /** Each part's readiness, as `/ready` answers it. */
   health(): PartHealth[];
   clickhouse: ClickHouseClient | undefined;
@@ -71,8 +76,8 @@ export async function startPipeline(
   let started = false;
   // Assigned below; /ready asks them once everything has started, and the connector while it starts (it
   // says what it waits for; a group says nothing of use before it has joined).
-  let connector: Connector | ScaledConnector | undefined = undefined;
-  let groups: ConsumerGroup[] = [];
+  let connector: PipelineConnector | undefined = undefined;
+  let groups: PipelineGroup[] = [];
   const clickhouse = parts.sinks.some(usesClickHouse) ? await clickhouseOf(config) : undefined;
   const health = (): PartHealth[] => {
     if (!started)

@@ -9,7 +9,8 @@ import { unitOwners } from '../../connector/scale-out/unit-assigner.ts';
 import { unitOfCheckpoint } from '../../connector/scale-out/units.ts';
 import { isDeadLetter } from '../../core/dead-letter.ts';
 import { sinkConfigOf, type ShardlineConfig } from '../config/schema.ts';
-import { kafkaOf, selectedSinks, topicsFor } from '../pipeline.ts';
+import { discoveredTopics, kafkaOf, selectedSinks, topicsFor } from '../pipeline.ts';
+import { logger } from '../../core/logger.ts';
 
 type PartitionLag = { group: string; topic: string; partition: number; committed: string; end: string; lag: number };
 type ShardPosition = { stream: string; shard: string; sequenceNumber: string; finished: boolean };
@@ -149,6 +150,7 @@ async function pipelineStatus(
   admin: Admin,
   existing: Set<string>,
   names: PipelineNames,
+  discovered: string[],
 ): Promise<Omit<PipelineStatus, 'source'>> {
   const { connector, http } = names;
   const checkpoints =
@@ -186,7 +188,7 @@ async function pipelineStatus(
     groups: await groupLags(
       admin,
       names.groups,
-      names.topics.filter((topic) => existing.has(topic)),
+      [...new Set([...names.topics, ...discovered])].filter((topic) => existing.has(topic)),
     ),
     deadLetters: existing.has(names.deadLetter) ? await countDeadLetters(kafka, names.deadLetter) : 0,
   };
@@ -206,6 +208,11 @@ export async function status(
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
+    // Tables by discovery: their topics, as the rules match the tables now, count like the configured ones.
+    const discovered = await discoveredTopics(config).catch((error: unknown) => {
+      logger.warn({ err: error }, "cannot list the tables for the discovery rules: their groups' lag is left out");
+      return [];
+    });
     const pipelines: PipelineStatus[] = [];
     for (const running of processes) {
       pipelines.push({
@@ -213,7 +220,7 @@ export async function status(
         pid: running.pid,
         command: running.command,
         startedAt: running.startedAt,
-        ...(await pipelineStatus(kafka, admin, existing, running)),
+        ...(await pipelineStatus(kafka, admin, existing, running, discovered)),
       });
     }
     const names = configuredNames(config);
@@ -224,7 +231,7 @@ export async function status(
     const sameAsConfigured = pipelines.find((_pipeline, index) => sameNames(processes[index]!));
     const configured = sameAsConfigured ?? {
       source: 'config' as const,
-      ...(await pipelineStatus(kafka, admin, existing, names)),
+      ...(await pipelineStatus(kafka, admin, existing, names, discovered)),
     };
     if (pipelines.length === 0) pipelines.push(configured);
     return {

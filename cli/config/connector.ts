@@ -10,11 +10,21 @@ function entityRuleOf(rule: TableConfig['entity'], declared: string[]): EntityRu
   return { kind: 'fixed', name: rule.fixed, declared };
 }
 
+/** A `connector.tables` entry as the connector takes it: its entities, its entity rule, and where it is in the file. */
+function settled(table: TableConfig, index: number, entities: string[]) {
+  const declared = table.entities.length > 0 ? table.entities : entities;
+  return { ...table, index, entities: declared, entity: entityRuleOf(table.entity, declared) };
+}
+
+type SettledEntry = ReturnType<typeof settled>;
+
 /**
- * The connector block as the connector takes it, once the entities are known: each table's entities (declared
- * on the table, else every configured entity) and its entity rule, and the start position of new streams.
+ * The connector block as the connector takes it, once the entities are known: the tables named (`tables`) and
+ * the discovery rules (`discovery.rules`), each with its entities (declared on the entry, else every configured
+ * entity) and its entity rule, and the start position of new streams.
  */
 export function connectorSettings(connector: ConnectorConfig, entities: string[]) {
+  const entries = connector.tables.map((table, index) => settled(table, index, entities));
   return {
     ...connector,
     // With a snapshot, the stream starts at its oldest record: nothing between scan and stream is missed.
@@ -22,21 +32,19 @@ export function connectorSettings(connector: ConnectorConfig, entities: string[]
       connector.startPosition === 'latest' && !connector.tables.some((table) => table.snapshot.enabled)
         ? ('LATEST' as const)
         : ('TRIM_HORIZON' as const),
-    tables: connector.tables.map((table) => {
-      const declared = table.entities.length > 0 ? table.entities : entities;
-      return { ...table, entities: declared, entity: entityRuleOf(table.entity, declared) };
-    }),
+    tables: entries.filter((entry): entry is SettledEntry & { name: string } => entry.name !== undefined),
+    discovery: { ...connector.discovery, rules: entries.filter((entry) => entry.name === undefined) },
   };
 }
 
 /** A table's fallback entity needs a topic that consumer groups read: one of the table's entities. */
 export function checkFallbacks(connector: ReturnType<typeof connectorSettings>, report: ReportProblem): void {
-  connector.tables.forEach(({ entity, entities }, index) => {
+  for (const { entity, entities, index } of [...connector.tables, ...connector.discovery.rules]) {
     if (entity.kind === 'key-prefix' && entity.fallback !== undefined && !entities.includes(entity.fallback)) {
       report(
         ['tables', index, 'entity', 'keyPrefix', 'fallback'],
         `'${entity.fallback}' is not one of the table's entities (${entities.join(', ')})`,
       );
     }
-  });
+  }
 }

@@ -69,3 +69,4 @@ export const configSchema = configSchemaOf(SINKS);
 export type ShardlineConfig = z.output<typeof configSchema>;
 export type ShardlineConfigInput = z.input<typeof configSchema>;
 export type TableSettings = ShardlineConfig['connector']['tables'][number];
+export type DiscoveryRule = ShardlineConfig['connector']['discovery']['rules'][number];

@@ -7,6 +7,7 @@ import { failureSignal, type Part } from '../../core/part.ts';
 import { loadCheckpoints, type Checkpoint } from '../checkpoints.ts';
 import { Connector, type ConnectorOptions } from '../connector.ts';
 import { connectorMetrics as metrics } from '../metrics.ts';
+import type { ShardSource } from '../shards/source.ts';
 import { SharedListing } from './shared-listing.ts';
 import { UnitMembership } from './unit-membership.ts';
 import { connectorTransactionalId, unitOfShard } from './units.ts';
@@ -46,7 +47,7 @@ export class ScaledConnector implements Part {
   private assigned: number[] = [];
   private readonly instance: string;
   private readonly membership: UnitMembership;
-  private readonly sources: ConnectorOptions['sources'];
+  private readonly sources: ShardSource[];
   private checkpoints: { at: number; loaded: Promise<Map<string, Checkpoint>> } | undefined;
   private revokedAt: number | undefined;
   private joined = false;
@@ -119,6 +120,16 @@ export class ScaledConnector implements Part {
     } finally {
       await producer.disconnect();
     }
+  }
+
+  /**
+   * Sources of tables found while running (discovery): units started later get them with the rest, running
+   * units take them at their next round. Their shards hash to units like every other shard.
+   */
+  addSources(sources: ShardSource[]): void {
+    const shared = sources.map((source) => new SharedListing(source, SHARED_FOR_MS));
+    this.sources.push(...shared);
+    for (const connector of this.units.values()) connector.addSources(shared);
   }
 
   /** Stops every unit (finishing its round), then leaves the group so the others take the units at once. */
