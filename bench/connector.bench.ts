@@ -19,7 +19,7 @@ const TURNS = 3;
  * to its defaults on a large machine, V8 lets the old generation grow to ~3.7 times the live set between
  * collections (peak RSS ~520 MiB for the same work; ~10% less CPU).
  */
-export const CONNECTOR_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=192'];
+const CONNECTOR_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=192'];
 /** The Java producer gets more records: a fresh JVM's start-up and JIT warm-up then weigh little, as in the warm connector process. */
 const BASELINE_RECORDS = 3 * RECORDS;
 
