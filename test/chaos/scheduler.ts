@@ -192,11 +192,18 @@ export class FaultScheduler {
     // After a gap holding every instance (or a kill holding one) is over: the step then has its pick of them.
     while (this.connectors.some((connector) => this.heldDown.has(connector.name as ProcessName))) await sleep(100);
     const running = this.connectors.filter((connector) => connector.running && !this.parked.has(connector.name as ProcessName));
-    // An instance leaves once it works (one stopped just after its spawn dies of SIGTERM before it has a handler).
-    const working = (await Promise.all(running.map(async (connector) => ((await connector.ready()) ? [connector] : [])))).flat();
+    // An instance leaves once it works (one stopped just after its spawn dies of SIGTERM before it has a handler):
+    // while they all recover (a rebalance, a broker down), wait for one for up to 30 s.
+    const ready = async () => (await Promise.all(running.map(async (connector) => (connector.running && (await connector.ready()) ? [connector] : [])))).flat();
+    let working: ShardlineProcess[] = fault.change === 'remove' ? await ready() : [];
+    for (const deadline = performance.now() + 30_000; fault.change === 'remove' && working.length === 0 && performance.now() < deadline;) {
+      await sleep(500);
+      working = await ready();
+    }
     const candidates = fault.change === 'add' ? this.connectors.filter((connector) => this.parked.has(connector.name as ProcessName)) : working.length > 0 ? working : running;
     const target = candidates[fault.pick % Math.max(1, candidates.length)];
-    if (!target) return;
+    // The kill lane may have taken it meanwhile.
+    if (!target || this.heldDown.has(target.name as ProcessName)) return;
     const name = target.name as ProcessName;
     this.heldDown.add(name);
     try {
