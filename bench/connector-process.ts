@@ -5,10 +5,10 @@
  */
 import { createKafka } from '../core/kafka.ts';
 import { Connector } from '../connector/connector.ts';
-import { connectorMetrics } from '../connector/metrics.ts';
 import { ChangeEventCodec } from '../schemas/registry.ts';
 import { endpointsFromEnv, localEndpoints } from '../stack/endpoints.ts';
 import { baseConnectorOptions } from '../test/harness/connector.ts';
+import { recordsWritten } from './connector-records.ts';
 import { peakRssMb } from './measure.ts';
 import { RECORDS, recordedSource, recordedStream } from './recorded-stream.ts';
 
@@ -17,10 +17,6 @@ export interface ConnectorRun {
   prefix: string;
   /** Names the recorded stream. */
   run: string;
-}
-
-async function recordsWritten(): Promise<number> {
-  return (await connectorMetrics.records.get()).values.reduce((sum, value) => sum + value.value, 0);
 }
 
 /** Events a second, timed from the first committed transaction, so start-up (fencing, loading checkpoints) is left out. */

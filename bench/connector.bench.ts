@@ -23,8 +23,11 @@ const CONNECTOR_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=192'];
 /** The Java producer gets more records: a fresh JVM's start-up and JIT warm-up then weigh little, as in the warm connector process. */
 const BASELINE_RECORDS = 3 * RECORDS;
 
-/** The mean bytes of the Kafka records the connector writes for the recorded changes (value, key and headers). */
-async function meanRecordBytes(
+/**
+ * The mean bytes of the Kafka records the connector writes for the recorded changes (value, key and headers);
+ * it registers the topic's change-event schema on the way.
+ */
+export async function meanRecordBytes(
   source: DynamoDbStreamSource,
   codec: ChangeEventCodec,
   template: string,

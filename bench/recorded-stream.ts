@@ -40,17 +40,20 @@ class RecordedChange {
   }
 }
 
-/** The bench's stream: SHARDS closed shards of order INSERTs, the same on every read. */
-export function recordedStream(run: string): SimulatedStream {
+/** The stream's ARN: what its checkpoint keys and (scaled out) its shards' units are made from. */
+export const recordedStreamArn = (run: string): string => `arn:bench:${run}`;
+
+/**
+ * The bench's stream: `shards` closed shards of `perShard` order INSERTs each (SHARDS of RECORDS_PER_SHARD
+ * unless said), the same on every read and in every process.
+ */
+export function recordedStream(run: string, shards = SHARDS, perShard = RECORDS_PER_SHARD): SimulatedStream {
   return new SimulatedStream(
-    `arn:bench:${run}`,
-    Array.from({ length: SHARDS }, (_, shard): SimulatedShard => ({
+    recordedStreamArn(run),
+    Array.from({ length: shards }, (_, shard): SimulatedShard => ({
       shardId: `shard-${shard}`,
       closed: true,
-      records: Array.from(
-        { length: RECORDS_PER_SHARD },
-        (_, offset) => new RecordedChange(shard * RECORDS_PER_SHARD + offset, offset),
-      ),
+      records: Array.from({ length: perShard }, (_, offset) => new RecordedChange(shard * perShard + offset, offset)),
     })),
   );
 }

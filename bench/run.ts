@@ -1,5 +1,5 @@
 /**
- * `npm run bench [connector|consumers [sink...]|sinks|latency|rollups [--items N]]`: each measured path against its raw baseline in the same run, on the real stack
+ * `npm run bench [connector|scale-out|consumers [sink...]|sinks|latency|rollups [--items N]]`: each measured path against its raw baseline in the same run, on the real stack
  * (endpoints from the environment, else the native stack, started if needed). Writes bench/results.json
  * and prints the figures as a table.
  */
@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { endpointsFromEnv, localEndpoints } from '../stack/endpoints.ts';
 import { stackUp } from '../stack/stack.ts';
 import { benchConnector } from './connector.bench.ts';
+import { benchConnectorScaleOut } from './connector-scale-out.bench.ts';
 import { benchConsumers } from './consumers.bench.ts';
 import type { SinkKind } from './consumer-process.ts';
 import { benchLatency } from './latency.bench.ts';
@@ -30,6 +31,7 @@ const run = Date.now().toString(36);
 const only = process.argv[2];
 const results: BenchResult[] = [];
 if (!only || only === 'connector') results.push(await benchConnector(endpoints, run));
+if (!only || only === 'scale-out') results.push(...(await benchConnectorScaleOut(endpoints, run)));
 if (!only || only === 'consumers')
   results.push(...(await benchConsumers(endpoints, run, process.argv.slice(3) as SinkKind[])));
 if (!only || only === 'sinks') results.push(...(await benchSinks(endpoints, run)));

@@ -14,12 +14,12 @@ const options = { timeout: 900_000, skip: unavailable && `a three-broker Kafka c
 const MIN_KINESIS_CHANGES = 300;
 
 /** One seeded run, its report written to chaos/report.json and summed up in the test's output. */
-async function chaos(seed: number, minutes: number): Promise<{ report: ChaosReport; summary: string; stackOutages: boolean }> {
+async function chaos(seed: number, minutes: number, connectors = 1): Promise<{ report: ChaosReport; summary: string; stackOutages: boolean }> {
   const stackOutages = canControlServers();
   const started = Date.now();
-  const report = await runChaos({ seed, minutes, outDir: join(repoRoot, 'chaos'), stackOutages, log: (message) => console.log(`# chaos: ${message}`) });
+  const report = await runChaos({ seed, minutes, connectors, outDir: join(repoRoot, 'chaos'), stackOutages, log: (message) => console.log(`# chaos: ${message}`) });
   writeReport(join(repoRoot, 'chaos'), report);
-  const summary = JSON.stringify({ seed, kills: report.kills, broker_restarts: report.broker_restarts, outages: report.outages, changes: report.changes_by_table, kinesis_delivery: report.kinesis_delivery, gaps: report.gaps, gaps_resnapshotted: report.gaps_resnapshotted, gap_detections: report.gap_detections, trimmed_changes: report.trimmed_changes, lost: report.lost, doubled: report.doubled, wrong: report.wrong, dead_letters: report.dead_letters, dead_letters_expected: report.dead_letters_expected, max_recovery_s: report.max_recovery_s, first_differences: report.first_differences, unexpected_exits: report.unexpected_exits, logs: report.logs });
+  const summary = JSON.stringify({ seed, kills: report.kills, scale_out: report.scale_out, broker_restarts: report.broker_restarts, outages: report.outages, changes: report.changes_by_table, kinesis_delivery: report.kinesis_delivery, gaps: report.gaps, gaps_resnapshotted: report.gaps_resnapshotted, gap_detections: report.gap_detections, trimmed_changes: report.trimmed_changes, lost: report.lost, doubled: report.doubled, wrong: report.wrong, dead_letters: report.dead_letters, dead_letters_expected: report.dead_letters_expected, max_recovery_s: report.max_recovery_s, first_differences: report.first_differences, unexpected_exits: report.unexpected_exits, logs: report.logs });
   console.log(`# chaos report (${Math.round((Date.now() - started) / 1000)} s): ${summary}`);
   return { report, summary, stackOutages };
 }
@@ -53,4 +53,20 @@ test('chaos, seed 99: a second gap before the first is behind the connector', op
   const { report, summary } = await chaos(99, 2);
   assert.equal(report.gaps, 2, 'a gap with the connector away, then one with it stalled');
   assertBothTablesAndGap(report, summary);
+});
+
+/**
+ * Seed 616 (1.5 minutes), the connector scaled out: three `shardline connector` instances of one name over 8
+ * units, the Kinesis table on 8 shards; instances SIGKILLed and restarted, a spare added and instances
+ * removed (SIGTERM) and added again, each a rebalance, beside the same faults and gaps. Nothing lost, doubled or wrong.
+ */
+test('chaos, scaled out: connector instances killed, added and removed lose and double nothing', options, async () => {
+  const connectors = 3;
+  const { report, summary } = await chaos(616, 1.5, connectors);
+  const scaleOut = report.scale_out!;
+  assert.ok(scaleOut.connector_kills >= connectors, `at least ${connectors} kills of connector instances (${scaleOut.connector_kills})`);
+  assert.ok(scaleOut.added >= 1 && scaleOut.removed >= 1, `an instance added and one removed (${scaleOut.added} added, ${scaleOut.removed} removed)`);
+  assert.ok(scaleOut.rebalances >= connectors, `at least ${connectors} rebalances (${scaleOut.rebalances})`);
+  assert.ok(report.gaps_resnapshotted >= 1 && report.trimmed_changes >= 1, `a gap with trimmed changes covered by a re-snapshot (${report.gaps_resnapshotted} re-snapshots, ${report.trimmed_changes} changes trimmed)`);
+  assert.ok(report.passed, `nothing lost, doubled or wrong, and the dead letters exactly the injected ones: ${summary}`);
 });

@@ -18,13 +18,14 @@ import { changeTopics, runNames, writeRunConfig, type RunNames } from './config.
 import { KinesisWorkload } from './kinesis-workload.ts';
 import { TrimmingProxy } from './trimming-proxy.ts';
 import { restoreStack } from './outages.ts';
-import { faultPlan, type ProcessName } from './plan.ts';
+import { connectorNames, faultPlan, isConnector, type ProcessName } from './plan.ts';
 import { ShardlineProcess, type ProcessSpec } from './processes.ts';
 import { comparisonFigures, type ChaosReport } from './report.ts';
 import { FaultScheduler } from './scheduler.ts';
 import { verifyStores } from './verify.ts';
 import { ChaosWorkload } from './workload.ts';
 import { keepKafkaEvidence } from './evidence.ts';
+import { rebalanceFigures, SCALE_OUT, SCALED_KINESIS_SHARDS } from './scale-out.ts';
 
 const { ConfigResourceTypes } = kafkajs;
 
@@ -47,6 +48,11 @@ export interface ChaosOptions {
    * false where others use the stack meanwhile: then the run never touches them.
    */
   stackOutages?: boolean;
+  /**
+   * Connector instances: 1 (default) runs one `shardline connector`; more run that many with
+   * `connector.scaleOut` and one name, killed, added and removed by the plan.
+   */
+  connectors?: number;
   log?: (message: string) => void;
 }
 
@@ -59,14 +65,17 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function processSpecs(work: string): Promise<ProcessSpec[]> {
+async function processSpecs(work: string, connectors: number): Promise<ProcessSpec[]> {
   // Every process gets an http port of its own; embedded ClickHouse binds a directory to one process:
   // the rollups and the audit process own one each.
-  const spec = async (name: ProcessName, args: string[], clickhouse = false): Promise<ProcessSpec> => ({
-    name, args, httpPort: await freePort(), clickhousePath: clickhouse ? join(work, `${name}-clickhouse`) : undefined,
+  const spec = async (name: ProcessName, args: string[], clickhouse = false, env?: Record<string, string>): Promise<ProcessSpec> => ({
+    name, args, httpPort: await freePort(), clickhousePath: clickhouse ? join(work, `${name}-clickhouse`) : undefined, env,
   });
+  // Scaled-out instances log at info: their group joins and rebalance pauses are the report's rebalance figures.
+  const connectorEnv = connectors > 1 ? { SHARDLINE_LOG_LEVEL: 'info' } : undefined;
+  const connectorSpecs = await Promise.all(connectorNames(connectors).map((name) => spec(name, ['connector'], false, connectorEnv)));
   return [
-    await spec('connector', ['connector']), await spec('rollups', ['consumer', 'rollups'], true), await spec('audit', ['consumer', 'audit'], true),
+    ...connectorSpecs, await spec('rollups', ['consumer', 'rollups'], true), await spec('audit', ['consumer', 'audit'], true),
     await spec('search', ['consumer', 'search']), await spec('cache', ['consumer', 'cache']),
   ];
 }
@@ -111,7 +120,9 @@ async function retrying<T>(deadline: number, call: () => Promise<T>): Promise<T>
 
 /**
  * After the faults: every process running, the connector has written everything (the change topics stop
- * growing while it runs) and every group's lag is 0 on both.
+ * growing while it runs, and every re-snapshot run begun has its closing sweep committed: scaled out, the
+ * unit that met a gap and the unit that scans the table may differ, and the second finds the run only at its
+ * next discovery) and every group's lag is 0 on both.
  */
 async function waitForQuiet(kafka: Kafka, names: RunNames, processes: ShardlineProcess[]): Promise<void> {
   await waitUntil('every process ready', 180_000, async () => (await Promise.all(processes.map((process) => process.ready()))).every(Boolean));
@@ -128,7 +139,8 @@ async function waitForQuiet(kafka: Kafka, names: RunNames, processes: ShardlineP
   for (;;) {
     const before = await ends();
     await sleep(5_000);
-    if (before === (await ends())) {
+    const runs = await retrying(deadline, () => resnapshotRuns(kafka, names));
+    if (before === (await ends()) && runs.finished === runs.begun) {
       for (const topic of changeTopics(names)) await retrying(deadline, () => waitForCaughtUp(kafka, Object.values(names.groups), topic, Math.max(1_000, deadline - Date.now())));
       if (before === (await ends())) return;
     }
@@ -136,17 +148,23 @@ async function waitForQuiet(kafka: Kafka, names: RunNames, processes: ShardlineP
   }
 }
 
-/** A Kinesis stream of two shards, once it is active. */
-async function createKinesisStream(kinesis: KinesisClient, name: string): Promise<void> {
-  await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 2 }));
+/** A Kinesis stream of `shards` shards, once it is active. */
+async function createKinesisStream(kinesis: KinesisClient, name: string, shards: number): Promise<void> {
+  await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
   await waitUntil(`Kinesis stream ${name} active`, 30_000, async () => (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary?.StreamStatus === 'ACTIVE');
 }
 
-/** Re-snapshot runs of the table whose closing sweep the connector committed: gaps covered to their end. */
-async function resnapshotsFinished(kafka: Kafka, names: RunNames): Promise<number> {
-  const checkpoints = await loadCheckpoints(kafka, names.checkpoints, `${names.prefix}-connector`);
-  const sweep = new RegExp(`\\|snapshot:${names.streams.table}:resnapshot-\\d+\\|sweep$`);
-  return [...checkpoints].filter(([key, checkpoint]) => sweep.test(key) && checkpoint.finished).length;
+/**
+ * Re-snapshot runs of the table the connector began (their first segment's checkpoint committed) and those
+ * whose closing sweep it committed: gaps covered to their end.
+ */
+async function resnapshotRuns(kafka: Kafka, names: RunNames): Promise<{ begun: number; finished: number }> {
+  const checkpoints = [...(await loadCheckpoints(kafka, names.checkpoints, `${names.prefix}-connector`))];
+  const run = `\\|snapshot:${names.streams.table}:resnapshot-\\d+\\|`;
+  return {
+    begun: checkpoints.filter(([key]) => new RegExp(`${run}segment-0$`).test(key)).length,
+    finished: checkpoints.filter(([key, checkpoint]) => new RegExp(`${run}sweep$`).test(key) && checkpoint.finished).length,
+  };
 }
 
 /**
@@ -157,7 +175,9 @@ async function resnapshotsFinished(kafka: Kafka, names: RunNames): Promise<numbe
  * stream for the plan's gaps. With stack outages, it leaves the stack's servers running and healthy however it ends.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
-  const { seed, minutes, rate = 15, poisonOrders = 4, stackOutages = true, log = (message: string) => console.error(`[chaos ${new Date().toISOString()}] ${message}`) } = options;
+  const { seed, minutes, rate = 15, poisonOrders = 4, stackOutages = true, connectors = 1, log = (message: string) => console.error(`[chaos ${new Date().toISOString()}] ${message}`) } = options;
+  const scaledOut = connectors > 1;
+  const kinesisShards = scaledOut ? SCALED_KINESIS_SHARDS : 2;
   writeFileSync(RUNNING_MARKER, `${process.pid}\n`);
   let cluster: KafkaTestCluster | undefined;
   const processes = new Map<ProcessName, ShardlineProcess>();
@@ -172,18 +192,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const names = runNames(uniqueName('chaos'), uniqueName('chaos-orders'), uniqueName('chaos-kds-orders'));
     await createOrdersTable(dynamodb, names.streams.table);
     await createOrdersTable(dynamodb, names.kinesis.table);
-    await createKinesisStream(kinesisClient, names.kinesis.stream);
+    await createKinesisStream(kinesisClient, names.kinesis.stream, kinesisShards);
     const streamArn = await streamArnOf(dynamodb, names.streams.table);
     await proxy.start();
     const logDir = resolve(options.outDir, 'logs', names.prefix);
     mkdirSync(logDir, { recursive: true });
     const work = mkdtempSync(join(tmpdir(), 'shardline-chaos-'));
-    const configPath = writeRunConfig(logDir, names, cluster.brokers, proxy.url);
-    for (const spec of await processSpecs(work)) processes.set(spec.name as ProcessName, new ShardlineProcess(spec, configPath, logDir));
+    const configPath = writeRunConfig(logDir, names, cluster.brokers, proxy.url, scaledOut ? SCALE_OUT : undefined);
+    for (const spec of await processSpecs(work, connectors)) processes.set(spec.name as ProcessName, new ShardlineProcess(spec, configPath, logDir));
     const fleet = [...processes.values()];
+    // Scaled out, the last instance is a spare the plan adds later.
+    const spare: ProcessName[] = scaledOut ? [connectorNames(connectors).at(-1)!] : [];
+    const started = fleet.filter((process) => !spare.includes(process.name as ProcessName));
 
-    for (const process of fleet) process.start();
-    await waitUntil('every process ready', 180_000, async () => (await Promise.all(fleet.map((process) => process.ready()))).every(Boolean));
+    for (const process of started) process.start();
+    await waitUntil('every process ready', 180_000, async () => (await Promise.all(started.map((process) => process.ready()))).every(Boolean));
     log(`processes ready; logs in ${logDir}`);
 
     const workload = new ChaosWorkload(dynamodb, names.streams.table, seed);
@@ -191,8 +214,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     workload.start(rate);
     kinesis.start(rate / 2);
     const durationMs = minutes * 60_000;
-    const plan = faultPlan({ seed, durationMs, poisonOrders, stackOutages });
-    const scheduler = new FaultScheduler({ processes, cluster, kafka, names, workload, kinesis, proxy, streamArn, log });
+    const plan = faultPlan({ seed, durationMs, poisonOrders, stackOutages, connectors });
+    const scheduler = new FaultScheduler({ processes, cluster, kafka, names, workload, kinesis, proxy, streamArn, parked: spare, log });
     // Both workloads stop however the faults end; a write whose outcome is unknown fails the run.
     const faults = await Promise.allSettled([scheduler.run(plan, performance.now(), durationMs)]);
     const writes = await Promise.allSettled([workload.stop(), kinesis.stop()]);
@@ -201,10 +224,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     // One still carrying a fault point would kill itself during the catch-up, with nobody to start it again.
     for (const process of fleet) if (process.armed) await process.kill();
-    for (const process of fleet) process.start();
-    await waitForQuiet(kafka, names, fleet);
+    // Connector instances the plan removed last stay down: the others catch up without them.
+    const catchingUp = fleet.filter((process) => !scheduler.parked.has(process.name as ProcessName));
+    for (const process of catchingUp) process.start();
+    await waitForQuiet(kafka, names, catchingUp);
     const topics = await retrying(Date.now() + 60_000, () => topicReplication(kafka, names));
-    const cleanStops = await Promise.all(fleet.map(async (process) => [process.name, await process.stop()] as const));
+    const cleanStops = await Promise.all(catchingUp.map(async (process) => [process.name, await process.stop()] as const));
     log('caught up and stopped; comparing stores');
 
     const trimmedKeys = await proxy.trimmedKeys();
@@ -219,13 +244,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         at_fault_point: selfKills,
         by_process: Object.fromEntries(fleet.map((process) => [process.name, process.starts - 1])),
       },
+      ...(scaledOut && {
+        scale_out: {
+          instances: connectors,
+          units: SCALE_OUT.units,
+          kinesis_shards: kinesisShards,
+          instances_at_the_end: catchingUp.filter((process) => isConnector(process.name)).length,
+          connector_kills: scheduler.connectorKills,
+          ...scheduler.scaling,
+          ...rebalanceFigures(fleet.filter((process) => isConnector(process.name)).map((process) => process.logPath)),
+        },
+      }),
       broker_restarts: scheduler.brokerRestarts,
       outages: scheduler.outages,
       changes: workload.changes + kinesis.changes,
       changes_by_table: { streams: workload.changes, kinesis: kinesis.changes },
       kinesis_delivery: kinesis.delivery,
       gaps: scheduler.gaps,
-      gaps_resnapshotted: await retrying(Date.now() + 60_000, () => resnapshotsFinished(kafka, names)),
+      gaps_resnapshotted: (await retrying(Date.now() + 60_000, () => resnapshotRuns(kafka, names))).finished,
       gap_detections: {
         at_checkpoint: proxy.trimmed.filter((range) => range.met === 'GetShardIterator').length,
         with_iterator: proxy.trimmed.filter((range) => range.met === 'GetRecords').length,

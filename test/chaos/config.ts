@@ -37,14 +37,22 @@ export function runNames(prefix: string, streamsTable: string, kinesisTable: str
   };
 }
 
+/** The connector's `scaleOut` block, for a run with several connector instances. */
+export interface ScaleOutConfig {
+  units: number;
+  sessionTimeoutMs: number;
+  discoveryIntervalMs: number;
+}
+
 export const changeTopics = (names: RunNames): string[] => [names.streams.topic, names.kinesis.topic];
 
 /**
  * The config file every process of the run reads, as a user would write it. What differs per process
  * (its http port, the embedded ClickHouse directory) comes from SHARDLINE_CONFIG__ overrides. AWS is
- * reached through `awsEndpoint`: the trimming proxy in front of moto.
+ * reached through `awsEndpoint`: the trimming proxy in front of moto. With `scaleOut`, every connector
+ * instance shares the one connector name.
  */
-export function writeRunConfig(dir: string, names: RunNames, brokers: string[], awsEndpoint: string): string {
+export function writeRunConfig(dir: string, names: RunNames, brokers: string[], awsEndpoint: string, scaleOut?: ScaleOutConfig): string {
   const endpoints = testEndpoints();
   const config: ShardlineConfigInput = {
     aws: { region: 'us-east-1', endpoint: awsEndpoint, credentials: { accessKeyId: 'shardline', secretAccessKey: 'shardline' } },
@@ -57,8 +65,9 @@ export function writeRunConfig(dir: string, names: RunNames, brokers: string[], 
         { name: names.kinesis.table, source: 'kinesis', kinesisStream: names.kinesis.stream, entities: ['order'] },
       ],
       topics: { template: `${names.prefix}.{table}.{entity}`, checkpoints: names.checkpoints, deadLetter: names.deadLetter },
-      polling: { idleMinMs: 50, idleMaxMs: 250 },
+      polling: { idleMinMs: 50, idleMaxMs: 250, ...(scaleOut && { discoveryIntervalMs: scaleOut.discoveryIntervalMs }) },
       gapPolicy: 'resnapshot',
+      ...(scaleOut && { scaleOut: { units: scaleOut.units, sessionTimeoutMs: scaleOut.sessionTimeoutMs } }),
     },
     consumers: {
       // Short sessions: a killed member leaves its group within seconds, not the default 30.

@@ -20,6 +20,8 @@ export interface ProcessSpec {
   httpPort: number;
   /** Embedded ClickHouse directory, for the processes that own one. */
   clickhousePath?: string;
+  /** Environment of its own (a log level). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -68,7 +70,7 @@ export class ShardlineProcess {
     delete inherited.SHARDLINE_KAFKA_BROKERS;
     delete inherited.SHARDLINE_AWS_ENDPOINT;
     const child = spawn(process.execPath, [bin, '-c', this.configPath, ...this.spec.args], {
-      env: { ...inherited, SHARDLINE_LOG_LEVEL: 'warn', ...overrides, ...faultEnv },
+      env: { ...inherited, SHARDLINE_LOG_LEVEL: 'warn', ...this.spec.env, ...overrides, ...faultEnv },
       stdio: ['ignore', 'ignore', log],
     });
     closeSync(log);

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RebalanceFigures } from './scale-out.ts';
 import type { Verification } from './verify.ts';
 
 /** Differing items or rows, by store, plus their total. */
@@ -11,6 +12,16 @@ export interface ChaosReport {
   brokers: number;
   /** Kills by process: by the scheduler (SIGKILL) and self-kills at a fault point. */
   kills: { total: number; scheduled: number; at_fault_point: number; by_process: Record<string, number> };
+  /** With several connector instances: how many, the kills among them, the plan's adds and removes, and the rebalances their logs show. */
+  scale_out?: {
+    instances: number;
+    units: number;
+    kinesis_shards: number;
+    instances_at_the_end: number;
+    connector_kills: number;
+    added: number;
+    removed: number;
+  } & RebalanceFigures;
   broker_restarts: number;
   outages: { registry: number; opensearch: number; redis: number };
   /** Changes the workloads made, both tables (their own count of successful writes). */

@@ -3,7 +3,7 @@ import type { Kafka } from 'kafkajs';
 import type { KafkaTestCluster } from '../harness/kafka-cluster.ts';
 import { changeTopics, type RunNames } from './config.ts';
 import { bounceRedis, brokerToKill, freezeOpenSearch, restartBroker, restartRegistry } from './outages.ts';
-import type { Fault, ProcessName } from './plan.ts';
+import { isConnector, type Fault, type ProcessName } from './plan.ts';
 import type { ShardlineProcess } from './processes.ts';
 import type { KinesisWorkload } from './kinesis-workload.ts';
 import type { TrimmingProxy } from './trimming-proxy.ts';
@@ -20,6 +20,8 @@ export interface SchedulerContext {
   /** The connector's AWS endpoint, which trims the Streams table's stream for a gap. */
   proxy: TrimmingProxy;
   streamArn: string;
+  /** Scaled-out connector instances not started at first: the spare the plan adds. */
+  parked?: ProcessName[];
   log: (message: string) => void;
 }
 
@@ -34,6 +36,10 @@ const RECOVERY_TIMEOUT_MS = 180_000;
  */
 export class FaultScheduler {
   scheduledKills = 0;
+  /** Of those, kills of the connector's processes (a gap's `away` kills every instance). */
+  connectorKills = 0;
+  /** Scaled-out connector instances started (`add`) and stopped with SIGTERM (`remove`) by the plan. */
+  readonly scaling = { added: 0, removed: 0 };
   brokerRestarts = 0;
   /** Streams trimmed while the connector was away or stalled. */
   gaps = 0;
@@ -43,13 +49,22 @@ export class FaultScheduler {
   readonly notes: string[] = [];
   /** Processes the kill lane holds down on purpose: the supervisor leaves them alone. */
   private readonly heldDown = new Set<ProcessName>();
+  /** Connector instances the plan removed (or has not added yet): down until an `add`, and left down at the end. */
+  readonly parked: Set<ProcessName>;
   private readonly recoveries: Promise<void>[] = [];
   private supervising = true;
   /** Set when a lane fails (or the workload does): the other lanes start nothing more. */
   private stopped = false;
   private faultsOver = false;
 
-  constructor(private readonly context: SchedulerContext) {}
+  constructor(private readonly context: SchedulerContext) {
+    this.parked = new Set(context.parked);
+  }
+
+  /** The connector's processes: one, or the scaled-out instances. */
+  private get connectors(): ShardlineProcess[] {
+    return [...this.context.processes.values()].filter((process) => isConnector(process.name));
+  }
 
   async run(plan: Fault[], startedAt: number, durationMs: number): Promise<void> {
     const supervisor = this.supervise();
@@ -69,9 +84,10 @@ export class FaultScheduler {
       }
     };
     const kills = plan.filter((fault): fault is Extract<Fault, { kind: 'kill' }> => fault.kind === 'kill');
-    const infrastructure = plan.filter((fault) => fault.kind !== 'kill' && fault.kind !== 'poison' && fault.kind !== 'gap');
+    const infrastructure = plan.filter((fault) => fault.kind !== 'kill' && fault.kind !== 'poison' && fault.kind !== 'gap' && fault.kind !== 'scale');
     const poison = plan.filter((fault) => fault.kind === 'poison');
     const gaps = plan.filter((fault): fault is Extract<Fault, { kind: 'gap' }> => fault.kind === 'gap');
+    const scaling = plan.filter((fault): fault is Extract<Fault, { kind: 'scale' }> => fault.kind === 'scale');
     try {
       const lanes = await Promise.allSettled([
         // Kills are not awaited one by one: the next one may land while this process is still down.
@@ -85,6 +101,7 @@ export class FaultScheduler {
           this.context.log(`poison order ${order.key}`);
         }),
         lane(gaps, (fault) => this.gap(fault)),
+        lane(scaling, (fault) => this.scale(fault)),
       ]);
       // Recoveries still being measured end with the faults: the catch-up after the run covers the rest.
       this.faultsOver = true;
@@ -103,11 +120,12 @@ export class FaultScheduler {
 
   private async kill(fault: Extract<Fault, { kind: 'kill' }>): Promise<void> {
     const target = this.context.processes.get(fault.process)!;
-    if (this.heldDown.has(fault.process) || !target.running) return;
+    if (this.heldDown.has(fault.process) || this.parked.has(fault.process) || !target.running) return;
     this.heldDown.add(fault.process);
     try {
       await target.kill();
       this.scheduledKills++;
+      if (isConnector(fault.process)) this.connectorKills++;
       await sleep(fault.downMs);
       const faultEnv: Record<string, string> = fault.faultPoint ? { SHARDLINE_FAULT_POINT: fault.faultPoint.name, SHARDLINE_FAULT_AFTER: String(fault.faultPoint.after) } : {};
       target.start(faultEnv);
@@ -125,18 +143,24 @@ export class FaultScheduler {
    * its policy to handle.
    */
   private async gap(fault: Extract<Fault, { kind: 'gap' }>): Promise<void> {
-    const { processes, proxy, streamArn, log } = this.context;
-    const connector = processes.get('connector')!;
-    // A kill lane's restart in progress finishes first: then the connector is the gap's alone.
-    while (this.heldDown.has('connector')) await sleep(100);
-    this.heldDown.add('connector');
+    const { proxy, streamArn, log } = this.context;
+    // Every instance of a scaled-out connector: the one reading the stream may be any of them.
+    const connectors = this.connectors;
+    const ready = async () => (await Promise.all(connectors.filter((connector) => !this.parked.has(connector.name as ProcessName)).map((connector) => connector.ready()))).every(Boolean);
+    // A kill lane's restart (or a scaling step) in progress finishes first: then the connector is the gap's alone.
+    while (connectors.some((connector) => this.heldDown.has(connector.name as ProcessName))) await sleep(100);
+    for (const connector of connectors) this.heldDown.add(connector.name as ProcessName);
+    const away = connectors.filter((connector) => connector.running);
     try {
       if (fault.mode === 'away') {
-        await connector.kill();
-        this.scheduledKills++;
+        for (const connector of away) {
+          await connector.kill();
+          this.scheduledKills++;
+          this.connectorKills++;
+        }
       } else {
         // Stalled while it reads (not while it recovers from a kill): then it holds an iterator to meet the trim with.
-        for (const deadline = performance.now() + 60_000; !(await connector.ready()) && performance.now() < deadline;) await sleep(200);
+        for (const deadline = performance.now() + 60_000; !(await ready()) && performance.now() < deadline;) await sleep(200);
         proxy.stallReads();
       }
       await sleep(fault.awayMs);
@@ -145,7 +169,7 @@ export class FaultScheduler {
       log(`stream trimmed while the connector was ${fault.mode}${fault.mode === 'stalled' ? ` (${proxy.stalledReads} reads held)` : ''}: ${[...horizons].map(([shard, horizon]) => `${shard} from ${horizon}`).join(', ')}`);
       if (fault.mode === 'away') {
         await sleep(fault.backMs);
-        connector.start();
+        for (const connector of away) connector.start();
       } else {
         // Spared by the kill lane until it meets the trim (or a minute passes).
         const met = proxy.trimmed.length;
@@ -154,9 +178,50 @@ export class FaultScheduler {
       }
     } finally {
       proxy.releaseReads();
-      this.heldDown.delete('connector');
+      for (const connector of connectors) this.heldDown.delete(connector.name as ProcessName);
     }
-    this.track(this.measure(`connector after a gap (${fault.mode})`, () => connector.ready()));
+    this.track(this.measure(`connector after a gap (${fault.mode})`, ready));
+  }
+
+  /**
+   * A scaled-out connector grows or shrinks by one instance: `add` starts a parked one (it joins the group,
+   * a rebalance), `remove` stops a running one with SIGTERM (it finishes its rounds and leaves the group)
+   * and parks it. Instances the kill lane or a gap holds are left to them.
+   */
+  private async scale(fault: Extract<Fault, { kind: 'scale' }>): Promise<void> {
+    // After a gap holding every instance (or a kill holding one) is over: the step then has its pick of them.
+    while (this.connectors.some((connector) => this.heldDown.has(connector.name as ProcessName))) await sleep(100);
+    const running = this.connectors.filter((connector) => connector.running && !this.parked.has(connector.name as ProcessName));
+    // An instance leaves once it works (one stopped just after its spawn dies of SIGTERM before it has a handler):
+    // while they all recover (a rebalance, a broker down), wait for one for up to 30 s.
+    const ready = async () => (await Promise.all(running.map(async (connector) => (connector.running && (await connector.ready()) ? [connector] : [])))).flat();
+    let working: ShardlineProcess[] = fault.change === 'remove' ? await ready() : [];
+    for (const deadline = performance.now() + 30_000; fault.change === 'remove' && working.length === 0 && performance.now() < deadline;) {
+      await sleep(500);
+      working = await ready();
+    }
+    const candidates = fault.change === 'add' ? this.connectors.filter((connector) => this.parked.has(connector.name as ProcessName)) : working.length > 0 ? working : running;
+    const target = candidates[fault.pick % Math.max(1, candidates.length)];
+    // The kill lane may have taken it meanwhile.
+    if (!target || this.heldDown.has(target.name as ProcessName)) return;
+    const name = target.name as ProcessName;
+    this.heldDown.add(name);
+    try {
+      if (fault.change === 'add') {
+        this.parked.delete(name);
+        target.start();
+        this.scaling.added++;
+      } else {
+        this.parked.add(name);
+        const clean = await target.stop();
+        this.scaling.removed++;
+        if (!clean) this.notes.push(`${name} did not stop cleanly with exit 0 on SIGTERM when removed`);
+      }
+    } finally {
+      this.heldDown.delete(name);
+    }
+    this.context.log(`connector instance ${name} ${fault.change === 'add' ? 'added' : 'removed'}`);
+    if (fault.change === 'add') this.track(this.measure(`${name} added`, () => target.ready()));
   }
 
   private async infrastructureFault(fault: Fault): Promise<void> {
@@ -243,7 +308,7 @@ export class FaultScheduler {
   private async supervise(): Promise<void> {
     while (this.supervising) {
       for (const [name, process] of this.context.processes) {
-        if (this.heldDown.has(name) || process.running) continue;
+        if (this.heldDown.has(name) || this.parked.has(name) || process.running) continue;
         this.context.log(`${name} died by itself (${process.selfKills} at a fault point so far): restarting`);
         process.start();
         this.track(this.measure(`${name} restart`, () => process.ready()));
