@@ -6,7 +6,7 @@ import type { PartHealth } from '../../core/health.ts';
 import { startHttp, type HttpOptions } from '../../core/http.ts';
 import { logger } from '../../core/logger.ts';
 import { registerProcess } from '../../core/run-registry.ts';
-import type { ShardlineConfig } from '../config/schema.ts';
+import { sinkConfigOf, type ShardlineConfig } from '../config/schema.ts';
 import { readOnlyQuery } from '../../consumers/clickhouse/read-only-query.ts';
 import type { SinkDefinition } from '../../consumers/runtime/sink-definition.ts';
 import {
@@ -89,19 +89,11 @@ export async function startPipeline(
     const query = clickhouse ? (sql: string) => readOnlyQuery(clickhouse, sql) : undefined;
     server = await startHttpEndpoint(config, { health, query });
   }
-  groups = parts.sinks.length > 0 ? await buildConsumerGroups(config, parts.sinks, clickhouse) : [];
-  await Promise.all(groups.map((group) => group.start()));
-  connector = parts.connector ? await buildConnector(config) : undefined;
-  await connector?.start();
-  const failed = Promise.race([
-    ...(connector ? [connector.failed] : []),
-    ...groups.map((group) => group.failed),
-    new Promise<never>(() => {}),
-  ]);
-  failed.catch(() => undefined);
-  started = true;
   const http = server ? { host: config.http.host, port: (server.address() as AddressInfo).port } : undefined;
-  // A command the user started (`register` names it) is what `shardline status` finds on this machine.
+  // A command the user started (`register` names it) is what `shardline status` finds on this machine, and
+  // where `query` goes for the embedded ClickHouse this process holds: from before its parts are built and
+  // started, which can take long (a broker or the registry not answering yet, the connector behind a dead
+  // owner's transaction).
   const unregister =
     parts.register === undefined
       ? undefined
@@ -109,13 +101,29 @@ export async function startPipeline(
           command: parts.register,
           http,
           clickhouse: clickhouse && !config.clickhouse.url ? resolve(config.clickhouse.path) : undefined,
-          connector: connector
+          connector: parts.connector
             ? { name: config.connector.name, checkpoints: config.connector.topics.checkpoints }
             : undefined,
-          groups: groups.map((group) => group.groupId),
+          groups: parts.sinks.map((sink) => sinkConfigOf(config.consumers, sink).groupId),
           topics: topicsFor(config),
           deadLetter: config.connector.topics.deadLetter,
         });
+  try {
+    groups = parts.sinks.length > 0 ? await buildConsumerGroups(config, parts.sinks, clickhouse) : [];
+    await Promise.all(groups.map((group) => group.start()));
+    connector = parts.connector ? await buildConnector(config) : undefined;
+    await connector?.start();
+  } catch (error) {
+    unregister?.();
+    throw error;
+  }
+  const failed = Promise.race([
+    ...(connector ? [connector.failed] : []),
+    ...groups.map((group) => group.failed),
+    new Promise<never>(() => {}),
+  ]);
+  failed.catch(() => undefined);
+  started = true;
   return {
     connector,
     groups,
