@@ -197,10 +197,18 @@ export class ChangeEventCodec {
     throw Object.assign(new Error(refusal), { status: response.status });
   }
 
-  /** A config path's compatibility level, undefined when it cannot be read. */
+  /**
+   * A config path's compatibility level; undefined when the registry has none or will not say. A registry
+   * that does not answer (5xx, 429) throws as unavailable, so the registration is retried, not refused.
+   */
   private async levelOf(path: string): Promise<string | undefined> {
     const current = await registryRequest(this.connection, path, 'GET');
-    return current.ok ? ((await current.json()) as { compatibilityLevel?: string }).compatibilityLevel : undefined;
+    if (current.ok) return ((await current.json()) as { compatibilityLevel?: string }).compatibilityLevel;
+    const failure = Object.assign(new Error(`reading ${path} answered ${current.status}: ${await current.text()}`), {
+      status: current.status,
+    });
+    if (isUnavailable(failure)) throw failure;
+    return undefined;
   }
 
   private async register(subject: string): Promise<number> {
