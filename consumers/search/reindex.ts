@@ -51,10 +51,10 @@ export async function reindex(
   const { current, next } = await plan.indexes.next(plan.entity);
   await plan.indexes.create(plan.entity, next);
   const group = plan.group(next);
-  await group.start();
   // A replay group that stops on its own never catches up: its error ends the reindex, not the timeout.
   const caughtUp = (topic: string) => waitForCaughtUp(plan.kafka, [plan.groupId], topic, plan.timeoutMs, group.failed);
   try {
+    await group.start();
     progress(`replaying ${plan.topics.join(', ')} into ${next}`);
     for (const topic of plan.topics) await caughtUp(topic);
     await plan.indexes.point(plan.entity, current, next);
