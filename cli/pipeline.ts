@@ -146,8 +146,11 @@ export function tableDiscoveryOf(
   return { runner, tables };
 }
 
-/** The change topics of the tables the discovery rules match now (none without rules): for `status`. */
-export async function discoveredTopics(config: ShardlineConfig): Promise<string[]> {
+/**
+ * The change topics of the tables the discovery rules match now (none without rules), of the given entities
+ * (all when undefined): for `status` and a reindex's replay.
+ */
+export async function discoveredTopics(config: ShardlineConfig, entities?: string[]): Promise<string[]> {
   const { rules } = config.connector.discovery;
   if (rules.length === 0) return [];
   const dynamodb = createDynamoDb(awsOf(config));
@@ -158,7 +161,7 @@ export async function discoveredTopics(config: ShardlineConfig): Promise<string[
     );
     const named = new Set(config.connector.tables.map((table) => table.name));
     return resolveRules(rules, listed, named).flatMap(({ table, rule }) =>
-      topicsOfTable(config, discoveredTable(rule, table)),
+      topicsOfTable(config, discoveredTable(rule, table), entities),
     );
   } finally {
     dynamodb.destroy();
@@ -401,12 +404,36 @@ export async function buildConsumerGroups(
   );
 }
 
-/** A search consumer group of its own that writes one entity's documents into `index` (a reindex). */
-export function reindexGroup(config: ShardlineConfig, entity: string, groupId: string, index: string): ConsumerGroup {
+/**
+ * The topics a reindex of an entity replays: the configured tables' and those of the tables the discovery
+ * rules match now (a rules-only config has no other). A table found but not read yet has no topic, and
+ * nothing to replay.
+ */
+export async function reindexTopics(config: ShardlineConfig, kafka: Kafka, entity: string): Promise<string[]> {
+  const discovered = await discoveredTopics(config, [entity]);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const named = topicsFor(config, [entity]);
+    return [...new Set([...named, ...discovered.filter((topic) => existing.has(topic))])];
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** A search consumer group of its own that writes one entity's documents of `topics` into `index` (a reindex). */
+export function reindexGroup(
+  config: ShardlineConfig,
+  entity: string,
+  groupId: string,
+  index: string,
+  topics: string[],
+): ConsumerGroup {
   const search = { ...config.consumers.search, documents: { [entity]: config.consumers.search.documents[entity]! } };
   return groupFor(config, {
     groupId,
-    topics: topicsFor(config, [entity]),
+    topics,
     sink: searchSink(search, { group: groupId, views: viewsOf(config) }, { [entity]: index }),
     batchSize: search.batchSize,
     partitionsConsumedConcurrently: search.partitionsConsumedConcurrently,
