@@ -55,6 +55,8 @@ class FollowingGroup implements PipelineGroup {
   private changing: Promise<void> = Promise.resolve();
   private stopping = false;
   private fatal: Error | undefined;
+  /** Each member's stop, once: stop() may reach the member a re-subscribe is stopping already. */
+  private readonly stops = new WeakMap<ConsumerGroup, Promise<void>>();
   private readonly rejectFailed: (error: Error) => void;
   readonly failed: Promise<never>;
 
@@ -85,9 +87,27 @@ class FollowingGroup implements PipelineGroup {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.changing;
-    await this.current?.stop();
-    await this.watch.release();
+    try {
+      // A member still starting retries until it is stopped (a store down): it is stopped first, or the
+      // re-subscribe holding its start would never end.
+      const first = this.current ? this.stopMember(this.current) : Promise.resolve();
+      first.catch(() => undefined); // awaited below, after the re-subscribe
+      await this.changing;
+      await first;
+      // No member starts once stopping is set: what runs now is that one, or none.
+      if (this.current) await this.stopMember(this.current);
+    } finally {
+      await this.watch.release();
+    }
+  }
+
+  private stopMember(member: ConsumerGroup): Promise<void> {
+    let stopped = this.stops.get(member);
+    if (!stopped) {
+      stopped = member.stop();
+      this.stops.set(member, stopped);
+    }
+    return stopped;
   }
 
   fail(error: Error): void {
@@ -106,8 +126,10 @@ class FollowingGroup implements PipelineGroup {
     if (JSON.stringify(topics) === this.topics) return;
     if (this.current) {
       logger.info({ group: this.groupId, topics }, 'new change topics: the group subscribes again');
-      await this.current.stop();
+      await this.stopMember(this.current);
       this.current = undefined;
+      // stop() may have begun (or the group failed) meanwhile: no new member then.
+      if (this.stopping || this.fatal) return;
     }
     this.topics = JSON.stringify(topics);
     // A consumer subscribes to topic names: with none (no table found yet) there is nothing to start.
