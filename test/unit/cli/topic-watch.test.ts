@@ -94,3 +94,26 @@ test('no new member starts once stop began while the old one was stopping', asyn
   await within(stopping, 2_000, 'stop');
   assert.equal(state.made.length, 1, 'only the first member was made');
 });
+
+test("an old member's stop failing (a store down at the last progress flush) does not fail the group", async () => {
+  const { watch, group, state } = following(
+    (topics) =>
+      new FakeMember(topics, {
+        stopping:
+          topics.length === 1 ? () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:8123')) : undefined,
+      }),
+  );
+  await group.start();
+  let failure: unknown;
+  group.failed.catch((error: unknown) => (failure = error));
+  state.topics = ['a', 'b'];
+  watch.refresh();
+  await sleep(50);
+  assert.equal(failure, undefined);
+  assert.deepEqual(
+    state.made.map((member) => member.topics),
+    [['a'], ['a', 'b']],
+    'the new member started',
+  );
+  await group.stop();
+});
