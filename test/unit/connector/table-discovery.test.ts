@@ -247,3 +247,28 @@ test('the periodic round retries a throttled listing with backoff, runs again ev
   assert.equal(calls, 5, 'no round after a fatal one');
   await periodic.stop();
 });
+
+test('a table deleted and created again under its name is started again: its new stream is read', async () => {
+  let stream = 'arn:stream/1';
+  const dynamodb = stubDynamoDb((command) => {
+    if (command instanceof ListTablesCommand) return { TableNames: ['orders-1'] };
+    if (command instanceof DescribeTableCommand) return { Table: { LatestStreamArn: stream } };
+    throw new Error(`unexpected ${command.constructor.name}`);
+  });
+  const started: string[] = [];
+  const discovery = new TableDiscovery({
+    dynamodb,
+    rules: [{ match: 'orders-*' }],
+    named: new Set(),
+    start: async (table) => {
+      started.push(`${table} ${stream}`);
+    },
+    logger,
+  });
+  await discovery.round();
+  await discovery.round();
+  assert.deepEqual(started, ['orders-1 arn:stream/1']);
+  stream = 'arn:stream/2';
+  await discovery.round();
+  assert.deepEqual(started, ['orders-1 arn:stream/1', 'orders-1 arn:stream/2']);
+});
