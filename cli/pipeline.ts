@@ -25,6 +25,7 @@ import type { SinkContext, SinkDefinition } from '../consumers/runtime/sink-defi
 import { searchSink } from '../consumers/search/index.ts';
 import { ChangeEventCodec } from '../schemas/registry.ts';
 import { DiscoveringConnector } from '../connector/discovery/discovering-connector.ts';
+import { LeftRun } from '../connector/discovery/left-run.ts';
 import { PeriodicDiscovery } from '../connector/discovery/periodic.ts';
 import { resolveRules } from '../connector/discovery/rules.ts';
 import { listTables } from '../connector/discovery/table-listing.ts';
@@ -263,7 +264,16 @@ export async function buildConnector(config: ShardlineConfig): Promise<PipelineC
     topics: connector.topics,
     startPosition: connector.startPosition,
     gapPolicy: connector.gapPolicy,
-    snapshotFactory: (tableName, run, version) => snapshotOf(known.get(tableName)!, run, version),
+    snapshotFactory: (tableName, run, version) => {
+      const table = known.get(tableName);
+      if (table) return snapshotOf(table, run, version);
+      // A discovered table that no rule matched at this start (untagged, renamed): it is not read at all.
+      logger.warn(
+        { table: tableName, run },
+        'the checkpoints hold an unfinished re-snapshot run of a table no longer read (no discovery rule matches it): the run is left unfinished',
+      );
+      return new LeftRun(tableName, run);
+    },
     polling: { ...connector.polling, backoff: { ...connector.backoff, attempts: 8 } },
     maxMessageBytes: connector.maxMessageBytes,
     dedupeWindowSize: connector.dedupeWindow,
