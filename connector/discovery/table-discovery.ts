@@ -1,7 +1,8 @@
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '../../core/logger.ts';
 import { isResourceNotFound } from '../shards/errors.ts';
-import { resolveRules, type TableRule } from './rules.ts';
+import { isRefused } from './errors.ts';
+import { resolveRules, type ListedTable, type TableRule } from './rules.ts';
 import { listTables } from './table-listing.ts';
 
 /** A matching table that cannot start yet (no stream, a stream without both images, a key its rule cannot read). */
@@ -35,19 +36,18 @@ export class TableDiscovery<Rule extends TableRule> {
   readonly started = new Map<string, { rule: Rule; stream: string | undefined }>();
   private readonly notReady = new Map<string, string>();
   private matching = new Set<string>();
+  private readonly tagsRefused = new Set<string>();
 
   constructor(private readonly options: TableDiscoveryOptions<Rule>) {}
 
   async round(): Promise<void> {
     const { dynamodb, rules, named, start, logger } = this.options;
-    const found = resolveRules(
-      rules,
-      await listTables(
-        dynamodb,
-        rules.some((rule) => rule.tag),
-      ),
-      named,
+    const listed = await listTables(
+      dynamodb,
+      rules.some((rule) => rule.tag),
     );
+    this.warnTagsRefused(listed);
+    const found = resolveRules(rules, listed, named);
     const matching = new Set(found.map(({ table }) => table));
     for (const table of this.matching)
       if (!matching.has(table) && this.started.has(table))
@@ -78,6 +78,20 @@ export class TableDiscovery<Rule extends TableRule> {
     }
   }
 
+  /** A table whose tags the credentials may not read is warned about once (while they may not). */
+  private warnTagsRefused(listed: readonly ListedTable[]): void {
+    for (const { name, tagsRefused } of listed) {
+      if (tagsRefused === undefined) this.tagsRefused.delete(name);
+      else if (!this.tagsRefused.has(name)) {
+        this.tagsRefused.add(name);
+        this.options.logger.warn(
+          { table: name },
+          `the credentials may not read the table's tags (${tagsRefused}): no tag rule takes it; checked again every round`,
+        );
+      }
+    }
+  }
+
   /** The stream a table writes to now (none when its stream is off). */
   private async streamOf(table: string): Promise<string | undefined> {
     const { Table } = await this.options.dynamodb.send(new DescribeTableCommand({ TableName: table }));
@@ -89,5 +103,7 @@ export class TableDiscovery<Rule extends TableRule> {
 function notReadyReason(error: unknown): string | undefined {
   if (error instanceof TableNotReady) return error.message;
   if (isResourceNotFound(error)) return 'the table is gone';
+  // Only a refused listing ends the discovery: a policy on one table leaves that table out.
+  if (isRefused(error)) return `the credentials may not read it (${(error as Error).name || 'HTTP 403'})`;
   return undefined;
 }
