@@ -17,6 +17,8 @@ export type PipelineGroup = Pick<ConsumerGroup, 'groupId' | 'health' | 'failed' 
 export class TopicWatch {
   private readonly groups: FollowingGroup[] = [];
   private running = 0;
+  /** The first discovery round, which every group starting meanwhile waits for. */
+  private firstRound: Promise<void> | undefined;
 
   constructor(private readonly discovery: PeriodicDiscovery) {}
 
@@ -27,14 +29,18 @@ export class TopicWatch {
     return group;
   }
 
-  /** The first discovery round runs before the first group starts, so the tables found then are read from the start. */
+  /**
+   * The first discovery round runs before any group starts (each waits for it), so the tables found then are
+   * read from the start without a re-subscribe.
+   */
   async acquire(): Promise<void> {
     if (this.running++ === 0) {
-      await this.discovery.start();
+      this.firstRound = this.discovery.start();
       void this.discovery.failed.catch((error: unknown) => {
         for (const group of this.groups) group.fail(error as Error);
       });
     }
+    await this.firstRound;
   }
 
   async release(): Promise<void> {

@@ -117,3 +117,32 @@ test("an old member's stop failing (a store down at the last progress flush) doe
   );
   await group.stop();
 });
+
+test('every group waits for the first discovery round: none starts on the named topics only', async () => {
+  const round = deferred();
+  const watch = new TopicWatch(fakeDiscovery(round.promise));
+  let topics = ['named'];
+  const made: string[][] = [];
+  const groups = ['g1', 'g2'].map((name) =>
+    watch.group(
+      name,
+      () => topics,
+      (subscribed) => {
+        made.push(subscribed);
+        return new FakeMember(subscribed) as unknown as ConsumerGroup;
+      },
+    ),
+  );
+  const started = Promise.all(groups.map((group) => group.start()));
+  await sleep(50);
+  topics = ['found', 'named'];
+  round.resolve();
+  await started;
+  watch.refresh(); // as the round's end does
+  await sleep(50);
+  assert.deepEqual(made, [
+    ['found', 'named'],
+    ['found', 'named'],
+  ]);
+  await Promise.all(groups.map((group) => group.stop()));
+});
