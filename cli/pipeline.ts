@@ -96,7 +96,9 @@ export class KnownTables {
 
   add(table: TableSettings): void {
     this.byName.set(table.name, table);
-    for (const topic of topicsOfTable(this.config, table)) this.tableByTopic.set(topic, table.name);
+    // A topic tables share (a template without {table}) stays the first one's: its progress key with it.
+    for (const topic of topicsOfTable(this.config, table))
+      if (!this.tableByTopic.has(topic)) this.tableByTopic.set(topic, table.name);
   }
 
   get(name: string): TableSettings | undefined {
