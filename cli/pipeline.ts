@@ -25,6 +25,7 @@ import type { SinkContext, SinkDefinition } from '../consumers/runtime/sink-defi
 import { searchSink } from '../consumers/search/index.ts';
 import { ChangeEventCodec } from '../schemas/registry.ts';
 import { DiscoveringConnector } from '../connector/discovery/discovering-connector.ts';
+import { LeftRun } from '../connector/discovery/left-run.ts';
 import { PeriodicDiscovery } from '../connector/discovery/periodic.ts';
 import { resolveRules } from '../connector/discovery/rules.ts';
 import { listTables } from '../connector/discovery/table-listing.ts';
@@ -95,7 +96,9 @@ export class KnownTables {
 
   add(table: TableSettings): void {
     this.byName.set(table.name, table);
-    for (const topic of topicsOfTable(this.config, table)) this.tableByTopic.set(topic, table.name);
+    // A topic tables share (a template without {table}) stays the first one's: its progress key with it.
+    for (const topic of topicsOfTable(this.config, table))
+      if (!this.tableByTopic.has(topic)) this.tableByTopic.set(topic, table.name);
   }
 
   get(name: string): TableSettings | undefined {
@@ -146,8 +149,11 @@ export function tableDiscoveryOf(
   return { runner, tables };
 }
 
-/** The change topics of the tables the discovery rules match now (none without rules): for `status`. */
-export async function discoveredTopics(config: ShardlineConfig): Promise<string[]> {
+/**
+ * The change topics of the tables the discovery rules match now (none without rules), of the given entities
+ * (all when undefined): for `status` and a reindex's replay.
+ */
+export async function discoveredTopics(config: ShardlineConfig, entities?: string[]): Promise<string[]> {
   const { rules } = config.connector.discovery;
   if (rules.length === 0) return [];
   const dynamodb = createDynamoDb(awsOf(config));
@@ -158,7 +164,7 @@ export async function discoveredTopics(config: ShardlineConfig): Promise<string[
     );
     const named = new Set(config.connector.tables.map((table) => table.name));
     return resolveRules(rules, listed, named).flatMap(({ table, rule }) =>
-      topicsOfTable(config, discoveredTable(rule, table)),
+      topicsOfTable(config, discoveredTable(rule, table), entities),
     );
   } finally {
     dynamodb.destroy();
@@ -260,7 +266,16 @@ export async function buildConnector(config: ShardlineConfig): Promise<PipelineC
     topics: connector.topics,
     startPosition: connector.startPosition,
     gapPolicy: connector.gapPolicy,
-    snapshotFactory: (tableName, run, version) => snapshotOf(known.get(tableName)!, run, version),
+    snapshotFactory: (tableName, run, version) => {
+      const table = known.get(tableName);
+      if (table) return snapshotOf(table, run, version);
+      // A discovered table that no rule matched at this start (untagged, renamed): it is not read at all.
+      logger.warn(
+        { table: tableName, run },
+        'the checkpoints hold an unfinished re-snapshot run of a table no longer read (no discovery rule matches it): the run is left unfinished',
+      );
+      return new LeftRun(tableName, run);
+    },
     polling: { ...connector.polling, backoff: { ...connector.backoff, attempts: 8 } },
     maxMessageBytes: connector.maxMessageBytes,
     dedupeWindowSize: connector.dedupeWindow,
@@ -401,12 +416,36 @@ export async function buildConsumerGroups(
   );
 }
 
-/** A search consumer group of its own that writes one entity's documents into `index` (a reindex). */
-export function reindexGroup(config: ShardlineConfig, entity: string, groupId: string, index: string): ConsumerGroup {
+/**
+ * The topics a reindex of an entity replays: the configured tables' and those of the tables the discovery
+ * rules match now (a rules-only config has no other). A table found but not read yet has no topic, and
+ * nothing to replay.
+ */
+export async function reindexTopics(config: ShardlineConfig, kafka: Kafka, entity: string): Promise<string[]> {
+  const discovered = await discoveredTopics(config, [entity]);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const named = topicsFor(config, [entity]);
+    return [...new Set([...named, ...discovered.filter((topic) => existing.has(topic))])];
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** A search consumer group of its own that writes one entity's documents of `topics` into `index` (a reindex). */
+export function reindexGroup(
+  config: ShardlineConfig,
+  entity: string,
+  groupId: string,
+  index: string,
+  topics: string[],
+): ConsumerGroup {
   const search = { ...config.consumers.search, documents: { [entity]: config.consumers.search.documents[entity]! } };
   return groupFor(config, {
     groupId,
-    topics: topicsFor(config, [entity]),
+    topics,
     sink: searchSink(search, { group: groupId, views: viewsOf(config) }, { [entity]: index }),
     batchSize: search.batchSize,
     partitionsConsumedConcurrently: search.partitionsConsumedConcurrently,

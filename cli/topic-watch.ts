@@ -17,6 +17,8 @@ export type PipelineGroup = Pick<ConsumerGroup, 'groupId' | 'health' | 'failed' 
 export class TopicWatch {
   private readonly groups: FollowingGroup[] = [];
   private running = 0;
+  /** The first discovery round, which every group starting meanwhile waits for. */
+  private firstRound: Promise<void> | undefined;
 
   constructor(private readonly discovery: PeriodicDiscovery) {}
 
@@ -27,14 +29,18 @@ export class TopicWatch {
     return group;
   }
 
-  /** The first discovery round runs before the first group starts, so the tables found then are read from the start. */
+  /**
+   * The first discovery round runs before any group starts (each waits for it), so the tables found then are
+   * read from the start without a re-subscribe.
+   */
   async acquire(): Promise<void> {
     if (this.running++ === 0) {
-      await this.discovery.start();
+      this.firstRound = this.discovery.start();
       void this.discovery.failed.catch((error: unknown) => {
         for (const group of this.groups) group.fail(error as Error);
       });
     }
+    await this.firstRound;
   }
 
   async release(): Promise<void> {
@@ -55,6 +61,8 @@ class FollowingGroup implements PipelineGroup {
   private changing: Promise<void> = Promise.resolve();
   private stopping = false;
   private fatal: Error | undefined;
+  /** Each member's stop, once: stop() may reach the member a re-subscribe is stopping already. */
+  private readonly stops = new WeakMap<ConsumerGroup, Promise<void>>();
   private readonly rejectFailed: (error: Error) => void;
   readonly failed: Promise<never>;
 
@@ -85,9 +93,27 @@ class FollowingGroup implements PipelineGroup {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.changing;
-    await this.current?.stop();
-    await this.watch.release();
+    try {
+      // A member still starting retries until it is stopped (a store down): it is stopped first, or the
+      // re-subscribe holding its start would never end.
+      const first = this.current ? this.stopMember(this.current) : Promise.resolve();
+      first.catch(() => undefined); // awaited below, after the re-subscribe
+      await this.changing;
+      await first;
+      // No member starts once stopping is set: what runs now is that one, or none.
+      if (this.current) await this.stopMember(this.current);
+    } finally {
+      await this.watch.release();
+    }
+  }
+
+  private stopMember(member: ConsumerGroup): Promise<void> {
+    let stopped = this.stops.get(member);
+    if (!stopped) {
+      stopped = member.stop();
+      this.stops.set(member, stopped);
+    }
+    return stopped;
   }
 
   fail(error: Error): void {
@@ -106,8 +132,17 @@ class FollowingGroup implements PipelineGroup {
     if (JSON.stringify(topics) === this.topics) return;
     if (this.current) {
       logger.info({ group: this.groupId, topics }, 'new change topics: the group subscribes again');
-      await this.current.stop();
+      // A store down at the old sink's close (its last progress flush) loses nothing the new member does not
+      // replay, which the sinks absorb: logged, not the group's end.
+      await this.stopMember(this.current).catch((error: unknown) => {
+        logger.warn(
+          { err: error, group: this.groupId },
+          'the old subscription did not stop cleanly; subscribing again',
+        );
+      });
       this.current = undefined;
+      // stop() may have begun (or the group failed) meanwhile: no new member then.
+      if (this.stopping || this.fatal) return;
     }
     this.topics = JSON.stringify(topics);
     // A consumer subscribes to topic names: with none (no table found yet) there is nothing to start.

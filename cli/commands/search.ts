@@ -4,7 +4,7 @@ import { Progress } from '../../core/progress.ts';
 import { SearchIndexes } from '../../consumers/search/indexes.ts';
 import { reindex } from '../../consumers/search/reindex.ts';
 import { openSearchClient } from '../../consumers/search/index.ts';
-import { kafkaOf, reindexGroup, topicsFor, viewsOf } from '../pipeline.ts';
+import { kafkaOf, reindexGroup, reindexTopics, viewsOf } from '../pipeline.ts';
 
 /**
  * Rebuilds an entity's search index from a replay of its topics and swaps the alias to it; refuses when a
@@ -20,7 +20,7 @@ export async function reindexEntity(
     throw new Error(`'${entity}' has no search documents configured (consumers.search.documents)`);
   const groupId = `${config.consumers.search.groupId}-reindex-${Date.now().toString(36)}`;
   const kafka = kafkaOf(config, 'reindex');
-  const topics = topicsFor(config, [entity]);
+  const topics = await reindexTopics(config, kafka, entity);
   const tracker = new Progress(`search reindex ${entity}`, undefined);
   const following = followReplay(kafka, groupId, topics, tracker);
   try {
@@ -31,7 +31,7 @@ export async function reindexEntity(
         kafka,
         topics,
         groupId,
-        group: (index) => reindexGroup(config, entity, groupId, index),
+        group: (index) => reindexGroup(config, entity, groupId, index, topics),
         timeoutMs: 60 * 60_000,
         allowPartial: options.allowPartial,
       },

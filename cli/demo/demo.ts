@@ -8,7 +8,7 @@ import { stackUp } from '../../stack/stack.ts';
 import { awsOf } from '../pipeline.ts';
 import { SINKS } from '../sinks.ts';
 import { startPipeline, type RunningPipeline } from '../commands/run.ts';
-import { untilSignal } from '../context.ts';
+import { CliError, EXIT, untilSignal } from '../context.ts';
 import { LiveScreen } from '../screen.ts';
 import { samplePipeline, type PipelineSample } from './pipeline-sample.ts';
 import { demoScreenLines } from './screen.ts';
@@ -68,6 +68,11 @@ async function dailySales(pipeline: RunningPipeline): Promise<DailySalesRow[]> {
 
 /** The README's start command: the local stack, an `orders` table under a steady workload, and the whole pipeline. */
 export async function runDemo(baseConfig: ShardlineConfig, options: DemoOptions): Promise<number> {
+  if (baseConfig.connector.tables.length === 0)
+    throw new CliError(
+      'the demo writes to the first table named in connector.tables, and this config names none (discovery rules only): add one, e.g. `- name: orders`',
+      EXIT.config,
+    );
   if (!endpointsFromEnv()) await stackUp((message) => console.log(`stack: ${message}`));
   const run = Date.now().toString(36);
   const config = demoConfig(baseConfig, run);

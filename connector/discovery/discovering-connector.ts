@@ -1,5 +1,6 @@
 import { describeError } from '../../core/errors.ts';
 import type { PartHealth } from '../../core/health.ts';
+import { logger } from '../../core/logger.ts';
 import { failureSignal, type Part } from '../../core/part.ts';
 import type { ShardSource } from '../shards/source.ts';
 import type { PeriodicDiscovery } from './periodic.ts';
@@ -32,7 +33,10 @@ export class DiscoveringConnector implements Part {
     this.discovery.failed.catch(async (error: unknown) => {
       this.fatal = error as Error;
       this.fail(this.fatal);
-      await this.connector.stop();
+      // The discovery's failure ends the process: the stop's own failure is only logged.
+      await this.connector.stop().catch((stopError: unknown) => {
+        logger.warn({ err: stopError }, 'the connector did not stop cleanly after the discovery failed');
+      });
     });
     this.connector.failed.catch((error: unknown) => this.fail(error as Error));
     await Promise.race([this.connector.start(), this.failed]);

@@ -8,6 +8,13 @@ const REFUSED = new Set([
   'MissingAuthenticationTokenException',
 ]);
 
+/** The credentials were refused (for the call that failed): waiting cannot help. */
+export function isRefused(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name ?? '';
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  return REFUSED.has(name) || status === 403;
+}
+
 /**
  * A failed discovery round: refused credentials stop the process with a message naming the permissions;
  * throttling, a service unavailable or a broken connection is tried again with backoff (the one
@@ -16,7 +23,7 @@ const REFUSED = new Set([
 export function discoveryFailure(error: unknown): { kind: 'retry' | 'fatal'; error: Error } {
   const name = (error as { name?: string } | null)?.name ?? '';
   const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
-  if (REFUSED.has(name) || status === 403)
+  if (isRefused(error))
     return {
       kind: 'fatal',
       error: new FatalError(

@@ -10,6 +10,8 @@ export interface TableRule {
 export interface ListedTable {
   name: string;
   tags?: ReadonlyMap<string, string>;
+  /** Why its tags could not be read (the credentials refused it): no tag rule takes it until they can be. */
+  tagsRefused?: string;
 }
 
 export function ruleMatches(rule: TableRule, table: ListedTable): boolean {

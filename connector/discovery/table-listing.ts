@@ -5,6 +5,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { isResourceNotFound } from '../shards/errors.ts';
+import { isRefused } from './errors.ts';
 import type { ListedTable } from './rules.ts';
 
 /** Every table of the account and region, page by page (ListTables gives 100 at most per call). */
@@ -31,7 +32,13 @@ export async function tagsOf(dynamodb: DynamoDBClient, table: string): Promise<M
   const tags = new Map<string, string>();
   let next: string | undefined;
   do {
-    const page = await dynamodb.send(new ListTagsOfResourceCommand({ ResourceArn: arn, NextToken: next }));
+    let page;
+    try {
+      page = await dynamodb.send(new ListTagsOfResourceCommand({ ResourceArn: arn, NextToken: next }));
+    } catch (error) {
+      if (isResourceNotFound(error)) return undefined;
+      throw error;
+    }
     for (const { Key, Value } of page.Tags ?? []) if (Key !== undefined) tags.set(Key, Value ?? '');
     next = page.NextToken;
   } while (next);
@@ -47,8 +54,14 @@ export async function listTables(dynamodb: DynamoDBClient, withTags: boolean): P
   if (!withTags) return names.map((name) => ({ name }));
   const listed: ListedTable[] = [];
   for (const name of names) {
-    const tags = await tagsOf(dynamodb, name);
-    if (tags) listed.push({ name, tags });
+    try {
+      const tags = await tagsOf(dynamodb, name);
+      if (tags) listed.push({ name, tags });
+    } catch (error) {
+      // One table the credentials may not read (a policy on that table): the others are still found.
+      if (!isRefused(error)) throw error;
+      listed.push({ name, tagsRefused: (error as Error).name || 'HTTP 403' });
+    }
   }
   return listed;
 }

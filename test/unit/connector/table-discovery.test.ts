@@ -247,3 +247,60 @@ test('the periodic round retries a throttled listing with backoff, runs again ev
   assert.equal(calls, 5, 'no round after a fatal one');
   await periodic.stop();
 });
+
+test('a table deleted and created again under its name is started again: its new stream is read', async () => {
+  let stream = 'arn:stream/1';
+  const dynamodb = stubDynamoDb((command) => {
+    if (command instanceof ListTablesCommand) return { TableNames: ['orders-1'] };
+    if (command instanceof DescribeTableCommand) return { Table: { LatestStreamArn: stream } };
+    throw new Error(`unexpected ${command.constructor.name}`);
+  });
+  const started: string[] = [];
+  const discovery = new TableDiscovery({
+    dynamodb,
+    rules: [{ match: 'orders-*' }],
+    named: new Set(),
+    start: async (table) => {
+      started.push(`${table} ${stream}`);
+    },
+    logger,
+  });
+  await discovery.round();
+  await discovery.round();
+  assert.deepEqual(started, ['orders-1 arn:stream/1']);
+  stream = 'arn:stream/2';
+  await discovery.round();
+  assert.deepEqual(started, ['orders-1 arn:stream/1', 'orders-1 arn:stream/2']);
+});
+
+test('a table the credentials may not describe or list the tags of is left for a later round; the others start', async () => {
+  const refused = () =>
+    Object.assign(new Error('not authorized'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
+  let allowed = false;
+  const dynamodb = stubDynamoDb((command) => {
+    if (command instanceof ListTablesCommand) return { TableNames: ['orders-1', 'orders-2', 'tagged-1', 'tagged-2'] };
+    const name = (command as { input: { TableName?: string; ResourceArn?: string } }).input;
+    const table = name.TableName ?? name.ResourceArn!.slice('arn:'.length);
+    if (!allowed && command instanceof DescribeTableCommand && table === 'orders-2') throw refused();
+    if (!allowed && command instanceof ListTagsOfResourceCommand && table === 'tagged-2') throw refused();
+    if (command instanceof DescribeTableCommand)
+      return { Table: { TableArn: `arn:${table}`, LatestStreamArn: `stream:${table}` } };
+    if (command instanceof ListTagsOfResourceCommand) return { Tags: [{ Key: 'cdc', Value: 'on' }] };
+    throw new Error(`unexpected ${command.constructor.name}`);
+  });
+  const started: string[] = [];
+  const discovery = new TableDiscovery({
+    dynamodb,
+    rules: [{ match: 'orders-*' }, { tag: { key: 'cdc', value: 'on' } }],
+    named: new Set(),
+    start: async (table) => {
+      started.push(table);
+    },
+    logger,
+  });
+  await discovery.round();
+  assert.deepEqual(started, ['orders-1', 'tagged-1']);
+  allowed = true;
+  await discovery.round();
+  assert.deepEqual(started, ['orders-1', 'tagged-1', 'orders-2', 'tagged-2']);
+});
