@@ -12,8 +12,8 @@ import { connectorMetrics } from '../connector/metrics.ts';
 import { connectorGroupId, ScaledConnector, unitsTopic } from '../connector/scale-out/scaled-connector.ts';
 import { unitOwners } from '../connector/scale-out/unit-assigner.ts';
 import { unitOfShard } from '../connector/scale-out/units.ts';
-import type { SourceRecord } from '../connector/events/source-record.ts';
-import type { ReadResult, ShardInfo, ShardPosition, ShardSource } from '../connector/shards/source.ts';
+import type { ReadResult } from '../connector/shards/source.ts';
+import { WrappedSource } from '../connector/shards/wrapped-source.ts';
 import { baseConnectorOptions } from '../test/harness/connector.ts';
 import { recordsWritten } from './connector-records.ts';
 import { peakRssMb } from './measure.ts';
@@ -48,30 +48,11 @@ export interface ScaleOutTurnResult {
 }
 
 /** A source that reads nothing until opened: the instances wait for each other with their units fenced and loaded. */
-class GatedSource implements ShardSource {
+class GatedSource extends WrappedSource {
   open = false;
-  constructor(private readonly source: ShardSource) {}
-  get kind() {
-    return this.source.kind;
-  }
-  get streamId(): string {
-    return this.source.streamId;
-  }
-  get table(): string {
-    return this.source.table;
-  }
-  listShards(): Promise<ShardInfo[]> {
-    return this.source.listShards();
-  }
-  iterator(shardId: string, position: ShardPosition): Promise<string> {
-    return this.source.iterator(shardId, position);
-  }
-  read(shardId: string, iterator: string, limit: number): Promise<ReadResult> {
+  override read(shardId: string, iterator: string, limit: number): Promise<ReadResult> {
     if (!this.open) return Promise.resolve({ records: [], nextIterator: iterator });
     return this.source.read(shardId, iterator, limit);
-  }
-  revive(shardId: string, raw: unknown): Promise<SourceRecord> {
-    return this.source.revive(shardId, raw);
   }
 }
 

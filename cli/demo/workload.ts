@@ -32,8 +32,15 @@ export interface UserTotalsRow {
 const CATEGORIES = ['books', 'games', 'garden', 'music', 'toys'];
 const STATUSES = ['new', 'paid', 'shipped', 'delivered'];
 
-/** The single-table design the workload writes: PK and SK strings, a NEW_AND_OLD_IMAGES stream. */
-export async function createOrdersTable(dynamodb: DynamoDBClient, table: string): Promise<void> {
+/**
+ * The single-table design the workload writes: PK and SK strings, a NEW_AND_OLD_IMAGES stream (`stream: false`
+ * for a table whose stream is turned on later).
+ */
+export async function createOrdersTable(
+  dynamodb: DynamoDBClient,
+  table: string,
+  { stream = true }: { stream?: boolean } = {},
+): Promise<void> {
   await dynamodb.send(
     new CreateTableCommand({
       TableName: table,
@@ -46,7 +53,7 @@ export async function createOrdersTable(dynamodb: DynamoDBClient, table: string)
         { AttributeName: 'PK', AttributeType: 'S' },
         { AttributeName: 'SK', AttributeType: 'S' },
       ],
-      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      ...(stream && { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } }),
     }),
   );
 }

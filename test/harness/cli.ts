@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { testEndpoints } from './endpoints.ts';
+import { testConfigInput } from './pipeline-config.ts';
 
 /** The `shardline` command as users run it. */
 export const shardlineBin = fileURLToPath(new URL('../../bin/shardline.js', import.meta.url));
@@ -22,24 +23,14 @@ export function writePipelineConfig(
 ): string {
   const dir = mkdtempSync(join(tmpdir(), 'shardline-pipeline-'));
   const endpoints = testEndpoints();
+  const base = testConfigInput(prefix);
   const config = {
-    aws: {
-      region: 'us-east-1',
-      endpoint: endpoints.awsEndpoint,
-      credentials: { accessKeyId: 'shardline', secretAccessKey: 'shardline' },
-    },
-    kafka: { brokers: endpoints.kafkaBrokers },
-    registry: { url: endpoints.registryUrl },
+    ...base,
     clickhouse: endpoints.clickhouseUrl ? { url: endpoints.clickhouseUrl } : { path: join(dir, 'clickhouse') },
     http: { port },
     connector: {
-      name: prefix,
+      ...base.connector,
       tables: [{ name: table, entities: ['order'] }],
-      topics: {
-        template: `${prefix}.{table}.{entity}`,
-        checkpoints: `${prefix}.checkpoints`,
-        deadLetter: `${prefix}.dlq`,
-      },
       polling: { idleMinMs: 50, idleMaxMs: 200 },
     },
     consumers: {

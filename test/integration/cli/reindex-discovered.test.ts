@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { orderEvent } from '../../../bench/orders.ts';
 import { createOrdersTable } from '../../../cli/demo/workload.ts';
-import { validateConfig } from '../../../cli/config/load.ts';
 import { reindexEntity } from '../../../cli/commands/search.ts';
 import { createDynamoDb } from '../../../core/aws.ts';
 import { createKafka } from '../../../core/kafka.ts';
@@ -10,6 +9,7 @@ import { ensureTopics } from '../../../core/topics.ts';
 import { ChangeEventCodec } from '../../../schemas/registry.ts';
 import { testAws } from '../../harness/connector.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
+import { testPipelineConfig } from '../../harness/pipeline-config.ts';
 import { idempotentProducer } from '../../harness/producer.ts';
 import { searchAll } from '../../harness/stores.ts';
 
@@ -18,27 +18,15 @@ const itemKey = (index: number) => `PK=S:ORDER#${index}|SK=S:ORDER#${index}`;
 
 /** A config reading `named` (when given) and every table matching `<prefix>-found-*`, with search documents. */
 const reindexConfig = (prefix: string, named: string | undefined) =>
-  validateConfig({
-    aws: {
-      region: 'us-east-1',
-      endpoint: endpoints.awsEndpoint,
-      credentials: { accessKeyId: 'shardline', secretAccessKey: 'shardline' },
-    },
-    kafka: { brokers: endpoints.kafkaBrokers },
-    registry: { url: endpoints.registryUrl },
-    connector: {
-      name: prefix,
+  testPipelineConfig(
+    prefix,
+    {
       tables: [
         ...(named ? [{ name: named, entities: ['order'] }] : []),
         { match: `${prefix}-found-*`, entities: ['order'] },
       ],
-      topics: {
-        template: `${prefix}.{table}.{entity}`,
-        checkpoints: `${prefix}.checkpoints`,
-        deadLetter: `${prefix}.dlq`,
-      },
     },
-    consumers: {
+    {
       search: {
         url: endpoints.opensearchUrl,
         indexPrefix: prefix,
@@ -46,7 +34,7 @@ const reindexConfig = (prefix: string, named: string | undefined) =>
         documents: { order: { text: ['status'] } },
       },
     },
-  });
+  );
 
 /** One order change of `table` (item `index`) in the table's topic. */
 async function writeOrder(prefix: string, table: string, index: number): Promise<void> {

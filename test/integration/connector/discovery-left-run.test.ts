@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { validateConfig } from '../../../cli/config/load.ts';
 import { buildConnector } from '../../../cli/pipeline.ts';
 import { checkpointMessage, ensureCheckpointTopic } from '../../../connector/checkpoints.ts';
 import { formatCheckpointKey, snapshotStreamId } from '../../../connector/checkpoint-keys.ts';
 import { createKafka } from '../../../core/kafka.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
 import { idempotentProducer } from '../../harness/producer.ts';
+import { testPipelineConfig } from '../../harness/pipeline-config.ts';
 
 const endpoints = testEndpoints();
 
@@ -15,24 +15,9 @@ test(
   { timeout: 120_000 },
   async (t) => {
     const prefix = uniqueName('leftrun');
-    const config = validateConfig({
-      aws: {
-        region: 'us-east-1',
-        endpoint: endpoints.awsEndpoint,
-        credentials: { accessKeyId: 'shardline', secretAccessKey: 'shardline' },
-      },
-      kafka: { brokers: endpoints.kafkaBrokers },
-      registry: { url: endpoints.registryUrl },
-      connector: {
-        name: prefix,
-        tables: [{ match: `${prefix}-found-*`, entities: ['order'] }],
-        discovery: { intervalMs: 1_000 },
-        topics: {
-          template: `${prefix}.{table}.{entity}`,
-          checkpoints: `${prefix}.checkpoints`,
-          deadLetter: `${prefix}.dlq`,
-        },
-      },
+    const config = testPipelineConfig(prefix, {
+      tables: [{ match: `${prefix}-found-*`, entities: ['order'] }],
+      discovery: { intervalMs: 1_000 },
     });
     // What a run begun on a table that matched then (it was renamed or untagged since) left in the checkpoints.
     const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: prefix });

@@ -3,14 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import {
   BatchWriteItemCommand,
-  CreateTableCommand,
   DescribeTableCommand,
   TagResourceCommand,
   UpdateTableCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { createOrdersTable, OrdersWorkload } from '../../../cli/demo/workload.ts';
-import { validateConfig } from '../../../cli/config/load.ts';
 import { startPipeline, type RunningPipeline } from '../../../cli/commands/run.ts';
 import { selectedSinks } from '../../../cli/pipeline.ts';
 import { status } from '../../../cli/commands/status.ts';
@@ -23,6 +21,7 @@ import type { ChangeEvent } from '../../../schemas/change-event.ts';
 import { streamEventIds, testAws } from '../../harness/connector.ts';
 import { eventually } from '../../harness/consumers.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
+import { testPipelineConfig } from '../../harness/pipeline-config.ts';
 import { cachedItems, expectedOrders, scanTable } from '../../harness/stores.ts';
 import { readTopics, waitForTopics } from '../../harness/topic-reader.ts';
 
@@ -32,28 +31,16 @@ const codec: Codec = new ChangeEventCodec({ url: endpoints.registryUrl });
 
 /** A pipeline config whose tables are one discovery rule, listed every second; the cache group only. */
 function discoveryConfig(prefix: string, rule: Record<string, unknown>, connector: Record<string, unknown> = {}) {
-  return validateConfig({
-    aws: {
-      region: 'us-east-1',
-      endpoint: endpoints.awsEndpoint,
-      credentials: { accessKeyId: 'shardline', secretAccessKey: 'shardline' },
-    },
-    kafka: { brokers: endpoints.kafkaBrokers },
-    registry: { url: endpoints.registryUrl },
-    connector: {
-      name: prefix,
+  return testPipelineConfig(
+    prefix,
+    {
       tables: [{ entities: ['order'], ...rule }],
       discovery: { intervalMs: 1_000 },
-      topics: {
-        template: `${prefix}.{table}.{entity}`,
-        checkpoints: `${prefix}.checkpoints`,
-        deadLetter: `${prefix}.dlq`,
-      },
       polling: { idleMinMs: 50, idleMaxMs: 200 },
       ...connector,
     },
-    consumers: { cache: { groupId: `${prefix}-cache`, url: endpoints.redisUrl, keyPrefix: prefix, ttlSeconds: 3600 } },
-  });
+    { cache: { groupId: `${prefix}-cache`, url: endpoints.redisUrl, keyPrefix: prefix, ttlSeconds: 3600 } },
+  );
 }
 
 /** The change events of a topic, read again until `complete` holds for them (or the time is up). */
@@ -181,20 +168,7 @@ test(
     const dynamodb = createDynamoDb(testAws());
     const table = `${prefix}-orders-1`;
     // Items written before the table has a stream: only the snapshot can bring them.
-    await dynamodb.send(
-      new CreateTableCommand({
-        TableName: table,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [
-          { AttributeName: 'PK', KeyType: 'HASH' },
-          { AttributeName: 'SK', KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: 'PK', AttributeType: 'S' },
-          { AttributeName: 'SK', AttributeType: 'S' },
-        ],
-      }),
-    );
+    await createOrdersTable(dynamodb, table, { stream: false });
     const before = 30;
     await dynamodb.send(
       new BatchWriteItemCommand({
