@@ -12,7 +12,7 @@ import { baseConnectorOptions } from '../test/harness/connector.ts';
 import { ChangeEventCodec } from '../schemas/registry.ts';
 import { meanRecordBytes } from './connector.bench.ts';
 import type { ScaleOutRun, ScaleOutTurnResult } from './connector-scale-out-process.ts';
-import { median, resultOfChild, round, type BenchResult } from './measure.ts';
+import { comparison, median, resultOfChild, round, type BenchResult } from './measure.ts';
 import { recordedSource, recordedStream, recordedStreamArn } from './recorded-stream.ts';
 
 const TURNS = 3;
@@ -193,13 +193,12 @@ export async function benchConnectorScaleOut(endpoints: Endpoints, run: string):
       ),
     );
     return {
-      name: `connector scale-out: ${count} instance${count === 1 ? '' : 's'}, ${SHARDS} recorded shards in ${UNITS} units, ${RECORDS} changes (${measured[0]!.recordBytes}-byte records) -> Avro -> transactions with checkpoints, each instance a process (node ${INSTANCE_FLAGS.join(' ')}); rate is the total (vs the 1-instance total of the same run)`,
-      rate: round(total, 0),
-      baseline_rate: round(baseline, 0),
-      ratio: round(total / baseline),
-      p50_ms: null,
-      p99_ms: null,
-      peak_rss_mb: median(measured.map(({ instances }) => Math.max(...instances.map(({ peakRssMb }) => peakRssMb)))),
+      ...comparison(
+        `connector scale-out: ${count} instance${count === 1 ? '' : 's'}, ${SHARDS} recorded shards in ${UNITS} units, ${RECORDS} changes (${measured[0]!.recordBytes}-byte records) -> Avro -> transactions with checkpoints, each instance a process (node ${INSTANCE_FLAGS.join(' ')}); rate is the total (vs the 1-instance total of the same run)`,
+        total,
+        baseline,
+        median(measured.map(({ instances }) => Math.max(...instances.map(({ peakRssMb }) => peakRssMb)))),
+      ),
       instances: count,
       instance_rates: middle.instances.map(({ rate }) => round(rate, 0)),
       cpu_s_per_instance: middle.instances.map(({ cpuSeconds }) => round(cpuSeconds, 1)),

@@ -8,7 +8,7 @@ import { ChangeEventCodec } from '../schemas/registry.ts';
 import type { Endpoints } from '../stack/endpoints.ts';
 import { baseConnectorOptions } from '../test/harness/connector.ts';
 import type { ConnectorRun } from './connector-process.ts';
-import { median, resultOfChild, round, type BenchResult } from './measure.ts';
+import { comparison, median, resultOfChild, type BenchResult } from './measure.ts';
 import { producerPerformance } from './producer-performance.ts';
 import { RECORDS, recordedSource, recordedStream, SHARDS } from './recorded-stream.ts';
 
@@ -90,13 +90,10 @@ export async function benchConnector(endpoints: Endpoints, run: string): Promise
       `connector turn ${turn}: ${Math.round(rate)} events/s (peak RSS ${peaks[turn]} MiB); ProducerPerformance: ${summaries[turn]}`,
     );
   const [rate, baseline] = [median(rates), median(baselines)];
-  return {
-    name: `connector: ${SHARDS} recorded shards, ${RECORDS} changes -> Avro -> transactions with checkpoints, in its own process (node ${CONNECTOR_FLAGS.join(' ')}) (vs ProducerPerformance, transactional, acks=all, ${recordBytes}-byte records)`,
-    rate: round(rate, 0),
-    baseline_rate: round(baseline, 0),
-    ratio: round(rate / baseline),
-    p50_ms: null,
-    p99_ms: null,
-    peak_rss_mb: median(peaks),
-  };
+  return comparison(
+    `connector: ${SHARDS} recorded shards, ${RECORDS} changes -> Avro -> transactions with checkpoints, in its own process (node ${CONNECTOR_FLAGS.join(' ')}) (vs ProducerPerformance, transactional, acks=all, ${recordBytes}-byte records)`,
+    rate,
+    baseline,
+    median(peaks),
+  );
 }

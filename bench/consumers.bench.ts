@@ -4,7 +4,7 @@ import { createKafka } from '../core/kafka.ts';
 import type { Endpoints } from '../stack/endpoints.ts';
 import { produceBacklog } from './backlog.ts';
 import type { ConsumerRun, SinkKind } from './consumer-process.ts';
-import { median, round, type BenchResult } from './measure.ts';
+import { comparison, median, type BenchResult } from './measure.ts';
 
 const BACKLOG = 1_000_000;
 const PARTITIONS = 6;
@@ -91,15 +91,7 @@ export async function benchConsumers(endpoints: Endpoints, run: string, only?: S
       peaks.push(group.peakRssMb);
     }
     const [rate, baseline] = [median(rates), median(baselines)];
-    results.push({
-      name,
-      rate: round(rate, 0),
-      baseline_rate: round(baseline, 0),
-      ratio: round(rate / baseline),
-      p50_ms: null,
-      p99_ms: null,
-      peak_rss_mb: median(peaks),
-    });
+    results.push(comparison(name, rate, baseline, median(peaks)));
   }
   // The backlog is most of a gigabyte on the shared broker.
   const admin = createKafka({ brokers: endpoints.kafkaBrokers, clientId: 'bench-backlog' }).admin();
