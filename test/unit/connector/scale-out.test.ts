@@ -2,25 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AssignerProtocol } from 'kafkajs';
 import { validateConfig } from '../../../cli/config/load.ts';
-import { ConfigError } from '../../../core/config/load.ts';
 import { unitAssigner } from '../../../connector/scale-out/unit-assigner.ts';
 import { unitOfShard, unitTransactionalId } from '../../../connector/scale-out/units.ts';
+import { minimalConfig, problemsOf } from '../../harness/config-problems.ts';
 
-const minimal = {
-  kafka: { brokers: ['127.0.0.1:9092'] },
-  registry: { url: 'http://127.0.0.1:8081/apis/ccompat/v7' },
-  connector: { tables: [{ name: 'orders' }] },
-};
-
-const problemsOf = (raw: unknown): string[] => {
-  try {
-    validateConfig(raw);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-};
+const minimal = minimalConfig;
 
 test('scale-out is off unless configured; configured, it gets 16 units and a 30 s session', () => {
   assert.equal(validateConfig(minimal).connector.scaleOut, undefined);

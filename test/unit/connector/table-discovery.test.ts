@@ -16,21 +16,14 @@ import { resolveRules, ruleMatches } from '../../../connector/discovery/rules.ts
 import { listTables } from '../../../connector/discovery/table-listing.ts';
 import { TableDiscovery, TableNotReady } from '../../../connector/discovery/table-discovery.ts';
 import { tablePatternRegExp } from '../../../connector/discovery/table-pattern.ts';
+import { problemsOf } from '../../harness/config-problems.ts';
 
 const minimal = {
   kafka: { brokers: ['127.0.0.1:9092'] },
   registry: { url: 'http://127.0.0.1:8081/apis/ccompat/v7' },
 };
 
-const problemsOf = (tables: unknown[]): string[] => {
-  try {
-    validateConfig({ ...minimal, connector: { tables } });
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-};
+const problemsOfTables = (tables: unknown[]): string[] => problemsOf({ ...minimal, connector: { tables } });
 
 test('a table pattern matches whole names: * any run, ? one character, everything else literally', () => {
   const orders = tablePatternRegExp('orders-*');
@@ -111,25 +104,25 @@ test('config: discovery rules are parsed apart from the named tables, with the i
 
 test('config: a bad rule is named by its key', () => {
   assert.match(
-    problemsOf([{ match: 'orders-*', name: 'orders' }])[0]!,
+    problemsOfTables([{ match: 'orders-*', name: 'orders' }])[0]!,
     /^connector\.tables\[0\]: .*exactly one of name.*match.*tag/,
   );
-  assert.match(problemsOf([{ entities: ['order'] }])[0]!, /^connector\.tables\[0\]: .*exactly one of name/);
+  assert.match(problemsOfTables([{ entities: ['order'] }])[0]!, /^connector\.tables\[0\]: .*exactly one of name/);
   assert.match(
-    problemsOf([{ match: 'orders/*' }])[0]!,
+    problemsOfTables([{ match: 'orders/*' }])[0]!,
     /^connector\.tables\[0\]\.match: got "orders\/\*"; expected a table name pattern/,
   );
-  assert.match(problemsOf([{ tag: { key: 'cdc' } }])[0]!, /^connector\.tables\[0\]\.tag\.value: /);
+  assert.match(problemsOfTables([{ tag: { key: 'cdc' } }])[0]!, /^connector\.tables\[0\]\.tag\.value: /);
   assert.match(
-    problemsOf([{ name: 'orders' }, { match: 'orders-*', source: 'kinesis', kinesisStream: 's' }]).join('\n'),
+    problemsOfTables([{ name: 'orders' }, { match: 'orders-*', source: 'kinesis', kinesisStream: 's' }]).join('\n'),
     /connector\.tables\[1\]\.source: .*discovery rule \(match or tag\) reads DynamoDB Streams only/,
   );
   assert.match(
-    problemsOf([{ tag: { key: 'cdc', value: 'on' }, kinesisStream: 's' }]).join('\n'),
+    problemsOfTables([{ tag: { key: 'cdc', value: 'on' }, kinesisStream: 's' }]).join('\n'),
     /connector\.tables\[0\]\.kinesisStream: .*list that table by name/,
   );
   assert.match(
-    problemsOf([{ match: 'orders-*', entities: ['order'], entity: { keyPrefix: { fallback: 'item' } } }])[0]!,
+    problemsOfTables([{ match: 'orders-*', entities: ['order'], entity: { keyPrefix: { fallback: 'item' } } }])[0]!,
     /^connector\.tables\[0\]\.entity\.keyPrefix\.fallback: 'item' is not one of the table's entities/,
   );
   try {

@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { validateConfig } from '../../../cli/config/load.ts';
-import { ConfigError } from '../../../core/config/load.ts';
 import { topicPolicyConfig } from '../../../core/topics.ts';
+import { problemsOf } from '../../harness/config-problems.ts';
 
 const withTopics = (topics: Record<string, unknown>) => ({
   kafka: { brokers: ['127.0.0.1:9092'] },
   registry: { url: 'http://127.0.0.1:8081/apis/ccompat/v7' },
   connector: { tables: [{ name: 'orders' }], topics },
 });
-
-const problemsOf = (raw: unknown): string[] => {
-  try {
-    validateConfig(raw);
-    return [];
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-};
 
 test('change topics keep everything unless configured otherwise', () => {
   const { topics } = validateConfig(withTopics({})).connector;

@@ -1,24 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { validateConfig } from '../../../cli/config/load.ts';
-import { ConfigError } from '../../../core/config/load.ts';
 import { defaultOrderView } from '../../../consumers/rollups/definition.ts';
+import { minimalConfig, problemsOf } from '../../harness/config-problems.ts';
 
-const minimal = {
-  kafka: { brokers: ['127.0.0.1:9092'] },
-  registry: { url: 'http://127.0.0.1:8081/apis/ccompat/v7' },
-  connector: { tables: [{ name: 'orders' }] },
-};
-
-const problemsOf = (raw: unknown): string[] => {
-  try {
-    validateConfig(raw);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-};
+const minimal = minimalConfig;
 
 const withRollup = (rollup: object, entities?: object) => ({
   ...minimal,
