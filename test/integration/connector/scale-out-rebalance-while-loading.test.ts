@@ -67,7 +67,8 @@ test(
     // unit's id (the survivor's own unit fences one; the other stays open until that unit's new owner fences it).
     const ghost = kafka.consumer({
       groupId: connectorGroupId(name),
-      sessionTimeout: 6_000,
+      // It leaves when it disconnects: a long session keeps a loaded machine from evicting it before that.
+      sessionTimeout: 30_000,
       partitionAssigners: [unitAssigner('ghost', UNITS)],
     });
     await ghost.connect();
