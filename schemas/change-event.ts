@@ -73,18 +73,25 @@ export class ConversionError extends Error {
 // DynamoDB numbers: up to 38 significant digits, exponent from -130 to +125.
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
+/** At most 38 significant digits: only a text longer than 38 characters can hold more. */
+const significantDigits = (text: string): number =>
+  text.length <= 38
+    ? 0
+    : text
+        .replace(/[eE].*$/, '')
+        .replace(/[^\d]/g, '')
+        .replace(/^0+/, '')
+        .replace(/0+$/, '').length;
+
+/** A DynamoDB number as text (the check `toAvro` makes, for writers that make it themselves). */
+export function isDynamoNumber(text: unknown): text is string {
+  return typeof text === 'string' && NUMBER.test(text) && significantDigits(text) <= 38;
+}
+
 function checkNumber(text: unknown, path: string): string {
   if (typeof text !== 'string' || !NUMBER.test(text))
     throw new ConversionError(`${path}: ${JSON.stringify(text)} is not a DynamoDB number`);
-  // Only a text longer than 38 characters can hold more than 38 significant digits.
-  if (text.length > 38) {
-    const significant = text
-      .replace(/[eE].*$/, '')
-      .replace(/[^\d]/g, '')
-      .replace(/^0+/, '')
-      .replace(/0+$/, '');
-    if (significant.length > 38) throw new ConversionError(`${path}: ${text} has more than 38 significant digits`);
-  }
+  if (significantDigits(text) > 38) throw new ConversionError(`${path}: ${text} has more than 38 significant digits`);
   return text;
 }
 

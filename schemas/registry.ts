@@ -3,6 +3,7 @@ import avro from 'avsc';
 import { isUnavailable } from '../core/unavailable.ts';
 import { readChangeEvent } from './change-event-reader.ts';
 import { changeEventSchema, fromAvro, toAvro, type AvroChangeEvent, type ChangeEvent } from './change-event.ts';
+import { ChangeEventWriter, NotDirectlyWritable } from './change-event-writer.ts';
 
 export interface RegistryConnection {
   url: string;
@@ -81,33 +82,27 @@ const HEADER_BYTES = 5;
  * Writes events in the Confluent wire format into shared arenas: one allocation per megabyte instead of
  * three per event (avsc's buffer, the id's, the concatenation). Each value is a slice of an arena that
  * is never written again, so its bytes never change; an arena is freed with the last message holding it.
+ * Events are written straight from their DynamoDB form (change-event-writer.ts); one the direct writer
+ * leaves goes through `toAvro` and avsc, which write it or throw what they always threw.
  */
 class FramedAvroWriter {
-  private arena = Buffer.allocUnsafe(ARENA_BYTES);
-  private used = 0;
+  private readonly direct = new ChangeEventWriter(ARENA_BYTES);
 
-  write(schemaId: number, event: AvroChangeEvent): Buffer {
-    for (;;) {
-      const start = this.used;
-      if (this.arena.length - start > HEADER_BYTES) {
-        this.arena[start] = 0;
-        this.arena.writeInt32BE(schemaId, start + 1);
-        // The end of the body, or minus the bytes missing to hold it.
-        const end = changeEventType.encode(event, this.arena, start + HEADER_BYTES);
-        if (end > 0) {
-          this.used = end;
-          return this.arena.subarray(start, end);
-        }
-        this.renew(this.arena.length - start - end);
-      } else {
-        this.renew(ARENA_BYTES);
-      }
+  write(schemaId: number, event: ChangeEvent): Buffer {
+    const writer = this.direct;
+    const start = writer.begin(HEADER_BYTES);
+    writer.buffer[start] = 0;
+    writer.buffer.writeInt32BE(schemaId, start + 1);
+    try {
+      writer.event(event);
+    } catch (error) {
+      writer.discard();
+      if (!(error instanceof NotDirectlyWritable)) throw error;
+      const header = Buffer.alloc(HEADER_BYTES);
+      header.writeInt32BE(schemaId, 1);
+      return Buffer.concat([header, changeEventType.toBuffer(toAvro(event))]);
     }
-  }
-
-  private renew(needed: number): void {
-    this.arena = Buffer.allocUnsafe(Math.max(ARENA_BYTES, needed));
-    this.used = 0;
+    return writer.finish();
   }
 }
 
@@ -234,7 +229,7 @@ export class ChangeEventCodec {
    */
   async encoder(topic: string): Promise<EventEncoder> {
     const schemaId = await this.schemaId(topic);
-    return (event) => this.writer.write(schemaId, toAvro(event));
+    return (event) => this.writer.write(schemaId, event);
   }
 
   async encode(topic: string, event: ChangeEvent): Promise<Buffer> {

@@ -9,6 +9,7 @@ import {
   type AvroChangeEvent,
   type ChangeEvent,
 } from '../../../schemas/change-event.ts';
+import { events } from './change-event-fixtures.ts';
 
 const type = avro.Type.forSchema(JSON.parse(changeEventSchema) as avro.Schema);
 /**
@@ -23,89 +24,6 @@ function throughAvsc(body: Buffer): ChangeEvent {
     source: { ...event.source, userIdentity: identity && { type: identity.type, principalId: identity.principalId } },
   };
 }
-
-const everyType = {
-  PK: { S: 'ORDER#1' },
-  unicode: { S: 'Grüße, 東京 🚀' },
-  empty: { S: '' },
-  n38: { N: '12345678901234567890123456789012345678' },
-  small: { N: '1E-130' },
-  b: { B: Buffer.from([0, 255, 7]) },
-  bs: { BS: [Buffer.from([1]), Buffer.from([])] },
-  ss: { SS: ['x', 'y'] },
-  ns: { NS: ['-1.5', '0'] },
-  t: { BOOL: true },
-  f: { BOOL: false },
-  z: { NULL: true },
-  l: { L: [{ S: 'a' }, { L: [] }, { M: { k: { N: '7' } } }] },
-  m: { M: {} },
-};
-
-const events: ChangeEvent[] = [
-  {
-    op: 'MODIFY',
-    eventId: 'e1',
-    table: 'orders',
-    entity: 'order',
-    version: '4421584500000000017450439091',
-    keys: { PK: { S: 'ORDER#1' }, SK: { N: '42' } },
-    before: { PK: { S: 'ORDER#1' }, total: { N: '1.50' } },
-    after: everyType,
-    source: {
-      kind: 'DYNAMODB_STREAMS',
-      region: 'us-east-1',
-      table: 'orders',
-      stream: 'arn',
-      shardId: 'shard-1',
-      sequenceNumber: '4421584500000000017450439091',
-      approximateCreationTimeMicros: 1764000000123456,
-      userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' },
-      ttlDelete: true,
-    },
-  },
-  {
-    op: 'REMOVE',
-    eventId: '',
-    table: 't',
-    entity: 'e',
-    version: '0',
-    keys: { PK: { B: Buffer.from('key') } },
-    before: everyType,
-    after: null,
-    source: {
-      kind: 'KINESIS',
-      region: '',
-      table: 't',
-      stream: 's',
-      shardId: '',
-      sequenceNumber: '1',
-      approximateCreationTimeMicros: 0,
-      userIdentity: null,
-      ttlDelete: false,
-    },
-  },
-  {
-    op: 'SWEEP',
-    eventId: 'sweep',
-    table: 't',
-    entity: 'e',
-    version: '99999999999999999999999999999999999999',
-    keys: {},
-    before: null,
-    after: null,
-    source: {
-      kind: 'SNAPSHOT',
-      region: 'eu-west-1',
-      table: 't',
-      stream: 't',
-      shardId: '3',
-      sequenceNumber: '{}',
-      approximateCreationTimeMicros: -1_764_000_000_123_456,
-      userIdentity: null,
-      ttlDelete: false,
-    },
-  },
-];
 
 test('the direct reader gives what avsc and fromAvro give, for every type, op and source kind', () => {
   for (const event of events) {
