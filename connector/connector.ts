@@ -275,6 +275,8 @@ export class Connector implements Part {
           this.shards.lastDiscovery = Date.now();
         }
         const round = await this.readRound(now);
+        // Shards that returned records are asked for their next page while this round commits.
+        for (const reader of round.readers) if (reader.nextPollAt <= now) reader.readAhead();
         if (round.readers.size > 0 || round.checkpoints.length > 0) await this.commit(round);
         failures = 0;
         this.streak.succeeded();

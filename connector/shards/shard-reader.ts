@@ -1,7 +1,7 @@
 import type { SourceRecord } from '../events/source-record.ts';
 import type { Backoff } from '../../core/backoff.ts';
 import { isExpiredIterator, isResourceNotFound, isTrimmedData, withAwsRetries } from './errors.ts';
-import type { ShardPosition, ShardSource } from './source.ts';
+import type { ReadResult, ShardPosition, ShardSource } from './source.ts';
 
 /** Records between the committed position and what the stream still holds are gone. */
 export class GapError extends Error {
@@ -34,6 +34,11 @@ export interface PollingPolicy {
  */
 export class ShardReader {
   private iterator: string | undefined;
+  /**
+   * The next page, asked for while the round before is committed: the next poll takes it instead of asking
+   * again. It moves no position: the records are read only when that poll takes them.
+   */
+  private ahead: { iterator: string; result: Promise<ReadResult | undefined> } | undefined;
   private lastRead: string | undefined;
   private idleMs: number;
   /** The shard's end was reached (closed shard, no next iterator). */
@@ -103,7 +108,28 @@ export class ShardReader {
     return records;
   }
 
-  private async readOnce() {
+  /**
+   * Asks for the next page now, for the next poll: a shard that just returned records likely has more, and
+   * the read then waits on the network while the round before waits on Kafka. A read-ahead that fails is
+   * forgotten (the poll asks again, with its retries and its handling of expired iterators and trims).
+   */
+  readAhead(): void {
+    // Not a scan: a page read ahead and then dropped would count twice against its read budget and progress.
+    if (this.source.kind === 'SNAPSHOT' || this.ended || this.ahead || this.iterator === undefined) return;
+    const iterator = this.iterator;
+    this.ahead = {
+      iterator,
+      result: this.source.read(this.shardId, iterator, this.policy.recordsPerRead).catch(() => undefined),
+    };
+  }
+
+  private async readOnce(): Promise<ReadResult> {
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    if (ahead && ahead.iterator === this.iterator) {
+      const result = await ahead.result;
+      if (result) return result;
+    }
     return withAwsRetries(this.policy.backoff, async () => {
       this.iterator ??= await this.source.iterator(this.shardId, this.startPosition());
       return this.source.read(this.shardId, this.iterator, this.policy.recordsPerRead);
@@ -128,6 +154,7 @@ export class ShardReader {
     // A LATEST iterator that has read nothing yet still stands where LATEST was first asked: asking
     // again would skip whatever arrived in between.
     const unreadLatest = sequenceNumber === undefined && this.lastRead === undefined && this.initial.type === 'LATEST';
+    this.ahead = undefined;
     this.lastRead = sequenceNumber;
     this.committed = sequenceNumber;
     if (!unreadLatest) this.iterator = undefined;
@@ -137,6 +164,7 @@ export class ShardReader {
 
   /** After a gap under the `skip` policy: continue from the oldest record the stream still has. */
   restartFromTrimHorizon(): void {
+    this.ahead = undefined;
     this.initial = { type: 'TRIM_HORIZON' };
     this.lastRead = undefined;
     this.committed = undefined;

@@ -85,3 +85,69 @@ test('after a gap, records read from the trim horizon in a round that failed are
   // Either 04..06 are read again (they are not: they are gone) or their loss is a gap; never silently skipped.
   assert.ok(again instanceof GapError, `read on without a gap: ${JSON.stringify(again)}`);
 });
+
+function trimHorizonReader(records: number) {
+  const stream = new SimulatedStream(ARN, [
+    { shardId: 's', closed: false, records: simulatedRecords('s', 0, records) },
+  ]);
+  const source = new DynamoDbStreamSource(stream.client(), {
+    table: 'orders',
+    streamArn: ARN,
+    region: 'us-east-1',
+    entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' },
+  });
+  const reader = new ShardReader(source, 's', undefined, { type: 'TRIM_HORIZON' }, policy);
+  const append = (start: number, count: number) =>
+    stream.shards[0]!.records.push(...simulatedRecords('s', start, count));
+  const ids = async () => (await reader.poll(0)).map((record) => record.sequenceNumber.slice(-2));
+  const getRecordsCalls = () => stream.calls.filter((call) => call.startsWith('GetRecords')).length;
+  return { stream, reader, append, ids, getRecordsCalls };
+}
+
+test('a page read ahead while the round commits is what the next poll returns, without asking again', async () => {
+  const { reader, append, ids, getRecordsCalls } = trimHorizonReader(3);
+  assert.deepEqual(await ids(), ['00', '01', '02']);
+  append(3, 2);
+  reader.readAhead();
+  reader.readAhead(); // one page ahead at most
+  assert.equal(getRecordsCalls(), 2, 'the read-ahead asked at once');
+  append(5, 1); // arrives after the read-ahead: the poll after the next one reads it
+  assert.deepEqual(await ids(), ['03', '04']);
+  assert.equal(getRecordsCalls(), 2, 'the poll took the page read ahead');
+  assert.deepEqual(await ids(), ['05']);
+});
+
+test('a page read ahead moves no position: a round that failed meanwhile reads from the committed position again', async () => {
+  const { reader, append, ids } = trimHorizonReader(3);
+  assert.deepEqual(await ids(), ['00', '01', '02']);
+  reader.commit();
+  append(3, 3);
+  assert.deepEqual(await ids(), ['03', '04', '05']);
+  const readPosition = reader.position;
+  append(6, 2);
+  reader.readAhead(); // 06, 07 while the round carrying 03..05 commits
+  assert.equal(reader.position, readPosition, 'the read-ahead is not read yet');
+  reader.rewind(); // that commit failed
+  assert.deepEqual(await ids(), ['03', '04', '05', '06', '07']);
+  reader.commit();
+  assert.deepEqual(await ids(), [], 'nothing is read twice after the commit');
+});
+
+test('a read-ahead that failed is asked again by the poll, with its retries', async () => {
+  const { stream, reader, append, ids, getRecordsCalls } = trimHorizonReader(2);
+  assert.deepEqual(await ids(), ['00', '01']);
+  append(2, 2);
+  stream.failures.GetRecords = ['ProvisionedThroughputExceededException'];
+  reader.readAhead();
+  assert.deepEqual(await ids(), ['02', '03']);
+  assert.equal(getRecordsCalls(), 3, 'the failed read-ahead, then the poll');
+});
+
+test('a read-ahead that met a trim leaves the gap to the poll, which reports it', async () => {
+  const { stream, reader, append, ids } = trimHorizonReader(2);
+  assert.deepEqual(await ids(), ['00', '01']);
+  append(2, 3);
+  stream.shards[0]!.trimmedBefore = 4; // 02 and 03 are trimmed before they are read
+  reader.readAhead();
+  await assert.rejects(reader.poll(0), GapError);
+});
