@@ -63,6 +63,8 @@ export class ChangeEventWriter {
   }
 
   event(event: ChangeEvent): void {
+    // `toAvro` spreads the event: only its own fields count there.
+    if (!isPlainObject(event)) throw new NotDirectlyWritable();
     this.long(indexOf(OP_INDEX, event.op));
     this.string(event.eventId);
     this.string(event.table);
@@ -84,7 +86,7 @@ export class ChangeEventWriter {
     const identity = source.userIdentity;
     if (identity === null) this.long(0);
     else {
-      if (typeof identity !== 'object') throw new NotDirectlyWritable();
+      if (!isPlainObject(identity)) throw new NotDirectlyWritable();
       this.long(1);
       this.string(identity.type);
       this.string(identity.principalId);
@@ -101,10 +103,8 @@ export class ChangeEventWriter {
   }
 
   private image(image: DynamoImage): void {
-    if (image === null || typeof image !== 'object' || Array.isArray(image)) throw new NotDirectlyWritable();
     // Own keys only: `toAvro` copies inherited ones too, so an image with a prototype of its own goes the general way.
-    const prototype = Object.getPrototypeOf(image) as unknown;
-    if (prototype !== Object.prototype && prototype !== null) throw new NotDirectlyWritable();
+    if (!isPlainObject(image)) throw new NotDirectlyWritable();
     const names = Object.keys(image);
     if (names.length > 0) {
       this.long(names.length);
@@ -171,7 +171,8 @@ export class ChangeEventWriter {
     if (!Array.isArray(items)) throw new NotDirectlyWritable();
     if (items.length > 0) {
       this.long(items.length);
-      for (const item of items) write(item);
+      // By index, as avsc reads an array: an iterator of the array's own could give other items than its length says.
+      for (let index = 0; index < items.length; index++) write(items[index]);
     }
     this.long(0);
   }
@@ -214,6 +215,9 @@ export class ChangeEventWriter {
       else if ((code & 0xfc00) === 0xd800 && (text.charCodeAt(index + 1) & 0xfc00) === 0xdc00) {
         bytes += 4;
         index++;
+      } else if ((code & 0xf800) === 0xd800) {
+        // A lone surrogate: avsc writes a short string's own way (the surrogate's three raw bytes), not as U+FFFD.
+        throw new NotDirectlyWritable();
       } else bytes += 3;
     }
     this.long(bytes);
@@ -261,6 +265,12 @@ export class ChangeEventWriter {
     this.start = 0;
     this.buffer = next;
   }
+}
+
+function isPlainObject(value: unknown): value is object {
+  if (value === null || typeof value !== 'object') return false;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  return prototype === Object.prototype || prototype === null;
 }
 
 function indexOf(indices: Readonly<Record<string, number>>, symbol: unknown): number {

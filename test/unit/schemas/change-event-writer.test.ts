@@ -37,13 +37,14 @@ function randomEvents(seed: number, count: number): ChangeEvent[] {
   const random = randomness(seed);
   const below = (n: number) => Math.floor(random() * n);
   const pick = <T>(items: readonly T[]): T => items[below(items.length)]!;
-  // ASCII, two-, three- and four-byte characters; strings past 64 characters take the runtime's encoder.
+  // ASCII, two-, three- and four-byte characters; strings past 64 characters take the runtime's encoder, and
+  // there a lone surrogate is written as avsc writes it too (U+FFFD).
   const alphabet = ['a', 'Z', '0', '#', ' ', 'é', 'ß', '東', '京', '🚀', '\u0000', '\u007f', '\u0800'];
   const text = (): string => {
     const length = pick([0, 1, 5, 20, 63, 64, 65, 200]);
     let out = '';
     while (out.length < length) out += pick(alphabet);
-    return out;
+    return length > 64 && random() < 0.2 ? `${out}\uD800` : out;
   };
   const number = (): string =>
     pick(['0', '-1.5', '12.30', '1E-130', '9.99e+125', '12345678901234567890123456789012345678', String(below(1e9))]);
@@ -152,6 +153,10 @@ test('an event only the general path judges is left to it, and the arena is as b
     ['a time avsc refuses', { ...base, source: { ...base.source, approximateCreationTimeMicros: 2 ** 53 - 1 } }],
     ['a fractional time', { ...base, source: { ...base.source, approximateCreationTimeMicros: 1.5 } }],
     ['a missing flag', { ...base, source: { ...base.source, ttlDelete: undefined as unknown as boolean } }],
+    ['a lone surrogate in a short string', withAfter({ s: { S: 'a\uD800b' } })],
+    ['a lone surrogate at the end', { ...base, eventId: 'id\uDFFF' }],
+    ['a user identity that is a list', { ...base, source: { ...base.source, userIdentity: [] as never } }],
+    ['an event with fields of its prototype', Object.create(base) as ChangeEvent],
   ];
   const writer = new ChangeEventWriter(1 << 20);
   const before = written(writer, events[1]!);
