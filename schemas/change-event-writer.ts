@@ -128,8 +128,10 @@ export class ChangeEventWriter {
     }
     const field = type === undefined ? undefined : VALUE_FIELD[type];
     if (field === undefined || !Object.hasOwn(VALUE_FIELD, type!)) throw new NotDirectlyWritable();
-    for (let index = 0; index < field; index++) this.long(0);
-    this.long(1);
+    // The null branches before the value's own (each a zero byte), then its branch (1, zig-zag encoded: 2).
+    this.reserve(VALUE_FIELDS);
+    for (let index = 0; index < field; index++) this.buffer[this.pos++] = 0;
+    this.buffer[this.pos++] = 2;
     const raw = (value as Record<string, unknown>)[type!];
     switch (field) {
       case 0:
@@ -164,7 +166,8 @@ export class ChangeEventWriter {
         this.image(raw as DynamoImage);
         break;
     }
-    for (let index = field + 1; index < VALUE_FIELDS; index++) this.long(0);
+    this.reserve(VALUE_FIELDS);
+    for (let index = field + 1; index < VALUE_FIELDS; index++) this.buffer[this.pos++] = 0;
   }
 
   private array(items: unknown, write: (item: unknown) => void): void {
