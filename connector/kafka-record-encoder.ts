@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { isCheckedKafkaJs, kafkaJsRequire as require } from '../core/kafkajs-internals.ts';
 
 /**
  * A faster encoder for KafkaJS's records (the v2 record format inside a record batch), byte for byte the
@@ -13,8 +13,6 @@ import { createRequire } from 'node:module';
  * own encoder, errors included.
  */
 
-const require = createRequire(import.meta.url);
-const KAFKAJS_VERSION = '2.2.4';
 const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0/index.js';
 /** The produce requests that take the record encoder when they are loaded (v4 to v7 build on v3). */
 const PRODUCE_REQUESTS = [3, 4, 5, 6, 7].map(
@@ -211,8 +209,7 @@ let installed = false;
  */
 export function installRecordEncoder(): boolean {
   if (installed) return true;
-  const { version } = require('kafkajs/package.json') as { version: string };
-  if (version !== KAFKAJS_VERSION) return false;
+  if (!isCheckedKafkaJs()) return false;
   const recordPath = require.resolve(RECORD_MODULE);
   const original = require(recordPath) as RecordEncoder;
   const fast: RecordEncoder = (record) => encodeRecord(record) ?? original(record);

@@ -1,4 +1,5 @@
-import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
+import type { KafkaConfig, logCreator } from 'kafkajs';
+import { Kafka, logLevel } from './kafkajs.ts';
 import { installAbortedTransactionFilter } from './kafkajs-aborted-transactions.ts';
 import { logger } from './logger.ts';
 

@@ -1,11 +1,5 @@
-import {
-  Partitioners,
-  type Kafka,
-  type Message,
-  type PartitionMetadata,
-  type RecordMetadata,
-  type TopicMessages,
-} from 'kafkajs';
+import type { Kafka, Message, PartitionMetadata, RecordMetadata, TopicMessages } from 'kafkajs';
+import { Partitioners } from './kafkajs.ts';
 import { ensureTopics } from './topics.ts';
 
 /** The default partitioner every producer uses (murmur2 of the key, as Java's): an item's partition is the same everywhere. */

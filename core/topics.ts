@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import kafkajs, { type Admin, type ITopicConfig, type Kafka } from 'kafkajs';
+import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
+import kafkajs from './kafkajs.ts';
 
 // kafkajs is CommonJS: its enums are not named exports under ESM.
 const { ConfigResourceTypes, ConfigSource } = kafkajs;

@@ -1,4 +1,5 @@
-import { AssignerProtocol, type Kafka, type PartitionAssigner } from 'kafkajs';
+import type { Kafka, PartitionAssigner } from 'kafkajs';
+import { AssignerProtocol } from '../../core/kafkajs.ts';
 
 const NAME = 'ShardlineUnits';
 

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { isCheckedKafkaJs, kafkaJsRequire as require } from '../../core/kafkajs-internals.ts';
 
 /**
  * A faster decoder for the records of a fetched record batch (the v2 record format), giving what KafkaJS's
@@ -12,8 +12,6 @@ import { createRequire } from 'node:module';
  * cache, on the KafkaJS version it was checked against only.
  */
 
-const require = createRequire(import.meta.url);
-const KAFKAJS_VERSION = '2.2.4';
 const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0/decoder.js';
 /** The modules that take the record decoder when they are loaded, down to the fetch responses that load them lazily. */
 const DEPENDENTS = [
@@ -128,8 +126,7 @@ let installed = false;
  */
 export function installRecordDecoder(): boolean {
   if (installed) return true;
-  const { version } = require('kafkajs/package.json') as { version: string };
-  if (version !== KAFKAJS_VERSION) return false;
+  if (!isCheckedKafkaJs()) return false;
   const recordPath = require.resolve(RECORD_MODULE);
   require(recordPath);
   require.cache[recordPath]!.exports = decodeRecord;
