@@ -22,6 +22,7 @@ import type { Endpoints } from '../stack/endpoints.ts';
 import { baseConnectorOptions } from '../test/harness/connector.ts';
 import { writePaced } from './batch-writers.ts';
 import { measureEmulatorCeiling, type EmulatorCeiling } from './emulator-ceiling.ts';
+import { timeGetRecords } from './get-records-timer.ts';
 import { percentile, round, withPeakRss, type BenchResult } from './measure.ts';
 
 /**
@@ -116,10 +117,13 @@ async function endToEnd(
     logger: logger.child({ bench: 'latency' }),
   });
   await group.start();
+  const streams = createDynamoDbStreams(aws);
+  const getRecords = timeGetRecords(streams);
+  const turnStarted = performance.now();
   const connector = new Connector({
     ...baseConnectorOptions(prefix),
     sources: [
-      new DynamoDbStreamSource(createDynamoDbStreams(aws), {
+      new DynamoDbStreamSource(streams, {
         table,
         streamArn: await streamArnOf(dynamodb, table),
         region: aws.region,
@@ -187,15 +191,17 @@ async function endToEnd(
     await watcher;
     return writes.seconds;
   });
+  const turnSeconds = (performance.now() - turnStarted) / 1000;
   await observer.disconnect();
   await connector.stop();
   await running;
+  streams.destroy();
   await group.stop();
   await drop();
   await dynamodb.send(new DeleteTableCommand({ TableName: table }));
   dynamodb.destroy();
   return {
-    name: `end to end: asked ${rate}/s for ${SECONDS} s, achieved ${round(written / seconds, 0)}/s (${written} new orders in ${seconds.toFixed(1)} s), ${WRITERS} writers' BatchWriteItem -> daily_sales rollup; ${delays.length} seen, polled every ${POLL_MS} ms; connector and rollups group in the bench process; readable in Kafka after p50 ${round(percentile(toKafka, 0.5), 0)}, p99 ${round(percentile(toKafka, 0.99), 0)} ms; moto alone in this run, fresh table: BatchWriteItem ${round(ceiling.writeRate, 0)} orders/s, GetRecords (Limit 1000, from TRIM_HORIZON) ${round(ceiling.streamRate, 0)} records/s over ${ceiling.orders} orders`,
+    name: `end to end: asked ${rate}/s for ${SECONDS} s, achieved ${round(written / seconds, 0)}/s (${written} new orders in ${seconds.toFixed(1)} s), ${WRITERS} writers' BatchWriteItem -> daily_sales rollup; ${delays.length} seen, polled every ${POLL_MS} ms; connector and rollups group in the bench process; readable in Kafka after p50 ${round(percentile(toKafka, 0.5), 0)}, p99 ${round(percentile(toKafka, 0.99), 0)} ms; ${getRecords(turnSeconds)}; moto alone in this run, fresh table: BatchWriteItem ${round(ceiling.writeRate, 0)} orders/s, GetRecords (Limit 1000, from TRIM_HORIZON) ${round(ceiling.streamRate, 0)} records/s over ${ceiling.orders} orders`,
     rate: round(written / seconds, 0),
     baseline_rate: null,
     ratio: null,
