@@ -35,7 +35,7 @@ if (!only || only === 'scale-out') results.push(...(await benchConnectorScaleOut
 if (!only || only === 'consumers')
   results.push(...(await benchConsumers(endpoints, run, process.argv.slice(3) as SinkKind[])));
 if (!only || only === 'sinks') results.push(...(await benchSinks(endpoints, run)));
-if (!only || only === 'latency') results.push(await benchLatency(endpoints, run));
+if (!only || only === 'latency') results.push(...(await benchLatency(endpoints, run)));
 // The rollup sink's row comes with the sinks part in a whole run.
 if (only === 'rollups') results.push(await benchRollupSink(endpoints, run));
 if (!only || only === 'rollups') results.push(await benchRollups(endpoints, run, process.argv.slice(3)));
