@@ -128,7 +128,9 @@ export class ShardReader {
     this.ahead = undefined;
     if (ahead && ahead.iterator === this.iterator) {
       const result = await ahead.result;
-      if (result) return result;
+      // An empty page is old news (records may have come while the round committed): it is asked again,
+      // not taken as a reason to wait. A closed shard's end is final.
+      if (result && (result.records.length > 0 || result.nextIterator === undefined)) return result;
     }
     return withAwsRetries(this.policy.backoff, async () => {
       this.iterator ??= await this.source.iterator(this.shardId, this.startPosition());

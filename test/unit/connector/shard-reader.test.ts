@@ -151,3 +151,13 @@ test('a read-ahead that met a trim leaves the gap to the poll, which reports it'
   reader.readAhead();
   await assert.rejects(reader.poll(0), GapError);
 });
+
+test('an empty page read ahead is asked again: records that came while the round committed are read, not waited for', async () => {
+  const { reader, append, ids, getRecordsCalls } = trimHorizonReader(2);
+  assert.deepEqual(await ids(), ['00', '01']);
+  reader.readAhead(); // nothing new yet
+  append(2, 2); // arrives while the round commits
+  assert.deepEqual(await ids(), ['02', '03']);
+  assert.equal(getRecordsCalls(), 3, 'the empty read-ahead, then the poll');
+  assert.equal(reader.nextPollAt, 0, 'no idle wait after a poll that read records');
+});
