@@ -179,7 +179,11 @@ export const connectorConfigSchema = z.strictObject({
       idleMinMs: positiveInt.default(250).describe('Wait after an empty read of a shard, doubled per empty read.'),
       idleMaxMs: positiveInt.default(2_000).describe('The longest wait between reads of an idle shard.'),
       recordsPerRead: positiveInt.max(1000).default(1000).describe('Records asked for per GetRecords call.'),
-      recordsPerRound: positiveInt.default(5000).describe('Records written per Kafka transaction at most.'),
+      recordsPerRound: positiveInt
+        .default(2000)
+        .describe(
+          'Pages are read from a shard in a round until this many records are reached; what a round read from all its shards is one Kafka transaction.',
+        ),
       discoveryIntervalMs: positiveInt.default(60_000).describe('How often new shards are looked for.'),
     })
     .prefault({}),

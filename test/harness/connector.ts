@@ -42,7 +42,7 @@ export function baseConnectorOptions(prefix: string): ConnectorOptions {
       idleMinMs: 50,
       idleMaxMs: 200,
       recordsPerRead: 1000,
-      recordsPerRound: 5000,
+      recordsPerRound: 2000,
       backoff: { baseMs: 50, maxMs: 1000, attempts: 5 },
       discoveryIntervalMs: 5_000,
     },

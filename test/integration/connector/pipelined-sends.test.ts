@@ -71,8 +71,11 @@ test(
     });
     // The round's 5,000 events go out in three slices; the second slice's send fails (first try and both retries).
     const { kafka, cut } = kafkaFailingProduce(prefix, topic, 2, 3);
+    const base = baseConnectorOptions(prefix);
     const options = {
-      ...baseConnectorOptions(prefix),
+      ...base,
+      // The whole shard in one round, in several slices.
+      polling: { ...base.polling, recordsPerRound: count },
       sources: [source],
       kafka,
       backoff: { baseMs: 100, maxMs: 500, attempts: Infinity },
