@@ -1,4 +1,4 @@
-import { isCheckedKafkaJs, kafkaJsRequire as require } from '../core/kafkajs-internals.ts';
+import { isCheckedKafkaJs, kafkaJsRequire as require, originalKafkaJsModule } from '../core/kafkajs-internals.ts';
 
 /**
  * A faster encoder for KafkaJS's records (the v2 record format inside a record batch), byte for byte the
@@ -222,13 +222,5 @@ export function installRecordEncoder(): boolean {
 
 /** KafkaJS's own record encoder, for comparing bytes. */
 export function kafkaJsRecordEncoder(): RecordEncoder {
-  const recordPath = require.resolve(RECORD_MODULE);
-  // The original is kept by the module's own cache entry being replaced, so it is read from its file again.
-  const cached = require.cache[recordPath];
-  delete require.cache[recordPath];
-  try {
-    return require(recordPath) as RecordEncoder;
-  } finally {
-    if (cached) require.cache[recordPath] = cached;
-  }
+  return originalKafkaJsModule<RecordEncoder>(RECORD_MODULE);
 }

@@ -1,4 +1,4 @@
-import { isCheckedKafkaJs, kafkaJsRequire as require } from '../../core/kafkajs-internals.ts';
+import { isCheckedKafkaJs, kafkaJsRequire as require, originalKafkaJsModule } from '../../core/kafkajs-internals.ts';
 
 /**
  * A faster decoder for the records of a fetched record batch (the v2 record format), giving what KafkaJS's
@@ -138,12 +138,5 @@ export function installRecordDecoder(): boolean {
 
 /** KafkaJS's own record decoder, for comparing records. */
 export function kafkaJsRecordDecoder(): RecordDecoder {
-  const recordPath = require.resolve(RECORD_MODULE);
-  const cached = require.cache[recordPath];
-  delete require.cache[recordPath];
-  try {
-    return require(recordPath) as RecordDecoder;
-  } finally {
-    if (cached) require.cache[recordPath] = cached;
-  }
+  return originalKafkaJsModule<RecordDecoder>(RECORD_MODULE);
 }

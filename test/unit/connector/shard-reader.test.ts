@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DynamoDbStreamSource } from '../../../connector/dynamodb/streams-source.ts';
 import { GapError, ShardReader, type PollingPolicy } from '../../../connector/shards/shard-reader.ts';
+import type { ShardPosition } from '../../../connector/shards/source.ts';
 import { SimulatedStream, simulatedRecords } from '../../harness/simulated-streams.ts';
 
 const ARN = 'arn:aws:dynamodb:us-east-1:000000000000:table/orders/stream/2026-01-01T00:00:00.000';
@@ -13,20 +14,26 @@ const policy: PollingPolicy = {
   backoff: { baseMs: 1, maxMs: 5, attempts: 6 },
 };
 
-function latestReader() {
-  const stream = new SimulatedStream(ARN, [{ shardId: 's', closed: false, records: simulatedRecords('s', 0, 3) }]);
+/** A reader of one open simulated shard holding `records` records, starting at `initial`. */
+function simulatedReader(initial: ShardPosition, records: number) {
+  const stream = new SimulatedStream(ARN, [
+    { shardId: 's', closed: false, records: simulatedRecords('s', 0, records) },
+  ]);
   const source = new DynamoDbStreamSource(stream.client(), {
     table: 'orders',
     streamArn: ARN,
     region: 'us-east-1',
     entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' },
   });
-  const reader = new ShardReader(source, 's', undefined, { type: 'LATEST' }, policy);
+  const reader = new ShardReader(source, 's', undefined, initial, policy);
   const append = (start: number, count: number) =>
     stream.shards[0]!.records.push(...simulatedRecords('s', start, count));
   const ids = async () => (await reader.poll(0)).map((record) => record.sequenceNumber.slice(-2));
-  return { reader, append, ids };
+  const getRecordsCalls = () => stream.calls.filter((call) => call.startsWith('GetRecords')).length;
+  return { stream, reader, append, ids, getRecordsCalls };
 }
+
+const latestReader = () => simulatedReader({ type: 'LATEST' }, 3);
 
 test('startPosition LATEST: records read in a round that failed are read again, not skipped by asking for LATEST anew', async () => {
   const { reader, append, ids } = latestReader();
@@ -86,23 +93,7 @@ test('after a gap, records read from the trim horizon in a round that failed are
   assert.ok(again instanceof GapError, `read on without a gap: ${JSON.stringify(again)}`);
 });
 
-function trimHorizonReader(records: number) {
-  const stream = new SimulatedStream(ARN, [
-    { shardId: 's', closed: false, records: simulatedRecords('s', 0, records) },
-  ]);
-  const source = new DynamoDbStreamSource(stream.client(), {
-    table: 'orders',
-    streamArn: ARN,
-    region: 'us-east-1',
-    entityRule: { kind: 'key-prefix', attribute: 'PK', separator: '#' },
-  });
-  const reader = new ShardReader(source, 's', undefined, { type: 'TRIM_HORIZON' }, policy);
-  const append = (start: number, count: number) =>
-    stream.shards[0]!.records.push(...simulatedRecords('s', start, count));
-  const ids = async () => (await reader.poll(0)).map((record) => record.sequenceNumber.slice(-2));
-  const getRecordsCalls = () => stream.calls.filter((call) => call.startsWith('GetRecords')).length;
-  return { stream, reader, append, ids, getRecordsCalls };
-}
+const trimHorizonReader = (records: number) => simulatedReader({ type: 'TRIM_HORIZON' }, records);
 
 test('a page read ahead while the round commits is what the next poll returns, without asking again', async () => {
   const { reader, append, ids, getRecordsCalls } = trimHorizonReader(3);

@@ -4,22 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import type { Message, PartitionMetadata } from 'kafkajs';
 import { groupMessagesPerPartition } from '../../../core/kafkajs-grouping.ts';
-import { kafkaJsRequire as require } from '../../../core/kafkajs-internals.ts';
+import { originalKafkaJsModule } from '../../../core/kafkajs-internals.ts';
 
 type Grouping = typeof groupMessagesPerPartition;
 const GROUPING_MODULE = 'kafkajs/src/producer/groupMessagesPerPartition.js';
-
-/** KafkaJS's own grouping, read from its file again (the module cache may hold the replacement). */
-function kafkaJsGrouping(): Grouping {
-  const path = require.resolve(GROUPING_MODULE);
-  const cached = require.cache[path];
-  delete require.cache[path];
-  try {
-    return require(path) as Grouping;
-  } finally {
-    if (cached) require.cache[path] = cached;
-  }
-}
 
 const metadata = (partitions: number): PartitionMetadata[] =>
   Array.from({ length: partitions }, (_, partitionId) => ({
@@ -31,7 +19,7 @@ const metadata = (partitions: number): PartitionMetadata[] =>
   }));
 
 test('messages are grouped by partition as KafkaJS groups them, in order, also with no partition metadata', () => {
-  const original = kafkaJsGrouping();
+  const original = originalKafkaJsModule<Grouping>(GROUPING_MODULE);
   assert.notEqual(original, groupMessagesPerPartition);
   for (const [partitions, count] of [
     [0, 5],
