@@ -3,20 +3,6 @@ import { Kafka, logLevel } from './kafkajs.ts';
 import { installAbortedTransactionFilter } from './kafkajs-aborted-transactions.ts';
 import { logger } from './logger.ts';
 
-// KafkaJS 2.2.4 passes an absolute timestamp to setTimeout in its request queue (tulios/kafkajs#1751);
-// Node 24 clamps it to 1 ms, which is what KafkaJS meant, and warns each time. Only that warning is dropped.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  const name =
-    typeof warning === 'string'
-      ? typeof rest[0] === 'string'
-        ? rest[0]
-        : (rest[0] as { type?: string } | undefined)?.type
-      : warning.name;
-  if (name === 'TimeoutNegativeWarning') return;
-  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
-
 // Before any fetch: a read_committed consumer must never receive an aborted record (see the module).
 installAbortedTransactionFilter();
 
