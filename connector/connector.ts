@@ -201,12 +201,12 @@ export class Connector implements Part {
     const transactionalId = unit ? unitTransactionalId(name, unit.unit) : connectorTransactionalId(name);
     // A round's first send right after the commit before it often meets CONCURRENT_TRANSACTIONS while the
     // broker writes that commit's markers: retried after 25 ms rather than KafkaJS's 300 (Java's client waits
-    // 20), with more retries, so a broker that stays down is given up on after about as long as before (~6 s).
+    // 20). Retries stay unlimited, as KafkaJS's idempotent producer has them by default.
     const producer = kafka.producer({
       transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
-      retry: { initialRetryTime: 25, retries: 8 },
+      retry: { initialRetryTime: 25, retries: Number.MAX_SAFE_INTEGER },
     });
     await producer.connect();
     try {

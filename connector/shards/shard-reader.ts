@@ -39,6 +39,8 @@ export class ShardReader {
    * again. It moves no position: the records are read only when that poll takes them.
    */
   private ahead: { iterator: string; result: Promise<ReadResult | undefined> } | undefined;
+  /** The last read was a page read ahead. */
+  private tookReadAhead = false;
   private lastRead: string | undefined;
   private idleMs: number;
   /** The shard's end was reached (closed shard, no next iterator). */
@@ -100,6 +102,11 @@ export class ShardReader {
       this.newestReadMicros = last.approximateCreationTimeMicros;
       this.idleMs = this.policy.idleMinMs;
       this.nextPollAt = now;
+    } else if (this.tookReadAhead) {
+      // Read while the round before committed: records may have come since. The next round asks again (with
+      // this page's next iterator) rather than waiting as after an empty read.
+      this.newestReadMicros = undefined;
+      this.nextPollAt = now;
     } else {
       this.newestReadMicros = undefined;
       this.nextPollAt = now + this.idleMs;
@@ -126,11 +133,11 @@ export class ShardReader {
   private async readOnce(): Promise<ReadResult> {
     const ahead = this.ahead;
     this.ahead = undefined;
+    this.tookReadAhead = false;
     if (ahead && ahead.iterator === this.iterator) {
       const result = await ahead.result;
-      // An empty page is old news (records may have come while the round committed): it is asked again,
-      // not taken as a reason to wait. A closed shard's end is final.
-      if (result && (result.records.length > 0 || result.nextIterator === undefined)) return result;
+      this.tookReadAhead = result !== undefined;
+      if (result) return result;
     }
     return withAwsRetries(this.policy.backoff, async () => {
       this.iterator ??= await this.source.iterator(this.shardId, this.startPosition());

@@ -132,8 +132,9 @@ export class TrimmingProxy {
         await this.stall.released.finally(() => this.stalledReads--);
       }
       const { ShardIterator } = JSON.parse(body.toString('utf8')) as { ShardIterator: string };
+      // Kept after use: an iterator may be used again (a read retried, a page read ahead and read again), as
+      // DynamoDB Streams allows until it expires; one forgotten would read below the horizon unchecked.
       position = this.iterators.get(ShardIterator);
-      this.iterators.delete(ShardIterator);
       const horizon = position && this.horizons.get(position.shard);
       if (position?.next !== undefined && horizon !== undefined && position.next < horizon) {
         this.trimmed.push({ streamArn: position.streamArn, shardId: position.shardId, after: position.next - 1n, horizon, met: 'GetRecords' });
