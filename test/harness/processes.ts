@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** Starts a TypeScript entry point as a child process with the test's environment plus `env`. */
@@ -19,3 +19,11 @@ export async function killHard(child: ChildProcess): Promise<void> {
 }
 
 export const randomBetween = (min: number, max: number): number => min + Math.floor(Math.random() * (max - min));
+
+/** Runs an ES module script in a fresh Node process from the repository's root (TypeScript through tsx), to its end. */
+export function runModuleScript(script: string): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: fileURLToPath(new URL('../../', import.meta.url)),
+    encoding: 'utf8',
+  });
+}

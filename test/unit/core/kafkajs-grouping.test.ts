@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import type { Message, PartitionMetadata } from 'kafkajs';
 import { groupMessagesPerPartition } from '../../../core/kafkajs-grouping.ts';
 import { originalKafkaJsModule } from '../../../core/kafkajs-internals.ts';
+import { runModuleScript } from '../../harness/processes.ts';
 
 type Grouping = typeof groupMessagesPerPartition;
 const GROUPING_MODULE = 'kafkajs/src/producer/groupMessagesPerPartition.js';
@@ -45,21 +44,12 @@ test('messages are grouped by partition as KafkaJS groups them, in order, also w
 });
 
 test('the one-pass grouping is installed whichever Shardline module loads KafkaJS first', () => {
-  const root = fileURLToPath(new URL('../../../', import.meta.url));
   // The stack's Kafka service is loaded by `npm run bench` and the stack commands before anything else of Kafka.
   for (const first of ['./stack/services/kafka.ts', './connector/scale-out/unit-assigner.ts', './core/topics.ts']) {
-    const check = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--input-type=module',
-        '-e',
-        `await import(${JSON.stringify(first)});
-         const { linearGroupingInstalled } = await import('./core/kafkajs-grouping.ts');
-         console.log(JSON.stringify({ linearGroupingInstalled }));`,
-      ],
-      { cwd: root, encoding: 'utf8' },
+    const check = runModuleScript(
+      `await import(${JSON.stringify(first)});
+       const { linearGroupingInstalled } = await import('./core/kafkajs-grouping.ts');
+       console.log(JSON.stringify({ linearGroupingInstalled }));`,
     );
     assert.equal(check.status, 0, check.stderr);
     assert.deepEqual(JSON.parse(check.stdout.trim().split('\n').at(-1)!), { linearGroupingInstalled: true }, first);
