@@ -18,9 +18,12 @@ import {
   type Slice,
 } from './batch-plan.ts';
 import { DeadLetters } from './dead-letters.ts';
+import { asMember, canHoldJoins, outsideMember } from './join-barrier.ts';
 import { installRecordDecoder } from './kafka-record-decoder.ts';
 import { groupMetrics as metrics } from './metrics.ts';
+import { OffsetCommits } from './offset-commits.ts';
 import type { Rejection, Sink, SinkRecord, TopicPartition } from './sink.ts';
+import { WritesInFlight } from './writes-in-flight.ts';
 
 export interface ConsumerGroupOptions {
   groupId: string;
@@ -32,9 +35,9 @@ export interface ConsumerGroupOptions {
   /** Records a sink gets in one `apply`. */
   batchSize: number;
   /**
-   * Partitions applied at once (default 1): while one partition's batch waits for the store, another's
-   * is decoded. Sinks keep progress per partition and must take concurrent `apply` calls of different
-   * partitions, as they do from the several members of a group.
+   * Partitions applied at once, and store writes in flight (default 1): while one partition's batch waits for
+   * the store, another's is decoded. Sinks keep progress per partition and must take concurrent `apply` calls
+   * of different partitions, as they do from the several members of a group.
    */
   partitionsConsumedConcurrently?: number;
   /** Wait between attempts while the sink's store is down; the group retries until it stops. */
@@ -46,6 +49,15 @@ export interface ConsumerGroupOptions {
   stuckAfterMs?: number;
 }
 
+/** A slice of a partition's batch on its way to the store; `committed` is the offset Kafka is told once it lands. */
+interface PendingWrite {
+  batch: Batch;
+  firstOffset: string;
+  slice: Slice<SinkRecord>;
+  count: number;
+  committed: string;
+}
+
 type Outcome<T> = { kind: 'done'; value: T } | { kind: 'record'; error: unknown } | { kind: 'gone' };
 
 /**
@@ -53,6 +65,10 @@ type Outcome<T> = { kind: 'done'; value: T } | { kind: 'record'; error: unknown 
  * sink's store: on (re)assignment a partition resumes at the offset the sink stored, whatever Kafka's
  * committed offset says, and redelivered records below it are skipped. Kafka offsets are committed too,
  * after the sink, so that lag is visible to the usual tools.
+ *
+ * A partition's batch is handed back to KafkaJS with its last write still landing, so that the next batch is
+ * fetched and decoded meanwhile; the partition's next write waits for it, a write given up makes the member
+ * fetch its records again, and joins and leaves wait for the writes in flight (join-barrier.ts).
  *
  * Failures are classified once (core/errors.ts): an unavailable store is retried with backoff (the
  * group turns not ready when one batch fails for too long); a record the store refuses is found by
@@ -77,9 +93,18 @@ export class ConsumerGroup implements Part {
    * partitions' new owners apply too; none is applied until membership is shown again.
    */
   private membershipInDoubt = false;
-  /** When the store call in progress began: a call that hangs (a store that never answers) is stuck too. */
-  private callStartedAt: number | undefined;
+  /**
+   * A join or leave waits for the writes in flight (join-barrier.ts): none starts until the join is done, since
+   * what this member owns is about to change.
+   */
+  private joining = false;
+  /** When each call in progress began: a call that hangs (a store that never answers) is stuck too. */
+  private readonly callsStartedAt = new Set<{ at: number }>();
+  /** Calls retrying while the store is unavailable: another call succeeding does not end their failure streak. */
+  private retrying = 0;
   private readonly stuckAfterMs: number;
+  private readonly writes: WritesInFlight;
+  private commits: OffsetCommits | undefined;
   private readonly rejectFailed: (error: FatalError) => void;
   /** Rejects when the group stopped on a fatal error, at start or later; never resolves. */
   readonly failed: Promise<never>;
@@ -88,6 +113,7 @@ export class ConsumerGroup implements Part {
     installRecordDecoder();
     this.log = options.logger.child({ group: options.groupId });
     this.stuckAfterMs = options.stuckAfterMs ?? 60_000;
+    this.writes = new WritesInFlight(options.partitionsConsumedConcurrently ?? 1);
     this.streak = new FailureStreak(this.stuckAfterMs, () => metrics.stuck.inc({ group: options.groupId }));
     ({ failed: this.failed, fail: this.rejectFailed } = failureSignal());
   }
@@ -99,7 +125,8 @@ export class ConsumerGroup implements Part {
   health(): PartHealth {
     const part = `group ${this.options.groupId}`;
     if (this.fatal) return { part, ready: false, detail: this.fatal.message };
-    const callMs = this.callStartedAt === undefined ? 0 : Date.now() - this.callStartedAt;
+    const oldest = Math.min(...[...this.callsStartedAt].map((call) => call.at));
+    const callMs = this.callsStartedAt.size === 0 ? 0 : Date.now() - oldest;
     if (callMs > this.stuckAfterMs)
       return {
         part,
@@ -162,9 +189,13 @@ export class ConsumerGroup implements Part {
       heartbeatInterval: Math.min(3_000, sessionTimeout / 3),
     });
     this.consumer = consumer;
+    this.commits = new OffsetCommits(consumer, (error) =>
+      this.log.debug({ err: error }, 'offsets not committed to Kafka (the store keeps the progress)'),
+    );
     // A new assignment may bring partitions another member was applying: ask the sink again.
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.membershipInDoubt = false;
+      this.joining = false;
       this.next.clear();
       void this.deadLetters?.reset();
       this.releaseRevoked(payload.memberAssignment);
@@ -180,15 +211,25 @@ export class ConsumerGroup implements Part {
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) this.stopOnFatal(payload.error);
     });
+    // A batch made only of transaction markers (or aborted records) never reaches `handle`: KafkaJS resolves it
+    // itself, and its offsets are committed once the partition's write before it has landed.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize === 0) void this.commitAfterLanding(payload.topic, payload.partition, payload.lastOffset);
+    });
     try {
       await consumer.connect();
       await consumer.subscribe({ topics, fromBeginning: true });
-      await consumer.run({
-        eachBatchAutoResolve: false,
-        autoCommit: true,
-        partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-        eachBatch: (payload) => this.handle(payload),
-      });
+      await asMember(
+        () => this.drainForJoin(),
+        () =>
+          consumer.run({
+            eachBatchAutoResolve: false,
+            // Only offsets whose records landed are committed (OffsetCommits), not those merely fetched past.
+            autoCommit: false,
+            partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+            eachBatch: (payload) => outsideMember(() => this.handle(payload)),
+          }),
+      );
     } catch (error) {
       await consumer.disconnect().catch(() => undefined);
       this.consumer = undefined;
@@ -214,8 +255,32 @@ export class ConsumerGroup implements Part {
     return BigInt(offsets.find((offset) => offset.partition === partition)?.low ?? '0');
   }
 
+  /** Before a join or leave: no write starts until the join is done, and those in flight land (or give up). */
+  private async drainForJoin(): Promise<void> {
+    this.joining = true;
+    await this.drain();
+  }
+
+  /** Waits for the writes in flight and the commit of their offsets. */
+  private async drain(): Promise<void> {
+    await this.writes.drain();
+    await this.commits?.settled();
+  }
+
+  /**
+   * Commits the partition's offsets through `lastOffset` once its write in flight has landed; not after a write
+   * was given up or the partition reassigned (no `next`): those records are to be read again.
+   */
+  private async commitAfterLanding(topic: string, partition: number, lastOffset: string): Promise<void> {
+    const key = `${topic}:${partition}`;
+    if ((await this.writes.landed(key)) && this.next.has(key))
+      this.commits?.landed(topic, partition, nextOf(lastOffset));
+  }
+
   async stop(): Promise<void> {
+    // No write starts from here on (`live`), and those in flight land before the member leaves.
     this.stopping = true;
+    await this.drain();
     await this.admin?.disconnect();
     await this.consumer?.disconnect();
     await this.deadLetters?.close();
@@ -223,7 +288,7 @@ export class ConsumerGroup implements Part {
   }
 
   private async handle(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, commitOffsetsIfNecessary } = payload;
+    const { batch, resolveOffset } = payload;
     const { groupId, batchSize, sink } = this.options;
     const heartbeat = () =>
       payload.heartbeat().catch((error: unknown) => {
@@ -232,7 +297,7 @@ export class ConsumerGroup implements Part {
       });
     const live = () =>
       mayWrite({
-        running: payload.isRunning(),
+        running: payload.isRunning() && !this.stopping && !this.joining,
         stale: payload.isStale(),
         stoppedOnFatal: this.fatal !== undefined,
         inDoubt: this.membershipInDoubt,
@@ -279,11 +344,17 @@ export class ConsumerGroup implements Part {
     }
     const plan = planBatch(batch.messages, next, batchSize);
     if (plan.skipped > 0) metrics.skipped.inc({ group: groupId }, plan.skipped);
-    if (plan.consumedWhole) resolveOffset(batch.lastOffset());
-    for (const chunk of plan.chunks) {
+    if (plan.consumedWhole) {
+      resolveOffset(batch.lastOffset());
+      void this.commitAfterLanding(batch.topic, batch.partition, batch.lastOffset());
+    }
+    for (const [index, chunk] of plan.chunks.entries()) {
       if (!(await stillMember()) || !live()) return;
       const decoded = await this.attempt(() => this.decode(chunk), live, heartbeat);
       if (decoded.kind !== 'done') return;
+      // Decoded while the partition's previous write landed. Given up (or the partition reassigned meanwhile),
+      // `next` is gone or another: these records are read again from the store's progress.
+      if (!(await this.writes.landed(key)) || this.next.get(key) !== next || !live()) return;
       if (
         (await this.attempt(() => this.deadLetter(batch, decoded.value.rejections, 'decode'), live, heartbeat)).kind !==
         'done'
@@ -291,13 +362,57 @@ export class ConsumerGroup implements Part {
         return;
       const lastOffset = chunk.at(-1)!.offset;
       const slice = { records: decoded.value.records, nextOffset: nextOf(lastOffset) };
-      if (!(await this.applyIsolating(batch, slice, live, heartbeat))) return;
-      this.next.set(key, BigInt(slice.nextOffset));
-      metrics.records.inc({ group: groupId, topic: batch.topic }, chunk.length);
-      observeEndToEnd(groupId, decoded.value.records);
+      // Through the batch's trailing transaction marker, as KafkaJS resolves it: the partition's lag reaches zero.
+      const committed = index === plan.chunks.length - 1 ? batch.lastOffset() : lastOffset;
+      const write = { batch, firstOffset: chunk[0]!.offset, slice, count: chunk.length, committed };
+      const { landing } = await this.writes.start(key, () => this.write(write, live, heartbeat, stillMember));
+      // Fetching goes on past the records in flight; `write` rewinds to them if they do not land.
+      next = BigInt(slice.nextOffset);
+      this.next.set(key, next);
       resolveOffset(lastOffset);
-      await heartbeat();
-      await commitOffsetsIfNecessary();
+      if (!canHoldJoins && !(await landing)) return;
+    }
+  }
+
+  /**
+   * Applies a slice and commits its offsets; true once it landed. The coordinator is asked first whether this
+   * member still owns the partition (the write may have waited for a slot, or for the previous one to land). A
+   * slice given up (the member stopping or joining, the partition lost or stale, a fatal error) rewinds the
+   * partition to its first record: the member asks the store for its progress again and fetches from there, at
+   * once rather than when the partition's next records come.
+   */
+  private async write(
+    { batch, firstOffset, slice, count, committed }: PendingWrite,
+    live: () => boolean,
+    heartbeat: () => Promise<void>,
+    stillMember: () => Promise<boolean>,
+  ): Promise<boolean> {
+    const { groupId } = this.options;
+    const key = `${batch.topic}:${batch.partition}`;
+    const landed =
+      (await stillMember()) &&
+      live() &&
+      (await this.applyIsolating(batch, slice, live, heartbeat).catch((error: unknown) => {
+        this.stopOnFatal(error);
+        return false;
+      }));
+    if (!landed) {
+      this.next.delete(key);
+      if (!this.stopping && !this.fatal) this.rewind(batch.topic, batch.partition, firstOffset);
+      return false;
+    }
+    metrics.records.inc({ group: groupId, topic: batch.topic }, count);
+    observeEndToEnd(groupId, slice.records);
+    this.commits?.landed(batch.topic, batch.partition, nextOf(committed));
+    return true;
+  }
+
+  private rewind(topic: string, partition: number, offset: string): void {
+    try {
+      this.consumer?.seek({ topic, partition, offset });
+    } catch (error) {
+      // The consumer is gone (stopped, or KafkaJS restarting it): its next run resumes from the store anyway.
+      this.log.debug({ err: error, topic, partition }, 'no rewind: the consumer is not running');
     }
   }
 
@@ -377,22 +492,31 @@ export class ConsumerGroup implements Part {
     live: () => boolean,
     heartbeat: () => Promise<void>,
   ): Promise<Outcome<T>> {
+    let retrying = false;
+    const settle = <R>(outcome: R): R => {
+      if (retrying) this.retrying--;
+      return outcome;
+    };
     for (let attempt = 0; ; attempt++) {
-      this.callStartedAt = Date.now();
+      const started = { at: Date.now() };
+      this.callsStartedAt.add(started);
       try {
         const value = await call();
-        this.callStartedAt = undefined;
-        this.streak.succeeded();
+        this.callsStartedAt.delete(started);
+        settle(undefined);
+        if (this.retrying === 0) this.streak.succeeded();
         return { kind: 'done', value };
       } catch (error) {
-        this.callStartedAt = undefined;
+        this.callsStartedAt.delete(started);
         const failure = afterFailedCall(error, live());
-        if (failure === 'gone') return { kind: 'gone' };
-        if (failure === 'record') return { kind: 'record', error };
+        if (failure === 'gone') return settle({ kind: 'gone' });
+        if (failure === 'record') return settle({ kind: 'record', error });
         if (failure === 'fatal') {
           this.stopOnFatal(error);
-          return { kind: 'gone' };
+          return settle({ kind: 'gone' });
         }
+        if (!retrying) this.retrying++;
+        retrying = true;
         metrics.retries.inc({ group: this.options.groupId });
         this.streak.failed(describeError(error));
         this.log.warn({ err: error, attempt }, `${this.options.sink.name} unavailable; retrying`);
@@ -400,12 +524,13 @@ export class ConsumerGroup implements Part {
         // A heartbeat refused (a rebalance, this member evicted while it waited) means the partition may be
         // another member's by now: let go rather than write beside the new owner.
         if (
+          !live() ||
           !(await heartbeat().then(
             () => true,
             () => false,
           ))
         )
-          return { kind: 'gone' };
+          return settle({ kind: 'gone' });
       }
     }
   }

@@ -38,7 +38,9 @@ const groupKeys = (sink: string) => ({
   partitionsConsumedConcurrently: positiveInt
     .max(100)
     .default(1)
-    .describe("Partitions applied at once: while one partition's batch waits for the store, another's is decoded."),
+    .describe(
+      "Partitions applied at once, and store writes in flight: while one partition's write lands, the next batches are fetched and decoded.",
+    ),
 });
 
 type GroupKeys = ReturnType<typeof groupKeys>;
