@@ -94,10 +94,12 @@ export class ConsumerGroup implements Part {
    */
   private membershipInDoubt = false;
   /**
-   * A join or leave waits for the writes in flight (join-barrier.ts): none starts until the join is done, since
-   * what this member owns is about to change.
+   * Joins and leaves under way; each waits for the writes in flight (join-barrier.ts), and none starts until
+   * they are done, since what this member owns is about to change.
    */
-  private joining = false;
+  private joinsInProgress = 0;
+  /** Counts the assignments this member was given: a batch fetched under an earlier one is not written. */
+  private generation = 0;
   /** When each call in progress began: a call that hangs (a store that never answers) is stuck too. */
   private readonly callsStartedAt = new Set<{ at: number }>();
   /** Calls retrying while the store is unavailable: another call succeeding does not end their failure streak. */
@@ -195,7 +197,7 @@ export class ConsumerGroup implements Part {
     // A new assignment may bring partitions another member was applying: ask the sink again.
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.membershipInDoubt = false;
-      this.joining = false;
+      this.generation++;
       this.next.clear();
       void this.deadLetters?.reset();
       this.releaseRevoked(payload.memberAssignment);
@@ -220,7 +222,13 @@ export class ConsumerGroup implements Part {
       await consumer.connect();
       await consumer.subscribe({ topics, fromBeginning: true });
       await asMember(
-        () => this.drainForJoin(),
+        {
+          beforeJoin: async () => {
+            this.joinsInProgress++;
+            await this.drain();
+          },
+          afterJoin: () => this.joinsInProgress--,
+        },
         () =>
           consumer.run({
             eachBatchAutoResolve: false,
@@ -253,12 +261,6 @@ export class ConsumerGroup implements Part {
     }
     const offsets = await this.admin.fetchTopicOffsets(topic);
     return BigInt(offsets.find((offset) => offset.partition === partition)?.low ?? '0');
-  }
-
-  /** Before a join or leave: no write starts until the join is done, and those in flight land (or give up). */
-  private async drainForJoin(): Promise<void> {
-    this.joining = true;
-    await this.drain();
   }
 
   /** Waits for the writes in flight and the commit of their offsets. */
@@ -295,10 +297,14 @@ export class ConsumerGroup implements Part {
         this.membershipInDoubt = true;
         throw error;
       });
+    const key = `${batch.topic}:${batch.partition}`;
+    const generation = this.generation;
     const live = () =>
       mayWrite({
-        running: payload.isRunning() && !this.stopping && !this.joining,
-        stale: payload.isStale(),
+        running: payload.isRunning() && !this.stopping && this.joinsInProgress === 0,
+        // A join (KafkaJS rejoins from inside a fetch too, while other fetchers' batches are handled) may have
+        // given the partition to another member.
+        stale: payload.isStale() || this.generation !== generation || !this.assigned.has(key),
         stoppedOnFatal: this.fatal !== undefined,
         inDoubt: this.membershipInDoubt,
       });
@@ -313,7 +319,6 @@ export class ConsumerGroup implements Part {
         () => false,
       );
     if (!(await stillMember()) || !live()) return;
-    const key = `${batch.topic}:${batch.partition}`;
     metrics.lag.set({ group: groupId, topic: batch.topic, partition: batch.partition }, Number(batch.offsetLag()));
     let next = this.next.get(key);
     if (next === undefined) {
@@ -342,6 +347,7 @@ export class ConsumerGroup implements Part {
         return;
       }
     }
+    if (!live()) return;
     const plan = planBatch(batch.messages, next, batchSize);
     if (plan.skipped > 0) metrics.skipped.inc({ group: groupId }, plan.skipped);
     if (plan.consumedWhole) {
@@ -369,6 +375,8 @@ export class ConsumerGroup implements Part {
       // Fetching goes on past the records in flight; `write` rewinds to them if they do not land.
       next = BigInt(slice.nextOffset);
       this.next.set(key, next);
+      // The partition may have been taken while the write waited for a slot: it gives up then.
+      if (!live()) return;
       resolveOffset(lastOffset);
       if (!canHoldJoins && !(await landing)) return;
     }
@@ -389,22 +397,23 @@ export class ConsumerGroup implements Part {
   ): Promise<boolean> {
     const { groupId } = this.options;
     const key = `${batch.topic}:${batch.partition}`;
-    const landed =
-      (await stillMember()) &&
-      live() &&
-      (await this.applyIsolating(batch, slice, live, heartbeat).catch((error: unknown) => {
-        this.stopOnFatal(error);
+    try {
+      const landed = (await stillMember()) && live() && (await this.applyIsolating(batch, slice, live, heartbeat));
+      if (!landed) {
+        this.next.delete(key);
+        if (!this.stopping && !this.fatal) this.rewind(batch.topic, batch.partition, firstOffset);
         return false;
-      }));
-    if (!landed) {
+      }
+      metrics.records.inc({ group: groupId, topic: batch.topic }, count);
+      observeEndToEnd(groupId, slice.records);
+      this.commits?.landed(batch.topic, batch.partition, nextOf(committed));
+      return true;
+    } catch (error) {
+      // Nothing awaits a write that was handed back with its batch: a programming error stops the group here.
       this.next.delete(key);
-      if (!this.stopping && !this.fatal) this.rewind(batch.topic, batch.partition, firstOffset);
+      this.stopOnFatal(error);
       return false;
     }
-    metrics.records.inc({ group: groupId, topic: batch.topic }, count);
-    observeEndToEnd(groupId, slice.records);
-    this.commits?.landed(batch.topic, batch.partition, nextOf(committed));
-    return true;
   }
 
   private rewind(topic: string, partition: number, offset: string): void {
@@ -498,6 +507,8 @@ export class ConsumerGroup implements Part {
       return outcome;
     };
     for (let attempt = 0; ; attempt++) {
+      // Each call of a write (its halves, a dead letter between them) goes ahead only while the member may write.
+      if (!live()) return settle({ kind: 'gone' });
       const started = { at: Date.now() };
       this.callsStartedAt.add(started);
       try {

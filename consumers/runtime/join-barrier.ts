@@ -8,7 +8,7 @@ import { isCheckedKafkaJs, kafkaJsRequire as require } from '../../core/kafkajs-
  * so that KafkaJS fetches the next batch meanwhile (consumers/runtime/group.ts). KafkaJS waits for its own
  * batch handlers before it rejoins or leaves, but not for work they left running: a write still landing when
  * the member rejoins could run beside the partition's new owner. KafkaJS offers no hook before a join, so its
- * ConsumerGroup's `joinAndSync` and `leave` are wrapped to call the member's drain first, on the KafkaJS
+ * ConsumerGroup's `joinAndSync` and `leave` are wrapped to wait for the member's writes first, on the KafkaJS
  * version checked only (elsewhere `canHoldJoins` is false and the groups keep each write inside its batch
  * handler). The member is the one whose `consumer.run()` started the KafkaJS work that joins: every join and
  * leave of a consumer happens in the asynchronous context of its run. Its batch handlers run outside that
@@ -16,9 +16,15 @@ import { isCheckedKafkaJs, kafkaJsRequire as require } from '../../core/kafkajs-
  * which must not wait for the writes that wait for it.
  */
 
-type Drain = () => Promise<void>;
+/** What a member does around each of its joins and leaves. */
+export interface JoinHold {
+  /** Before the join: stop starting writes, and wait for those in flight. */
+  beforeJoin(): Promise<void>;
+  /** After it, done or failed: a join KafkaJS retries or gives up on must not leave the member holding its writes. */
+  afterJoin(): void;
+}
 
-const memberDrain = new AsyncLocalStorage<Drain>();
+const memberHold = new AsyncLocalStorage<JoinHold>();
 let installed = false;
 
 interface KafkaJsConsumerGroup {
@@ -33,22 +39,28 @@ function install(): void {
   for (const method of ['joinAndSync', 'leave'] as const) {
     const original = prototype[method];
     prototype[method] = async function (this: KafkaJsConsumerGroup, ...args: unknown[]) {
-      await memberDrain.getStore()?.();
-      return original.apply(this, args);
+      const hold = memberHold.getStore();
+      if (!hold) return original.apply(this, args);
+      try {
+        await hold.beforeJoin();
+        return await original.apply(this, args);
+      } finally {
+        hold.afterJoin();
+      }
     };
   }
 }
 
 export const canHoldJoins: boolean = isCheckedKafkaJs();
 
-/** Runs `work` (a consumer's `run`) so that the joins and leaves it brings about call `drain` first. */
-export function asMember<T>(drain: Drain, work: () => T): T {
+/** Runs `work` (a consumer's `run`) so that the joins and leaves it brings about are held by `hold`. */
+export function asMember<T>(hold: JoinHold, work: () => T): T {
   if (!canHoldJoins) return work();
   install();
-  return memberDrain.run(drain, work);
+  return memberHold.run(hold, work);
 }
 
 /** Runs `work` (a batch handler) as no member: what it starts joins without waiting for any drain. */
 export function outsideMember<T>(work: () => T): T {
-  return memberDrain.exit(work);
+  return memberHold.exit(work);
 }
