@@ -502,47 +502,49 @@ export class ConsumerGroup implements Part {
     heartbeat: () => Promise<void>,
   ): Promise<Outcome<T>> {
     let retrying = false;
-    const settle = <R>(outcome: R): R => {
-      if (retrying) this.retrying--;
-      return outcome;
-    };
-    for (let attempt = 0; ; attempt++) {
-      // Each call of a write (its halves, a dead letter between them) goes ahead only while the member may write.
-      if (!live()) return settle({ kind: 'gone' });
-      const started = { at: Date.now() };
-      this.callsStartedAt.add(started);
-      try {
-        const value = await call();
-        this.callsStartedAt.delete(started);
-        settle(undefined);
-        if (this.retrying === 0) this.streak.succeeded();
-        return { kind: 'done', value };
-      } catch (error) {
-        this.callsStartedAt.delete(started);
-        const failure = afterFailedCall(error, live());
-        if (failure === 'gone') return settle({ kind: 'gone' });
-        if (failure === 'record') return settle({ kind: 'record', error });
-        if (failure === 'fatal') {
-          this.stopOnFatal(error);
-          return settle({ kind: 'gone' });
+    try {
+      for (let attempt = 0; ; attempt++) {
+        // Each call of a write (its halves, a dead letter between them) goes ahead only while the member may write.
+        if (!live()) return { kind: 'gone' };
+        const started = { at: Date.now() };
+        this.callsStartedAt.add(started);
+        try {
+          const value = await call();
+          this.callsStartedAt.delete(started);
+          // Another call still retrying keeps the failure streak going.
+          if (this.retrying === (retrying ? 1 : 0)) this.streak.succeeded();
+          return { kind: 'done', value };
+        } catch (error) {
+          this.callsStartedAt.delete(started);
+          const failure = afterFailedCall(error, live());
+          if (failure === 'gone') return { kind: 'gone' };
+          if (failure === 'record') return { kind: 'record', error };
+          if (failure === 'fatal') {
+            this.stopOnFatal(error);
+            return { kind: 'gone' };
+          }
+          if (!retrying) {
+            retrying = true;
+            this.retrying++;
+          }
+          metrics.retries.inc({ group: this.options.groupId });
+          this.streak.failed(describeError(error));
+          this.log.warn({ err: error, attempt }, `${this.options.sink.name} unavailable; retrying`);
+          await sleep(backoffDelay(this.options.backoff, attempt));
+          // A heartbeat refused (a rebalance, this member evicted while it waited) means the partition may be
+          // another member's by now: let go rather than write beside the new owner.
+          if (
+            !live() ||
+            !(await heartbeat().then(
+              () => true,
+              () => false,
+            ))
+          )
+            return { kind: 'gone' };
         }
-        if (!retrying) this.retrying++;
-        retrying = true;
-        metrics.retries.inc({ group: this.options.groupId });
-        this.streak.failed(describeError(error));
-        this.log.warn({ err: error, attempt }, `${this.options.sink.name} unavailable; retrying`);
-        await sleep(backoffDelay(this.options.backoff, attempt));
-        // A heartbeat refused (a rebalance, this member evicted while it waited) means the partition may be
-        // another member's by now: let go rather than write beside the new owner.
-        if (
-          !live() ||
-          !(await heartbeat().then(
-            () => true,
-            () => false,
-          ))
-        )
-          return settle({ kind: 'gone' });
       }
+    } finally {
+      if (retrying) this.retrying--;
     }
   }
 
