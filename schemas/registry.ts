@@ -16,24 +16,36 @@ export type Compatibility = keyof typeof COMPATIBILITY;
 /** The subject of a topic's value schema (Confluent's TopicNameStrategy). */
 export const valueSubject = (topic: string): string => `${topic}-value`;
 
-/** One call of the Confluent-compatible REST API, for what the client library does not offer. */
+/** A registry's answer, its body read whole. */
+export interface RegistryAnswer {
+  status: number;
+  ok: boolean;
+  body: string;
+}
+
+/**
+ * One call of the Confluent-compatible REST API, for what the client library does not offer. The body is
+ * always read: undici releases a connection only once its body is read or cancelled, and a test whose
+ * earlier answers were left unread saw a later request on that origin go unanswered for 30 s.
+ */
 export async function registryRequest(
   connection: RegistryConnection,
   path: string,
   method: 'GET' | 'POST' | 'PUT',
   body?: unknown,
-): Promise<Response> {
+): Promise<RegistryAnswer> {
   const auth = connection.username
     ? {
         authorization: `Basic ${Buffer.from(`${connection.username}:${connection.password ?? ''}`).toString('base64')}`,
       }
     : {};
-  return fetch(`${connection.url.replace(/\/$/, '')}${path}`, {
+  const response = await fetch(`${connection.url.replace(/\/$/, '')}${path}`, {
     method,
     headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', ...auth },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(30_000),
   });
+  return { status: response.status, ok: response.ok, body: await response.text() };
 }
 
 /**
@@ -173,7 +185,7 @@ export class ChangeEventCodec {
     const path = `/config/${encodeURIComponent(subject)}`;
     const response = await registryRequest(this.connection, path, 'PUT', { compatibility: this.compatibility });
     if (response.ok) return;
-    const refusal = `setting compatibility ${this.compatibility} answered ${response.status}: ${await response.text()}`;
+    const refusal = `setting compatibility ${this.compatibility} answered ${response.status}: ${response.body}`;
     if (response.status === 409) {
       if ((await this.levelOf(path)) === this.compatibility) return;
       // Set by another instance to another level meanwhile: the rule now exists, and a PUT updates it.
@@ -198,8 +210,8 @@ export class ChangeEventCodec {
    */
   private async levelOf(path: string): Promise<string | undefined> {
     const current = await registryRequest(this.connection, path, 'GET');
-    if (current.ok) return ((await current.json()) as { compatibilityLevel?: string }).compatibilityLevel;
-    const failure = Object.assign(new Error(`reading ${path} answered ${current.status}: ${await current.text()}`), {
+    if (current.ok) return (JSON.parse(current.body) as { compatibilityLevel?: string }).compatibilityLevel;
+    const failure = Object.assign(new Error(`reading ${path} answered ${current.status}: ${current.body}`), {
       status: current.status,
     });
     if (isUnavailable(failure)) throw failure;

@@ -25,7 +25,7 @@ export async function checkSchemas(
         { schema: changeEventSchema, schemaType: 'AVRO' },
       );
       if (response.status === 404) return { subject, compatible: true, detail: 'not registered yet' };
-      const body = (await response.json()) as { is_compatible?: boolean; message?: string };
+      const body = JSON.parse(response.body) as { is_compatible?: boolean; message?: string };
       return {
         subject,
         compatible: body.is_compatible === true,

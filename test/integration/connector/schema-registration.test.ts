@@ -24,7 +24,7 @@ test('a subject whose schema was registered but whose compatibility was never se
   const response = await registryRequest(registry(), `/subjects/${encodeURIComponent(subject)}/versions`, 'POST', {
     schema: changeEventSchema,
   });
-  const body = await response.text();
+  const { body } = response;
   assert.equal(response.status, 200, body);
   const { id } = JSON.parse(body) as { id: number };
 
@@ -70,7 +70,7 @@ test('a registry that refuses the schema stops the connector with the reason; no
   dynamodb.destroy();
 });
 
-/** Whether the registry answers a plain request within a few seconds (it may stall under the whole suite's load). */
+/** Whether the registry answers a plain request within a few seconds. */
 async function registryAnswers(url: string): Promise<boolean> {
   try {
     await (await fetch(url, { signal: AbortSignal.timeout(5_000) })).arrayBuffer();
@@ -82,8 +82,8 @@ async function registryAnswers(url: string): Promise<boolean> {
 
 test('a wrong registry URL is refused at start with the key to fix; a registry that is down is left to the retries', async () => {
   const wrongUrl = `${testEndpoints().registryUrl}/wrong`;
-  // checkAccess leaves a registry that does not answer in time to the retries, as it should; a stall of the
-  // real registry is therefore told apart from a wrong URL let through by asking the registry directly.
+  // checkAccess leaves a registry that does not answer in time to the retries, as it should: a request that
+  // went unanswered is told apart from a wrong URL let through by asking the registry directly.
   for (let attempt = 1; ; attempt++) {
     const refusal = await new ChangeEventCodec({ url: wrongUrl }).checkAccess().then(
       () => undefined,
