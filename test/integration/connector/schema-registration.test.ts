@@ -70,21 +70,13 @@ test('a registry that refuses the schema stops the connector with the reason; no
   dynamodb.destroy();
 });
 
-/** Whether the registry answers a plain request within a few seconds. */
-async function registryAnswers(url: string): Promise<boolean> {
-  try {
-    await (await fetch(url, { signal: AbortSignal.timeout(5_000) })).arrayBuffer();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 test('a wrong registry URL is refused at start with the key to fix; a registry that is down is left to the retries', async () => {
   const wrongUrl = `${testEndpoints().registryUrl}/wrong`;
-  // checkAccess leaves a registry that does not answer in time to the retries, as it should: a request that
-  // went unanswered is told apart from a wrong URL let through by asking the registry directly.
+  // checkAccess leaves a request that goes unanswered for its 30 s to the retries, as it should (in the full
+  // suite under CI one such request went unanswered, though the registry logged its 404): only an attempt that
+  // took that long is tried again; a 404 let through comes back at once and fails.
   for (let attempt = 1; ; attempt++) {
+    const started = performance.now();
     const refusal = await new ChangeEventCodec({ url: wrongUrl }).checkAccess().then(
       () => undefined,
       (error: unknown) => error,
@@ -93,7 +85,7 @@ test('a wrong registry URL is refused at start with the key to fix; a registry t
       assert.match(String(refusal), /answered 404 to GET \/config: check registry\.url/);
       break;
     }
-    assert.ok(attempt < 3 && !(await registryAnswers(`${wrongUrl}/config`)), 'a registry that answers 404 is refused');
+    assert.ok(attempt < 3 && performance.now() - started > 25_000, 'a registry that answers 404 is refused');
   }
   await new ChangeEventCodec({ url: 'http://127.0.0.1:9' }).checkAccess();
   await new ChangeEventCodec(registry()).checkAccess();
