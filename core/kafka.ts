@@ -1,6 +1,7 @@
 import type { KafkaConfig, logCreator } from 'kafkajs';
 import { Kafka, logLevel } from './kafkajs.ts';
 import { installAbortedTransactionFilter } from './kafkajs-aborted-transactions.ts';
+import { kafkaJsRequire } from './kafkajs-internals.ts';
 import { logger } from './logger.ts';
 
 // Before any fetch: a read_committed consumer must never receive an aborted record (see the module).
@@ -17,16 +18,28 @@ export interface KafkaConnection {
   sasl?: KafkaConfig['sasl'];
 }
 
-// KafkaJS logs every retried protocol error at ERROR; its connection-level noise goes to debug and
-// the rest through the process logger, so retries do not look like failures.
+/** What the broker answers while it completes a transaction's previous commit: retried at once, expected. */
+const concurrentTransactions = (
+  kafkaJsRequire('kafkajs/src/protocol/error') as { errorCodes: { type: string; message: string }[] }
+).errorCodes.find(({ type }) => type === 'CONCURRENT_TRANSACTIONS')?.message;
+
+/**
+ * The level a KafkaJS log entry is given. KafkaJS logs every failed attempt of a send at ERROR, retried or not;
+ * what outlasts its retries reaches Shardline's code, which classifies and logs it. So an attempt's failure (it
+ * carries `retryCount`) is a warning, CONCURRENT_TRANSACTIONS (the broker still completing the last commit)
+ * debug, and connection-level noise debug.
+ */
+export function kafkaLogLevel(namespace: string, level: logLevel, log: { message: string; retryCount?: unknown }) {
+  if (namespace === 'Connection' || level > logLevel.WARN) return 'debug';
+  if (log.retryCount === undefined) return level === logLevel.WARN ? 'warn' : 'error';
+  return concurrentTransactions && log.message.endsWith(concurrentTransactions) ? 'debug' : 'warn';
+}
+
 const kafkaLog: logCreator =
   () =>
   ({ namespace, level, log }) => {
     const { message, ...fields } = log;
-    const child = logger.child({ component: 'kafkajs', namespace });
-    if (namespace === 'Connection' || level > logLevel.WARN) child.debug(fields, message);
-    else if (level === logLevel.WARN) child.warn(fields, message);
-    else child.error(fields, message);
+    logger.child({ component: 'kafkajs', namespace })[kafkaLogLevel(namespace, level, log)](fields, message);
   };
 
 /** The one place a KafkaJS client is made, so security settings and logging are the same everywhere. */
