@@ -15,7 +15,7 @@ import { reindexEntity } from './commands/search.ts';
 import { reconcile } from './commands/reconcile.ts';
 import { rollupsCommand } from './commands/rollups.ts';
 import { listDeadLetters, replayDeadLetters } from './commands/dlq.ts';
-import { CliError, EXIT, configFrom, untilSignal } from './context.ts';
+import { CliError, EXIT, configFrom, stoppedBecause, untilSignal } from './context.ts';
 import { runDemo } from './demo/demo.ts';
 import type { SinkDefinition } from '../consumers/runtime/sink-definition.ts';
 import { selectedSinks, usesClickHouse } from './pipeline.ts';
@@ -57,7 +57,7 @@ async function serve(
   );
   const outcome = await Promise.race([untilSignal(), pipeline.failed.catch((error: unknown) => error as Error)]);
   await pipeline.stop();
-  if (outcome instanceof Error) throw new CliError(outcome.message, EXIT.failure);
+  if (outcome instanceof Error) throw new CliError(stoppedBecause(outcome, loaded.connector.name), EXIT.failure);
   return EXIT.ok;
 }
 

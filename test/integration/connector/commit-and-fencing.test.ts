@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { Connector, type ConnectorOptions } from '../../../connector/connector.ts';
+import { stoppedBecause } from '../../../cli/context.ts';
 import { DynamoDbStreamSource } from '../../../connector/dynamodb/streams-source.ts';
 import { ChangeEventCodec } from '../../../schemas/registry.ts';
 import { baseConnectorOptions } from '../../harness/connector.ts';
@@ -111,7 +112,12 @@ test(
     })();
     const successor = new Connector({ ...options, kafka: slowConsumersKafka(options.kafka, 2_000) });
     const successorRun = successor.start();
-    await assert.rejects(zombie.failed, 'the zombie is fenced and stops');
+    await assert.rejects(
+      zombie.failed,
+      (error: Error) =>
+        /another instance with connector\.name "[^"]+" took over/.test(stoppedBecause(error, options.name)),
+      'the zombie is fenced and stops, and the command says another instance took over',
+    );
     await sleep(1_500);
     writing = false;
     await writer;
