@@ -118,6 +118,8 @@ export class Connector implements Part {
   private waitingForOtherUnits = false;
   /** Re-snapshot runs started in this loop iteration, by table: one covers every gap of the table met in it. */
   private readonly runsThisIteration = new Map<string, string>();
+  /** The shards whose lag gauges this connector set, by shard key, with their labels. */
+  private readonly reportedLag = new Map<string, { stream: string; shard: string }>();
   /** When the newest re-snapshot run was started: run ids stay distinct when two start in one millisecond. */
   private lastRunAt = 0;
   private readonly streak: FailureStreak;
@@ -261,9 +263,20 @@ export class Connector implements Part {
   }
 
   private async loop(): Promise<void> {
+    try {
+      await this.rounds();
+    } finally {
+      // Stopped (or a unit taken away): another instance, or none, reads these shards now.
+      this.dropLagOfUnreadShards(true);
+    }
+  }
+
+  private async rounds(): Promise<void> {
     let failures = 0;
     let recoveryPending = false;
     while (this.running) {
+      // Shards the last round retired or found gone, whether it committed or failed.
+      this.dropLagOfUnreadShards();
       const now = Date.now();
       this.roundStartedAt = now;
       this.runsThisIteration.clear();
@@ -448,8 +461,22 @@ export class Connector implements Part {
     return records;
   }
 
+  /**
+   * Stops reporting the lag of shards this connector no longer reads (read to their end, gone, or all of them
+   * once it stops): a gauge left behind keeps its last value for ever, and `status` showed such shards as read.
+   */
+  private dropLagOfUnreadShards(all = false): void {
+    for (const [key, labels] of this.reportedLag) {
+      if (!all && this.shards.readers.has(key)) continue;
+      metrics.iteratorAge.remove(labels);
+      metrics.trimHeadroom.remove(labels);
+      this.reportedLag.delete(key);
+    }
+  }
+
   private observeLag(source: ShardSource, reader: ShardReader): void {
     const labels = { stream: source.streamId, shard: reader.shardId };
+    this.reportedLag.set(this.shards.key(source, reader.shardId), labels);
     const ageSeconds =
       reader.millisBehindLatest !== undefined
         ? reader.millisBehindLatest / 1000

@@ -24,15 +24,24 @@ const concurrentTransactions = (
 ).errorCodes.find(({ type }) => type === 'CONCURRENT_TRANSACTIONS')?.message;
 
 /**
- * The level a KafkaJS log entry is given. KafkaJS logs every failed attempt of a send at ERROR, retried or not;
- * what outlasts its retries reaches Shardline's code, which classifies and logs it. So an attempt's failure (it
- * carries `retryCount`) is a warning, CONCURRENT_TRANSACTIONS (the broker still completing the last commit)
- * debug, and connection-level noise debug.
+ * The level a KafkaJS log entry is given. KafkaJS logs each failed attempt of a send at ERROR before it retries
+ * it ("Failed to send messages: …"); what outlasts the retries reaches Shardline's code, which classifies and
+ * logs it. So such an attempt is a warning, CONCURRENT_TRANSACTIONS (the broker still completing the last commit)
+ * debug; every other error stays an error (a consumer's crash carries a retry count too), and connection-level
+ * noise is debug.
  */
-export function kafkaLogLevel(namespace: string, level: logLevel, log: { message: string; retryCount?: unknown }) {
+export function kafkaLogLevel(
+  namespace: string,
+  level: logLevel,
+  log: { message: unknown; retryCount?: unknown },
+): 'debug' | 'warn' | 'error' {
   if (namespace === 'Connection' || level > logLevel.WARN) return 'debug';
-  if (log.retryCount === undefined) return level === logLevel.WARN ? 'warn' : 'error';
-  return concurrentTransactions && log.message.endsWith(concurrentTransactions) ? 'debug' : 'warn';
+  if (level === logLevel.WARN) return 'warn';
+  // KafkaJS logs some errors as the Error object itself, not a string.
+  const { message } = log;
+  if (log.retryCount === undefined || typeof message !== 'string' || !message.startsWith('Failed to send messages: '))
+    return 'error';
+  return concurrentTransactions && message.endsWith(concurrentTransactions) ? 'debug' : 'warn';
 }
 
 const kafkaLog: logCreator =

@@ -7,6 +7,7 @@ import { loadCheckpoints } from '../../../connector/checkpoints.ts';
 import { parseCheckpointKey } from '../../../connector/checkpoint-keys.ts';
 import { Connector, type ConnectorOptions } from '../../../connector/connector.ts';
 import { DynamoDbStreamSource } from '../../../connector/dynamodb/streams-source.ts';
+import { connectorMetrics } from '../../../connector/metrics.ts';
 import { SnapshotSource } from '../../../connector/snapshot/snapshot-source.ts';
 import { createDynamoDb } from '../../../core/aws.ts';
 import { ChangeEventCodec } from '../../../schemas/registry.ts';
@@ -54,6 +55,12 @@ async function setUp(name: string, shards: SimulatedStream['shards']) {
       }),
   });
   return { dynamodb, table, prefix, stream, options, topic: `${prefix}.${table}.order` };
+}
+
+/** The shards of a stream whose iterator age the process reports. */
+async function lagReported(streamArn: string): Promise<string[]> {
+  const { values } = await connectorMetrics.iteratorAge.get();
+  return values.filter(({ labels }) => labels.stream === streamArn).map(({ labels }) => String(labels.shard));
 }
 
 /** Runs a connector until `until` says so about the change topic (read from the beginning), then stops it. */
@@ -149,8 +156,10 @@ test(
         stream.shards.splice(0, 1, { shardId: 'next', closed: false, records: [] });
         // Rounds go on every 50-200 ms: time for many.
         await sleep(3_000);
+        assert.deepEqual(await lagReported(stream.streamArn), ['next'], 'only the shard still read reports its lag');
       },
     );
+    assert.deepEqual(await lagReported(stream.streamArn), [], 'a stopped connector reports no lag');
     const runs = await resnapshotRuns(options(), topic, prefix);
     close(dynamodb);
     assert.equal(runs.size, 1, `one re-snapshot run: ${JSON.stringify([...runs.keys()])}`);

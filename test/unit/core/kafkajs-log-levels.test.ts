@@ -16,6 +16,23 @@ test('KafkaJS entries: a send attempt that is retried warns, CONCURRENT_TRANSACT
     'warn',
   );
   assert.equal(kafkaLogLevel('Producer', logLevel.ERROR, { message: concurrent }), 'error');
+  // A send's non-retriable failure, bailed on its first attempt, and a consumer's crash carry retry counts too.
+  assert.equal(
+    kafkaLogLevel('Producer', logLevel.ERROR, {
+      message: 'The broker received an out of order sequence',
+      retryCount: 0,
+    }),
+    'error',
+  );
+  assert.equal(
+    kafkaLogLevel('Consumer', logLevel.ERROR, { message: 'Crash: KafkaJSNumberOfRetriesExceeded', retryCount: 5 }),
+    'error',
+  );
+  // BrokerPool logs the Error object itself as the message.
+  assert.equal(
+    kafkaLogLevel('BrokerPool', logLevel.ERROR, { message: new Error('SASL failed'), retryCount: 0 }),
+    'error',
+  );
   assert.equal(
     kafkaLogLevel('Consumer', logLevel.ERROR, { message: 'Crash: KafkaJSNumberOfRetriesExceeded' }),
     'error',

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { createOrdersTable, OrdersWorkload } from '../../../cli/demo/workload.ts';
+import { createDynamoDb } from '../../../core/aws.ts';
+import { shardlineBin, writePipelineConfig } from '../../harness/cli.ts';
+import { testAws } from '../../harness/connector.ts';
+import { uniqueName } from '../../harness/endpoints.ts';
+
+/** `shardline connector` as a process, its stderr kept. */
+function connectorProcess(configPath: string) {
+  const child = spawn(process.execPath, [shardlineBin, '-c', configPath, 'connector'], {
+    env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { child, exited, stderr: () => stderr };
+}
+
+async function untilReady(port: number): Promise<void> {
+  const until = Date.now() + 90_000;
+  while (Date.now() < until) {
+    if ((await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined))?.ok) return;
+    await sleep(300);
+  }
+  throw new Error(`the connector on ${port} never became ready`);
+}
+
+test(
+  'a second `shardline connector` with the same connector.name fences the first, which exits saying another instance took over',
+  { timeout: 240_000 },
+  async () => {
+    const dynamodb = createDynamoDb(testAws());
+    const table = uniqueName('fencedorders');
+    await createOrdersTable(dynamodb, table);
+    const prefix = uniqueName('fenced');
+    const first = connectorProcess(writePipelineConfig(table, prefix, 19481));
+    let second: ReturnType<typeof connectorProcess> | undefined;
+    try {
+      await untilReady(19481);
+      second = connectorProcess(writePipelineConfig(table, prefix, 19482));
+      await untilReady(19482);
+      // The first finds itself fenced at its next transaction: changes give it one.
+      const workload = new OrdersWorkload(dynamodb, table, 7);
+      const until = Date.now() + 120_000;
+      while (first.child.exitCode === null && Date.now() < until) {
+        await workload.step();
+        await sleep(200);
+      }
+      const code = await Promise.race([first.exited, sleep(1_000).then(() => 'still running')]);
+      assert.equal(code, 1, first.stderr());
+      assert.match(first.stderr(), new RegExp(`another instance with connector\\.name "${prefix}" took over`));
+    } finally {
+      dynamodb.destroy();
+      first.child.kill('SIGKILL');
+      second?.child.kill('SIGINT');
+      await second?.exited;
+    }
+  },
+);
