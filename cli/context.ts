@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { ConfigError } from '../core/config/load.ts';
-import { describeError, isFenced } from '../core/errors.ts';
 import { loadConfig } from './config/load.ts';
 import type { ShardlineConfig } from './config/schema.ts';
 
@@ -14,19 +13,6 @@ export class CliError extends Error {
   ) {
     super(message);
   }
-}
-
-/**
- * Why a running command stopped, as its last line says it. Fenced: another instance started with the same
- * connector name (its transactional id) and took over; KafkaJS's own words for it name only an old epoch.
- */
-export function stoppedBecause(error: Error, connectorName: string): string {
-  if (!isFenced(error)) return error.message;
-  return (
-    `another instance with connector.name "${connectorName}" took over (it fenced this one's transactional id), so ` +
-    'this one stopped: the two never write at once. Give each deployment its own connector.name, or set ' +
-    `connector.scaleOut to share the tables among instances (${describeError(error)})`
-  );
 }
 
 /** The config file given, else ./shardline.yaml when present, else the environment alone. */

@@ -15,7 +15,7 @@ import { reindexEntity } from './commands/search.ts';
 import { reconcile } from './commands/reconcile.ts';
 import { rollupsCommand } from './commands/rollups.ts';
 import { listDeadLetters, replayDeadLetters } from './commands/dlq.ts';
-import { CliError, EXIT, configFrom, stoppedBecause, untilSignal } from './context.ts';
+import { CliError, EXIT, configFrom, untilSignal } from './context.ts';
 import { runDemo } from './demo/demo.ts';
 import type { SinkDefinition } from '../consumers/runtime/sink-definition.ts';
 import { selectedSinks, usesClickHouse } from './pipeline.ts';
@@ -55,15 +55,9 @@ async function serve(
     },
     'shardline running',
   );
-  // Set when the connector's own failure ended the run (its rejection is seen before the race's): only then is
-  // a fencing another connector instance's doing (a group's dead-letter producer has its own transactional id).
-  let connectorFailed = false;
-  pipeline.connector?.failed.catch(() => (connectorFailed = true));
   const outcome = await Promise.race([untilSignal(), pipeline.failed.catch((error: unknown) => error as Error)]);
-  const message =
-    outcome instanceof Error && connectorFailed ? stoppedBecause(outcome, loaded.connector.name) : undefined;
   await pipeline.stop();
-  if (outcome instanceof Error) throw new CliError(message ?? outcome.message, EXIT.failure);
+  if (outcome instanceof Error) throw new CliError(outcome.message, EXIT.failure);
   return EXIT.ok;
 }
 

@@ -23,7 +23,14 @@ import { isResourceNotFound, withAwsRetries } from './shards/errors.ts';
 import { GapError, type PollingPolicy, type ShardReader } from './shards/shard-reader.ts';
 import { ShardState } from './shards/shard-state.ts';
 import type { ShardSource } from './shards/source.ts';
-import { afterFailedRound, closingMessages, commitFailure, openingCheckpoints, sendFailure } from './round-outcome.ts';
+import {
+  afterFailedRound,
+  closingMessages,
+  commitFailure,
+  connectorFailure,
+  openingCheckpoints,
+  sendFailure,
+} from './round-outcome.ts';
 import { connectorTransactionalId, unitTransactionalId, type UnitScope } from './scale-out/units.ts';
 
 export type GapPolicy = 'fail' | 'resnapshot' | 'skip';
@@ -181,7 +188,7 @@ export class Connector implements Part {
     this.running = true;
     this.stopped = this.loop()
       .catch((error: unknown) => {
-        this.fatal = error as Error;
+        this.fatal = connectorFailure(error as Error, this.options.name);
         this.fail(this.fatal);
       })
       .finally(() => this.markLoaded(false));

@@ -1,6 +1,6 @@
 import type { Message, TopicMessages } from 'kafkajs';
 import { SchemaRegistrationError } from '../schemas/registry.ts';
-import { classifyError, describeError, isFenced } from '../core/errors.ts';
+import { classifyError, describeError, FatalError, isFenced } from '../core/errors.ts';
 import { GapError } from './shards/shard-reader.ts';
 
 /**
@@ -51,6 +51,21 @@ export function sendFailure(error: unknown): unknown {
 /** The commit did not answer: unless fenced, whether Kafka holds the round is unknown. */
 export function commitFailure(error: unknown): unknown {
   return isFenced(error) ? error : new CommitUncertain(error);
+}
+
+/**
+ * What the connector's `failed` rejects with. Fenced: another instance started with the same name (its
+ * transactional id) took over, said so with what to change; KafkaJS's own words, which name only an old epoch,
+ * follow, and the fenced error stays the cause (`isFenced` still finds it).
+ */
+export function connectorFailure(error: Error, name: string): Error {
+  if (!isFenced(error)) return error;
+  return new FatalError(
+    `another instance with connector.name "${name}" took over (it fenced this one's transactional id), so ` +
+      'this one stopped: the two never write at once. Give each deployment its own connector.name, or set ' +
+      `connector.scaleOut to share the tables among instances (${describeError(error)})`,
+    { cause: error },
+  );
 }
 
 /**

@@ -69,11 +69,16 @@ export function shardline(
   });
 }
 
-/** A long-running shardline command (run, connector, consumer) as a process of its own. */
+/** A long-running shardline command (run, connector, consumer) as a process of its own; its stderr shown and kept. */
 export function startCommand(configPath: string, command: string, env: Record<string, string> = {}) {
   const child = spawn(process.execPath, [shardlineBin, '-c', configPath, command], {
     env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'inherit', 'pipe'],
   });
-  return { child, exited: new Promise<number | null>((resolve) => child.once('exit', resolve)) };
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    process.stderr.write(chunk);
+  });
+  return { child, exited: new Promise<number | null>((resolve) => child.once('exit', resolve)), stderr: () => stderr };
 }

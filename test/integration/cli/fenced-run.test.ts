@@ -1,24 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { createOrdersTable, OrdersWorkload } from '../../../cli/demo/workload.ts';
 import { createDynamoDb } from '../../../core/aws.ts';
-import { shardlineBin, writePipelineConfig } from '../../harness/cli.ts';
+import { startCommand, writePipelineConfig } from '../../harness/cli.ts';
 import { testAws } from '../../harness/connector.ts';
 import { uniqueName } from '../../harness/endpoints.ts';
-
-/** `shardline connector` as a process, its stderr kept. */
-function connectorProcess(configPath: string) {
-  const child = spawn(process.execPath, [shardlineBin, '-c', configPath, 'connector'], {
-    env: { ...process.env, SHARDLINE_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, exited, stderr: () => stderr };
-}
 
 async function untilReady(port: number): Promise<void> {
   const until = Date.now() + 90_000;
@@ -37,11 +24,11 @@ test(
     const table = uniqueName('fencedorders');
     await createOrdersTable(dynamodb, table);
     const prefix = uniqueName('fenced');
-    const first = connectorProcess(writePipelineConfig(table, prefix, 19481));
-    let second: ReturnType<typeof connectorProcess> | undefined;
+    const first = startCommand(writePipelineConfig(table, prefix, 19481), 'connector');
+    let second: ReturnType<typeof startCommand> | undefined;
     try {
       await untilReady(19481);
-      second = connectorProcess(writePipelineConfig(table, prefix, 19482));
+      second = startCommand(writePipelineConfig(table, prefix, 19482), 'connector');
       await untilReady(19482);
       // The first finds itself fenced at its next transaction: changes give it one.
       const workload = new OrdersWorkload(dynamodb, table, 7);

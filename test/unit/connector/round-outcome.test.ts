@@ -6,12 +6,14 @@ import {
   closingMessages,
   CommitUncertain,
   commitFailure,
+  connectorFailure,
   openingCheckpoints,
   ProducerReset,
   sendFailure,
   type FailedRoundAction,
 } from '../../../connector/round-outcome.ts';
 import { GapError } from '../../../connector/shards/shard-reader.ts';
+import { isFenced } from '../../../core/errors.ts';
 import { SchemaRegistrationError } from '../../../schemas/registry.ts';
 
 const fenced = () =>
@@ -139,4 +141,18 @@ test('the closing send: dead letters, then the checkpoints past them; empty topi
       expected,
     );
   }
+});
+
+test('a connector fenced by another instance fails saying so and what to change; any other failure keeps its own message', () => {
+  const fenced = Object.assign(new Error('The producer attempted to produce with an old epoch'), {
+    name: 'KafkaJSProtocolError',
+    type: 'INVALID_PRODUCER_EPOCH',
+  });
+  const failure = connectorFailure(fenced, 'orders-cdc');
+  assert.match(failure.message, /^another instance with connector\.name "orders-cdc" took over/);
+  assert.match(failure.message, /connector\.scaleOut/);
+  assert.match(failure.message, /old epoch/, "KafkaJS's words are kept");
+  assert.ok(isFenced(failure), 'still found fenced (a scaled-out instance takes its unit back later)');
+  const refused = new Error('the registry refused');
+  assert.equal(connectorFailure(refused, 'orders-cdc'), refused);
 });
