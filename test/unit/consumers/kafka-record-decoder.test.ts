@@ -92,6 +92,15 @@ test('records are decoded field for field as KafkaJS decodes them', () => {
   }
 });
 
+test('headers are decoded once, when first read, and copy and assign as a plain property does', () => {
+  const fast = decodeRecord(recordDecoder(records[0]!), context());
+  const original = kafkaJs(recordDecoder(records[0]!), context()) as { headers: unknown };
+  assert.deepStrictEqual({ ...fast }.headers, original.headers);
+  assert.equal(fast.headers, fast.headers);
+  fast.headers = { replaced: null };
+  assert.deepStrictEqual(fast.headers, { replaced: null });
+});
+
 test('once installed, fetched record batches are decoded with it', async () => {
   assert.equal(installRecordDecoder(), true);
   assert.equal(require('kafkajs/src/protocol/recordBatch/record/v0/decoder.js'), decodeRecord);
