@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import {
   decodeRecord,
+  type FetchedRecord,
   installRecordDecoder,
   kafkaJsRecordDecoder,
   type BatchContext,
@@ -15,6 +16,8 @@ const encodeKafkaJsRecord = require('kafkajs/src/protocol/recordBatch/record/v0/
   buffer: Buffer;
 };
 const kafkaJs = kafkaJsRecordDecoder();
+/** A record as a plain object, its headers (a getter) read: what KafkaJS's decoder returns. */
+const asKafkaJs = (record: FetchedRecord) => ({ ...record, headers: record.headers });
 
 /** A record's own bytes, as the batch decoder hands them to the record decoder. */
 const recordDecoder = (record: object): KafkaDecoder =>
@@ -86,16 +89,16 @@ test('records are decoded field for field as KafkaJS decodes them', () => {
     for (const record of records) {
       const [fast, original] = [recordDecoder(record), recordDecoder(record)];
       const label = `${JSON.stringify(record).slice(0, 60)} in ${JSON.stringify(batchContext)}`;
-      assert.deepStrictEqual(decodeRecord(fast, batchContext), kafkaJs(original, batchContext), label);
+      assert.deepStrictEqual(asKafkaJs(decodeRecord(fast, batchContext)), kafkaJs(original, batchContext), label);
       assert.equal(fast.offset, original.offset, label);
     }
   }
 });
 
-test('headers are decoded once, when first read, and copy and assign as a plain property does', () => {
+test('headers are decoded once, when first read, and can be replaced', () => {
   const fast = decodeRecord(recordDecoder(records[0]!), context());
   const original = kafkaJs(recordDecoder(records[0]!), context()) as { headers: unknown };
-  assert.deepStrictEqual({ ...fast }.headers, original.headers);
+  assert.deepStrictEqual(fast.headers, original.headers);
   assert.equal(fast.headers, fast.headers);
   fast.headers = { replaced: null };
   assert.deepStrictEqual(fast.headers, { replaced: null });
