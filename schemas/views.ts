@@ -42,6 +42,7 @@ export class ViewError extends Error {
 }
 
 function lookup(image: DynamoImage, path: string): DynamoValue | undefined {
+  if (!path.includes('.')) return image[path];
   const [head, ...rest] = path.split('.');
   let value: DynamoValue | undefined = image[head!];
   for (const part of rest) value = value?.M?.[part];

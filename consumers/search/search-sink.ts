@@ -22,8 +22,8 @@ interface BulkItem {
   offset: string;
   action: Record<string, unknown>;
   body: Record<string, unknown>;
-  /** A conditional write's scripted form, sent instead when the document changed since it was read (409). */
-  onConflict?: BulkItem;
+  /** A conditional write's change: sent again as the scripted update when the document changed since it was read (409). */
+  conditionalOf?: Change;
 }
 
 /** One change to write: its document (or tombstone) and what the apply script compares. */
@@ -243,14 +243,9 @@ export class SearchSink implements Sink {
     );
     const items: BulkItem[] = [];
     for (const change of changes) {
-      const scripted = scriptedUpdate(change);
-      if (first.get(documentOf(change)) !== change) {
-        items.push(scripted);
-        continue;
-      }
       const found = current.get(documentOf(change));
-      if (found === 'unreadable') {
-        items.push(scripted);
+      if (first.get(documentOf(change)) !== change || found === 'unreadable') {
+        items.push(scriptedUpdate(change));
         continue;
       }
       if (
@@ -266,7 +261,7 @@ export class SearchSink implements Sink {
             index: { _index: change.index, _id: change.id, if_seq_no: found.seqNo, if_primary_term: found.primaryTerm },
           }
         : { create: { _index: change.index, _id: change.id } };
-      items.push({ offset: change.offset, action, body: source, onConflict: scripted });
+      items.push({ offset: change.offset, action, body: source, conditionalOf: change });
     }
     return items;
   }
@@ -341,7 +336,7 @@ export class SearchSink implements Sink {
         const outcome = Object.values(result)[0]!;
         const item = pending[index]!;
         if (outcome.status < 300) return;
-        if (outcome.status === 409 && item.onConflict) retry.push(item.onConflict);
+        if (outcome.status === 409 && item.conditionalOf) retry.push(scriptedUpdate(item.conditionalOf));
         else if (outcome.status === 429 || outcome.status >= 500 || outcome.status === 409) retry.push(item);
         else if (refusesTheDocument(outcome.status, outcome.error?.type)) {
           rejections.push({
