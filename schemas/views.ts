@@ -87,8 +87,22 @@ function epochTime(text: string, field: string): number {
   throw new ViewError(`${field}: ${text} is too large for epoch seconds, milliseconds or microseconds`);
 }
 
+/** What `toISOString` writes, and most sources store: read without the general parser when it round-trips. */
+const CANONICAL_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** A canonical UTC string that names a real time in range, as `timestamp` writes it; else undefined. */
+function canonicalTimestamp(text: string): string | undefined {
+  if (text.length !== 24 || !CANONICAL_UTC.test(text)) return undefined;
+  const time = Date.parse(text);
+  // Date.parse rolls 2026-02-30 over into March and reads 24:00 as the next day: only a round trip is the same time.
+  if (!(time >= EARLIEST && time < LATEST) || new Date(time).toISOString() !== text) return undefined;
+  return `${text.slice(0, 10)} ${text.slice(11, 23)}`;
+}
+
 /** An ISO 8601 string or an epoch number, as ClickHouse DateTime64(6) text in UTC. */
 function timestamp(value: DynamoValue, field: string): string {
+  const canonical = value.S === undefined ? undefined : canonicalTimestamp(value.S);
+  if (canonical !== undefined) return canonical;
   let time: number;
   if (value.S !== undefined) time = isoTime(value.S, field);
   else if (value.N !== undefined) time = epochTime(value.N, field);

@@ -46,6 +46,8 @@ interface EntityRollups {
   entity: string;
   table: string;
   rollups: RollupDefinition[];
+  /** What each rollup reads of an image, in the order of `rollups`. */
+  reads: RollupReads[];
   view: EntityView;
   /** Value columns of the table (every rollup's), as read back and written. */
   columns: string[];
@@ -96,6 +98,7 @@ export class RollupSink implements Sink {
         entity,
         table: entityTable(entity),
         rollups,
+        reads: rollups.map(rollupReads),
         view,
         columns: Object.keys(deleted),
         insertColumns: ['table', 'item_key', 'version', 'is_deleted', 'partition', ...Object.keys(deleted), 'sign'],
@@ -286,9 +289,10 @@ export class RollupSink implements Sink {
     const kept: Record<string, FieldValue> = {};
     const refusals: string[] = [];
     const valueOf = fieldReader(image, entity.view);
-    for (const rollup of entity.rollups) {
+    for (const reads of entity.reads) {
+      const { rollup } = reads;
       try {
-        Object.assign(values, rollupValues(rollup, valueOf));
+        Object.assign(values, rollupValues(reads, valueOf));
       } catch (error) {
         if (!(error instanceof ViewError)) throw error;
         refusals.push(`rollup ${rollup.name}: ${error.message}`);
@@ -304,7 +308,45 @@ export class RollupSink implements Sink {
   }
 }
 
-type FieldReader = (field: string, transform?: 'day' | 'month') => FieldValue;
+/** A value a rollup reads of an image and the column it goes to. */
+interface ColumnRead {
+  column: string;
+  field: string;
+  transform?: 'day' | 'month';
+  /** The field and its transform: rollups reading both share one read. */
+  readKey: string;
+}
+
+/** What a rollup reads of an image, the names made once rather than per change. */
+interface RollupReads {
+  rollup: RollupDefinition;
+  counted: string;
+  /** Its dimensions, then its sums. */
+  columns: ColumnRead[];
+}
+
+function rollupReads(rollup: RollupDefinition): RollupReads {
+  const read = (column: string, field: string, transform?: 'day' | 'month'): ColumnRead => ({
+    column,
+    field,
+    transform,
+    readKey: transform ? `${field}\u0000${transform}` : field,
+  });
+  return {
+    rollup,
+    counted: countedColumn(rollup),
+    columns: [
+      ...rollup.dimensions.map((dimension) =>
+        read(dimensionColumn(rollup, dimension), dimension.field, dimension.transform),
+      ),
+      ...rollup.measures.flatMap((measure) =>
+        measure.kind === 'sum' ? [read(measureColumn(rollup, measure), measure.field)] : [],
+      ),
+    ],
+  };
+}
+
+type FieldReader = (read: ColumnRead) => FieldValue;
 
 /**
  * An image's fields as rollup columns hold them, each read and checked once however many rollups use it;
@@ -312,8 +354,7 @@ type FieldReader = (field: string, transform?: 'day' | 'month') => FieldValue;
  */
 function fieldReader(image: DynamoImage, view: EntityView): FieldReader {
   const outcomes = new Map<string, FieldValue | ViewError>();
-  return (field, transform) => {
-    const key = transform ? `${field}\u0000${transform}` : field;
+  return ({ field, transform, readKey: key }) => {
     let outcome = outcomes.get(key);
     if (outcome === undefined) {
       try {
@@ -332,12 +373,9 @@ function fieldReader(image: DynamoImage, view: EntityView): FieldReader {
 }
 
 /** A rollup's columns for an item image it counts; throws a ViewError for a value its column cannot hold. */
-function rollupValues(rollup: RollupDefinition, valueOf: FieldReader): Record<string, FieldValue> {
-  const values: Record<string, FieldValue> = { [countedColumn(rollup)]: '1' };
-  for (const dimension of rollup.dimensions)
-    values[dimensionColumn(rollup, dimension)] = valueOf(dimension.field, dimension.transform);
-  for (const measure of rollup.measures)
-    if (measure.kind === 'sum') values[measureColumn(rollup, measure)] = valueOf(measure.field);
+function rollupValues({ counted, columns }: RollupReads, valueOf: FieldReader): Record<string, FieldValue> {
+  const values: Record<string, FieldValue> = { [counted]: '1' };
+  for (const read of columns) values[read.column] = valueOf(read);
   return values;
 }
 
