@@ -259,10 +259,14 @@ export function canonicalKey(keys: DynamoImage): string {
     .join('|');
 }
 
+/** Versions rarely start with a zero: only those go through the pattern. */
+const withoutLeadingZeros = (version: string): string =>
+  version.charCodeAt(0) === 48 ? version.replace(/^0+(?=\d)/, '') : version;
+
 /** Orders two versions (non-negative decimal integer strings of any length). */
 export function compareVersions(a: string, b: string): number {
-  const x = a.replace(/^0+(?=\d)/, '');
-  const y = b.replace(/^0+(?=\d)/, '');
+  const x = withoutLeadingZeros(a);
+  const y = withoutLeadingZeros(b);
   if (x.length !== y.length) return x.length < y.length ? -1 : 1;
   return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -11,8 +11,29 @@ export class DecimalError extends Error {
 
 const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 
+/**
+ * The digits of `text` in units of 10^-scale when it is a plain decimal (digits, a point with digits on
+ * both sides or none, no sign, space or exponent) of at most `scale` places; else undefined. Most stored
+ * numbers are: they are read without the general pattern.
+ */
+function plainUnits(text: string, scale: number): string | undefined {
+  let point = -1;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code === 46 && point < 0 && index > 0 && index < text.length - 1) point = index;
+    else if (code < 48 || code > 57) return undefined;
+  }
+  if (text.length === 0) return undefined;
+  if (point < 0) return text + '0'.repeat(scale);
+  const places = text.length - point - 1;
+  if (places > scale) return undefined;
+  return text.slice(0, point) + text.slice(point + 1) + '0'.repeat(scale - places);
+}
+
 /** `text` in units of 10^-scale; refuses values that would need rounding. */
 export function toScaled(text: string, scale: number): bigint {
+  const plain = plainUnits(text, scale);
+  if (plain !== undefined) return BigInt(plain);
   const match = DECIMAL.exec(text.trim());
   if (!match || (match[2] === '' && (match[3] ?? '') === ''))
     throw new DecimalError(`${JSON.stringify(text)} is not a decimal number`);
