@@ -103,13 +103,13 @@ function decodeHeaders(decoder: KafkaDecoder): Headers {
   return headers;
 }
 
-/** Moves the decoder past the headers without decoding them (a length of -1 is a null name or value). */
+/** Moves the decoder past the headers without decoding them, as far as KafkaJS's reads move it (-1: null, no bytes). */
 function skipHeaders(decoder: KafkaDecoder): void {
   for (let count = decoder.readVarInt(); count > 0; count--) {
     const nameLength = decoder.readVarInt();
-    decoder.offset += Math.max(0, nameLength);
+    if (nameLength !== -1) decoder.offset += nameLength;
     const valueLength = decoder.readVarInt();
-    decoder.offset += Math.max(0, valueLength);
+    if (valueLength !== -1) decoder.offset += valueLength;
   }
 }
 

@@ -95,6 +95,16 @@ test('records are decoded field for field as KafkaJS decodes them', () => {
   }
 });
 
+test('odd header lengths move the decoder as far as KafkaJS moves it', () => {
+  // attributes, timestamp and offset deltas, null key and value, one header: a name of length -2, a value of -1 (zig-zag varints).
+  const bytes = Buffer.from([0, 0, 0, 1, 1, 2, 3, 1]);
+  const [fast, original] = [new Decoder(bytes), new Decoder(bytes)];
+  const record = decodeRecord(fast, context());
+  const expected = kafkaJs(original, context());
+  assert.equal(fast.offset, original.offset);
+  assert.deepStrictEqual(asKafkaJs(record), expected);
+});
+
 test('headers are decoded once, when first read, and can be replaced', () => {
   const fast = decodeRecord(recordDecoder(records[0]!), context());
   const original = kafkaJs(recordDecoder(records[0]!), context()) as { headers: unknown };
