@@ -14,6 +14,7 @@ import { logger } from '../core/logger.ts';
 import { AuditSink } from '../consumers/audit/audit-sink.ts';
 import { CacheSink } from '../consumers/cache/cache-sink.ts';
 import { connectClickHouse } from '../consumers/clickhouse/client.ts';
+import { insertJsonRows } from '../consumers/clickhouse/insert.ts';
 import { defaultOrderView, defaultRollups } from '../consumers/rollups/definition.ts';
 import { RollupSink } from '../consumers/rollups/rollup-sink.ts';
 import { ConsumerGroup } from '../consumers/runtime/group.ts';
@@ -201,7 +202,7 @@ async function rawWriter(run: ConsumerRun): Promise<RawWriter> {
       await sink.open();
       return {
         row: (index) => sink.entry(orderEvent(index).event),
-        write: (rows) => clickhouse.insert({ table: 'raw_audit', format: 'JSONEachRow', values: rows }),
+        write: (rows) => insertJsonRows(clickhouse, { table: 'raw_audit', format: 'JSONEachRow', rows }),
         close: () => clickhouse.close(),
       };
     }

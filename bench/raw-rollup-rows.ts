@@ -1,9 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { insertJsonRows } from '../consumers/clickhouse/insert.ts';
 import type { ChangeEvent } from '../schemas/change-event.ts';
 
 /**
  * The rollup baseline: the values the two default rollups keep of an order, inserted plainly in one table per
- * rollup (the layout before aggregates), as fast as ClickHouse takes them.
+ * rollup (the layout before aggregates), as fast as ClickHouse takes them (embedded: its raw insert, as the sinks).
  */
 export interface RawRollupRow {
   key: string;
@@ -38,10 +39,10 @@ export function rawRollupRow(key: string, event: ChangeEvent): RawRollupRow {
 }
 
 export async function writeRawRollupRows(clickhouse: ClickHouseClient, rows: RawRollupRow[]): Promise<void> {
-  await clickhouse.insert({
+  await insertJsonRows(clickhouse, {
     table: 'raw_daily',
     format: 'JSONEachRow',
-    values: rows.map((row) => ({
+    rows: rows.map((row) => ({
       item_key: row.key,
       version: row.version,
       is_deleted: 0,
@@ -50,10 +51,10 @@ export async function writeRawRollupRows(clickhouse: ClickHouseClient, rows: Raw
       m_revenue: row.total,
     })),
   });
-  await clickhouse.insert({
+  await insertJsonRows(clickhouse, {
     table: 'raw_users',
     format: 'JSONEachRow',
-    values: rows.map((row) => ({
+    rows: rows.map((row) => ({
       item_key: row.key,
       version: row.version,
       is_deleted: 0,

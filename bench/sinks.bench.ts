@@ -8,6 +8,7 @@ import { AuditSink } from '../consumers/audit/audit-sink.ts';
 import { plainImage } from '../schemas/plain.ts';
 import { CacheSink } from '../consumers/cache/cache-sink.ts';
 import { connectClickHouse } from '../consumers/clickhouse/client.ts';
+import { insertJsonRows } from '../consumers/clickhouse/insert.ts';
 import { defaultOrderView, defaultRollups } from '../consumers/rollups/definition.ts';
 import { RollupSink } from '../consumers/rollups/rollup-sink.ts';
 import type { Sink, SinkBatch } from '../consumers/runtime/sink.ts';
@@ -145,10 +146,10 @@ export async function benchSinks(endpoints: Endpoints, run: string): Promise<Ben
       topic,
       async (events) => {
         for (const slice of slices(events)) {
-          await clickhouse.insert({
+          await insertJsonRows(clickhouse, {
             table: 'raw_audit',
             format: 'JSONEachRow',
-            values: slice.map(({ key, event }) => ({
+            rows: slice.map(({ key, event }) => ({
               table: event.table,
               entity: event.entity,
               entity_key: key,

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { canonicalKey, type ChangeEvent } from '../../schemas/change-event.ts';
 import { plainImage } from '../../schemas/plain.ts';
 import { faultPoint } from '../../core/fault.ts';
+import { insertJsonRows } from '../clickhouse/insert.ts';
 import { ClickHouseProgress } from '../clickhouse/progress.ts';
 import type { Sink, SinkBatch } from '../runtime/sink.ts';
 import { redact, redactKeys, type Redactions } from './redaction.ts';
@@ -104,8 +105,7 @@ export class AuditSink implements Sink {
           (this.options.includeSnapshots || record.event.op !== 'SNAPSHOT'),
       )
       .map(({ event }) => this.entry(event));
-    if (rows.length > 0)
-      await this.options.clickhouse.insert({ table: this.options.table, values: rows, format: 'JSONEachRow' });
+    await insertJsonRows(this.options.clickhouse, { table: this.options.table, rows, format: 'JSONEachRow' });
     faultPoint('audit.after-insert');
     await this.store.write(batch.topic, batch.partition, batch.nextOffset);
   }

@@ -1,4 +1,5 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { registerRawInsert } from './insert.ts';
 
 type InjectedConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
 
@@ -32,8 +33,10 @@ export async function connectClickHouse(target: ClickHouseTarget): Promise<Click
   const { createChdbConnection } = await import('chdb/connection');
   // chdb types its connection against its own copy of @clickhouse/client-common; the runtime contract
   // is the one the client checks, so the two structurally equal types are bridged here once.
-  const connection = createChdbConnection({ path: target.path }) as unknown as InjectedConnection;
-  return createClient({ connection, clickhouse_settings });
+  const connection = createChdbConnection({ path: target.path });
+  const client = createClient({ connection: connection as unknown as InjectedConnection, clickhouse_settings });
+  registerRawInsert(client, (params) => connection.chdb.rawInsert(params));
+  return client;
 }
 
 /** The chDB engine version bundled with the embedded mode. */

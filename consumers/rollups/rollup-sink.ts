@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { compareVersions, type ChangeEvent, type DynamoImage } from '../../schemas/change-event.ts';
 import { readField, ViewError, type EntityView, type FieldValue } from '../../schemas/views.ts';
 import { faultPoint } from '../../core/fault.ts';
+import { insertJsonRows } from '../clickhouse/insert.ts';
 import { ClickHouseProgress } from '../clickhouse/progress.ts';
 import type { Rejection, Sink, SinkBatch, TopicPartition } from '../runtime/sink.ts';
 import { AppliedStates } from './applied-states.ts';
@@ -250,14 +251,13 @@ export class RollupSink implements Sink {
       sign,
     ]);
     try {
-      if (rows.length > 0)
-        await clickhouse.insert({
-          table: entity.table,
-          columns: entity.insertColumns,
-          values: rows,
-          format: 'JSONCompactEachRow',
-          clickhouse_settings: INSERT_SETTINGS,
-        });
+      await insertJsonRows(clickhouse, {
+        table: entity.table,
+        columns: entity.insertColumns,
+        rows,
+        format: 'JSONCompactEachRow',
+        settings: INSERT_SETTINGS,
+      });
     } catch (error) {
       // The insert may or may not have been stored: the partition's states are read again.
       entity.applied.forget(topic, partition);
