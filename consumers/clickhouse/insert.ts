@@ -1,4 +1,5 @@
 import { parseError, type ClickHouseClient } from '@clickhouse/client';
+import { clickhouseCode, FatalError } from '../../core/errors.ts';
 
 export type JsonRowFormat = 'JSONEachRow' | 'JSONCompactEachRow';
 
@@ -29,10 +30,12 @@ export interface JsonRows {
 
 /**
  * Inserts rows as JSON lines, each what the client writes for it (`JSON.stringify` and a newline). On the
- * embedded engine the lines go over as one buffer through its raw insert, which parses them in parallel:
- * the client's path hands them over inside an SQL string, and took 2.6 times as long for an audit batch
- * (2,500 rows: 21,472 against 57,165 rows/s). A failure is the client's ClickHouseError either way, so it is
- * classified alike. A server takes the rows through the client.
+ * embedded engine the lines go over as one buffer through its raw insert; the engine runs the same INSERT as
+ * through the client, whose path instead builds the statement with the rows as one JavaScript string and has
+ * it converted to UTF-8 on the main thread, which took 2.6 times as long for an audit batch (2,500 rows: 21,472
+ * against 57,165 rows/s). An engine failure is the client's ClickHouseError either way, classified alike; a
+ * name or format chDB refuses before the engine sees it is fatal, as the engine's syntax error was. A server
+ * takes the rows through the client.
  */
 export async function insertJsonRows(clickhouse: ClickHouseClient, insert: JsonRows): Promise<void> {
   const { table, format, rows, columns, settings } = insert;
@@ -47,8 +50,11 @@ export async function insertJsonRows(clickhouse: ClickHouseClient, insert: JsonR
   try {
     await rawInsert({ table, format, values: Buffer.from(body), columns, settings });
   } catch (error) {
-    const parsed = parseError(error as Error);
+    if (!(error instanceof Error)) throw new Error(String(error));
+    const parsed = parseError(error);
     if (parsed !== error) parsed.cause = error;
+    else if (error.name === 'ChdbInsertError' && clickhouseCode(error) === undefined)
+      throw new FatalError(`ClickHouse insert into ${table}: ${error.message}`, { cause: error });
     throw parsed;
   }
 }

@@ -77,6 +77,17 @@ test('a row the engine refuses fails the raw insert as the client would: a Click
   await clickhouse.close();
 });
 
+test('a table name chDB refuses before the engine sees it stops the group, as the engine refusing it did', async () => {
+  const clickhouse = await embedded();
+  const error = await insertJsonRows(clickhouse, { table: 'audit-log', rows, format: 'JSONEachRow' }).then(
+    () => assert.fail('the insert was taken'),
+    (refused: unknown) => refused,
+  );
+  assert.equal(classifyError(error), 'fatal');
+  assert.match(String(error), /audit-log/);
+  await clickhouse.close();
+});
+
 test('the raw insert gets the lines the client would send, one buffer a batch; nothing for no rows', async () => {
   const connection = createChdbConnection({ path: mkdtempSync(join(tmpdir(), 'shardline-ch-insert-')) });
   const clickhouse = createClient({ connection: connection as never });
