@@ -8,7 +8,7 @@ import { ChangeEventCodec } from '../schemas/registry.ts';
 import type { Endpoints } from '../stack/endpoints.ts';
 import { baseConnectorOptions } from '../test/harness/connector.ts';
 import type { ConnectorRun } from './connector-process.ts';
-import { comparison, median, resultOfChild, type BenchResult } from './measure.ts';
+import { comparison, loadNow, median, resultOfChild, type BenchResult } from './measure.ts';
 import { producerPerformance } from './producer-performance.ts';
 import { RECORDS, recordedSource, recordedStream, SHARDS } from './recorded-stream.ts';
 
@@ -63,8 +63,10 @@ export async function benchConnector(endpoints: Endpoints, run: string): Promise
   const baselines: number[] = [];
   const peaks: number[] = [];
   const summaries: string[] = [];
+  const loads: number[] = [];
   for (let turn = 0; turn < TURNS; turn++) {
     const prefix = `bench-${run}-${turn}`;
+    loads.push(loadNow());
     const measured = await connectorTurn({ prefix, run });
     rates.push(measured.rate);
     peaks.push(measured.peakRssMb);
@@ -87,7 +89,7 @@ export async function benchConnector(endpoints: Endpoints, run: string): Promise
   await admin.disconnect();
   for (const [turn, rate] of rates.entries())
     console.log(
-      `connector turn ${turn}: ${Math.round(rate)} events/s (peak RSS ${peaks[turn]} MiB); ProducerPerformance: ${summaries[turn]}`,
+      `connector turn ${turn} (load ${loads[turn]}): ${Math.round(rate)} events/s (peak RSS ${peaks[turn]} MiB); ProducerPerformance: ${summaries[turn]}`,
     );
   const [rate, baseline] = [median(rates), median(baselines)];
   return comparison(
@@ -95,5 +97,6 @@ export async function benchConnector(endpoints: Endpoints, run: string): Promise
     rate,
     baseline,
     median(peaks),
+    loads,
   );
 }

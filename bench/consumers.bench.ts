@@ -4,7 +4,7 @@ import { createKafka } from '../core/kafka.ts';
 import type { Endpoints } from '../stack/endpoints.ts';
 import { produceBacklog } from './backlog.ts';
 import type { ConsumerRun, SinkKind } from './consumer-process.ts';
-import { comparison, median, type BenchResult } from './measure.ts';
+import { comparison, loadNow, median, type BenchResult } from './measure.ts';
 
 const BACKLOG = 1_000_000;
 const PARTITIONS = 6;
@@ -83,19 +83,21 @@ export async function benchConsumers(endpoints: Endpoints, run: string, only?: S
     const rates: number[] = [];
     const baselines: number[] = [];
     const peaks: number[] = [];
+    const loads: number[] = [];
     for (let turn = 0; turn < TURNS; turn++) {
+      loads.push(loadNow());
       const base = { sink: kind, topic, count: BACKLOG, batchSize: batch, concurrency: CONCURRENCY };
       const group = await inChild({ ...base, mode: 'group', name: `bench-${run}-${kind}-${turn}` }, heapMb);
       const raw = await inChild({ ...base, mode: 'raw', name: `bench-${run}-${kind}-raw-${turn}` });
       console.log(
-        `consumer ${kind} turn ${turn}: ${Math.round(group.rate)}/s (peak RSS ${group.peakRssMb} MiB, CPU ${group.cpuMsPer1000?.toFixed(0)} ms per 1000 events), raw ${Math.round(raw.rate)}/s`,
+        `consumer ${kind} turn ${turn} (load ${loads[turn]}): ${Math.round(group.rate)}/s (peak RSS ${group.peakRssMb} MiB, CPU ${group.cpuMsPer1000?.toFixed(0)} ms per 1000 events), raw ${Math.round(raw.rate)}/s`,
       );
       rates.push(group.rate);
       baselines.push(raw.rate);
       peaks.push(group.peakRssMb);
     }
     const [rate, baseline] = [median(rates), median(baselines)];
-    results.push(comparison(name, rate, baseline, median(peaks)));
+    results.push(comparison(name, rate, baseline, median(peaks), loads));
   }
   // The backlog is most of a gigabyte on the shared broker.
   const admin = createKafka({ brokers: endpoints.kafkaBrokers, clientId: 'bench-backlog' }).admin();

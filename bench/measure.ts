@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 
 /** One row of bench/results.json. */
 export interface BenchResult {
@@ -12,7 +13,12 @@ export interface BenchResult {
   p50_ms: number | null;
   p99_ms: number | null;
   peak_rss_mb: number | null;
+  /** The machine's one-minute load average as each turn began: other work on the shared cores shows there. */
+  load_averages?: number[];
 }
+
+/** The one-minute load average now, to one decimal: recorded as each turn begins. */
+export const loadNow = (): number => round(loadavg()[0]!, 1);
 
 /** The process's peak resident set (the kernel's high-water mark), in MiB. */
 export function peakRssMb(): number {
@@ -67,7 +73,13 @@ export const median = (values: number[]): number => [...values].sort((a, b) => a
 
 export const round = (value: number, places = 2): number => Math.round(value * 10 ** places) / 10 ** places;
 
-export function comparison(name: string, rate: number, baseline: number, peakRssMb: number): BenchResult {
+export function comparison(
+  name: string,
+  rate: number,
+  baseline: number,
+  peakRssMb: number,
+  loads?: number[],
+): BenchResult {
   return {
     name,
     rate: round(rate, 0),
@@ -76,5 +88,6 @@ export function comparison(name: string, rate: number, baseline: number, peakRss
     p50_ms: null,
     p99_ms: null,
     peak_rss_mb: peakRssMb,
+    ...(loads && { load_averages: loads }),
   };
 }
