@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { testEndpoints } from './endpoints.ts';
@@ -81,4 +82,15 @@ export function startCommand(configPath: string, command: string, env: Record<st
     process.stderr.write(chunk);
   });
   return { child, exited: new Promise<number | null>((resolve) => child.once('exit', resolve)), stderr: () => stderr };
+}
+
+/** Polls a running command's `/ready` until it answers 200 or `withinMs` pass; its last answer. */
+export async function readinessWithin(port: number, withinMs = 90_000): Promise<{ ok: boolean; text: string }> {
+  const until = Date.now() + withinMs;
+  for (;;) {
+    const response = await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined);
+    const answer = { ok: response?.ok ?? false, text: (await response?.text()) ?? '' };
+    if (answer.ok || Date.now() >= until) return answer;
+    await sleep(300);
+  }
 }

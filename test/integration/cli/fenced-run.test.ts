@@ -3,18 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { createOrdersTable, OrdersWorkload } from '../../../cli/demo/workload.ts';
 import { createDynamoDb } from '../../../core/aws.ts';
-import { startCommand, writePipelineConfig } from '../../harness/cli.ts';
+import { readinessWithin, startCommand, writePipelineConfig } from '../../harness/cli.ts';
 import { testAws } from '../../harness/connector.ts';
 import { uniqueName } from '../../harness/endpoints.ts';
-
-async function untilReady(port: number): Promise<void> {
-  const until = Date.now() + 90_000;
-  while (Date.now() < until) {
-    if ((await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined))?.ok) return;
-    await sleep(300);
-  }
-  throw new Error(`the connector on ${port} never became ready`);
-}
 
 test(
   'a second `shardline connector` with the same connector.name fences the first, which exits saying another instance took over',
@@ -27,9 +18,9 @@ test(
     const first = startCommand(writePipelineConfig(table, prefix, 19481), 'connector');
     let second: ReturnType<typeof startCommand> | undefined;
     try {
-      await untilReady(19481);
+      assert.ok((await readinessWithin(19481)).ok, 'the first connector became ready');
       second = startCommand(writePipelineConfig(table, prefix, 19482), 'connector');
-      await untilReady(19482);
+      assert.ok((await readinessWithin(19482)).ok, 'the second connector became ready');
       // The first finds itself fenced at its next transaction: changes give it one.
       const workload = new OrdersWorkload(dynamodb, table, 7);
       const until = Date.now() + 120_000;

@@ -6,7 +6,7 @@ import { createDynamoDb } from '../../../core/aws.ts';
 import { createOrdersTable, OrdersWorkload } from '../../../cli/demo/workload.ts';
 import { testAws } from '../../harness/connector.ts';
 import { uniqueName } from '../../harness/endpoints.ts';
-import { shardline, startCommand, writePipelineConfig } from '../../harness/cli.ts';
+import { readinessWithin, shardline, startCommand, writePipelineConfig } from '../../harness/cli.ts';
 import { cachedItems, expectedOrders, scanTable, searchAll } from '../../harness/stores.ts';
 
 const port = 19471;
@@ -38,14 +38,7 @@ test(
     const { child, exited } = startCommand(configPath, 'run');
     try {
       // Ready once the connector and all four groups run.
-      const readyBy = Date.now() + 90_000;
-      let readiness = '';
-      while (Date.now() < readyBy) {
-        const response = await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined);
-        readiness = (await response?.text()) ?? '';
-        if (response?.ok) break;
-        await sleep(500);
-      }
+      const readiness = (await readinessWithin(port)).text;
       for (const part of [
         'connector',
         `group ${prefix}-rollups`,

@@ -9,7 +9,7 @@ import { createDynamoDb } from '../../../core/aws.ts';
 import { createOrdersTable, OrdersWorkload } from '../../../cli/demo/workload.ts';
 import { testAws } from '../../harness/connector.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
-import { shardline, startCommand, writePipelineConfig } from '../../harness/cli.ts';
+import { readinessWithin, shardline, startCommand, writePipelineConfig } from '../../harness/cli.ts';
 
 const port = 19475;
 // The process registry of this test alone, so processes of other runs on the machine do not show up.
@@ -65,15 +65,7 @@ test(
     const { child } = startCommand(configPath, 'run', { SHARDLINE_RUN_DIR: runDir });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
-      const readyBy = Date.now() + 90_000;
-      while (
-        Date.now() < readyBy &&
-        !(await fetch(`http://127.0.0.1:${port}/ready`).then(
-          (response) => response.ok,
-          () => false,
-        ))
-      )
-        await sleep(500);
+      await readinessWithin(port);
       const workload = new OrdersWorkload(dynamodb, table, 5);
       for (let step = 0; step < 30; step++) await workload.step();
 
