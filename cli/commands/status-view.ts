@@ -25,6 +25,17 @@ export function catchUp(lagBefore: number | undefined, lagNow: number, seconds: 
 const shortStream = (stream: string): string =>
   stream.replace(/^arn:aws:dynamodb:[^:]*:[^:]*:table\/([^/]+)\/stream\/(.+)$/, '$1 stream $2');
 
+/**
+ * A shard's state. With no process found, only the checkpoints speak: an unfinished shard is read only if a
+ * connector elsewhere reports on it (its metrics or, scaled out, its unit's owner), else it is just not finished.
+ */
+function shardState(shard: PipelineStatus['shards'][number], source: PipelineStatus['source']): string {
+  if (shard.finished) return 'finished';
+  const read = source === 'process' || shard.iteratorAgeSeconds !== undefined || shard.unit !== undefined;
+  if (!read) return 'not finished';
+  return shard.stream.startsWith('snapshot:') ? 'scanning' : 'reading';
+}
+
 function pipelineLines(pipeline: PipelineStatus, previous: PipelineStatus | undefined, seconds: number): string[] {
   const title =
     pipeline.source === 'process'
@@ -42,7 +53,7 @@ function pipelineLines(pipeline: PipelineStatus, previous: PipelineStatus | unde
       shard.iteratorAgeSeconds === undefined || shard.finished ? '' : formatDuration(shard.iteratorAgeSeconds),
     'trim headroom':
       shard.trimHeadroomSeconds === undefined || shard.finished ? '' : formatDuration(shard.trimHeadroomSeconds),
-    state: shard.finished ? 'finished' : shard.stream.startsWith('snapshot:') ? 'scanning' : 'reading',
+    state: shardState(shard, pipeline.source),
     // Scaled out: the unit and the instance that reads it (none while the group rebalances).
     ...(scaledOut && { unit: String(shard.unit ?? ''), owner: shard.owner ?? (shard.finished ? '' : 'rebalancing') }),
   }));

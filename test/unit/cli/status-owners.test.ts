@@ -48,3 +48,40 @@ test("scaled out, the status screen names each shard's unit and the instance tha
     '  orders-kds  shardId-000000000009                               reading      6  rebalancing',
   ]);
 });
+
+test('with no process found, an unfinished shard nobody reports on is "not finished", not "reading"', () => {
+  const report: StatusReport = {
+    shards: [],
+    shardLag: [],
+    groups: [],
+    deadLetters: 0,
+    pipelines: [
+      {
+        source: 'config',
+        parts: [],
+        shards: [
+          { stream: 'orders-kds', shard: 'shardId-000000000000', sequenceNumber: '9', finished: true },
+          { stream: 'orders-kds', shard: 'shardId-000000000001', sequenceNumber: '12', finished: false },
+          {
+            stream: 'orders-kds',
+            shard: 'shardId-000000000002',
+            sequenceNumber: '4',
+            finished: false,
+            iteratorAgeSeconds: 3,
+            trimHeadroomSeconds: 86_397,
+          },
+        ],
+        groups: [],
+        deadLetters: 0,
+      },
+    ],
+  };
+  assert.deepEqual(statusLines(report).slice(2, 6), [
+    '  stream      shard                 iterator age  trim headroom  state',
+    '  orders-kds  shardId-000000000000                               finished',
+    '  orders-kds  shardId-000000000001                               not finished',
+    '  orders-kds  shardId-000000000002           3 s      23 h 59 m  reading',
+  ]);
+  const running = { ...report.pipelines[0]!, source: 'process' as const, pid: 7, command: 'connector' };
+  assert.match(statusLines({ ...report, pipelines: [running] })[4]!, /shardId-000000000001 +reading$/);
+});
