@@ -14,6 +14,7 @@ import { createOrdersTable } from '../cli/demo/workload.ts';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { connectClickHouse } from '../consumers/clickhouse/client.ts';
 import { defaultOrderView, defaultRollups } from '../consumers/rollups/definition.ts';
+import { rollups } from '../consumers/rollups/index.ts';
 import { itemsTable } from '../consumers/rollups/items-table.ts';
 import { RollupSink } from '../consumers/rollups/rollup-sink.ts';
 import { ConsumerGroup } from '../consumers/runtime/group.ts';
@@ -111,7 +112,8 @@ async function endToEnd(
     codec,
     sink,
     deadLetterTopic: `${prefix}.dlq`,
-    batchSize: 500,
+    // The sink's own, as a user runs it: a batch holds what is fetched, up to this.
+    batchSize: rollups.batchSize,
     backoff: { baseMs: 100, maxMs: 1000, attempts: Infinity },
     maxMessageBytes: 1_000_000,
     logger: logger.child({ bench: 'latency' }),

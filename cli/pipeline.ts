@@ -22,7 +22,7 @@ import { connectClickHouse } from '../consumers/clickhouse/client.ts';
 import { ConsumerGroup } from '../consumers/runtime/group.ts';
 import type { Sink } from '../consumers/runtime/sink.ts';
 import type { SinkContext, SinkDefinition } from '../consumers/runtime/sink-definition.ts';
-import { searchSink } from '../consumers/search/index.ts';
+import { search as searchDefinition, searchSink } from '../consumers/search/index.ts';
 import { ChangeEventCodec } from '../schemas/registry.ts';
 import { DiscoveringConnector } from '../connector/discovery/discovering-connector.ts';
 import { LeftRun } from '../connector/discovery/left-run.ts';
@@ -34,7 +34,13 @@ import { isResourceNotFound } from '../connector/shards/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { TopicWatch, type PipelineGroup } from './topic-watch.ts';
 import type { EntityView } from '../schemas/views.ts';
-import { sinkConfigOf, type DiscoveryRule, type ShardlineConfig, type TableSettings } from './config/schema.ts';
+import {
+  batchSizeOf,
+  sinkConfigOf,
+  type DiscoveryRule,
+  type ShardlineConfig,
+  type TableSettings,
+} from './config/schema.ts';
 import { CliError, EXIT } from './context.ts';
 import { SINKS } from './sinks.ts';
 
@@ -334,7 +340,7 @@ interface SinkPlan {
   groupId: string;
   topics: string[];
   sink: Sink;
-  batchSize?: number;
+  batchSize: number;
   partitionsConsumedConcurrently?: number;
 }
 
@@ -345,7 +351,7 @@ function planSink(
   known: KnownTables,
 ): SinkPlan {
   const sinkConfig = sinkConfigOf(config.consumers, definition);
-  const { groupId, batchSize, partitionsConsumedConcurrently } = sinkConfig;
+  const { groupId, partitionsConsumedConcurrently } = sinkConfig;
   const context: SinkContext = {
     group: groupId,
     clickhouse: () => {
@@ -360,7 +366,7 @@ function planSink(
     groupId,
     topics: known.topics(definition.entities?.(sinkConfig)),
     sink: definition.create(sinkConfig, context),
-    batchSize,
+    batchSize: batchSizeOf(config.consumers, definition),
     partitionsConsumedConcurrently,
   };
 }
@@ -447,7 +453,7 @@ export function reindexGroup(
     groupId,
     topics,
     sink: searchSink(search, { group: groupId, views: viewsOf(config) }, { [entity]: index }),
-    batchSize: search.batchSize,
+    batchSize: batchSizeOf(config.consumers, searchDefinition),
     partitionsConsumedConcurrently: search.partitionsConsumedConcurrently,
   });
 }
@@ -460,7 +466,7 @@ function groupFor(config: ShardlineConfig, plan: SinkPlan): ConsumerGroup {
     codec: codecOf(config),
     sink: plan.sink,
     deadLetterTopic: config.connector.topics.deadLetter,
-    batchSize: plan.batchSize ?? config.consumers.batchSize,
+    batchSize: plan.batchSize,
     partitionsConsumedConcurrently: plan.partitionsConsumedConcurrently,
     backoff: { baseMs: 200, maxMs: 10_000, attempts: Infinity },
     maxMessageBytes: config.connector.maxMessageBytes,

@@ -28,12 +28,20 @@ export const sinkConfigOf = <Shape extends z.core.$ZodShape>(
   sink: SinkDefinition<string, Shape>,
 ): SinkConfig<Shape> => (consumers as Record<string, SinkConfig<Shape>>)[sink.name]!;
 
+/** A group's records per write: its own, else `consumers.batchSize`, else its sink's. */
+export const batchSizeOf = (
+  consumers: { batchSize?: number | undefined },
+  sink: SinkDefinition<string, z.core.$ZodShape>,
+): number => sinkConfigOf(consumers, sink).batchSize ?? consumers.batchSize ?? sink.batchSize;
+
 /** The whole configuration of a Shardline with these sinks; cross-field checks report at their full key. */
 export function configSchemaOf<Sinks extends readonly SinkDefinition[]>(sinks: Sinks) {
   const consumers = z.strictObject({
     batchSize: positiveInt
-      .default(500)
-      .describe('Records per sink write, for the groups that set no batchSize of their own.'),
+      .optional()
+      .describe(
+        "Records per sink write, for the groups that set no batchSize of their own; when left out, each sink's own (see the groups' keys).",
+      ),
     sessionTimeoutMs: positiveInt.default(30_000).describe('Also the rebalance timeout.'),
     ...sinkBlocks(sinks),
   });

@@ -5,6 +5,8 @@ import { auditConfigSchema } from './config.ts';
 /** The audit log: every change of every entity, redacted, in ClickHouse. */
 export const audit = defineSink({
   name: 'audit',
+  // ClickHouse wants blocks of at least 10,000 rows: fewer parts to merge (the audit group ran twice as fast as at 500).
+  batchSize: 10_000,
   config: auditConfigSchema,
   stores: ['clickhouse'],
   create: (config, context) =>

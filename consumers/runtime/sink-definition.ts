@@ -26,7 +26,7 @@ export interface SinkContext {
 }
 
 /** The keys of every consumer group's block, beside its sink's own. */
-const groupKeys = (sink: string) => ({
+const groupKeys = (sink: string, batchSize: number) => ({
   enabled: z
     .boolean()
     .default(true)
@@ -34,7 +34,9 @@ const groupKeys = (sink: string) => ({
   groupId: name.default(`shardline-${sink}`).describe('The Kafka consumer group.'),
   batchSize: positiveInt
     .optional()
-    .describe('Records the sink gets in one write; `consumers.batchSize` when left out.'),
+    .describe(
+      `Records the sink gets in one write (a batch holds what is fetched, up to this); \`consumers.batchSize\` when left out, else ${batchSize.toLocaleString('en-US')}.`,
+    ),
   partitionsConsumedConcurrently: positiveInt
     .max(100)
     .default(1)
@@ -54,6 +56,12 @@ export type SinkConfig<Shape extends z.core.$ZodShape> = z.output<z.ZodObject<Sh
 interface SinkParts<Name extends string, Shape extends z.core.$ZodShape> {
   name: Name;
   stores: readonly Store[];
+  /**
+   * Records per write when neither the group's block nor `consumers.batchSize` sets one: what suits the store
+   * (ClickHouse wants blocks of thousands of rows; one Redis script of a few hundred items keeps it responsive);
+   * DEFAULT_BATCH_SIZE when left out.
+   */
+  batchSize?: number;
   /** The entities whose topics the group reads; every entity's when left out. */
   entities?(config: SinkConfig<Shape>): string[];
   /** Checks the block against the declared entities, reporting each problem at its key below the block. */
@@ -66,7 +74,11 @@ export interface SinkDefinition<
   Shape extends z.core.$ZodShape = z.core.$ZodShape,
 > extends SinkParts<Name, Shape> {
   config: Block<Shape>;
+  batchSize: number;
 }
+
+/** Records per write of a sink that names no size of its own. */
+export const DEFAULT_BATCH_SIZE = 500;
 
 /**
  * A sink's one definition, as its folder exports it: its name, its own config keys (the group's, such as
@@ -76,5 +88,10 @@ export interface SinkDefinition<
 export function defineSink<Name extends string, Shape extends z.core.$ZodShape>(
   spec: SinkParts<Name, Shape> & { config: z.ZodObject<Shape, z.core.$strict> },
 ): SinkDefinition<Name, Shape> {
-  return { ...spec, config: z.strictObject(groupKeys(spec.name)).extend(spec.config.shape) as Block<Shape> };
+  const batchSize = spec.batchSize ?? DEFAULT_BATCH_SIZE;
+  return {
+    ...spec,
+    batchSize,
+    config: z.strictObject(groupKeys(spec.name, batchSize)).extend(spec.config.shape) as Block<Shape>,
+  };
 }

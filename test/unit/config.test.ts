@@ -6,6 +6,11 @@ import { test } from 'node:test';
 import { loadConfig, validateConfig } from '../../cli/config/load.ts';
 import { defaultOrderView } from '../../consumers/rollups/definition.ts';
 import { minimalConfig, problemsOf } from '../harness/config-problems.ts';
+import { batchSizeOf } from '../../cli/config/schema.ts';
+import { audit } from '../../consumers/audit/index.ts';
+import { cache } from '../../consumers/cache/index.ts';
+import { rollups } from '../../consumers/rollups/index.ts';
+import { search } from '../../consumers/search/index.ts';
 
 const minimal = minimalConfig;
 
@@ -128,8 +133,20 @@ test('each consumer group takes its own batchSize and partitionsConsumedConcurre
   });
   assert.equal(config.consumers.audit.batchSize, 5000);
   assert.equal(config.consumers.audit.partitionsConsumedConcurrently, 3);
-  assert.equal(config.consumers.rollups.batchSize, undefined, 'a group without its own takes consumers.batchSize');
+  assert.equal(batchSizeOf(config.consumers, audit), 5000);
+  assert.equal(batchSizeOf(config.consumers, rollups), 200, 'a group without its own takes consumers.batchSize');
   assert.equal(config.consumers.rollups.partitionsConsumedConcurrently, 1);
+  // Without consumers.batchSize, each group takes what suits its store.
+  const defaults = validateConfig(minimal).consumers;
+  assert.deepEqual(
+    [audit, rollups, search, cache].map((sink) => [sink.name, batchSizeOf(defaults, sink)]),
+    [
+      ['audit', 10_000],
+      ['rollups', 10_000],
+      ['search', 2_000],
+      ['cache', 500],
+    ],
+  );
   assert.deepEqual(
     problemsOf({ ...minimal, consumers: { cache: { batchSize: 0, partitionsConsumedConcurrently: 1.5 } } }),
     [
