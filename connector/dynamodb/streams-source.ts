@@ -8,8 +8,10 @@ import {
 import type { DynamoImage } from '../../schemas/change-event.ts';
 import type { EntityRule } from '../events/entity.ts';
 import { streamChangeToEvent } from '../events/change.ts';
+import { timedVersion } from '../events/version.ts';
 import type { SourceRecord } from '../events/source-record.ts';
 import type { ReadResult, ShardInfo, ShardPosition, ShardSource } from '../shards/source.ts';
+import { streamCreatedMicros } from './stream-created.ts';
 
 export interface DynamoDbStreamConfig {
   table: string;
@@ -23,6 +25,8 @@ export class DynamoDbStreamSource implements ShardSource {
   readonly kind = 'DYNAMODB_STREAMS' as const;
   readonly streamId: string;
   readonly table: string;
+  /** Begins every version of this stream's changes (see timedVersion). */
+  private readonly createdMicros: number;
 
   constructor(
     private readonly client: DynamoDBStreamsClient,
@@ -30,6 +34,7 @@ export class DynamoDbStreamSource implements ShardSource {
   ) {
     this.streamId = config.streamArn;
     this.table = config.table;
+    this.createdMicros = streamCreatedMicros(config.streamArn);
   }
 
   async listShards(): Promise<ShardInfo[]> {
@@ -112,8 +117,9 @@ export class DynamoDbStreamSource implements ShardSource {
           {
             table: this.table,
             entityRule: this.config.entityRule,
-            // Sequence numbers grow with time within a shard and from parent to child: a per-item version.
-            version: sequenceNumber,
+            // Sequence numbers grow with time within a shard and from parent to child: a per-item version
+            // within the stream, after the stream's creation time, so a later stream of the table is newer.
+            version: timedVersion(this.createdMicros, sequenceNumber),
             position: {
               kind: 'DYNAMODB_STREAMS',
               region: record.awsRegion ?? this.config.region,

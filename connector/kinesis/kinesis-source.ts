@@ -10,7 +10,7 @@ import { streamChangeToEvent } from '../events/change.ts';
 import type { SourceRecord } from '../events/source-record.ts';
 import type { ReadResult, ShardInfo, ShardPosition, ShardSource } from '../shards/source.ts';
 import { parseKinesisChange } from './record-format.ts';
-import { kinesisVersion } from './version.ts';
+import { timedVersion } from '../events/version.ts';
 
 export interface KinesisStreamConfig {
   /** The DynamoDB table whose changes the stream carries. */
@@ -115,7 +115,7 @@ export class KinesisSource implements ShardSource {
         return streamChangeToEvent(change, {
           table: change.tableName ?? this.table,
           entityRule: this.config.entityRule,
-          version: kinesisVersion(change.creationTimeMicros, sequenceNumber),
+          version: timedVersion(change.creationTimeMicros, sequenceNumber),
           position: {
             kind: 'KINESIS',
             region: change.awsRegion ?? this.config.region,

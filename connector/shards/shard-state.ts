@@ -6,7 +6,7 @@ import {
   snapshotStreamId,
 } from '../checkpoint-keys.ts';
 import { checkpointMessage, type Checkpoint } from '../checkpoints.ts';
-import { kinesisVersionAt } from '../kinesis/version.ts';
+import { versionAt } from '../events/version.ts';
 import { SWEEP_SHARD } from '../snapshot/snapshot-source.ts';
 import { DedupeWindow } from './dedupe.ts';
 import { planShards, type LineagePlan } from './lineage.ts';
@@ -301,7 +301,7 @@ export class ShardState {
       // Kinesis versions begin with the creation time: now is above every change already made, also when
       // no checkpoint carries a version yet (written by an older Shardline).
       if (source.kind === 'KINESIS') {
-        const now = kinesisVersionAt(BigInt(Date.now()) * 1000n);
+        const now = versionAt(BigInt(Date.now()) * 1000n);
         if (now > floor) floor = now;
       }
     }

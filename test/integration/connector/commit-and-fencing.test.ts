@@ -13,7 +13,7 @@ import { readTopics, waitForTopics } from '../../harness/topic-reader.ts';
 // The AWS client is scripted so that records arrive exactly when the test says; Kafka and the registry are real.
 function setup(name: string) {
   const prefix = uniqueName(name);
-  const stream = new SimulatedStream(`arn:aws:dynamodb:us-east-1:0:table/${prefix}/stream/1`, [
+  const stream = new SimulatedStream(`arn:aws:dynamodb:us-east-1:0:table/${prefix}/stream/2026-01-01T00:00:00.000`, [
     { shardId: 'open', closed: false, records: [] },
   ]);
   const source = new DynamoDbStreamSource(stream.client(), {

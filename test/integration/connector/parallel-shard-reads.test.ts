@@ -12,7 +12,7 @@ import { readTopics, waitForTopics } from '../../harness/topic-reader.ts';
 test('the shards of a round are read at once, and each record is written once', async () => {
   const prefix = uniqueName('parallel');
   const stream = new SimulatedStream(
-    `arn:aws:dynamodb:us-east-1:0:table/${prefix}/stream/1`,
+    `arn:aws:dynamodb:us-east-1:0:table/${prefix}/stream/2026-01-01T00:00:00.000`,
     ['a', 'b', 'c', 'd'].map((shard, index) => ({
       shardId: shard,
       closed: true,

@@ -60,7 +60,7 @@ test(
     const prefix = uniqueName('pipelined');
     const topic = `${prefix}.orders.order`;
     const count = 5_000;
-    const stream = new SimulatedStream(`arn:aws:dynamodb:us-east-1:0:table/${prefix}/stream/1`, [
+    const stream = new SimulatedStream(`arn:aws:dynamodb:us-east-1:0:table/${prefix}/stream/2026-01-01T00:00:00.000`, [
       { shardId: 'one', closed: true, records: simulatedRecords('r', 0, count) },
     ]);
     const source = new DynamoDbStreamSource(stream.client(), {

@@ -66,7 +66,7 @@ test(
       await dynamodb.send(new PutItemCommand({ TableName: table, Item: image(item) }));
 
     const prefix = uniqueName('gap');
-    const stream = new SimulatedStream(`arn:aws:dynamodb:us-east-1:0:table/${table}/stream/1`, [
+    const stream = new SimulatedStream(`arn:aws:dynamodb:us-east-1:0:table/${table}/stream/2026-01-01T00:00:00.000`, [
       { shardId: 'only', closed: false, records: history.slice(0, 3) },
     ]);
     const entityRule = { kind: 'key-prefix' as const, attribute: 'PK', separator: '#', declared: ['order'] };

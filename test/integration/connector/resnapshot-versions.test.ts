@@ -31,7 +31,7 @@ test('gap policy resnapshot: a gap met before anything after the previous one is
     );
   const prefix = uniqueName('regap');
   const records = simulatedRecords('g', 0, 10);
-  const stream = new SimulatedStream(`arn:aws:dynamodb:us-east-1:0:table/${table}/stream/1`, [
+  const stream = new SimulatedStream(`arn:aws:dynamodb:us-east-1:0:table/${table}/stream/2026-01-01T00:00:00.000`, [
     { shardId: 'only', closed: false, records: records.slice(0, 3) },
   ]);
   const entityRule = { kind: 'key-prefix' as const, attribute: 'PK', separator: '#', declared: ['order'] };
