@@ -22,7 +22,10 @@ async function simulatedConnector(
   table = 'orders',
 ) {
   const prefix = uniqueName('sim');
-  const stream = new SimulatedStream(`arn:aws:dynamodb:us-east-1:0:table/${prefix}/stream/2026-01-01T00:00:00.000`, shards);
+  const stream = new SimulatedStream(
+    `arn:aws:dynamodb:us-east-1:0:table/${prefix}/stream/2026-01-01T00:00:00.000`,
+    shards,
+  );
   const source = new DynamoDbStreamSource(stream.client(), {
     table,
     streamArn: stream.streamArn,

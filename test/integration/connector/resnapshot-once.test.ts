@@ -31,7 +31,10 @@ async function setUp(name: string, shards: SimulatedStream['shards']) {
       }),
     );
   const prefix = uniqueName(name);
-  const stream = new SimulatedStream(`arn:aws:dynamodb:us-east-1:0:table/${table}/stream/2026-01-01T00:00:00.000`, shards);
+  const stream = new SimulatedStream(
+    `arn:aws:dynamodb:us-east-1:0:table/${table}/stream/2026-01-01T00:00:00.000`,
+    shards,
+  );
   const options = (): ConnectorOptions => ({
     ...baseConnectorOptions(prefix),
     sources: [
