@@ -41,7 +41,8 @@ class RecordedChange {
 }
 
 /** The stream's ARN: what its checkpoint keys and (scaled out) its shards' units are made from. */
-export const recordedStreamArn = (run: string): string => `arn:bench:${run}`;
+export const recordedStreamArn = (run: string): string =>
+  `arn:aws:dynamodb:us-east-1:000000000000:table/bench-${run}/stream/2026-11-27T00:00:00.000`;
 
 /**
  * The bench's stream: `shards` closed shards of `perShard` order INSERTs each (SHARDS of RECORDS_PER_SHARD

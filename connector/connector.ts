@@ -508,6 +508,7 @@ export class Connector implements Part {
       shard: shardId,
       position: record.sequenceNumber,
       table: source.table,
+      ...(record.version !== undefined && { version: record.version }),
     };
     try {
       round.events.push({ event: record.toEvent(), record, origin });

@@ -137,7 +137,13 @@ async function connectorReconversion(config: ShardlineConfig): Promise<(letter: 
       throw new Error('the source record was cut to fit the dead-letter topic; re-snapshot the table to cover it');
     const source = sourceOf(body.origin);
     if (!source) throw new Error(`no configured table reads ${body.origin.source}`);
-    const event = (await source.revive(body.origin.shard, body.record)).toEvent();
+    const converted = (await source.revive(body.origin.shard, body.record)).toEvent();
+    // A stream change keeps the version it had: the table's stream may be another since, and a letter of an
+    // older Shardline carries none (its changes were versioned by their sequence numbers).
+    const event =
+      source.kind === 'DYNAMODB_STREAMS'
+        ? { ...converted, version: body.origin.version ?? body.origin.position }
+        : converted;
     const topic = topicFor(topics.template, event);
     const value = await codec.encode(topic, event);
     if (value.length > maxMessageBytes)

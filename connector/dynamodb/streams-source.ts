@@ -8,7 +8,7 @@ import {
 import type { DynamoImage } from '../../schemas/change-event.ts';
 import type { EntityRule } from '../events/entity.ts';
 import { streamChangeToEvent } from '../events/change.ts';
-import { timedVersion } from '../events/version.ts';
+import { SEQUENCE_DIGITS, timedVersion } from '../events/version.ts';
 import type { SourceRecord } from '../events/source-record.ts';
 import type { ReadResult, ShardInfo, ShardPosition, ShardSource } from '../shards/source.ts';
 import { streamCreatedMicros } from './stream-created.ts';
@@ -19,6 +19,8 @@ export interface DynamoDbStreamConfig {
   region: string;
   entityRule: EntityRule;
 }
+
+const VERSIONABLE = new RegExp(`^\\d{1,${SEQUENCE_DIGITS}}$`);
 
 /** DynamoDB Streams as a shard source: discovery with pagination, iterators, and record conversion. */
 export class DynamoDbStreamSource implements ShardSource {
@@ -98,9 +100,14 @@ export class DynamoDbStreamSource implements ShardSource {
     const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
     const created = record.dynamodb?.ApproximateCreationDateTime;
     const approximateCreationTimeMicros = created ? created.getTime() * 1000 : 0;
+    // Sequence numbers grow with time within a shard and from parent to child: a per-item version within the
+    // stream, after the stream's creation time, so a later stream of the table is newer.
+    // A record whose sequence number cannot make one has none: its conversion fails (a dead letter), not the read.
+    const version = VERSIONABLE.test(sequenceNumber) ? timedVersion(this.createdMicros, sequenceNumber) : undefined;
     return {
       sequenceNumber,
       approximateCreationTimeMicros,
+      version,
       raw: () => record,
       toEvent: () =>
         streamChangeToEvent(
@@ -117,9 +124,7 @@ export class DynamoDbStreamSource implements ShardSource {
           {
             table: this.table,
             entityRule: this.config.entityRule,
-            // Sequence numbers grow with time within a shard and from parent to child: a per-item version
-            // within the stream, after the stream's creation time, so a later stream of the table is newer.
-            version: timedVersion(this.createdMicros, sequenceNumber),
+            version: version ?? timedVersion(this.createdMicros, sequenceNumber),
             position: {
               kind: 'DYNAMODB_STREAMS',
               region: record.awsRegion ?? this.config.region,

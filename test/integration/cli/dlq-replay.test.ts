@@ -88,40 +88,45 @@ test('dlq replay: a connector dead letter is converted again into the event the 
     shard: shard!.shardId,
     position: record.sequenceNumber,
     table,
+    version: record.version,
   };
+  // The same letter as a Shardline before stream versions began with the stream's creation time wrote it.
+  const { version: _none, ...olderOrigin } = origin;
+  const letterOf = (from: typeof olderOrigin, reason: string) =>
+    deadLetterMessage(from, reason, record.raw(), canonicalKey(record.toEvent().keys), 4_000);
   await producer.send({
     topic: config.connector.topics.deadLetter,
     messages: [
-      deadLetterMessage(
-        origin,
-        'conversion failed (simulated)',
-        record.raw(),
-        canonicalKey(record.toEvent().keys),
-        4_000,
-      ),
+      letterOf(origin, 'conversion failed (simulated)'),
+      letterOf(olderOrigin, 'conversion failed (simulated, older Shardline)'),
     ],
   });
   await producer.disconnect();
 
   const letters = await listDeadLetters(config, 10);
-  assert.equal(letters.length, 2);
+  assert.equal(letters.length, 3);
   assert.match(letters[0]!.reason, /^the event is \d+ bytes, over the 4000-byte limit$/);
   assert.equal(letters[1]!.reason, 'conversion failed (simulated)');
   const result = await replayDeadLetters(config, letters);
-  assert.equal(result.replayed, 1);
+  assert.equal(result.replayed, 2);
   assert.equal(result.failed.length, 1);
   assert.match(result.failed[0]!.reason, /cut to fit the dead-letter topic; re-snapshot the table/);
 
   const codec = new ChangeEventCodec({ url: testEndpoints().registryUrl });
-  const read = await readTopics(kafka, [topic], (messages) => messages.length >= 2, 30_000);
-  const [original, replayed] = await Promise.all(read.map(async ({ message }) => codec.decode(message.value!)));
-  assert.equal(read.length, 2);
+  const read = await readTopics(kafka, [topic], (messages) => messages.length >= 3, 30_000);
+  const [original, replayed, olderReplayed] = await Promise.all(
+    read.map(async ({ message }) => codec.decode(message.value!)),
+  );
+  assert.equal(read.length, 3);
   assert.equal(delivered.length, 1);
-  // Binary values, the version (its sequence number) and the source position survive the round trip.
+  // Binary values, the version and the source position survive the round trip.
   assert.deepEqual(replayed, original);
+  // An older Shardline's letter keeps the version that Shardline gave the change (its sequence number): the
+  // sinks hold the item's later changes under such versions, which a longer one would wrongly beat.
+  assert.deepEqual(olderReplayed, { ...original, version: record.sequenceNumber });
   assert.equal(
     (await listDeadLetters(config, 10)).length,
-    2,
+    3,
     'the dead-letter topic is a log: both letters are still there',
   );
   dynamodb.destroy();
