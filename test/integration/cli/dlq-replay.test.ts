@@ -91,7 +91,8 @@ test('dlq replay: a connector dead letter is converted again into the event the 
     version: record.version,
   };
   // The same letter as a Shardline before stream versions began with the stream's creation time wrote it.
-  const { version: _none, ...olderOrigin } = origin;
+  const olderOrigin: Omit<typeof origin, 'version'> & { version?: string } = { ...origin };
+  delete olderOrigin.version;
   const letterOf = (from: typeof olderOrigin, reason: string) =>
     deadLetterMessage(from, reason, record.raw(), canonicalKey(record.toEvent().keys), 4_000);
   await producer.send({
