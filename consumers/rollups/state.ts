@@ -54,25 +54,53 @@ async function readStates(
   return states;
 }
 
+/**
+ * Characters of item keys one read of states carries at most: a ClickHouse server takes query parameters in the
+ * URL, which it refuses past `http_max_uri_size` (1 MiB by default), and URL encoding can triple a key.
+ */
+export const STATE_READ_KEY_CHARS = 200_000;
+
 /** The applied state of each of these items (by table and key) in an items table; an item never applied is absent. */
-export function statesOf(
+export async function statesOf(
   clickhouse: ClickHouseClient,
   table: string,
   columns: string[],
   items: { table: string; itemKey: string }[],
+  keyCharsPerRead = STATE_READ_KEY_CHARS,
 ): Promise<Map<string, ItemState>> {
-  if (items.length === 0) return Promise.resolve(new Map());
-  // A set from a subquery: `IN {keys:Array(String)}` compares every row with the array (minutes for 50,000 keys).
-  return readStates(
-    clickhouse,
-    table,
-    columns,
-    'table IN (SELECT arrayJoin({tables:Array(String)})) AND item_key IN (SELECT arrayJoin({keys:Array(String)}))',
-    {
-      tables: [...new Set(items.map((item) => item.table))],
-      keys: [...new Set(items.map((item) => item.itemKey))],
-    },
-  );
+  const tables = [...new Set(items.map((item) => item.table))];
+  const states = new Map<string, ItemState>();
+  for (const keys of chunksOf([...new Set(items.map((item) => item.itemKey))], keyCharsPerRead)) {
+    // A set from a subquery: `IN {keys:Array(String)}` compares every row with the array (minutes for 50,000 keys).
+    const read = await readStates(
+      clickhouse,
+      table,
+      columns,
+      'table IN (SELECT arrayJoin({tables:Array(String)})) AND item_key IN (SELECT arrayJoin({keys:Array(String)}))',
+      { tables, keys },
+    );
+    // One key's rows are all in its chunk: the chunks' states do not overlap.
+    for (const [id, state] of read) states.set(id, state);
+  }
+  return states;
+}
+
+/** The keys in runs of at most `maxChars` characters (a longer key goes alone). */
+function chunksOf(keys: string[], maxChars: number): string[][] {
+  const chunks: string[][] = [];
+  let chunk: string[] = [];
+  let chars = 0;
+  for (const key of keys) {
+    if (chunk.length > 0 && chars + key.length > maxChars) {
+      chunks.push(chunk);
+      chunk = [];
+      chars = 0;
+    }
+    chunk.push(key);
+    chars += key.length;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
 /** Items of a table living in one partition, not deleted, with a version below `floor`: what a sweep deletes there. */

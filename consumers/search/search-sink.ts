@@ -16,7 +16,16 @@ export interface SearchSinkOptions {
   targetIndex?: Record<string, string>;
   /** Per-item retries of 429 and 5xx answers inside one bulk request. */
   itemBackoff: Backoff;
+  /** Bytes of one bulk request at most (DEFAULT_BULK_BYTES); a batch takes as many requests as it needs. */
+  maxBulkBytes?: number;
 }
+
+/**
+ * Half of what the smallest managed OpenSearch instances accept in one request (10 MiB on AWS's `.large` and
+ * below; a self-run cluster's `http.max_content_length` is 100 MiB). A document is at most a DynamoDB item's
+ * 400 KB, somewhat more as JSON, so it always fits alone.
+ */
+export const DEFAULT_BULK_BYTES = 5 * 1024 * 1024;
 
 interface BulkItem {
   offset: string;
@@ -320,37 +329,17 @@ export class SearchSink implements Sink {
     );
   }
 
-  /** Sends the items, retrying those answered 429 or 5xx; returns those OpenSearch refused for good. */
+  /**
+   * Sends the items, in requests of at most `maxBulkBytes`, retrying those answered 429 or 5xx; returns those
+   * OpenSearch refused for good.
+   */
   private async bulk(items: BulkItem[]): Promise<Rejection[]> {
     const rejections: Rejection[] = [];
     let pending = items;
     for (let attempt = 0; pending.length > 0; attempt++) {
-      const response = await this.options.client.bulk({
-        body: pending.flatMap((item) => [item.action, item.body]) as never,
-      });
-      const results = (
-        response.body as { items: Record<string, { status: number; error?: { type?: string; reason?: string } }>[] }
-      ).items;
       const retry: BulkItem[] = [];
-      results.forEach((result, index) => {
-        const outcome = Object.values(result)[0]!;
-        const item = pending[index]!;
-        if (outcome.status < 300) return;
-        if (outcome.status === 409 && item.conditionalOf) retry.push(scriptedUpdate(item.conditionalOf));
-        else if (outcome.status === 429 || outcome.status >= 500 || outcome.status === 409) retry.push(item);
-        else if (refusesTheDocument(outcome.status, outcome.error?.type)) {
-          rejections.push({
-            offset: item.offset,
-            reason: `OpenSearch refused the document (${outcome.status} ${outcome.error?.type}): ${outcome.error?.reason ?? ''}`,
-          });
-        } else {
-          // A write block, missing permissions or a missing index refuse every document alike: the batch
-          // fails and is retried until someone fixes the cluster, instead of filling the dead-letter topic.
-          throw new Error(
-            `OpenSearch refuses writes (${outcome.status} ${outcome.error?.type}): ${outcome.error?.reason ?? ''}`,
-          );
-        }
-      });
+      for (const request of bulkRequests(pending, this.options.maxBulkBytes ?? DEFAULT_BULK_BYTES))
+        await this.bulkRequest(request, retry, rejections);
       if (retry.length > 0 && attempt + 1 >= this.options.itemBackoff.attempts) {
         throw new Error(`${retry.length} documents still refused after ${attempt + 1} attempts (429/5xx/409)`);
       }
@@ -360,5 +349,59 @@ export class SearchSink implements Sink {
     return rejections;
   }
 
+  /** One bulk request: items to try again go to `retry`, documents refused for good to `rejections`. */
+  private async bulkRequest(
+    { items, body }: { items: BulkItem[]; body: string },
+    retry: BulkItem[],
+    rejections: Rejection[],
+  ): Promise<void> {
+    // NDJSON text is sent as it is (the client's typing only names the array form).
+    const response = await this.options.client.bulk({ body: body as never });
+    const results = (
+      response.body as { items: Record<string, { status: number; error?: { type?: string; reason?: string } }>[] }
+    ).items;
+    results.forEach((result, index) => {
+      const outcome = Object.values(result)[0]!;
+      const item = items[index]!;
+      if (outcome.status < 300) return;
+      if (outcome.status === 409 && item.conditionalOf) retry.push(scriptedUpdate(item.conditionalOf));
+      else if (outcome.status === 429 || outcome.status >= 500 || outcome.status === 409) retry.push(item);
+      else if (refusesTheDocument(outcome.status, outcome.error?.type)) {
+        rejections.push({
+          offset: item.offset,
+          reason: `OpenSearch refused the document (${outcome.status} ${outcome.error?.type}): ${outcome.error?.reason ?? ''}`,
+        });
+      } else {
+        // A write block, missing permissions or a missing index refuse every document alike: the batch
+        // fails and is retried until someone fixes the cluster, instead of filling the dead-letter topic.
+        throw new Error(
+          `OpenSearch refuses writes (${outcome.status} ${outcome.error?.type}): ${outcome.error?.reason ?? ''}`,
+        );
+      }
+    });
+  }
+
   async close(): Promise<void> {}
+}
+
+/** The items as bulk bodies (NDJSON) of at most `maxBytes` each; an item larger than that goes alone. */
+function bulkRequests(items: BulkItem[], maxBytes: number): { items: BulkItem[]; body: string }[] {
+  const requests: { items: BulkItem[]; body: string }[] = [];
+  let current: { items: BulkItem[]; lines: string[]; bytes: number } = { items: [], lines: [], bytes: 0 };
+  const close = () => {
+    if (current.items.length > 0) requests.push({ items: current.items, body: `${current.lines.join('\n')}\n` });
+  };
+  for (const item of items) {
+    const lines = `${JSON.stringify(item.action)}\n${JSON.stringify(item.body)}`;
+    const bytes = Buffer.byteLength(lines) + 1;
+    if (current.bytes + bytes > maxBytes) {
+      close();
+      current = { items: [], lines: [], bytes: 0 };
+    }
+    current.items.push(item);
+    current.lines.push(lines);
+    current.bytes += bytes;
+  }
+  close();
+  return requests;
 }

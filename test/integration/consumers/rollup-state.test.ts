@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigurationError } from '../../../core/errors.ts';
 import { defaultOrderView, defaultRollups, type RollupDefinition } from '../../../consumers/rollups/definition.ts';
+import { itemsTable, rollupColumns } from '../../../consumers/rollups/items-table.ts';
 import { RollupSink } from '../../../consumers/rollups/rollup-sink.ts';
+import { statesOf } from '../../../consumers/rollups/state.ts';
 import type { SinkBatch } from '../../../consumers/runtime/sink.ts';
 import { canonicalKey, type ChangeEvent } from '../../../schemas/change-event.ts';
 import { queryRows, testClickHouse } from '../../harness/consumers.ts';
@@ -170,4 +172,36 @@ test('a rollup is answered from its aggregate (one row per group), whole or filt
     ),
     [{ order_count: '1', total_spent: '12.25' }],
   );
+});
+
+test('states are read back in runs of keys short enough for a URL, the same as in one read', async (t) => {
+  const { clickhouse } = await testClickHouse();
+  t.after(() => clickhouse.close());
+  const sink = new RollupSink({ group: 'runs', clickhouse, rollups: [userTotals], views: { order: defaultOrderView } });
+  await sink.open();
+  const items = Array.from({ length: 30 }, (_, index) => ({
+    PK: { S: `ORDER#${index}` },
+    SK: { S: `ORDER#${index}` },
+  }));
+  await sink.apply(
+    {
+      topic: 'orders',
+      partition: 0,
+      records: items.map((itemKeys, index) => ({
+        offset: String(index),
+        key: canonicalKey(itemKeys),
+        event: { ...orderEvent('orders', 'INSERT', String(100 + index), `${index}.50`), keys: itemKeys },
+      })),
+      nextOffset: '30',
+    },
+    noDeadLetters,
+  );
+  await sink.close();
+  const columns = rollupColumns(userTotals, defaultOrderView).map(([name]) => name);
+  const wanted = items.map((itemKeys) => ({ table: 'orders', itemKey: canonicalKey(itemKeys) }));
+  const whole = await statesOf(clickhouse, itemsTable(userTotals), columns, wanted);
+  // About 30 characters a key: runs of two or three keys, ten reads or more.
+  const inRuns = await statesOf(clickhouse, itemsTable(userTotals), columns, wanted, 80);
+  assert.equal(whole.size, 30);
+  assert.deepEqual(inRuns, whole);
 });

@@ -184,3 +184,35 @@ test('an INSERT, whose document is not read before it is written, never replaces
   assert.deepEqual(await state(alias, 1), { version: '50', deleted: false, total: '5.00' });
   await sink.close();
 });
+
+test('a batch larger than one bulk request may carry is written in several, every document once', async () => {
+  const prefix = uniqueName('bulkbytes');
+  const client = new OpenSearchClient({ node: testEndpoints().opensearchUrl });
+  const bulk = client.bulk.bind(client);
+  const requestBytes: number[] = [];
+  client.bulk = (async (...args: Parameters<typeof bulk>) => {
+    requestBytes.push(Buffer.byteLength(String((args[0] as { body: unknown }).body)));
+    return bulk(...args);
+  }) as unknown as typeof client.bulk;
+  const sink = new SearchSink({
+    group: `${prefix}-search`,
+    client,
+    config: testSearchConfig(prefix),
+    views: { order: defaultOrderView },
+    itemBackoff: { baseMs: 50, maxMs: 500, attempts: 10 },
+    maxBulkBytes: 4_096,
+  });
+  await sink.open();
+  const ids = Array.from({ length: 40 }, (_, index) => 1_000 + index);
+  assert.deepEqual(await apply(sink, ...ids.map((id) => change(id, '7', `${id}.25`))), []);
+  // About 400 bytes a document: 16 KB in requests of at most 4 KB.
+  assert.ok(requestBytes.length >= 4, `${requestBytes.length} requests for 40 documents`);
+  assert.ok(
+    requestBytes.every((bytes) => bytes <= 4_096),
+    `requests of ${requestBytes.join(', ')} bytes`,
+  );
+  for (const id of ids)
+    assert.deepEqual(await state(`${prefix}-order`, id), { version: '7', deleted: false, total: `${id}.25` });
+  await sink.close();
+  await client.close();
+});
