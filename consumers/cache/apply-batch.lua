@@ -5,7 +5,7 @@
 -- ARGV[1]: offsets field (topic:partition; empty: store no progress), ARGV[2]: next offset, ARGV[3]: TTL in ms (0 = none),
 -- then four values per item: version, op ("set" or "del"), JSON document, entity.
 -- A change is applied only when its version is newer than the item's: versions are decimal integer
--- strings of up to 40 digits, compared by length and then text (Lua numbers would lose digits).
+-- strings of up to 77 digits, compared by length and then text (Lua numbers would lose digits).
 local function newer(candidate, current)
   if not current then return true end
   if #candidate ~= #current then return #candidate > #current end

@@ -6,7 +6,7 @@ import { mappingFor } from './documents.ts';
 export const APPLY_SCRIPT_ID = 'shardline-apply-change-v2';
 
 /**
- * Compare-and-set on the item's version (a decimal integer string of up to 40 digits, too long for
+ * Compare-and-set on the item's version (a decimal integer string of up to 77 digits, too long for
  * OpenSearch's 63-bit external versions): a change is applied only when it is newer. A delete leaves a
  * tombstone document that keeps the version, so a late replay of an older write cannot bring the item
  * back, however long ago the delete happened (no `index.gc_deletes` window to outlive). A change below

@@ -56,7 +56,7 @@ export async function startContainers(): Promise<{ endpoints: Endpoints; stop: (
     new GenericContainer('redis:7').withExposedPorts(fixed(NATIVE_PORTS.redis)).start(),
     new GenericContainer('motoserver/moto:5.1.22')
       .withExposedPorts(fixed(NATIVE_PORTS.moto))
-      .withWaitStrategy(Wait.forHttp('/moto-api/data.json', NATIVE_PORTS.moto))
+      .withWaitStrategy(Wait.forHttp('/moto-api/', NATIVE_PORTS.moto))
       .start(),
   ]);
   return {
