@@ -1,45 +1,42 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { StatusReport } from '../../../cli/commands/status.ts';
+import type { PipelineStatus, StatusReport } from '../../../cli/commands/status.ts';
 import { statusLines } from '../../../cli/commands/status-view.ts';
 
+/** The report of a configured pipeline (no process found) with these shards. */
+const configuredReport = (shards: PipelineStatus['shards'], ready?: boolean): StatusReport => ({
+  shards: [],
+  shardLag: [],
+  groups: [],
+  deadLetters: 0,
+  pipelines: [{ source: 'config', ready, parts: [], shards, groups: [], deadLetters: 0 }],
+});
+
 test("scaled out, the status screen names each shard's unit and the instance that reads it", () => {
-  const report: StatusReport = {
-    shards: [],
-    shardLag: [],
-    groups: [],
-    deadLetters: 0,
-    pipelines: [
+  const report = configuredReport(
+    [
       {
-        source: 'config',
-        ready: true,
-        parts: [],
-        shards: [
-          {
-            stream: 'orders-kds',
-            shard: 'shardId-000000000000',
-            sequenceNumber: '9',
-            finished: true,
-            unit: 3,
-            owner: 'host-a:101',
-          },
-          {
-            stream: 'orders-kds',
-            shard: 'shardId-000000000008',
-            sequenceNumber: '12',
-            finished: false,
-            iteratorAgeSeconds: 2,
-            trimHeadroomSeconds: 86_398,
-            unit: 5,
-            owner: 'host-b:202',
-          },
-          { stream: 'orders-kds', shard: 'shardId-000000000009', sequenceNumber: '4', finished: false, unit: 6 },
-        ],
-        groups: [],
-        deadLetters: 0,
+        stream: 'orders-kds',
+        shard: 'shardId-000000000000',
+        sequenceNumber: '9',
+        finished: true,
+        unit: 3,
+        owner: 'host-a:101',
       },
+      {
+        stream: 'orders-kds',
+        shard: 'shardId-000000000008',
+        sequenceNumber: '12',
+        finished: false,
+        iteratorAgeSeconds: 2,
+        trimHeadroomSeconds: 86_398,
+        unit: 5,
+        owner: 'host-b:202',
+      },
+      { stream: 'orders-kds', shard: 'shardId-000000000009', sequenceNumber: '4', finished: false, unit: 6 },
     ],
-  };
+    true,
+  );
   assert.deepEqual(statusLines(report).slice(1, 6), [
     '',
     '  stream      shard                 iterator age  trim headroom  state     unit  owner',
@@ -50,32 +47,18 @@ test("scaled out, the status screen names each shard's unit and the instance tha
 });
 
 test('with no process found, an unfinished shard nobody reports on is "not finished", not "reading"', () => {
-  const report: StatusReport = {
-    shards: [],
-    shardLag: [],
-    groups: [],
-    deadLetters: 0,
-    pipelines: [
-      {
-        source: 'config',
-        parts: [],
-        shards: [
-          { stream: 'orders-kds', shard: 'shardId-000000000000', sequenceNumber: '9', finished: true },
-          { stream: 'orders-kds', shard: 'shardId-000000000001', sequenceNumber: '12', finished: false },
-          {
-            stream: 'orders-kds',
-            shard: 'shardId-000000000002',
-            sequenceNumber: '4',
-            finished: false,
-            iteratorAgeSeconds: 3,
-            trimHeadroomSeconds: 86_397,
-          },
-        ],
-        groups: [],
-        deadLetters: 0,
-      },
-    ],
-  };
+  const report = configuredReport([
+    { stream: 'orders-kds', shard: 'shardId-000000000000', sequenceNumber: '9', finished: true },
+    { stream: 'orders-kds', shard: 'shardId-000000000001', sequenceNumber: '12', finished: false },
+    {
+      stream: 'orders-kds',
+      shard: 'shardId-000000000002',
+      sequenceNumber: '4',
+      finished: false,
+      iteratorAgeSeconds: 3,
+      trimHeadroomSeconds: 86_397,
+    },
+  ]);
   assert.deepEqual(statusLines(report).slice(2, 6), [
     '  stream      shard                 iterator age  trim headroom  state',
     '  orders-kds  shardId-000000000000                               finished',
