@@ -12,9 +12,9 @@ export interface DeadLetterOrigin {
   position: string;
   table?: string;
   /**
-   * The change's version where the source knows it without converting (DynamoDB Streams): a replay gives the
-   * change this version, the one it had when it was dead-lettered, whatever stream the table has since. A
-   * Streams letter without one was written by a Shardline that versioned a change by its bare sequence number.
+   * The change's version where the source knows it without converting (DynamoDB Streams, table scans): a replay
+   * gives the change this version, the one it had when it was dead-lettered, whatever stream the table has since.
+   * A Streams letter without one was written by a Shardline that versioned a change by its bare sequence number.
    */
   version?: string;
 }

@@ -138,12 +138,11 @@ async function connectorReconversion(config: ShardlineConfig): Promise<(letter: 
     const source = sourceOf(body.origin);
     if (!source) throw new Error(`no configured table reads ${body.origin.source}`);
     const converted = (await source.revive(body.origin.shard, body.record)).toEvent();
-    // A stream change keeps the version it had: the table's stream may be another since, and a letter of an
-    // older Shardline carries none (its changes were versioned by their sequence numbers).
-    const event =
-      source.kind === 'DYNAMODB_STREAMS'
-        ? { ...converted, version: body.origin.version ?? body.origin.position }
-        : converted;
+    // A change keeps the version it had: the table's stream may be another since, and a re-snapshot row's is
+    // its run's. A stream letter of an older Shardline carries none (its changes were versioned by their
+    // sequence numbers), nor does a re-snapshot letter of one (its row replays at version 0, as it did then).
+    const version = body.origin.version ?? (source.kind === 'DYNAMODB_STREAMS' ? body.origin.position : undefined);
+    const event = version === undefined ? converted : { ...converted, version };
     const topic = topicFor(topics.template, event);
     const value = await codec.encode(topic, event);
     if (value.length > maxMessageBytes)

@@ -9,7 +9,7 @@ export interface SourceRecord {
   toEvent(): ChangeEvent;
   /** The record as received, for the dead-letter topic. */
   raw(): unknown;
-  /** The change's version where the source knows it without converting the record (DynamoDB Streams). */
+  /** The change's version where the source knows it without converting the record (DynamoDB Streams, scans). */
   version?: string;
   /** An id the source may deliver twice (Kinesis); undefined where the source never duplicates. */
   dedupeId?: string;

@@ -178,6 +178,7 @@ export class SnapshotSource implements ShardSource {
     return {
       sequenceNumber,
       approximateCreationTimeMicros: now,
+      version: this.version,
       raw: () => item,
       toEvent: () => {
         const entity = entityOf(this.config.entityRule, keys, item);

@@ -55,10 +55,17 @@ async function readStates(
 }
 
 /**
- * Characters of item keys one read of states carries at most: a ClickHouse server takes query parameters in the
- * URL, which it refuses past `http_max_uri_size` (1 MiB by default), and URL encoding can triple a key.
+ * URL characters the keys of one read of states take at most. A ClickHouse server takes query parameters in the
+ * URL and refuses one whose value, still encoded, is longer than `http_max_field_value_size` (128 KiB by default).
  */
-export const STATE_READ_KEY_CHARS = 200_000;
+export const STATE_READ_URL_CHARS = 100_000;
+
+/**
+ * At most what a key takes of the keys' parameter in a URL: the client quotes it in the array (`'`, and `\` before
+ * a quote or backslash in it, and a comma), and each byte of that is at most three characters URL-encoded.
+ */
+export const urlCharsOf = (key: string): number =>
+  3 * (Buffer.byteLength(key) + (key.match(/['\\]/g)?.length ?? 0) + 3);
 
 /** The applied state of each of these items (by table and key) in an items table; an item never applied is absent. */
 export async function statesOf(
@@ -66,11 +73,11 @@ export async function statesOf(
   table: string,
   columns: string[],
   items: { table: string; itemKey: string }[],
-  keyCharsPerRead = STATE_READ_KEY_CHARS,
+  urlCharsPerRead = STATE_READ_URL_CHARS,
 ): Promise<Map<string, ItemState>> {
   const tables = [...new Set(items.map((item) => item.table))];
   const states = new Map<string, ItemState>();
-  for (const keys of chunksOf([...new Set(items.map((item) => item.itemKey))], keyCharsPerRead)) {
+  for (const keys of chunksOf([...new Set(items.map((item) => item.itemKey))], urlCharsPerRead)) {
     // A set from a subquery: `IN {keys:Array(String)}` compares every row with the array (minutes for 50,000 keys).
     const read = await readStates(
       clickhouse,
@@ -85,19 +92,20 @@ export async function statesOf(
   return states;
 }
 
-/** The keys in runs of at most `maxChars` characters (a longer key goes alone). */
+/** The keys in runs of at most `maxChars` URL characters (a longer key goes alone). */
 function chunksOf(keys: string[], maxChars: number): string[][] {
   const chunks: string[][] = [];
   let chunk: string[] = [];
   let chars = 0;
   for (const key of keys) {
-    if (chunk.length > 0 && chars + key.length > maxChars) {
+    const keyChars = urlCharsOf(key);
+    if (chunk.length > 0 && chars + keyChars > maxChars) {
       chunks.push(chunk);
       chunk = [];
       chars = 0;
     }
     chunk.push(key);
-    chars += key.length;
+    chars += keyChars;
   }
   if (chunk.length > 0) chunks.push(chunk);
   return chunks;

@@ -169,3 +169,38 @@ test("dlq replay: a consumer group's dead letter goes back on its topic byte for
     ],
   );
 });
+
+test("dlq replay: a re-snapshot row's dead letter goes back with its run's version, above the sweep that deleted the item", async () => {
+  const dynamodb = createDynamoDb(testAws());
+  const table = await createStreamTable(dynamodb);
+  const prefix = uniqueName('replay-scan');
+  const config = configFor(table, prefix, 1_000_000);
+  const kafka = kafkaOf(config, 'test');
+  const item = { PK: { S: 'ORDER#7' }, SK: { S: 'ORDER#7' }, total: { N: '7.70' } };
+  await ensureTopics(kafka, [config.connector.topics.deadLetter], 1);
+  const producer = idempotentProducer(kafka);
+  await producer.connect();
+  // As the connector writes a re-read row of run 'resnapshot-3' (version 900) it could not convert.
+  const origin = {
+    stage: 'connector',
+    source: `snapshot:${table}:resnapshot-3`,
+    shard: 'segment-0',
+    position: JSON.stringify({ PK: item.PK, SK: item.SK }),
+    table,
+    version: '900',
+  };
+  await producer.send({
+    topic: config.connector.topics.deadLetter,
+    messages: [deadLetterMessage(origin, 'conversion failed (simulated)', item, canonicalKey(item), 1_000_000)],
+  });
+  await producer.disconnect();
+  const result = await replayDeadLetters(config, await listDeadLetters(config, 10));
+  assert.deepEqual(result, { replayed: 1, failed: [] });
+  const codec = new ChangeEventCodec({ url: testEndpoints().registryUrl });
+  const [replayed] = await readTopics(kafka, [`${prefix}.${table}.order`], (messages) => messages.length >= 1, 30_000);
+  const event = await codec.decode(replayed!.message.value!);
+  assert.equal(event.op, 'SNAPSHOT');
+  // Version 0 would sit below the run's sweep (899), and every sink would drop the row.
+  assert.equal(event.version, '900');
+  dynamodb.destroy();
+});

@@ -200,8 +200,8 @@ test('states are read back in runs of keys short enough for a URL, the same as i
   const columns = rollupColumns(userTotals, defaultOrderView).map(([name]) => name);
   const wanted = items.map((itemKeys) => ({ table: 'orders', itemKey: canonicalKey(itemKeys) }));
   const whole = await statesOf(clickhouse, itemsTable(userTotals), columns, wanted);
-  // About 30 characters a key: runs of two or three keys, ten reads or more.
-  const inRuns = await statesOf(clickhouse, itemsTable(userTotals), columns, wanted, 80);
+  // About 110 URL characters a key: runs of two keys, fifteen reads.
+  const inRuns = await statesOf(clickhouse, itemsTable(userTotals), columns, wanted, 250);
   assert.equal(whole.size, 30);
   assert.deepEqual(inRuns, whole);
 });
