@@ -5,10 +5,10 @@ import {
   type DynamoDBStreamsClient,
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
-import type { DynamoImage } from '../../schemas/change-event.ts';
+import { ConversionError, type DynamoImage } from '../../schemas/change-event.ts';
 import type { EntityRule } from '../events/entity.ts';
 import { streamChangeToEvent } from '../events/change.ts';
-import { SEQUENCE_DIGITS, timedVersion } from '../events/version.ts';
+import { timedVersion } from '../events/version.ts';
 import type { SourceRecord } from '../events/source-record.ts';
 import type { ReadResult, ShardInfo, ShardPosition, ShardSource } from '../shards/source.ts';
 import { streamCreatedMicros } from './stream-created.ts';
@@ -19,8 +19,6 @@ export interface DynamoDbStreamConfig {
   region: string;
   entityRule: EntityRule;
 }
-
-const VERSIONABLE = new RegExp(`^\\d{1,${SEQUENCE_DIGITS}}$`);
 
 /** DynamoDB Streams as a shard source: discovery with pagination, iterators, and record conversion. */
 export class DynamoDbStreamSource implements ShardSource {
@@ -103,7 +101,12 @@ export class DynamoDbStreamSource implements ShardSource {
     // Sequence numbers grow with time within a shard and from parent to child: a per-item version within the
     // stream, after the stream's creation time, so a later stream of the table is newer.
     // A record whose sequence number cannot make one has none: its conversion fails (a dead letter), not the read.
-    const version = VERSIONABLE.test(sequenceNumber) ? timedVersion(this.createdMicros, sequenceNumber) : undefined;
+    let version: string | undefined;
+    try {
+      version = timedVersion(this.createdMicros, sequenceNumber);
+    } catch (error) {
+      if (!(error instanceof ConversionError)) throw error;
+    }
     return {
       sequenceNumber,
       approximateCreationTimeMicros,

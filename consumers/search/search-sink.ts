@@ -384,24 +384,22 @@ export class SearchSink implements Sink {
   async close(): Promise<void> {}
 }
 
-/** The items as bulk bodies (NDJSON) of at most `maxBytes` each; an item larger than that goes alone. */
-function bulkRequests(items: BulkItem[], maxBytes: number): { items: BulkItem[]; body: string }[] {
-  const requests: { items: BulkItem[]; body: string }[] = [];
+/**
+ * The items as bulk bodies (NDJSON) of at most `maxBytes` each, made one request at a time as they are sent;
+ * an item larger than that goes alone.
+ */
+function* bulkRequests(items: BulkItem[], maxBytes: number): Generator<{ items: BulkItem[]; body: string }> {
   let current: { items: BulkItem[]; lines: string[]; bytes: number } = { items: [], lines: [], bytes: 0 };
-  const close = () => {
-    if (current.items.length > 0) requests.push({ items: current.items, body: `${current.lines.join('\n')}\n` });
-  };
   for (const item of items) {
     const lines = `${JSON.stringify(item.action)}\n${JSON.stringify(item.body)}`;
     const bytes = Buffer.byteLength(lines) + 1;
-    if (current.bytes + bytes > maxBytes) {
-      close();
+    if (current.items.length > 0 && current.bytes + bytes > maxBytes) {
+      yield { items: current.items, body: `${current.lines.join('\n')}\n` };
       current = { items: [], lines: [], bytes: 0 };
     }
     current.items.push(item);
     current.lines.push(lines);
     current.bytes += bytes;
   }
-  close();
-  return requests;
+  if (current.items.length > 0) yield { items: current.items, body: `${current.lines.join('\n')}\n` };
 }
