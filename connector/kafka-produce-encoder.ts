@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { refuseResends } from '../core/kafkajs-resend-guard.ts';
 import { crc32c } from './crc32c.ts';
 import {
   installRecordEncoder,
@@ -190,7 +191,8 @@ let installed = false;
 
 /**
  * Makes KafkaJS's produce requests (v3 to v7) encode with `encodeProduceRequest`, and KafkaJS's own encoder
- * (with the faster record encoder) what it leaves. Idempotent; false on a KafkaJS version other than the one checked.
+ * (with the faster record encoder) what it leaves; each request is first checked by `refuseResends`
+ * (core/kafkajs-resend-guard.ts). Idempotent; false on a KafkaJS version other than the one checked.
  */
 export function installProduceEncoder(): boolean {
   if (installed) return true;
@@ -199,6 +201,7 @@ export function installProduceEncoder(): boolean {
   const requestPath = require.resolve(REQUEST_MODULE);
   const original = require(requestPath) as ProduceRequestFactory;
   const fast: ProduceRequestFactory = (input) => {
+    refuseResends(input);
     const request = original(input);
     return { ...request, encode: async () => encodeProduceRequest(input) ?? (await request.encode()) };
   };

@@ -25,6 +25,7 @@ import { FaultScheduler } from './scheduler.ts';
 import { verifyStores } from './verify.ts';
 import { ChaosWorkload } from './workload.ts';
 import { keepKafkaEvidence } from './evidence.ts';
+import { resendsRefused } from './change-copies.ts';
 import { rebalanceFigures, SCALE_OUT, SCALED_KINESIS_SHARDS } from './scale-out.ts';
 
 const { ConfigResourceTypes } = kafkajs;
@@ -267,6 +268,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         with_iterator: proxy.trimmed.filter((range) => range.met === 'GetRecords').length,
       },
       trimmed_changes: trimmedKeys.length,
+      resends_refused: resendsRefused(fleet.filter((process) => isConnector(process.name)).map((process) => process.logPath)),
       lost: figures.lost,
       doubled: figures.doubled,
       wrong: figures.wrong,
@@ -290,7 +292,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     if (report.passed) rmSync(work, { recursive: true, force: true });
     else {
       report.notes.push(`ClickHouse directories kept in ${work}; the change topics as read back and their log segments in ${logDir}`);
-      await keepKafkaEvidence(kafka, names, logDir, KAFKA_BASE_PORT).catch((error: unknown) => report.notes.push(`could not keep the Kafka evidence: ${(error as Error).message}`));
+      try {
+        keepKafkaEvidence(verification.committedEvents, names, logDir, KAFKA_BASE_PORT);
+      } catch (error) {
+        report.notes.push(`could not keep the Kafka evidence: ${(error as Error).message}`);
+      }
     }
     return report;
   } finally {

@@ -1,10 +1,7 @@
 import { cpSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Kafka } from 'kafkajs';
-import { ChangeEventCodec } from '../../schemas/registry.ts';
-import { testEndpoints } from '../harness/endpoints.ts';
-import { readTopics } from '../harness/topic-reader.ts';
+import type { CommittedEvent } from './change-copies.ts';
 import { changeTopics, type RunNames } from './config.ts';
 
 /**
@@ -12,10 +9,8 @@ import { changeTopics, type RunNames } from './config.ts';
  * change topics return to a read_committed reader (event id, partition, offset), and each node's log
  * segments of the change topics, for `kafka.tools.DumpLogSegments` (batches, producer epochs, markers).
  */
-export async function keepKafkaEvidence(kafka: Kafka, names: RunNames, logDir: string, kafkaPort: number): Promise<void> {
-  const codec = new ChangeEventCodec({ url: testEndpoints().registryUrl });
-  const read = await readTopics(kafka, changeTopics(names), () => false, 30_000);
-  const lines = await Promise.all(read.map(async ({ topic, partition, message }) => `${topic}\t${partition}\t${message.offset}\t${message.value ? (await codec.decode(message.value)).eventId : 'null'}`));
+export function keepKafkaEvidence(events: CommittedEvent[], names: RunNames, logDir: string, kafkaPort: number): void {
+  const lines = events.map(({ topic, partition, offset, eventId }) => `${topic}\t${partition}\t${offset}\t${eventId}`);
   writeFileSync(join(logDir, 'change-topic-read-committed.tsv'), `${lines.join('\n')}\n`);
   for (const home of readdirSync(tmpdir()).filter((name) => name.startsWith(`shardline-kafka-${kafkaPort}-`))) {
     for (const node of readdirSync(join(tmpdir(), home))) {

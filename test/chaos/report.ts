@@ -36,6 +36,8 @@ export interface ChaosReport {
   gap_detections: { at_checkpoint: number; with_iterator: number };
   /** Changes a trim took before the connector read them: they reach the stores only through a re-snapshot. */
   trimmed_changes: number;
+  /** Connector rounds aborted where KafkaJS would have written records a second time: each would have committed copies. */
+  resends_refused: number;
   lost: DifferenceCounts;
   doubled: DifferenceCounts;
   wrong: DifferenceCounts;
@@ -73,9 +75,10 @@ export function comparisonFigures(verification: Verification): Pick<ChaosReport,
   const wrong = countByStore(verification, 'wrong');
   lost.dead_letters = deadLetters.missing.length;
   doubled.dead_letters = deadLetters.doubled.length;
+  doubled.change_topics = verification.changeCopies.length;
   wrong.dead_letters = deadLetters.unexpected.length;
   lost.total += lost.dead_letters;
-  doubled.total += doubled.dead_letters;
+  doubled.total += doubled.dead_letters + doubled.change_topics;
   wrong.total += wrong.dead_letters;
   const passed = lost.total === 0 && doubled.total === 0 && wrong.total === 0 && deadLetters.found === deadLetters.expected;
   return {
@@ -88,6 +91,7 @@ export function comparisonFigures(verification: Verification): Pick<ChaosReport,
       ...verification.differences.slice(0, 10),
       ...deadLetters.missing.slice(0, 5).map((letter) => ({ kind: 'lost', store: 'dead_letters', ...letter })),
       ...deadLetters.doubled.slice(0, 5).map((letter) => ({ kind: 'doubled', store: 'dead_letters', ...letter })),
+      ...verification.changeCopies.slice(0, 5).map((copy) => ({ kind: 'doubled', store: 'change_topics', ...copy })),
       ...deadLetters.unexpected.slice(0, 5).map((letter) => ({ kind: 'wrong', store: 'dead_letters', ...letter })),
     ],
   };

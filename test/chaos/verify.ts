@@ -9,6 +9,7 @@ import { formatScaled, normalizeDecimal, toScaled } from '../../schemas/decimal.
 import { cachedItems, searchAll } from '../harness/stores.ts';
 import type { RunNames } from './config.ts';
 import type { KinesisWorkload, PoisonOrder } from './kinesis-workload.ts';
+import { committedCopies, readCommittedEvents, type CommittedCopy, type CommittedEvent } from './change-copies.ts';
 import type { ChaosWorkload } from './workload.ts';
 
 const bin = fileURLToPath(new URL('../../bin/shardline.js', import.meta.url));
@@ -37,6 +38,9 @@ export interface Verification {
   /** Rows and items compared per store, so that a pass over empty stores cannot go unnoticed. */
   compared: Record<string, number>;
   deadLetters: DeadLetterSummary;
+  /** The change topics as a read_committed reader gets them, and the events in them more than once (the connector's own exactly once). */
+  committedEvents: CommittedEvent[];
+  changeCopies: CommittedCopy[];
 }
 
 interface OrderFields { category: unknown; status: unknown; total: unknown; user_id: unknown }
@@ -167,7 +171,9 @@ export async function verifyStores({ names, configPath, rollupsPath, auditPath, 
     compared[`search.${kind} documents`] = found.size;
     compared[`cache.${kind} entries`] = cached.size;
   }
-  return { differences, compared, deadLetters: await checkDeadLetters(kafka, names, kinesis.poison) };
+  const committedEvents = await readCommittedEvents(kafka, names);
+  compared['change events'] = committedEvents.length;
+  return { differences, compared, deadLetters: await checkDeadLetters(kafka, names, kinesis.poison), committedEvents, changeCopies: committedCopies(committedEvents) };
 }
 
 /** The dead-letter topic must hold each poison order once per group that refuses it (rollups, search), and nothing else. */
