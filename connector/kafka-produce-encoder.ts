@@ -188,25 +188,28 @@ export function encodeProduceRequest(input: ProduceRequestInput, now = Date.now(
 }
 
 let installed = false;
+let fastInstalled = false;
 
 /**
- * Makes KafkaJS's produce requests (v3 to v7) encode with `encodeProduceRequest`, and KafkaJS's own encoder
- * (with the faster record encoder) what it leaves; each request is first checked by `refuseResends`
- * (core/kafkajs-resend-guard.ts). Idempotent; false on a KafkaJS version other than the one checked.
+ * Makes every produce request KafkaJS makes (v3 to v7) pass `refuseResends` first (core/kafkajs-resend-guard.ts),
+ * whatever KafkaJS's version: exactly once depends on it. On the KafkaJS version checked, the requests are also
+ * encoded with `encodeProduceRequest`, and what it leaves by KafkaJS's own encoder with the faster record
+ * encoder. Idempotent; true when the faster encoders are installed.
  */
 export function installProduceEncoder(): boolean {
-  if (installed) return true;
-  if (!installRecordEncoder()) return false;
-  // Loaded after the record encoder was installed, so what is left to KafkaJS gets the faster records too.
+  if (installed) return fastInstalled;
+  // Before the request module is loaded below: the record encoder reloads the requests that took the old one.
+  fastInstalled = installRecordEncoder();
   const requestPath = require.resolve(REQUEST_MODULE);
   const original = require(requestPath) as ProduceRequestFactory;
-  const fast: ProduceRequestFactory = (input) => {
+  const guarded: ProduceRequestFactory = (input) => {
     refuseResends(input);
     const request = original(input);
+    if (!fastInstalled) return request;
     return { ...request, encode: async () => encodeProduceRequest(input) ?? (await request.encode()) };
   };
-  require.cache[requestPath]!.exports = fast;
+  require.cache[requestPath]!.exports = guarded;
   for (const request of LATER_REQUESTS) delete require.cache[require.resolve(request)];
   installed = true;
-  return true;
+  return fastInstalled;
 }

@@ -20,8 +20,8 @@ export interface GuardedProduce {
   topicData: { topic: string; partitions: { partition: number; firstSequence?: number; messages: object[] }[] }[];
 }
 
-/** Where a send's first record of a partition went first: its producer and sequence number. */
-const firstSent = new WeakMap<object, { producer: string; sequence: number }>();
+/** Where a send's first record of a partition went first: its producer, partition and sequence number. */
+const firstSent = new WeakMap<object, { producer: string; partition: string; sequence: number }>();
 
 /** A send would have written records a second time (see above). Not retriable: the send fails. */
 export class ResendRefused extends Error {
@@ -48,7 +48,10 @@ export function refuseResends({ producerId, producerEpoch, topicData }: GuardedP
       const first = messages[0];
       if (first === undefined || firstSequence === undefined) continue;
       const sent = firstSent.get(first);
-      if (!sent || sent.producer !== producer) firstSent.set(first, { producer, sequence: firstSequence });
+      const at = `${topic}:${partition}`;
+      // Another partition (a keyless record KafkaJS's partitioner moved on a retry) numbers it anew: not a resend.
+      if (!sent || sent.producer !== producer || sent.partition !== at)
+        firstSent.set(first, { producer, partition: at, sequence: firstSequence });
       else if (sent.sequence !== firstSequence) throw new ResendRefused(topic, partition, sent.sequence, firstSequence);
     }
   }

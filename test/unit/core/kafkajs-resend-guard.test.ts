@@ -27,11 +27,15 @@ test('records sent again under another sequence number are refused, naming the p
   );
 });
 
-test('other records, or the same ones from a new producer epoch, or a producer that is not idempotent, pass', () => {
+test('other records, the same ones from a new producer epoch or to another partition, or a producer that is not idempotent, pass', () => {
   const messages = [{ value: 'a' }];
   refuseResends(produce(18, messages));
   refuseResends(produce(19, [{ value: 'a' }]));
   refuseResends(produce(0, messages, 1));
+  // A keyless record KafkaJS's round-robin partitioner sent to partition 0, then on a retry to partition 4.
+  const moved = produce(3, messages, 1);
+  moved.topicData[0]!.partitions[0]!.partition = 4;
+  refuseResends(moved);
   refuseResends({ ...produce(5, messages, 1), producerId: -1 });
 });
 
