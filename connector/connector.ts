@@ -30,6 +30,7 @@ import {
   connectorFailure,
   openingCheckpoints,
   sendFailure,
+  TRANSACTION_TIMEOUT_MS,
 } from './round-outcome.ts';
 import { connectorTransactionalId, unitTransactionalId, type UnitScope } from './scale-out/units.ts';
 
@@ -217,6 +218,7 @@ export class Connector implements Part {
       idempotent: true,
       maxInFlightRequests: 1,
       retry: { initialRetryTime: 25, retries: Number.MAX_SAFE_INTEGER },
+      transactionTimeout: TRANSACTION_TIMEOUT_MS,
     });
     await producer.connect();
     try {
@@ -537,6 +539,7 @@ export class Connector implements Part {
     for (const topic of [...writable, topics.deadLetter, topics.checkpoints]) await this.sends.partitionCount(topic);
 
     const transaction = await this.producer!.transaction();
+    const openedAt = performance.now();
     let sending: Promise<void> = Promise.resolve();
     try {
       // Taken from the round as they are encoded, so what was sent can be collected while the rest goes out.
@@ -561,13 +564,13 @@ export class Connector implements Part {
       metrics.transactions.inc({ outcome: 'aborted' });
       // An abort that fails leaves the transaction's outcome to the next producer's fencing.
       await transaction.abort().catch(() => undefined);
-      throw sendFailure(error);
+      throw sendFailure(error, performance.now() - openedAt);
     }
     try {
       await transaction.commit();
     } catch (error) {
       metrics.transactions.inc({ outcome: 'unknown' });
-      throw commitFailure(error);
+      throw commitFailure(error, performance.now() - openedAt);
     }
     metrics.transactions.inc({ outcome: 'committed' });
     this.shards.committed(round);

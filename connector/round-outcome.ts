@@ -39,18 +39,31 @@ export function isFatal(error: unknown): boolean {
 }
 
 /**
- * A send of the round failed, and its transaction was aborted. Fenced: another instance owns the id now.
- * Otherwise the producer is replaced even though the transaction was aborted: KafkaJS winds a partition's
- * sequence back after a send whose records the broker may hold, and the same epoch would then send the
- * next round as their duplicate (acknowledged, not written) or out of order (refused for ever).
+ * How long a round's transaction may stay open (the producer's `transactionTimeout`, KafkaJS's default): past
+ * it the coordinator aborts it and moves the producer's epoch on, and its next request is refused as fenced.
  */
-export function sendFailure(error: unknown): unknown {
-  return isFenced(error) ? error : new ProducerReset(error);
+export const TRANSACTION_TIMEOUT_MS = 60_000;
+
+/**
+ * Fenced, and not by the coordinator timing out a transaction open longer than it allows (a send retried through
+ * a long broker outage): then another instance with the same transactional id owns it now.
+ */
+const takenOver = (error: unknown, openMs: number): boolean => isFenced(error) && openMs < TRANSACTION_TIMEOUT_MS;
+
+/**
+ * A send of the round failed, and its transaction was aborted (`openMs` after it began). Fenced: another
+ * instance owns the id now. Otherwise the producer is replaced even though the transaction was aborted:
+ * KafkaJS winds a partition's sequence back after a send whose records the broker may hold, and the same
+ * epoch would then send the next round as their duplicate (acknowledged, not written) or out of order
+ * (refused for ever).
+ */
+export function sendFailure(error: unknown, openMs: number): unknown {
+  return takenOver(error, openMs) ? error : new ProducerReset(error);
 }
 
-/** The commit did not answer: unless fenced, whether Kafka holds the round is unknown. */
-export function commitFailure(error: unknown): unknown {
-  return isFenced(error) ? error : new CommitUncertain(error);
+/** The commit did not answer (`openMs` after the transaction began): unless fenced, whether Kafka holds the round is unknown. */
+export function commitFailure(error: unknown, openMs: number): unknown {
+  return takenOver(error, openMs) ? error : new CommitUncertain(error);
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   openingCheckpoints,
   ProducerReset,
   sendFailure,
+  TRANSACTION_TIMEOUT_MS,
   type FailedRoundAction,
 } from '../../../connector/round-outcome.ts';
 import { GapError } from '../../../connector/shards/shard-reader.ts';
@@ -90,17 +91,22 @@ test('a failed round: stop, recover with a new producer, or rewind the readers',
 
 test('a failed send and a failed commit: fenced stays fenced, anything else says what the producer must do', () => {
   const cases: {
-    fail: (error: unknown) => unknown;
+    fail: (error: unknown, openMs: number) => unknown;
     error: Error;
+    openMs: number;
     expected: 'fenced' | typeof ProducerReset | typeof CommitUncertain;
   }[] = [
-    { fail: sendFailure, error: unavailable(), expected: ProducerReset },
-    { fail: sendFailure, error: fenced(), expected: 'fenced' },
-    { fail: commitFailure, error: unavailable(), expected: CommitUncertain },
-    { fail: commitFailure, error: fenced(), expected: 'fenced' },
+    { fail: sendFailure, error: unavailable(), openMs: 100, expected: ProducerReset },
+    { fail: sendFailure, error: fenced(), openMs: 100, expected: 'fenced' },
+    { fail: commitFailure, error: unavailable(), openMs: 100, expected: CommitUncertain },
+    { fail: commitFailure, error: fenced(), openMs: 100, expected: 'fenced' },
+    // Open past the transaction timeout (a send retried through a long outage): the coordinator aborted it and
+    // moved the epoch on, which reads as fenced; a new producer carries on, where stopping would blame another instance.
+    { fail: sendFailure, error: fenced(), openMs: TRANSACTION_TIMEOUT_MS + 1, expected: ProducerReset },
+    { fail: commitFailure, error: fenced(), openMs: TRANSACTION_TIMEOUT_MS, expected: CommitUncertain },
   ];
-  for (const { fail, error, expected } of cases) {
-    const outcome = fail(error);
+  for (const { fail, error, openMs, expected } of cases) {
+    const outcome = fail(error, openMs);
     if (expected === 'fenced') assert.equal(outcome, error, `${fail.name}: the fenced error itself`);
     else {
       assert.ok(outcome instanceof expected, `${fail.name}(${error.message}) is a ${expected.name}`);
