@@ -1,26 +1,62 @@
-const BITS = 2 ** 27;
 const HASHES = 7;
+/** Strings the first layer holds; each later layer holds twice the one before. */
+const FIRST_CAPACITY = 2 ** 17;
+/** 16 bits a string at 7 hashes: about 0.07% false positives in a full layer. */
+const BITS_PER_STRING = 16;
 
-/**
- * A Bloom filter over strings: `has` is true for every string added (never a false negative), and for
- * others with a probability of about 0.2% once 10 million are added (16 MiB, 7 hashes). Used where a false
- * positive only costs a read.
- */
-export class BloomFilter {
-  private readonly words = new Uint32Array(BITS / 32);
+/** One fixed-size filter, full at `capacity` strings. */
+class Layer {
+  readonly words: Uint32Array;
+  readonly bits: number;
+  count = 0;
 
-  add(value: string): void {
-    for (const bit of positions(value)) this.words[bit >>> 5]! |= 1 << (bit & 31);
+  constructor(readonly capacity: number) {
+    this.bits = capacity * BITS_PER_STRING;
+    this.words = new Uint32Array(this.bits / 32);
   }
 
-  has(value: string): boolean {
-    for (const bit of positions(value)) if ((this.words[bit >>> 5]! & (1 << (bit & 31))) === 0) return false;
+  add(first: number, second: number): void {
+    for (let hash = 0; hash < HASHES; hash++) {
+      const bit = ((first + Math.imul(hash, second)) >>> 0) % this.bits;
+      this.words[bit >>> 5]! |= 1 << (bit & 31);
+    }
+    this.count++;
+  }
+
+  has(first: number, second: number): boolean {
+    for (let hash = 0; hash < HASHES; hash++) {
+      const bit = ((first + Math.imul(hash, second)) >>> 0) % this.bits;
+      if ((this.words[bit >>> 5]! & (1 << (bit & 31))) === 0) return false;
+    }
     return true;
   }
 }
 
-/** A string's bit positions: double hashing over two FNV-1a-style hashes of different primes. */
-function positions(value: string): number[] {
+/**
+ * A Bloom filter over strings: `has` is true for every string added (never a false negative), and for others
+ * with a probability of at most about 0.07% per full layer. It grows with what it holds, a layer of twice the
+ * size when the last is full: 256 KiB for the first 131,072 strings, 32 MiB for ten million. A filter of fixed
+ * size took 16 MiB per partition from the start, which the rollups group's memory held six times over for
+ * partitions of a few hundred thousand items. Used where a false positive only costs a read.
+ */
+export class BloomFilter {
+  private readonly layers = [new Layer(FIRST_CAPACITY)];
+
+  add(value: string): void {
+    let last = this.layers.at(-1)!;
+    if (last.count === last.capacity) this.layers.push((last = new Layer(last.capacity * 2)));
+    const [first, second] = hashes(value);
+    last.add(first, second);
+  }
+
+  has(value: string): boolean {
+    const [first, second] = hashes(value);
+    return this.layers.some((layer) => layer.has(first, second));
+  }
+}
+
+/** Two hashes of a string for double hashing: FNV-1a-style over two different primes. */
+function hashes(value: string): [number, number] {
   let first = 0x811c9dc5;
   let second = 0x5bd1e995;
   for (let index = 0; index < value.length; index++) {
@@ -28,6 +64,5 @@ function positions(value: string): number[] {
     first = Math.imul(first ^ code, 0x01000193);
     second = Math.imul(second ^ code, 0x5bd1e995);
   }
-  second |= 1;
-  return Array.from({ length: HASHES }, (_, hash) => ((first + Math.imul(hash, second)) >>> 0) % BITS);
+  return [first, second | 1];
 }

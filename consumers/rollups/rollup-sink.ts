@@ -105,7 +105,7 @@ export class RollupSink implements Sink {
         insertColumns: ['table', 'item_key', 'version', 'is_deleted', 'partition', ...Object.keys(deleted), 'sign'],
         deleted,
         instance: '',
-        applied: new AppliedStates(options.keptStates),
+        applied: new AppliedStates(Object.keys(deleted), options.keptStates),
         soleWriter: false,
       };
     });
