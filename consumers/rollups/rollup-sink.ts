@@ -163,7 +163,7 @@ export class RollupSink implements Sink {
     return this.store.read(topic, partition);
   }
 
-  /** Partitions now another member's: their states and Bloom filters are dropped (a filter is 16 MiB). */
+  /** Partitions now another member's: their states and Bloom filters are dropped. */
   release(partitions: TopicPartition[]): void {
     for (const { topic, partition } of partitions)
       for (const entity of this.entities) entity.applied.forget(topic, partition);

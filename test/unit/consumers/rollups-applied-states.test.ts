@@ -123,13 +123,13 @@ after(() => sleep(250));
 
 test('the Bloom filter of dropped items has no false negatives, and few false positives as it grows', () => {
   const filter = new BloomFilter();
-  // Past its first layer (131,072 strings) and well into the second and third.
+  // Past its first layer (131,072 strings) and into the second (524,288).
   const added = Array.from({ length: 500_000 }, (_, index) => `orders\u0000ORDER#${index}`);
   for (const value of added) filter.add(value);
   assert.ok(added.every((value) => filter.has(value)));
   const falsePositives = Array.from({ length: 500_000 }, (_, index) => `orders\u0000ORDER#${index + 500_000}`).filter(
     (value) => filter.has(value),
   ).length;
-  // At most about 0.07% for each full layer (two here), less for the one filling.
-  assert.ok(falsePositives < 500_000 * 0.002, `${falsePositives} false positives in 500,000`);
+  // At most about 0.07% for the full layer, less for the one filling (0.08% measured).
+  assert.ok(falsePositives < 500_000 * 0.0015, `${falsePositives} false positives in 500,000`);
 });
