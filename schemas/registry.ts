@@ -9,7 +9,11 @@ export interface RegistryConnection {
   url: string;
   username?: string;
   password?: string;
+  /** How long one request may wait for its answer before it fails (and is retried); default 30 s. */
+  requestTimeoutMs?: number;
 }
+
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export type Compatibility = keyof typeof COMPATIBILITY;
 
@@ -43,7 +47,7 @@ export async function registryRequest(
     method,
     headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', ...auth },
     body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
+    signal: AbortSignal.timeout(connection.requestTimeoutMs ?? REQUEST_TIMEOUT_MS),
   });
   return { status: response.status, ok: response.ok, body: await response.text() };
 }
@@ -136,9 +140,13 @@ export class ChangeEventCodec {
     private readonly connection: RegistryConnection,
     private readonly compatibility: Compatibility = 'BACKWARD',
   ) {
+    // The client (mappersmith) sets no timeout of its own: a registry that stopped answering held the
+    // connector's round, or a group's batch, for ever with nothing logged. Its timeout error is retried.
+    const timeout = connection.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     this.registry = new SchemaRegistry({
       host: connection.url,
       auth: connection.username ? { username: connection.username, password: connection.password ?? '' } : undefined,
+      middlewares: [() => ({ prepareRequest: async (next) => (await next()).enhance({ timeout }) })],
     });
   }
 
