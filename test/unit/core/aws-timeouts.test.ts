@@ -1,33 +1,16 @@
 import assert from 'node:assert/strict';
-import { createServer, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { silentServer } from '../../harness/silent-server.ts';
 import { GetRecordsCommand } from '@aws-sdk/client-dynamodb-streams';
 import { GetRecordsCommand as KinesisGetRecordsCommand } from '@aws-sdk/client-kinesis';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoDb, createDynamoDbStreams, createKinesis, emulatorCredentials } from '../../../core/aws.ts';
 import { isRetryable } from '../../../connector/shards/errors.ts';
 
-/** A server that takes every connection and request and never answers: a stalled emulator. */
-const sockets = new Set<Socket>();
-const silent = createServer((socket) => {
-  sockets.add(socket);
-  socket.on('close', () => sockets.delete(socket));
-  socket.resume();
-});
-let endpoint = '';
-
-before(async () => {
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
-});
-after(async () => {
-  for (const socket of sockets) socket.destroy();
-  await new Promise((resolve) => silent.close(resolve));
-});
+const silent = silentServer();
 
 test('an AWS call the server never answers fails after the request timeout, as a retryable TimeoutError', async () => {
-  const aws = { region: 'us-east-1', endpoint, credentials: emulatorCredentials, requestTimeoutMs: 300 };
+  const aws = { region: 'us-east-1', endpoint: silent.url, credentials: emulatorCredentials, requestTimeoutMs: 300 };
   const dynamodb = createDynamoDb(aws);
   const streams = createDynamoDbStreams(aws);
   const kinesis = createKinesis(aws);
