@@ -1,34 +1,12 @@
-import type { FieldValue } from '../../schemas/views.ts';
 import { BloomFilter } from './bloom.ts';
 import { itemId, type ItemState } from './contribution.ts';
 
-/** States kept per items table and sink, over all its partitions: about 450 bytes each (see KeptState). */
+/** States kept per items table and sink, over all its partitions: about half a kilobyte each. */
 export const DEFAULT_KEPT_STATES = 500_000;
-/**
- * Distinct short values the sharing remembers before it starts again: amounts and ids fill it too, and a day or
- * category that comes often is remembered again at once.
- */
-const SHARED_VALUES = 65_536;
-/** Values longer than this are rarely repeated (keys): kept as they come. */
-const SHARED_VALUE_CHARS = 24;
-
-/**
- * An item's state as kept: its values in the items table's column order, without its table and key (the
- * map's id holds those, and whoever asks names them). Measured with 500,000 states of the bench's shape: 588
- * bytes a state kept as the sink uses it, 446 this way.
- */
-class KeptState {
-  constructor(
-    readonly version: string,
-    readonly deleted: boolean,
-    readonly partition: number,
-    readonly values: FieldValue[],
-  ) {}
-}
 
 interface PartitionStates {
   /** States of this partition's items as the store holds them, oldest first. */
-  states: Map<string, KeptState>;
+  states: Map<string, ItemState>;
   /**
    * Items the store may hold whose states are not here (stored before the cache began, or dropped): read when
    * they come. An item neither here nor there is absent from the store: the cache began knowing every item
@@ -54,14 +32,8 @@ type Item = { table: string; itemKey: string };
 export class AppliedStates {
   private readonly partitions = new Map<string, PartitionStates>();
   private size = 0;
-  /** One copy of each short value the kept states hold: a decoded event's strings are each a new copy. */
-  private readonly shared = new Map<string, string>();
 
-  /** `columns`: the items table's value columns, the order kept states hold them in. */
-  constructor(
-    private readonly columns: string[],
-    private readonly limit = DEFAULT_KEPT_STATES,
-  ) {}
+  constructor(private readonly limit = DEFAULT_KEPT_STATES) {}
 
   /**
    * The applied states of these items (absent: never applied): from the cache, the rest through `read`.
@@ -86,8 +58,8 @@ export class AppliedStates {
     const unknown: Item[] = [];
     for (const item of items) {
       const id = itemId(item.table, item.itemKey);
-      const kept = cached.states.get(id);
-      if (kept) found.set(id, this.stateOf(item, kept));
+      const state = cached.states.get(id);
+      if (state) found.set(id, state);
       else if (cached.elsewhere?.has(id)) unknown.push(item);
     }
     if (unknown.length > 0) {
@@ -106,34 +78,10 @@ export class AppliedStates {
       const id = itemId(state.table, state.itemKey);
       // Deleted and set again: a Map keeps insertion order, so the oldest come first.
       if (cached.states.delete(id)) this.size--;
-      cached.states.set(id, this.kept(state));
+      cached.states.set(id, state);
       this.size++;
     }
     if (this.size > this.limit) this.dropOldest(this.size - this.limit);
-  }
-
-  private kept({ version, deleted, partition, values }: ItemState): KeptState {
-    return new KeptState(
-      version,
-      deleted,
-      partition,
-      this.columns.map((column) => this.share(values[column] ?? null)),
-    );
-  }
-
-  private stateOf({ table, itemKey }: Item, { version, deleted, partition, values }: KeptState): ItemState {
-    const byColumn: Record<string, FieldValue> = {};
-    for (let index = 0; index < this.columns.length; index++) byColumn[this.columns[index]!] = values[index]!;
-    return { table, itemKey, version, deleted, partition, values: byColumn };
-  }
-
-  private share(value: FieldValue): FieldValue {
-    if (typeof value !== 'string' || value.length > SHARED_VALUE_CHARS) return value;
-    const shared = this.shared.get(value);
-    if (shared !== undefined) return shared;
-    if (this.shared.size === SHARED_VALUES) this.shared.clear();
-    this.shared.set(value, value);
-    return value;
   }
 
   /** Forgets a partition: a new assignment, or an insert that failed. */
@@ -146,7 +94,6 @@ export class AppliedStates {
   /** Forgets every partition: the table is no longer this group's alone. */
   clear(): void {
     this.partitions.clear();
-    this.shared.clear();
     this.size = 0;
   }
 

@@ -105,7 +105,7 @@ export class RollupSink implements Sink {
         insertColumns: ['table', 'item_key', 'version', 'is_deleted', 'partition', ...Object.keys(deleted), 'sign'],
         deleted,
         instance: '',
-        applied: new AppliedStates(Object.keys(deleted), options.keptStates),
+        applied: new AppliedStates(options.keptStates),
         soleWriter: false,
       };
     });
@@ -163,7 +163,7 @@ export class RollupSink implements Sink {
     return this.store.read(topic, partition);
   }
 
-  /** Partitions now another member's: their states and Bloom filters are dropped. */
+  /** Partitions now another member's: their states and Bloom filters are dropped (a filter is 16 MiB). */
   release(partitions: TopicPartition[]): void {
     for (const { topic, partition } of partitions)
       for (const entity of this.entities) entity.applied.forget(topic, partition);
