@@ -14,6 +14,7 @@ import { checkEveryPartitionAnswered, PartitionedSends } from '../core/partition
 import { resnapshotRunId } from './checkpoint-keys.ts';
 import { checkpointMessage, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from './checkpoints.ts';
 import { changeMessages, topicFor } from './events/routing.ts';
+import { TRANSACTIONAL_PRODUCER_RETRY } from '../core/kafka.ts';
 import { chunkBySize } from './kafka-batches.ts';
 import { installProduceEncoder } from './kafka-produce-encoder.ts';
 import type { SourceRecord } from './events/source-record.ts';
@@ -210,14 +211,11 @@ export class Connector implements Part {
   private async fenceAndLoad(): Promise<Map<string, Checkpoint>> {
     const { kafka, topics, name, unit } = this.options;
     const transactionalId = unit ? unitTransactionalId(name, unit.unit) : connectorTransactionalId(name);
-    // A round's first send right after the commit before it often meets CONCURRENT_TRANSACTIONS while the
-    // broker writes that commit's markers: retried after 25 ms rather than KafkaJS's 300 (Java's client waits
-    // 20). Retries stay unlimited, as KafkaJS's idempotent producer has them by default.
     const producer = kafka.producer({
       transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
-      retry: { initialRetryTime: 25, retries: Number.MAX_SAFE_INTEGER },
+      retry: TRANSACTIONAL_PRODUCER_RETRY,
       transactionTimeout: TRANSACTION_TIMEOUT_MS,
     });
     await producer.connect();

@@ -45,9 +45,15 @@ export class UnitMembership {
     });
     this.consumer = consumer;
     consumer.on(consumer.events.REBALANCING, () => this.options.onRevoke());
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
-      this.options.onAssign([...(payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b)),
-    );
+    let memberId: string | undefined;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      // A new member id: the coordinator had dropped this member (its session ended while Kafka or this process
+      // stalled) and KafkaJS joined anew without a revocation. Meanwhile the group may have given its units to
+      // others, who fenced them: every unit starts again from what Kafka holds, as after any rebalance.
+      if (memberId !== undefined && payload.memberId !== memberId) this.options.onRevoke();
+      memberId = payload.memberId;
+      this.options.onAssign([...(payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b));
+    });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) this.options.onCrash(payload.error);
     });

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Kafka } from 'kafkajs';
+import { UnitMembership } from '../../../connector/scale-out/unit-membership.ts';
+
+const TOPIC = 'units';
+const EVENTS = { REBALANCING: 'rebalancing', GROUP_JOIN: 'group-join', CRASH: 'crash' } as const;
+
+/**
+ * A KafkaJS client reduced to what the membership touches, whose consumer's events the test raises: the
+ * coordinator dropping a member (its session ended while Kafka stalled) cannot be brought about on demand.
+ */
+function clientRaisingEvents(): { kafka: Kafka; raise: (event: string, payload: unknown) => void } {
+  const handlers = new Map<string, ((event: { payload: unknown }) => void)[]>();
+  const consumer = {
+    events: EVENTS,
+    on: (event: string, handler: (event: { payload: unknown }) => void) =>
+      handlers.set(event, [...(handlers.get(event) ?? []), handler]),
+    connect: async () => undefined,
+    subscribe: async () => undefined,
+    run: async () => undefined,
+    disconnect: async () => undefined,
+  };
+  const admin = {
+    connect: async () => undefined,
+    disconnect: async () => undefined,
+    listTopics: async () => [TOPIC],
+    fetchTopicMetadata: async () => ({
+      topics: [{ name: TOPIC, partitions: [{ partitionId: 0 }, { partitionId: 1 }] }],
+    }),
+  };
+  const kafka = { consumer: () => consumer, admin: () => admin } as unknown as Kafka;
+  return { kafka, raise: (event, payload) => handlers.get(event)?.forEach((handler) => handler({ payload })) };
+}
+
+const joined = (memberId: string, units: number[]) => ({ memberId, memberAssignment: { [TOPIC]: units } });
+
+test('an instance the coordinator dropped and KafkaJS joined anew (a new member id, no revocation) stops its units before taking the new assignment', async () => {
+  const { kafka, raise } = clientRaisingEvents();
+  const calls: string[] = [];
+  const membership = new UnitMembership({
+    kafka,
+    groupId: 'group',
+    topic: TOPIC,
+    units: 2,
+    sessionTimeoutMs: 6_000,
+    instance: 'a',
+    onRevoke: () => calls.push('revoke'),
+    onAssign: (units) => calls.push(`assign ${units.join(',')}`),
+    onCrash: () => calls.push('crash'),
+  });
+  await membership.join();
+  raise(EVENTS.GROUP_JOIN, joined('member-1', [1, 0]));
+  raise(EVENTS.REBALANCING, {});
+  raise(EVENTS.GROUP_JOIN, joined('member-1', [0]));
+  assert.deepEqual(calls, ['assign 0,1', 'revoke', 'assign 0'], 'the same member: revoked only when KafkaJS says so');
+  calls.length = 0;
+  raise(EVENTS.GROUP_JOIN, joined('member-2', [0, 1]));
+  assert.deepEqual(
+    calls,
+    ['revoke', 'assign 0,1'],
+    'a new member id: every unit stops first, unit 0 included, though it was kept',
+  );
+});
