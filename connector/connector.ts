@@ -14,7 +14,6 @@ import { checkEveryPartitionAnswered, PartitionedSends } from '../core/partition
 import { resnapshotRunId } from './checkpoint-keys.ts';
 import { checkpointMessage, ensureCheckpointTopic, loadCheckpoints, type Checkpoint } from './checkpoints.ts';
 import { changeMessages, topicFor } from './events/routing.ts';
-import { TRANSACTIONAL_PRODUCER_RETRY } from '../core/kafka.ts';
 import { chunkBySize } from './kafka-batches.ts';
 import { installProduceEncoder } from './kafka-produce-encoder.ts';
 import type { SourceRecord } from './events/source-record.ts';
@@ -34,6 +33,15 @@ import {
   TRANSACTION_TIMEOUT_MS,
 } from './round-outcome.ts';
 import { connectorTransactionalId, unitTransactionalId, type UnitScope } from './scale-out/units.ts';
+
+/**
+ * How a unit's transactional producer retries a request: without limit (the broker ends a transaction at its
+ * timeout anyway, and the round's outcome is classified then), the first retry after 25 ms (a round's first send
+ * right after a commit often meets CONCURRENT_TRANSACTIONS while the broker writes that commit's markers; Java's
+ * client waits 20) and never more than 1 s apart, as Java's producer (retry.backoff.max.ms). KafkaJS's own cap
+ * of 30 s left a connector asleep that long after a broker outage, writing nothing with the broker back.
+ */
+const PRODUCER_RETRY = { initialRetryTime: 25, maxRetryTime: 1_000, retries: Number.MAX_SAFE_INTEGER };
 
 export type GapPolicy = 'fail' | 'resnapshot' | 'skip';
 
@@ -215,7 +223,7 @@ export class Connector implements Part {
       transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
-      retry: TRANSACTIONAL_PRODUCER_RETRY,
+      retry: PRODUCER_RETRY,
       transactionTimeout: TRANSACTION_TIMEOUT_MS,
     });
     await producer.connect();

@@ -18,20 +18,6 @@ export interface KafkaConnection {
   sasl?: KafkaConfig['sasl'];
 }
 
-/**
- * How a transactional producer retries a request: without limit (KafkaJS's idempotent default; the broker ends
- * a transaction at its timeout anyway), the first retry after 25 ms (a round's first send right after a commit
- * often meets CONCURRENT_TRANSACTIONS while the broker writes that commit's markers; Java's client waits 20)
- * and never more than 1 s apart, as Java's producer (retry.backoff.max.ms). KafkaJS's own cap is 30 s: after a
- * broker outage a producer slept up to 30 s before it tried again, and a chaos run's connector unit wrote
- * nothing for that long with the broker back.
- */
-export const TRANSACTIONAL_PRODUCER_RETRY = {
-  initialRetryTime: 25,
-  maxRetryTime: 1_000,
-  retries: Number.MAX_SAFE_INTEGER,
-};
-
 /** What the broker answers while it completes a transaction's previous commit: retried at once, expected. */
 const concurrentTransactions = (
   kafkaJsRequire('kafkajs/src/protocol/error') as { errorCodes: { type: string; message: string }[] }

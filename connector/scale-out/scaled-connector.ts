@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from '../../core/backoff.ts';
-import { TRANSACTIONAL_PRODUCER_RETRY } from '../../core/kafka.ts';
 import { classifyError, describeError, isFenced } from '../../core/errors.ts';
 import type { PartHealth } from '../../core/health.ts';
 import { failureSignal, type Part } from '../../core/part.ts';
@@ -113,7 +112,6 @@ export class ScaledConnector implements Part {
       transactionalId: connectorTransactionalId(this.options.name),
       idempotent: true,
       maxInFlightRequests: 1,
-      retry: TRANSACTIONAL_PRODUCER_RETRY,
     });
     await producer.connect();
     try {

@@ -55,7 +55,9 @@ export class UnitMembership {
       this.options.onAssign([...(payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b));
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) this.options.onCrash(payload.error);
+      // KafkaJS restarts a crashed member after leaving the group: its units go to others until it joins again.
+      if (payload.restart) this.options.onRevoke();
+      else this.options.onCrash(payload.error);
     });
     try {
       await consumer.connect();

@@ -2,7 +2,6 @@ import type { Batch, Kafka, Producer } from 'kafkajs';
 import { placeBarrier } from '../../core/barrier.ts';
 import { deadLetterMessage } from '../../core/dead-letter.ts';
 import { isFenced } from '../../core/errors.ts';
-import { TRANSACTIONAL_PRODUCER_RETRY } from '../../core/kafka.ts';
 import { PartitionedSends } from '../../core/partitioned-send.ts';
 import { readToEnd } from '../../core/read-to-end.ts';
 import type { Rejection } from './sink.ts';
@@ -114,7 +113,6 @@ export class DeadLetters {
       transactionalId: `shardline-dead-letters-${groupId}-${sourceTopic}-${sourcePartition}`,
       idempotent: true,
       maxInFlightRequests: 1,
-      retry: TRANSACTIONAL_PRODUCER_RETRY,
     });
     await producer.connect();
     try {

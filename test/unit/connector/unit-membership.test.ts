@@ -35,7 +35,7 @@ function clientRaisingEvents(): { kafka: Kafka; raise: (event: string, payload: 
 
 const joined = (memberId: string, units: number[]) => ({ memberId, memberAssignment: { [TOPIC]: units } });
 
-test('an instance the coordinator dropped and KafkaJS joined anew (a new member id, no revocation) stops its units before taking the new assignment', async () => {
+test('an instance out of the group stops its units: dropped by the coordinator and joined anew (a new member id, no revocation), or crashed and restarted by KafkaJS', async () => {
   const { kafka, raise } = clientRaisingEvents();
   const calls: string[] = [];
   const membership = new UnitMembership({
@@ -61,4 +61,9 @@ test('an instance the coordinator dropped and KafkaJS joined anew (a new member 
     ['revoke', 'assign 0,1'],
     'a new member id: every unit stops first, unit 0 included, though it was kept',
   );
+  calls.length = 0;
+  raise(EVENTS.CRASH, { error: new Error('broker gone'), restart: true });
+  assert.deepEqual(calls, ['revoke'], 'a member KafkaJS restarts left the group: its units stop until it joins again');
+  raise(EVENTS.CRASH, { error: new Error('not retriable'), restart: false });
+  assert.deepEqual(calls, ['revoke', 'crash']);
 });
