@@ -58,6 +58,7 @@ async function serve(
   const outcome = await Promise.race([untilSignal(), pipeline.failed.catch((error: unknown) => error as Error)]);
   await pipeline.stop();
   if (outcome instanceof Error) throw new CliError(outcome.message, EXIT.failure);
+  logger.info({ signal: outcome }, 'shardline stopped');
   return EXIT.ok;
 }
 
