@@ -18,7 +18,15 @@ export interface CacheSinkOptions {
   keyPrefix: string;
   /** The table whose changes a topic carries: its offsets live in that table's hash slot. */
   tableOf: (topic: string) => string;
+  /** A command without an answer fails after this long (default COMMAND_TIMEOUT_MS). */
+  commandTimeoutMs?: number;
 }
+
+/**
+ * Far above what a batch's script takes (milliseconds for hundreds of items). Without it, a Redis that takes
+ * connections and stops answering (frozen, a stalled proxy) held the group's batch, or its start, for ever.
+ */
+export const COMMAND_TIMEOUT_MS = 30_000;
 
 /**
  * The Redis item cache. Key scheme: `<prefix>:{<table>}:<item key>`, a hash with `doc` (the item as
@@ -34,11 +42,13 @@ export class CacheSink implements Sink {
   private readonly redis: Redis & { applyBatch(numberOfKeys: number, ...keysAndArgs: string[]): Promise<number> };
 
   constructor(private readonly options: CacheSinkOptions) {
-    // Fail fast while Redis is down: the runtime retries the whole batch with backoff.
+    // Fail fast while Redis is down or silent: the runtime retries the whole batch with backoff (a script that
+    // ran before its answer timed out runs again harmlessly: versions and offsets make it idempotent).
     this.redis = new Redis(options.url, {
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
       lazyConnect: true,
+      commandTimeout: options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS,
     }) as typeof this.redis;
     this.redis.on('error', () => undefined);
     this.redis.defineCommand('applyBatch', { lua: applyBatchScript });
