@@ -5,7 +5,7 @@ import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynam
 import { createDynamoDb, createDynamoDbStreams, createKinesis, type AwsConnection } from '../core/aws.ts';
 import { createKafka } from '../core/kafka.ts';
 import { withRetries } from '../core/backoff.ts';
-import { classifyError } from '../core/errors.ts';
+import { classifyError, ConfigurationError } from '../core/errors.ts';
 import { logger } from '../core/logger.ts';
 import { processHoldingClickHouse } from '../core/run-registry.ts';
 import { ensureTopics } from '../core/topics.ts';
@@ -234,15 +234,33 @@ function sourceFactory(config: ShardlineConfig) {
   return { snapshotOf, sourcesOf };
 }
 
+/** The configured tables' sources; a table that does not exist is a configuration error that names it. */
+async function configuredSources(
+  config: ShardlineConfig,
+  sourcesOf: (table: TableSettings) => Promise<ShardSource[]>,
+): Promise<ShardSource[]> {
+  const sources: ShardSource[] = [];
+  for (const table of config.connector.tables) {
+    const found = await sourcesOf(table).catch((error: unknown) => {
+      // AWS says only "Requested resource not found": the configured table does not exist where the connector looks.
+      if (!isResourceNotFound(error)) throw error;
+      const { region, endpoint } = config.aws;
+      throw new ConfigurationError(
+        `connector.tables[${table.index}].name: table ${table.name} does not exist in ${region}${endpoint ? ` at ${endpoint}` : ''}; create it (with a stream of NEW_AND_OLD_IMAGES), or name an existing one`,
+      );
+    });
+    sources.push(...found);
+  }
+  return sources;
+}
+
 /** The configured tables' sources, and how to make a table's scan source (re-snapshot runs have their own). */
 export async function buildSources(config: ShardlineConfig): Promise<{
   sources: ShardSource[];
   snapshotOf: (table: TableSettings, run?: string, version?: string) => ShardSource;
 }> {
   const { snapshotOf, sourcesOf } = sourceFactory(config);
-  const sources: ShardSource[] = [];
-  for (const table of config.connector.tables) sources.push(...(await sourcesOf(table)));
-  return { sources, snapshotOf };
+  return { sources: await configuredSources(config, sourcesOf), snapshotOf };
 }
 
 /** Creates the topics a process needs; a broker restarting meanwhile is waited for instead of ending the process. */
@@ -260,8 +278,7 @@ export async function buildConnector(config: ShardlineConfig): Promise<PipelineC
   const { connector } = config;
   const { snapshotOf, sourcesOf } = sourceFactory(config);
   const known = new KnownTables(config);
-  const sources: ShardSource[] = [];
-  for (const table of config.connector.tables) sources.push(...(await sourcesOf(table)));
+  const sources = await configuredSources(config, sourcesOf);
   const kafka = kafkaOf(config, 'connector');
   await ensureTopicsWhenAvailable(kafka, [...topicsFor(config), connector.topics.deadLetter], config.kafka.partitions);
   const options: ConnectorOptions = {

@@ -20,7 +20,7 @@ export const kafkaServices = ({ brokers = 1 }: StackOptions = {}): Service[] =>
 
 /** The SHARDLINE_KAFKA_BROKERS value for the stack's Kafka. */
 export const kafkaBrokers = (options: StackOptions = {}): string =>
-  kafkaServices(options)
+  stackKafka(options)
     .map((service) => service.address)
     .join(',');
 
@@ -30,6 +30,13 @@ const isRunning = (service: Service): boolean => runningPid(supervised(service))
 function runningKafka(): Service[] {
   return kafkaClustersOnDisk().find((nodes) => nodes.some(isRunning)) ?? [kafkaService];
 }
+
+/**
+ * The Kafka `stackUp` brings up: `brokers` nodes when asked, else the one that runs. The demo and the tests call
+ * it without a count; after `stack up --brokers 3` they tried to start a single node on the cluster's port 9092.
+ */
+export const stackKafka = (options: StackOptions = {}): Service[] =>
+  options.brokers === undefined ? runningKafka() : kafkaServices(options);
 
 export interface ServiceStatus {
   name: string;
@@ -43,7 +50,7 @@ type Progress = (message: string) => void;
 
 /** Provisions and starts every service that is not running, then waits until all answer. Idempotent. */
 export async function stackUp(progress: Progress = () => {}, options: StackOptions = {}): Promise<void> {
-  const services = [...kafkaServices(options), ...otherServices];
+  const services = [...stackKafka(options), ...otherServices];
   for (const service of services) {
     if (!isRunning(service)) {
       progress(`${service.name}: provisioning`);

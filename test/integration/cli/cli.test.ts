@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { uniqueName } from '../../harness/endpoints.ts';
 
 const bin = fileURLToPath(new URL('../../../bin/shardline.js', import.meta.url));
 const clickhousePath = mkdtempSync(join(tmpdir(), 'shardline-cli-ch-'));
@@ -81,4 +82,15 @@ test('exit codes a script can rely on: help 0, usage 2, configuration 3', async 
   const bad = await shardline(['status'], { SHARDLINE_CONFIG__connector__gapPolicy: 'ignore' });
   assert.equal(bad.code, 3);
   assert.match(bad.stderr, /connector\.gapPolicy: got "ignore"/);
+});
+
+test('a configured table that does not exist stops the connector at start with exit 3, naming the key', async () => {
+  const table = uniqueName('missing');
+  const config = join(mkdtempSync(join(tmpdir(), 'shardline-cli-config-')), 'shardline.yaml');
+  const repoConfig = fileURLToPath(new URL('../../../shardline.yaml', import.meta.url));
+  writeFileSync(config, readFileSync(repoConfig, 'utf8').replace('- name: orders', `- name: ${table}`));
+  const run = await shardline(['connector', '--config', config]);
+  // It said only "Requested resource not found" and exited 1.
+  assert.equal(run.code, 3, run.stderr);
+  assert.match(run.stderr, new RegExp(`connector\\.tables\\[0\\]\\.name: table ${table} does not exist`));
 });

@@ -36,7 +36,7 @@ test('the single default node votes alone on 9093, serves 9092 and keeps one rep
     kafkaServices().map(({ name, address, ports }) => ({ name, address, ports })),
     [{ name: 'kafka', address: '127.0.0.1:9092', ports: [9092, 9093] }],
   );
-  assert.equal(kafkaBrokers(), '127.0.0.1:9092');
+  assert.equal(kafkaBrokers({ brokers: 1 }), '127.0.0.1:9092');
 });
 
 test('a three-node cluster counts its ports up from the base, lists every node as a voter, and keeps three replicas with two in sync', () => {
