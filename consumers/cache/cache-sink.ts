@@ -76,10 +76,30 @@ export class CacheSink implements Sink {
   }
 
   async progress(topic: string, partition: number): Promise<string | undefined> {
-    return (await this.redis.hget(this.offsetsKey(this.options.tableOf(topic)), `${topic}:${partition}`)) ?? undefined;
+    return this.reconnectingOnTimeout(
+      async () =>
+        (await this.redis.hget(this.offsetsKey(this.options.tableOf(topic)), `${topic}:${partition}`)) ?? undefined,
+    );
   }
 
-  async apply(batch: SinkBatch): Promise<void> {
+  apply(batch: SinkBatch): Promise<void> {
+    return this.reconnectingOnTimeout(() => this.write(batch));
+  }
+
+  /**
+   * ioredis keeps the connection after a command timed out, so a peer that holds the connection open and stopped
+   * answering (a frozen Redis, a stalled proxy) would time out every retry as well: the next call goes over a new one.
+   */
+  private async reconnectingOnTimeout<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if ((error as Error).message === 'Command timed out') this.redis.disconnect(true);
+      throw error;
+    }
+  }
+
+  private async write(batch: SinkBatch): Promise<void> {
     const byTable = new Map<string, { keys: string[]; args: string[] }>();
     const ttl = String(this.options.ttlSeconds * 1000);
     for (const { key, event } of batch.records) {
