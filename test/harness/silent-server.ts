@@ -3,14 +3,18 @@ import { after, before } from 'node:test';
 
 /**
  * A server that takes every connection and request and never answers (a stalled endpoint), started before the
- * test file's tests and closed after them; its `url` is known once they run.
+ * test file's tests and closed after them; its `url` is known once they run. `greet`, when given, answers on each
+ * connection what a server says before it stalls (a frozen server whose connections stay open).
  */
-export function silentServer(): { readonly url: string } {
+export function silentServer(greet?: (socket: Socket) => void): { readonly url: string; readonly connections: number } {
   const sockets = new Set<Socket>();
+  let connections = 0;
   const server = createServer((socket) => {
+    connections++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    socket.resume();
+    if (greet) greet(socket);
+    else socket.resume();
   });
   before(() => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve)));
   after(async () => {
@@ -20,6 +24,9 @@ export function silentServer(): { readonly url: string } {
   return {
     get url() {
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
+    get connections() {
+      return connections;
     },
   };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { after, before, test } from 'node:test';
+import type { Socket } from 'node:net';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyError } from '../../../core/errors.ts';
 import { CacheSink } from '../../../consumers/cache/cache-sink.ts';
@@ -12,44 +12,25 @@ const silent = silentServer();
  * A Redis that answers what ioredis sends on connecting (CLIENT SETINFO, then the ready check's INFO) and then
  * nothing more: frozen mid-run, its connections still open.
  */
-const stalling = (() => {
-  const sockets = new Set<Socket>();
-  let connections = 0;
-  const server = createServer((socket) => {
-    connections++;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    let ready = false;
-    socket.on('data', (chunk: Buffer) => {
-      // Each command is `*<n>` and then n arguments, each a `$<length>` line and its text.
-      const lines = chunk.toString('utf8').split('\r\n');
-      for (let line = 0; line < lines.length && !ready; line++) {
-        if (!lines[line]!.startsWith('*')) continue;
-        const name = lines[line + 2]?.toUpperCase();
-        line += 2 * Number(lines[line]!.slice(1));
-        if (name !== 'INFO') socket.write('+OK\r\n');
-        else {
-          const info = '# Server\r\nredis_version:7.0.15\r\nloading:0\r\n';
-          socket.write(`$${Buffer.byteLength(info)}\r\n${info}\r\n`);
-          ready = true;
-        }
+const stalling = silentServer((socket: Socket) => {
+  let ready = false;
+  socket.on('data', (chunk: Buffer) => {
+    // Each command is `*<n>` and then n arguments, each a `$<length>` line and its text.
+    const lines = chunk.toString('utf8').split('\r\n');
+    for (let line = 0; line < lines.length && !ready; line++) {
+      if (!lines[line]!.startsWith('*')) continue;
+      const name = lines[line + 2]?.toUpperCase();
+      line += 2 * Number(lines[line]!.slice(1));
+      if (name !== 'INFO') socket.write('+OK\r\n');
+      else {
+        const info = '# Server\r\nredis_version:7.0.15\r\nloading:0\r\n';
+        socket.write(`$${Buffer.byteLength(info)}\r\n${info}\r\n`);
+        ready = true;
       }
-    });
+    }
   });
-  before(() => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve)));
-  after(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  return {
-    get url() {
-      return `redis://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    },
-    get connections() {
-      return connections;
-    },
-  };
-})();
+});
+const redisUrl = (server: { url: string }): string => server.url.replace(/^http:/, 'redis:');
 
 const sinkAt = (url: string) =>
   new CacheSink({ group: 'g', url, ttlSeconds: 60, keyPrefix: 'item', tableOf: () => 'orders', commandTimeoutMs: 300 });
@@ -68,7 +49,7 @@ test(
   'a Redis that takes the connection and never answers fails the cache group start and its calls after the command timeout, retried',
   { timeout: 30_000 },
   async () => {
-    const sink = sinkAt(silent.url.replace(/^http:/, 'redis:'));
+    const sink = sinkAt(redisUrl(silent));
     try {
       // ioredis's ready check, then every command, got no answer.
       await failsSoonRetried(() => sink.open());
@@ -83,7 +64,7 @@ test(
   'a Redis that stops answering on an open connection: the call times out and the next one goes over a new connection',
   { timeout: 30_000 },
   async () => {
-    const sink = sinkAt(stalling.url);
+    const sink = sinkAt(redisUrl(stalling));
     try {
       await sink.open();
       assert.equal(stalling.connections, 1);
