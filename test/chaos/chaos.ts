@@ -26,7 +26,7 @@ import { verifyStores } from './verify.ts';
 import { ChaosWorkload } from './workload.ts';
 import { keepKafkaEvidence } from './evidence.ts';
 import { resendsRefused } from './change-copies.ts';
-import { shardsBehind, type ConnectorSources } from './connector-caught-up.ts';
+import { shardsBehind, streamEnds, type ShardEnd } from './connector-caught-up.ts';
 import { rebalanceFigures, SCALE_OUT, SCALED_KINESIS_SHARDS } from './scale-out.ts';
 
 const { ConfigResourceTypes } = kafkajs;
@@ -121,13 +121,12 @@ async function retrying<T>(deadline: number, call: () => Promise<T>): Promise<T>
 }
 
 /**
- * After the faults: every process running, the connector has written everything (a checkpoint at the newest
- * record of every shard, the change topics stop growing while it runs, and every re-snapshot run begun has
- * its closing sweep committed: scaled out, the
- * unit that met a gap and the unit that scans the table may differ, and the second finds the run only at its
- * next discovery) and every group's lag is 0 on both.
+ * After the faults: every process running, the connector has written everything (a checkpoint at every shard's
+ * `newest` record, the change topics stop growing while it runs, and every re-snapshot run begun has its closing
+ * sweep committed: scaled out, the unit that met a gap and the unit that scans the table may differ, and the
+ * second finds the run only at its next discovery) and every group's lag is 0 on both.
  */
-async function waitForQuiet(kafka: Kafka, names: RunNames, processes: ShardlineProcess[], connector: ConnectorSources): Promise<void> {
+async function waitForQuiet(kafka: Kafka, names: RunNames, processes: ShardlineProcess[], newest: ShardEnd[]): Promise<void> {
   await waitUntil('every process ready', 180_000, async () => (await Promise.all(processes.map((process) => process.ready()))).every(Boolean));
   const deadline = Date.now() + 300_000;
   const ends = () => retrying(deadline, async () => {
@@ -144,7 +143,7 @@ async function waitForQuiet(kafka: Kafka, names: RunNames, processes: ShardlineP
     const before = await ends();
     await sleep(5_000);
     const runs = await retrying(deadline, () => resnapshotRuns(kafka, names));
-    behind = await retrying(deadline, () => shardsBehind(connector));
+    behind = await retrying(deadline, () => shardsBehind(kafka, names.checkpoints, `${names.prefix}-connector`, newest));
     if (before === (await ends()) && runs.finished === runs.begun && behind.length === 0) {
       for (const topic of changeTopics(names)) await retrying(deadline, () => waitForCaughtUp(kafka, Object.values(names.groups), topic, Math.max(1_000, deadline - Date.now())));
       if (before === (await ends())) return;
@@ -232,7 +231,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // Connector instances the plan removed last stay down: the others catch up without them.
     const catchingUp = fleet.filter((process) => !scheduler.parked.has(process.name as ProcessName));
     for (const process of catchingUp) process.start();
-    await waitForQuiet(kafka, names, catchingUp, { kafka, checkpointsTopic: names.checkpoints, connector: `${names.prefix}-connector`, streams: { client: streams, streamArn }, kinesis: { client: kinesisClient, streamName: names.kinesis.stream } });
+    await waitForQuiet(kafka, names, catchingUp, await streamEnds(proxy, streamArn, kinesisClient, names.kinesis.stream));
     const topics = await retrying(Date.now() + 60_000, () => topicReplication(kafka, names));
     const cleanStops = await Promise.all(catchingUp.map(async (process) => [process.name, await process.stop()] as const));
     log('caught up and stopped; comparing stores');

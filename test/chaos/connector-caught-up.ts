@@ -1,65 +1,38 @@
-import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { GetRecordsCommand as GetKinesisRecordsCommand, GetShardIteratorCommand as GetKinesisShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Kafka } from 'kafkajs';
 import { formatCheckpointKey } from '../../connector/checkpoint-keys.ts';
 import { loadCheckpoints } from '../../connector/checkpoints.ts';
+import type { TrimmingProxy } from './trimming-proxy.ts';
 
 /** A shard's newest record: the connector has read everything once its checkpoint is there. */
-interface ShardEnd {
+export interface ShardEnd {
   stream: string;
   shard: string;
   last: bigint;
 }
 
-/** A page of records and where the next one is read from: both AWS clients answer in this shape. */
-type Page = { records: string[]; next: string | undefined };
-
-async function lastOfShard(iterator: string | undefined, read: (iterator: string) => Promise<Page>): Promise<bigint | undefined> {
-  let last: bigint | undefined;
-  while (iterator) {
-    const { records, next } = await read(iterator);
-    if (records.length === 0) return last;
-    last = BigInt(records.at(-1)!);
-    iterator = next;
-  }
-  return last;
-}
-
-/** The newest record of every shard of the Streams table's stream, read from moto itself (which keeps what the proxy trims). */
-async function streamsEnds(client: DynamoDBStreamsClient, streamArn: string): Promise<ShardEnd[]> {
-  const { StreamDescription } = await client.send(new DescribeStreamCommand({ StreamArn: streamArn }));
-  const ends: ShardEnd[] = [];
-  for (const { ShardId } of StreamDescription?.Shards ?? []) {
-    const { ShardIterator } = await client.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
-    const last = await lastOfShard(ShardIterator, async (iterator) => {
-      const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
-      return { records: (page.Records ?? []).map((record) => record.dynamodb!.SequenceNumber!), next: page.NextShardIterator };
-    });
-    if (last !== undefined) ends.push({ stream: streamArn, shard: ShardId!, last });
-  }
-  return ends;
-}
-
+/** The newest record of every shard of the Kinesis stream. */
 async function kinesisEnds(client: KinesisClient, streamName: string): Promise<ShardEnd[]> {
   const { Shards } = await client.send(new ListShardsCommand({ StreamName: streamName }));
   const ends: ShardEnd[] = [];
   for (const { ShardId } of Shards ?? []) {
-    const { ShardIterator } = await client.send(new GetKinesisShardIteratorCommand({ StreamName: streamName, ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
-    const last = await lastOfShard(ShardIterator, async (iterator) => {
-      const page = await client.send(new GetKinesisRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
-      return { records: (page.Records ?? []).map((record) => record.SequenceNumber!), next: page.NextShardIterator };
-    });
-    if (last !== undefined) ends.push({ stream: streamName, shard: ShardId!, last });
+    let { ShardIterator } = await client.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+    let last: string | undefined;
+    while (ShardIterator) {
+      const page = await client.send(new GetRecordsCommand({ ShardIterator, Limit: 1000 }));
+      if (!page.Records?.length) break;
+      last = page.Records.at(-1)!.SequenceNumber;
+      ShardIterator = page.NextShardIterator;
+    }
+    if (last !== undefined) ends.push({ stream: streamName, shard: ShardId!, last: BigInt(last) });
   }
   return ends;
 }
 
-export interface ConnectorSources {
-  kafka: Kafka;
-  checkpointsTopic: string;
-  connector: string;
-  streams: { client: DynamoDBStreamsClient; streamArn: string };
-  kinesis: { client: KinesisClient; streamName: string };
+/** The newest record of every shard of both tables' streams, once the workloads have stopped writing. */
+export async function streamEnds(proxy: TrimmingProxy, streamArn: string, kinesis: KinesisClient, kinesisStream: string): Promise<ShardEnd[]> {
+  const streams = (await proxy.newestRecords(streamArn)).flatMap(({ shardId, last }) => (last === undefined ? [] : [{ stream: streamArn, shard: shardId, last }]));
+  return [...streams, ...(await kinesisEnds(kinesis, kinesisStream))];
 }
 
 /**
@@ -67,8 +40,7 @@ export interface ConnectorSources {
  * topics standing still for a while is not enough: a connector waiting out a long retry writes nothing
  * meanwhile, and the run would be compared before it delivered its last changes.
  */
-export async function shardsBehind({ kafka, checkpointsTopic, connector, streams, kinesis }: ConnectorSources): Promise<string[]> {
-  const ends = [...(await streamsEnds(streams.client, streams.streamArn)), ...(await kinesisEnds(kinesis.client, kinesis.streamName))];
+export async function shardsBehind(kafka: Kafka, checkpointsTopic: string, connector: string, ends: ShardEnd[]): Promise<string[]> {
   const checkpoints = await loadCheckpoints(kafka, checkpointsTopic, connector);
   return ends.flatMap(({ stream, shard, last }) => {
     const checkpoint = checkpoints.get(formatCheckpointKey({ connector, stream, shard }));

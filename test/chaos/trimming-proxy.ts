@@ -72,17 +72,25 @@ export class TrimmingProxy {
 
   /** Trims every shard of the stream at its current end: the records it holds now are past the retention. */
   async trim(streamArn: string): Promise<Map<string, bigint>> {
-    const { StreamDescription } = await this.streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
     const horizons = new Map<string, bigint>();
-    for (const { ShardId } of StreamDescription?.Shards ?? []) {
-      let last: bigint | undefined;
-      await this.readShard(streamArn, ShardId!, { ShardIteratorType: 'TRIM_HORIZON' }, (sequenceNumber) => void (last = sequenceNumber), () => false);
-      const starting = BigInt(StreamDescription!.Shards!.find((shard) => shard.ShardId === ShardId)!.SequenceNumberRange!.StartingSequenceNumber!);
+    for (const { shardId, starting, last } of await this.newestRecords(streamArn)) {
       const horizon = last === undefined ? starting : last + 1n;
-      this.horizons.set(`${streamArn}|${ShardId}`, horizon);
-      horizons.set(ShardId!, horizon);
+      this.horizons.set(`${streamArn}|${shardId}`, horizon);
+      horizons.set(shardId, horizon);
     }
     return horizons;
+  }
+
+  /** Each shard of the stream, its first sequence number and its newest record's (undefined: none yet), read from moto, which keeps what the proxy trims. */
+  async newestRecords(streamArn: string): Promise<{ shardId: string; starting: bigint; last: bigint | undefined }[]> {
+    const { StreamDescription } = await this.streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+    const shards = [];
+    for (const { ShardId, SequenceNumberRange } of StreamDescription?.Shards ?? []) {
+      let last: bigint | undefined;
+      await this.readShard(streamArn, ShardId!, { ShardIteratorType: 'TRIM_HORIZON' }, (sequenceNumber) => void (last = sequenceNumber), () => false);
+      shards.push({ shardId: ShardId!, starting: BigInt(SequenceNumberRange!.StartingSequenceNumber!), last });
+    }
+    return shards;
   }
 
   /** The canonical keys of the records the connector was told are gone, one entry per record (read from moto, which kept them). */

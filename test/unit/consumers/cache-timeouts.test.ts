@@ -30,10 +30,22 @@ const stalling = silentServer((socket: Socket) => {
     }
   });
 });
-const redisUrl = (server: { url: string }): string => server.url.replace(/^http:/, 'redis:');
-
-const sinkAt = (url: string) =>
-  new CacheSink({ group: 'g', url, ttlSeconds: 60, keyPrefix: 'item', tableOf: () => 'orders', commandTimeoutMs: 300 });
+/** A cache sink on the server, whose calls time out after 300 ms, closed after `use`. */
+async function withSink(server: { url: string }, use: (sink: CacheSink) => Promise<void>): Promise<void> {
+  const sink = new CacheSink({
+    group: 'g',
+    url: server.url.replace(/^http:/, 'redis:'),
+    ttlSeconds: 60,
+    keyPrefix: 'item',
+    tableOf: () => 'orders',
+    commandTimeoutMs: 300,
+  });
+  try {
+    await use(sink);
+  } finally {
+    await sink.close();
+  }
+}
 
 /** Fails as retried work does, and soon: without a timeout the call waited for ever. */
 async function failsSoonRetried(call: () => Promise<unknown>): Promise<void> {
@@ -49,14 +61,11 @@ test(
   'a Redis that takes the connection and never answers fails the cache group start and its calls after the command timeout, retried',
   { timeout: 30_000 },
   async () => {
-    const sink = sinkAt(redisUrl(silent));
-    try {
+    await withSink(silent, async (sink) => {
       // ioredis's ready check, then every command, got no answer.
       await failsSoonRetried(() => sink.open());
       await failsSoonRetried(() => sink.progress('orders.order', 0));
-    } finally {
-      await sink.close();
-    }
+    });
   },
 );
 
@@ -64,16 +73,13 @@ test(
   'a Redis that stops answering on an open connection: the call times out and the next one goes over a new connection',
   { timeout: 30_000 },
   async () => {
-    const sink = sinkAt(redisUrl(stalling));
-    try {
+    await withSink(stalling, async (sink) => {
       await sink.open();
       assert.equal(stalling.connections, 1);
       await failsSoonRetried(() => sink.progress('orders.order', 0));
       // ioredis kept the silent connection after a timeout, so every retry timed out on it too.
       for (let waited = 0; stalling.connections < 2 && waited < 5_000; waited += 50) await sleep(50);
       assert.equal(stalling.connections, 2, 'connected anew after the timeout');
-    } finally {
-      await sink.close();
-    }
+    });
   },
 );
