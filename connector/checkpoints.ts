@@ -2,7 +2,7 @@ import type { Admin, Kafka, Message } from 'kafkajs';
 import type { Barrier } from '../core/barrier.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { readToEnd } from '../core/read-to-end.ts';
-import { createTopics } from '../core/topics.ts';
+import { createTopics, topicMetadata } from '../core/topics.ts';
 import { parseCheckpointKey } from './checkpoint-keys.ts';
 
 /** The committed position of one shard (or scan segment), stored in a compacted topic. */
@@ -46,7 +46,7 @@ export async function ensureCheckpointTopic(admin: Admin, topic: string): Promis
     return;
   }
   // Checkpoints are read past a barrier in partition 0: those in other partitions would be missed.
-  const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+  const [metadata] = await topicMetadata(admin, [topic]);
   const partitions = metadata?.partitions.length ?? 1;
   if (partitions !== 1) {
     throw new ConfigurationError(

@@ -32,6 +32,7 @@ import {
   sendFailure,
   TRANSACTION_TIMEOUT_MS,
 } from './round-outcome.ts';
+import { fenceTransactionalId } from './fence.ts';
 import { connectorTransactionalId, unitTransactionalId, type UnitScope } from './scale-out/units.ts';
 
 /**
@@ -217,10 +218,9 @@ export class Connector implements Part {
    * everything the older instances committed.
    */
   private async fenceAndLoad(): Promise<Map<string, Checkpoint>> {
-    const { kafka, topics, name, unit } = this.options;
-    const transactionalId = unit ? unitTransactionalId(name, unit.unit) : connectorTransactionalId(name);
+    const { kafka, topics, name } = this.options;
     const producer = kafka.producer({
-      transactionalId,
+      transactionalId: this.transactionalId(),
       idempotent: true,
       maxInFlightRequests: 1,
       retry: PRODUCER_RETRY,
@@ -236,6 +236,11 @@ export class Connector implements Part {
       await producer.disconnect().catch(() => undefined);
       throw error;
     }
+  }
+
+  private transactionalId(): string {
+    const { name, unit } = this.options;
+    return unit ? unitTransactionalId(name, unit.unit) : connectorTransactionalId(name);
   }
 
   /**
@@ -339,6 +344,21 @@ export class Connector implements Part {
       const wait = nextPoll - Date.now();
       if (wait > 0 && this.running) await sleep(Math.min(wait, this.options.polling.idleMaxMs));
     }
+    if (recoveryPending) await this.endLeftTransaction();
+  }
+
+  /**
+   * Stopped after a round whose transaction may still be open (its abort or commit did not answer): it is
+   * ended now rather than at the broker's transaction timeout, a minute on, since until then it holds back
+   * every checkpoint load past a barrier, the other units' too, and a unit's next owner may be waiting for
+   * this instance to stop before it is given the unit. If Kafka does not answer, the timeout ends it.
+   */
+  private async endLeftTransaction(): Promise<void> {
+    await this.producer?.disconnect().catch(() => undefined);
+    this.producer = undefined;
+    await fenceTransactionalId(this.options.kafka, this.transactionalId()).catch((error: unknown) =>
+      this.options.logger.warn({ err: error }, 'the transaction left open when stopping is left to its timeout'),
+    );
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Kafka, Message, PartitionMetadata, RecordMetadata, TopicMessages } from 'kafkajs';
 import { Partitioners } from './kafkajs.ts';
-import { ensureTopics } from './topics.ts';
+import { ensureTopics, topicMetadata } from './topics.ts';
 
 /** The default partitioner every producer uses (murmur2 of the key, as Java's): an item's partition is the same everywhere. */
 const defaultPartitioner = Partitioners.DefaultPartitioner();
@@ -102,7 +102,7 @@ export class PartitionedSends {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      for (const { name, partitions } of (await admin.fetchTopicMetadata({ topics })).topics) {
+      for (const { name, partitions } of await topicMetadata(admin, topics)) {
         // A topic being created answers with no partitions, or partitions without a leader, for a moment:
         // its count is learnt once it is whole (the round is retried meanwhile).
         if (partitions.length === 0 || partitions.some(({ leader }) => leader < 0))

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
+import type { Admin, ITopicConfig, ITopicMetadata, Kafka } from 'kafkajs';
 import kafkajs from './kafkajs.ts';
 
 // kafkajs is CommonJS: its enums are not named exports under ESM.
@@ -7,6 +7,22 @@ const { ConfigResourceTypes, ConfigSource } = kafkajs;
 
 /** Answers a broker gives for a topic it has created but not yet put in its metadata. */
 const NOT_READY_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/**
+ * The topics' partitions. A topic just created is not in every broker's metadata at once, and KafkaJS asks
+ * any one broker: "unknown topic" from a broker that has not caught up yet is waited out until the deadline.
+ */
+export async function topicMetadata(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<ITopicMetadata[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return (await admin.fetchTopicMetadata({ topics })).topics;
+    } catch (error) {
+      if (!NOT_READY_YET.has((error as { type?: string }).type ?? '') || Date.now() > deadline) throw error;
+    }
+    await sleep(100);
+  }
+}
 
 /**
  * Creates topics (ones that already exist are left as they are) and waits until every partition has a
@@ -20,17 +36,9 @@ export async function createTopics(admin: Admin, topics: ITopicConfig[], timeout
   const names = topics.map(({ topic }) => topic);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    try {
-      const metadata = await admin.fetchTopicMetadata({ topics: names });
-      if (
-        metadata.topics.every(
-          ({ partitions }) => partitions.length > 0 && partitions.every(({ leader }) => leader >= 0),
-        )
-      )
-        return;
-    } catch (error) {
-      if (!NOT_READY_YET.has((error as { type?: string }).type ?? '')) throw error;
-    }
+    const metadata = await topicMetadata(admin, names, Math.max(0, deadline - Date.now()));
+    if (metadata.every(({ partitions }) => partitions.length > 0 && partitions.every(({ leader }) => leader >= 0)))
+      return;
     if (Date.now() > deadline) throw new Error(`topics have no leader after ${timeoutMs} ms: ${names.join(', ')}`);
     await sleep(100);
   }

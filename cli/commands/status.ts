@@ -1,6 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type { PartHealth } from '../../core/health.ts';
 import { readToEnd } from '../../core/read-to-end.ts';
+import { topicMetadata } from '../../core/topics.ts';
 import { runningProcesses, type RunningProcess } from '../../core/run-registry.ts';
 import { parseCheckpointKey } from '../../connector/checkpoint-keys.ts';
 import { loadCheckpoints } from '../../connector/checkpoints.ts';
@@ -131,7 +132,7 @@ async function shardOwners(
 ): Promise<((stream: string, shard: string) => ShardOwner) | undefined> {
   const topic = unitsTopic(connector.name, connector.checkpoints);
   if (!existing.has(topic)) return undefined;
-  const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+  const [metadata] = await topicMetadata(admin, [topic]);
   const units = metadata?.partitions.length ?? 0;
   const owners = new Map(
     (await unitOwners(kafka, connectorGroupId(connector.name), topic)).flatMap(({ instance, units: owned }) =>

@@ -6,6 +6,7 @@ import type { PartHealth } from '../../core/health.ts';
 import { failureSignal, type Part } from '../../core/part.ts';
 import { loadCheckpoints, type Checkpoint } from '../checkpoints.ts';
 import { Connector, type ConnectorOptions } from '../connector.ts';
+import { fenceTransactionalId } from '../fence.ts';
 import { connectorMetrics as metrics } from '../metrics.ts';
 import type { ShardSource } from '../shards/source.ts';
 import { SharedListing } from './shared-listing.ts';
@@ -108,18 +109,7 @@ export class ScaledConnector implements Part {
    * single instance would (its next transaction fails and it stops).
    */
   private async fenceSingleInstance(): Promise<void> {
-    const producer = this.options.kafka.producer({
-      transactionalId: connectorTransactionalId(this.options.name),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
-    try {
-      // KafkaJS initialises the transactional id at the first transaction, not on connecting.
-      await (await producer.transaction()).abort();
-    } finally {
-      await producer.disconnect();
-    }
+    await fenceTransactionalId(this.options.kafka, connectorTransactionalId(this.options.name));
   }
 
   /**

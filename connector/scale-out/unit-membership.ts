@@ -1,6 +1,6 @@
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { ConfigurationError } from '../../core/errors.ts';
-import { createTopics } from '../../core/topics.ts';
+import { createTopics, topicMetadata } from '../../core/topics.ts';
 import { unitAssigner } from './unit-assigner.ts';
 
 export interface UnitMembershipOptions {
@@ -28,6 +28,8 @@ export interface UnitMembershipOptions {
  */
 export class UnitMembership {
   private consumer: Consumer | undefined;
+  /** Set once `leave` began: a member that crashed meanwhile must not rejoin and hold units nobody reads. */
+  private leaving = false;
 
   constructor(private readonly options: UnitMembershipOptions) {}
 
@@ -42,6 +44,7 @@ export class UnitMembership {
       maxWaitTimeInMs: 1_000,
       readUncommitted: false,
       partitionAssigners: [unitAssigner(this.options.instance, this.options.units)],
+      retry: { restartOnFailure: async () => !this.leaving },
     });
     this.consumer = consumer;
     consumer.on(consumer.events.REBALANCING, () => this.options.onRevoke());
@@ -55,6 +58,12 @@ export class UnitMembership {
       this.options.onAssign([...(payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b));
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (this.leaving) {
+        // Asked whether to restart before `leave` began, KafkaJS schedules the restart right after this event;
+        // disconnecting again cancels it.
+        if (payload.restart) setImmediate(() => void consumer.disconnect().catch(() => undefined));
+        return;
+      }
       // KafkaJS restarts a crashed member after leaving the group: its units go to others until it joins again.
       if (payload.restart) this.options.onRevoke();
       else this.options.onCrash(payload.error);
@@ -72,6 +81,7 @@ export class UnitMembership {
 
   /** Leaves the group at once, so the others take this instance's units without waiting for its session to end. */
   async leave(): Promise<void> {
+    this.leaving = true;
     await this.consumer?.disconnect();
     this.consumer = undefined;
   }
@@ -88,7 +98,7 @@ export async function ensureUnitsTopic(kafka: Kafka, topic: string, units: numbe
   try {
     // Checked after creating too: another instance, with another count, may have created it first.
     if (!(await admin.listTopics()).includes(topic)) await createTopics(admin, [{ topic, numPartitions: units }]);
-    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    const [metadata] = await topicMetadata(admin, [topic]);
     const partitions = metadata?.partitions.length ?? 0;
     if (partitions !== units) {
       throw new ConfigurationError(

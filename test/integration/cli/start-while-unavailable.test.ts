@@ -5,7 +5,7 @@ import type { Kafka } from 'kafkajs';
 import { createDynamoDb } from '../../../core/aws.ts';
 import { createOrdersTable } from '../../../cli/demo/workload.ts';
 import { createKafka } from '../../../core/kafka.ts';
-import { ensureTopics } from '../../../core/topics.ts';
+import { ensureTopics, topicMetadata } from '../../../core/topics.ts';
 import { testAws } from '../../harness/connector.ts';
 import { uniqueName } from '../../harness/endpoints.ts';
 import { startCommand, writePipelineConfig } from '../../harness/cli.ts';
@@ -32,16 +32,10 @@ async function leaderOf(kafka: Kafka, topic: string, partition: number): Promise
   const admin = kafka.admin();
   await admin.connect();
   try {
-    // A topic just created is not in every broker's metadata at once.
-    for (let attempt = 0; ; attempt++) {
-      const leader = await admin.fetchTopicMetadata({ topics: [topic] }).then(
-        ({ topics }) => topics[0]?.partitions.find((entry) => entry.partitionId === partition)?.leader,
-        () => undefined,
-      );
-      if (leader !== undefined && leader >= 0) return leader;
-      assert.ok(attempt < 50, `${topic} ${partition} has a leader`);
-      await sleep(200);
-    }
+    const [metadata] = await topicMetadata(admin, [topic]);
+    const leader = metadata?.partitions.find((entry) => entry.partitionId === partition)?.leader;
+    assert.ok(leader !== undefined && leader >= 0, `${topic} ${partition} has a leader`);
+    return leader;
   } finally {
     await admin.disconnect();
   }

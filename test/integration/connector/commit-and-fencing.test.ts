@@ -3,6 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { Connector, type ConnectorOptions } from '../../../connector/connector.ts';
 import { DynamoDbStreamSource } from '../../../connector/dynamodb/streams-source.ts';
+import { placeBarrier } from '../../../core/barrier.ts';
+import { createKafka } from '../../../core/kafka.ts';
+import { readToEnd } from '../../../core/read-to-end.ts';
 import { ChangeEventCodec } from '../../../schemas/registry.ts';
 import { baseConnectorOptions } from '../../harness/connector.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
@@ -124,5 +127,44 @@ test(
     await successorRun;
     await zombie.stop();
     assertExactlyOnce(ids, written());
+  },
+);
+
+test(
+  'a connector stopped while its commits fail leaves no transaction open: a checkpoint load past a barrier right after does not wait for the broker to time it out',
+  { timeout: 120_000 },
+  async () => {
+    const { options, fault, write, topic } = setup('stop-open');
+    const connector = new Connector(options);
+    const running = connector.start();
+    write(10);
+    await waitForTopics(options.kafka, [topic]);
+    await readTopics(options.kafka, [topic], (messages) => messages.length >= 10, 30_000);
+    // The commit's EndTxn never leaves: the round's transaction, then each recovery's barrier, stays open.
+    fault.mode = 'drop-request';
+    write(2);
+    while (fault.hits < 2) await sleep(50);
+    await connector.stop();
+    await running;
+    fault.mode = 'none';
+
+    // Another producer's barrier (a unit's next owner loading): read past it within 15 s without a record, far
+    // less than the 60 s after which the broker would abort a transaction left open.
+    const kafka = createKafka({ brokers: testEndpoints().kafkaBrokers });
+    const producer = kafka.producer({
+      transactionalId: uniqueName('next-owner'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    try {
+      const barrier = await placeBarrier(producer, options.topics.checkpoints, 0);
+      await readToEnd(kafka, options.topics.checkpoints, uniqueName('past-barrier'), () => undefined, {
+        barrier,
+        timeoutMs: 15_000,
+      });
+    } finally {
+      await producer.disconnect();
+    }
   },
 );

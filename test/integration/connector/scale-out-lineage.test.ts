@@ -13,6 +13,7 @@ import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
 import { kinesisChangeRecord } from '../../harness/kinesis-records.ts';
 import { SimulatedKinesis, type SimulatedKinesisShard } from '../../harness/simulated-kinesis.ts';
 import { readTopics } from '../../harness/topic-reader.ts';
+import { within } from '../../harness/within.ts';
 
 const UNITS = 8;
 const PER_SHARD = 100;
@@ -90,20 +91,40 @@ test(
     const a = instance('a');
     const b = instance('b');
     const running = [a.start(), b.start()];
-    await readTopics(base.kafka, [topic], (messages) => messages.length >= IN_PARENT / 4, 60_000);
+    // An instance that stops on an error fails the test with it, rather than leaving the reads below to time out.
+    const failures = [a.failed, b.failed];
+    const step = <T>(promise: Promise<T>, ms: number, what: string) =>
+      within(Promise.race([promise, ...failures]), ms, what);
+    const early = await step(
+      readTopics(base.kafka, [topic], (messages) => messages.length >= IN_PARENT / 4, 60_000),
+      65_000,
+      'a quarter of the parent read',
+    );
+    assert.ok(early.length >= IN_PARENT / 4, `a quarter of the parent's changes within 60 s: ${early.length}`);
     // b leaves mid-way and c joins: the units move twice.
-    await b.stop();
+    await step(b.stop(), 30_000, 'b stopped');
     const c = instance('c');
     running.push(c.start());
+    failures.push(c.failed);
 
-    await readTopics(base.kafka, [topic], (messages) => messages.length >= total, 90_000);
+    const all = await step(
+      readTopics(base.kafka, [topic], (messages) => messages.length >= total, 60_000),
+      65_000,
+      'every change read',
+    );
+    assert.ok(all.length >= total, `every change within 60 s of c joining: ${all.length} of ${total}`);
     const read = await readTopics(base.kafka, [topic], (messages) => messages.length > total, 3_000);
 
     // status names each shard's unit and the instance the group gave it.
     const groupId = connectorGroupId(base.name);
     const units = unitsTopic(base.name, base.topics.checkpoints);
-    while ((await unitOwners(base.kafka, groupId, units)).length !== 2)
+    const ownersDeadline = Date.now() + 20_000;
+    for (;;) {
+      const owners = await unitOwners(base.kafka, groupId, units);
+      if (owners.length === 2) break;
+      assert.ok(Date.now() < ownersDeadline, `the group settles on a and c within 20 s: ${JSON.stringify(owners)}`);
       await new Promise((resolve) => setTimeout(resolve, 500));
+    }
     const config = validateConfig({
       kafka: { brokers: testEndpoints().kafkaBrokers },
       registry: { url: testEndpoints().registryUrl },
@@ -126,7 +147,7 @@ test(
       shards.every(({ owner }) => owner === 'a' || owner === 'c'),
       JSON.stringify(shards),
     );
-    await Promise.all([a.stop(), c.stop()]);
+    await within(Promise.all([a.stop(), c.stop()]), 30_000, 'a and c stopped');
     await Promise.all(running);
 
     const codec = new ChangeEventCodec({ url: testEndpoints().registryUrl });

@@ -11,7 +11,7 @@ import {
 import { placeBarrier } from '../../../core/barrier.ts';
 import { createKafka } from '../../../core/kafka.ts';
 import { readToEnd } from '../../../core/read-to-end.ts';
-import { createTopics } from '../../../core/topics.ts';
+import { createTopics, topicMetadata } from '../../../core/topics.ts';
 import { uniqueName } from '../../harness/endpoints.ts';
 import { kafkaClusterUnavailable, startKafkaCluster, type KafkaTestCluster } from '../../harness/kafka-cluster.ts';
 
@@ -46,7 +46,7 @@ describe(
     }
 
     async function assertThreeReplicas(topic: string): Promise<void> {
-      const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+      const [metadata] = await topicMetadata(admin, [topic]);
       assert.ok(
         metadata && metadata.partitions.every(({ replicas }) => replicas.length === 3),
         `every partition of ${topic} has three replicas`,
