@@ -5,7 +5,7 @@ import { SchemaRegistrationError, type ChangeEventCodec, type EventEncoder } fro
 import { deadLetterMessage, type DeadLetterOrigin } from '../core/dead-letter.ts';
 import { applyTopicPolicy, KEEP_EVERYTHING, type TopicPolicy } from '../core/topics.ts';
 import { isUnavailable } from '../core/unavailable.ts';
-import { describeError, FatalError } from '../core/errors.ts';
+import { describeError, FatalError, isFenced } from '../core/errors.ts';
 import { FailureStreak, type PartHealth } from '../core/health.ts';
 import type { Logger } from '../core/logger.ts';
 import { failureSignal, type Part } from '../core/part.ts';
@@ -42,6 +42,9 @@ import { connectorTransactionalId, unitTransactionalId, type UnitScope } from '.
  * client waits 20) and never more than 1 s apart, as Java's producer (retry.backoff.max.ms). KafkaJS's own cap
  * of 30 s left a connector asleep that long after a broker outage, writing nothing with the broker back.
  */
+/** How long a unit leaving with its instance waits for Kafka to end a transaction it left open. */
+const FENCE_ON_STOP_MS = 5_000;
+
 const PRODUCER_RETRY = { initialRetryTime: 25, maxRetryTime: 1_000, retries: Number.MAX_SAFE_INTEGER };
 
 export type GapPolicy = 'fail' | 'resnapshot' | 'skip';
@@ -146,6 +149,8 @@ export class Connector implements Part {
   /** When the round in progress began: a round that hangs (a broker that never answers) is stuck too. */
   private roundStartedAt: number | undefined;
   private fatal: Error | undefined;
+  /** A transaction was begun and neither committed nor aborted with an answer, nor ended by a later initialisation. */
+  private transactionMayBeOpen = false;
   private readonly fail: (error: Error) => void;
   /** Rejects when the loop stopped on an error (fatal, see round-outcome.ts), at start or later; never resolves. */
   readonly failed: Promise<never>;
@@ -228,7 +233,10 @@ export class Connector implements Part {
     });
     await producer.connect();
     try {
+      this.transactionMayBeOpen = true;
       const barrier = await placeBarrier(producer, topics.checkpoints, 0);
+      // Initialised, which ended any transaction an earlier producer of the id left, and the barrier's aborted.
+      this.transactionMayBeOpen = false;
       const checkpoints = await loadCheckpoints(kafka, topics.checkpoints, name, barrier);
       this.producer = producer;
       return checkpoints;
@@ -284,11 +292,16 @@ export class Connector implements Part {
   }
 
   private async loop(): Promise<void> {
+    let fenced = false;
     try {
       await this.rounds();
+    } catch (error) {
+      fenced = isFenced(error);
+      throw error;
     } finally {
       // Stopped (or a unit taken away): another instance, or none, reads these shards now.
       this.dropLagOfUnreadShards(true);
+      if (this.transactionMayBeOpen && !fenced && this.options.unit?.leavingGroup()) await this.endLeftTransaction();
     }
   }
 
@@ -344,21 +357,28 @@ export class Connector implements Part {
       const wait = nextPoll - Date.now();
       if (wait > 0 && this.running) await sleep(Math.min(wait, this.options.polling.idleMaxMs));
     }
-    if (recoveryPending) await this.endLeftTransaction();
   }
 
   /**
-   * Stopped after a round whose transaction may still be open (its abort or commit did not answer): it is
-   * ended now rather than at the broker's transaction timeout, a minute on, since until then it holds back
-   * every checkpoint load past a barrier, the other units' too, and a unit's next owner may be waiting for
-   * this instance to stop before it is given the unit. If Kafka does not answer, the timeout ends it.
+   * A unit stopped because its instance leaves the group, after a commit, abort or barrier that went unanswered:
+   * its transaction is ended now rather than at the broker's transaction timeout, a minute on. Until then it holds
+   * back every checkpoint load past a barrier, the other units' too, and no next owner fences it before this
+   * instance has left. (A unit handed over in a rebalance is fenced by its next owner; fencing it here could end
+   * that owner's first transaction.) Kafka gets a few seconds: past them, the timeout ends the transaction.
    */
   private async endLeftTransaction(): Promise<void> {
     await this.producer?.disconnect().catch(() => undefined);
     this.producer = undefined;
-    await fenceTransactionalId(this.options.kafka, this.transactionalId()).catch((error: unknown) =>
-      this.options.logger.warn({ err: error }, 'the transaction left open when stopping is left to its timeout'),
-    );
+    const { kafka, logger } = this.options;
+    const ended = await Promise.race([
+      fenceTransactionalId(kafka, this.transactionalId()).then(
+        () => true,
+        () => false,
+      ),
+      sleep(FENCE_ON_STOP_MS).then(() => false),
+    ]);
+    if (!ended)
+      logger.warn({ unit: this.options.unit?.unit }, 'a transaction left open on stopping ends at its timeout');
   }
 
   /**
@@ -564,6 +584,7 @@ export class Connector implements Part {
     await this.applyTopicPolicy(writable);
     for (const topic of [...writable, topics.deadLetter, topics.checkpoints]) await this.sends.partitionCount(topic);
 
+    this.transactionMayBeOpen = true;
     const transaction = await this.producer!.transaction();
     const openedAt = performance.now();
     let sending: Promise<void> = Promise.resolve();
@@ -589,7 +610,10 @@ export class Connector implements Part {
       await sending.catch(() => undefined);
       metrics.transactions.inc({ outcome: 'aborted' });
       // An abort that fails leaves the transaction's outcome to the next producer's fencing.
-      await transaction.abort().catch(() => undefined);
+      await transaction.abort().then(
+        () => (this.transactionMayBeOpen = false),
+        () => undefined,
+      );
       throw sendFailure(error, performance.now() - openedAt);
     }
     try {
@@ -598,6 +622,7 @@ export class Connector implements Part {
       metrics.transactions.inc({ outcome: 'unknown' });
       throw commitFailure(error, performance.now() - openedAt);
     }
+    this.transactionMayBeOpen = false;
     metrics.transactions.inc({ outcome: 'committed' });
     this.shards.committed(round);
     for (const { table, op, count } of counts) metrics.records.inc({ table, op }, count);

@@ -6,8 +6,8 @@ import type { Kafka } from 'kafkajs';
  */
 export async function fenceTransactionalId(kafka: Kafka, transactionalId: string): Promise<void> {
   const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
   try {
+    await producer.connect();
     // KafkaJS initialises the transactional id at the first transaction, not on connecting.
     await (await producer.transaction()).abort();
   } finally {

@@ -179,6 +179,7 @@ export class ScaledConnector implements Part {
         unit,
         owns: (source, shardId) => unitOfShard(source, shardId, units) === unit,
         committedCheckpoints: () => this.committedCheckpoints(),
+        leavingGroup: () => this.closing,
       },
     });
     this.units.set(unit, connector);

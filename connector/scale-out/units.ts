@@ -13,6 +13,8 @@ export interface UnitScope {
   owns(source: ShardSource, shardId: string): boolean;
   /** Every unit's committed checkpoints (read_committed): other units' finished parents, re-snapshot runs begun elsewhere. */
   committedCheckpoints(): Promise<Map<string, Checkpoint>>;
+  /** The instance is leaving the group: no other instance takes the unit before its units have stopped. */
+  leavingGroup(): boolean;
 }
 
 /** A stable hash of the text onto `units` units. */
