@@ -42,6 +42,9 @@ import { connectorTransactionalId, unitTransactionalId, type UnitScope } from '.
  * client waits 20) and never more than 1 s apart, as Java's producer (retry.backoff.max.ms). KafkaJS's own cap
  * of 30 s left a connector asleep that long after a broker outage, writing nothing with the broker back.
  */
+/** How long `stop` waits for the round in progress (ConnectorOptions.stopTimeoutMs). */
+const STOP_TIMEOUT_MS = 20_000;
+
 /** How long a unit leaving with its instance waits for Kafka to end a transaction it left open. */
 const FENCE_ON_STOP_MS = 5_000;
 
@@ -91,6 +94,12 @@ export interface ConnectorOptions {
   logger: Logger;
   /** Rounds failing for longer than this make the connector not ready (default 30 s). */
   stuckAfterMs?: number;
+  /**
+   * How long `stop` waits for the round in progress to finish (default 20 s, inside Kubernetes' 30 s grace): a
+   * round whose send Kafka does not answer (KafkaJS retries it without limit) is not waited for longer. Nothing
+   * of it is committed unless the whole round is, and the next instance fences whatever is left open.
+   */
+  stopTimeoutMs?: number;
   /**
    * One assignment unit of a connector scaled out over several instances (connector/scale-out): only the
    * unit's shards are read, under the unit's own transactional id. Without it, every shard is read.
@@ -151,6 +160,8 @@ export class Connector implements Part {
   private fatal: Error | undefined;
   /** A transaction was begun and neither committed nor aborted with an answer, nor ended by a later initialisation. */
   private transactionMayBeOpen = false;
+  /** `stop` returned without waiting for the round in progress: once that ends, its unit may be another's. */
+  private abandoned = false;
   private readonly fail: (error: Error) => void;
   /** Rejects when the loop stopped on an error (fatal, see round-outcome.ts), at start or later; never resolves. */
   readonly failed: Promise<never>;
@@ -287,8 +298,26 @@ export class Connector implements Part {
     this.running = false;
     // Also when it never started (a unit taken away before its previous connector had stopped).
     this.markLoaded(false);
-    await this.stopped;
-    await this.producer?.disconnect();
+    const timeoutMs = this.options.stopTimeoutMs ?? STOP_TIMEOUT_MS;
+    const giveUp = new AbortController();
+    const finished = await Promise.race([
+      (this.stopped ?? Promise.resolve()).then(() => true),
+      sleep(timeoutMs, false, { signal: giveUp.signal }).catch(() => false),
+    ]);
+    giveUp.abort();
+    if (finished) {
+      await this.producer?.disconnect();
+      return;
+    }
+    this.abandoned = true;
+    this.options.logger.warn(
+      { connector: this.options.name, unit: this.options.unit?.unit, seconds: timeoutMs / 1000 },
+      'stopped without waiting longer for the round in progress (Kafka does not answer): it commits whole, with its checkpoints, or not at all',
+    );
+    // The round goes on in the background until the process ends: should Kafka answer, it commits whole or is
+    // refused as fenced by the next instance; either way every change is written once. Its producer disconnects
+    // once its request in flight has timed out (KafkaJS waits for that), so that is not waited for either.
+    void this.producer?.disconnect().catch(() => undefined);
   }
 
   private async loop(): Promise<void> {
@@ -301,7 +330,8 @@ export class Connector implements Part {
     } finally {
       // Stopped (or a unit taken away): another instance, or none, reads these shards now.
       this.dropLagOfUnreadShards(true);
-      if (this.transactionMayBeOpen && !fenced && this.options.unit?.leavingGroup()) await this.endLeftTransaction();
+      if (this.transactionMayBeOpen && !fenced && !this.abandoned && this.options.unit?.leavingGroup())
+        await this.endLeftTransaction();
     }
   }
 

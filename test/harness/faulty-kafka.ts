@@ -2,10 +2,13 @@ import net from 'node:net';
 import { Kafka, logLevel, type ISocketFactory } from 'kafkajs';
 import { testEndpoints } from './endpoints.ts';
 
-/** Kafka API key of EndTxn, the request that commits or aborts a transaction. */
+/** Kafka API keys of Produce and of EndTxn, the request that commits or aborts a transaction. */
+const PRODUCE = 0;
 const END_TXN = 26;
 
 export type EndTxnFault = 'none' | 'lose-response' | 'drop-request';
+/** Or every Produce request is held: it never reaches the broker, and no answer comes (a broker that does not answer). */
+export type KafkaFault = EndTxnFault | 'hold-produce';
 
 /**
  * A KafkaJS client whose connections to the real broker can be made to fail the way a network or a
@@ -13,14 +16,18 @@ export type EndTxnFault = 'none' | 'lose-response' | 'drop-request';
  * before the answer (the commit happens, the client cannot know), `drop-request` cuts it before the
  * request leaves (the transaction stays open until the producer's successor fences it).
  */
-export function faultyKafka(clientId: string): { kafka: Kafka; fault: { mode: EndTxnFault; hits: number } } {
-  const fault = { mode: 'none' as EndTxnFault, hits: 0 };
+export function faultyKafka(clientId: string): { kafka: Kafka; fault: { mode: KafkaFault; hits: number } } {
+  const fault = { mode: 'none' as KafkaFault, hits: 0 };
   const socketFactory: ISocketFactory = ({ host, port, onConnect }) => {
     const socket = net.connect({ host, port }, onConnect);
     const write = socket.write.bind(socket) as (chunk: Buffer, ...rest: unknown[]) => boolean;
     socket.write = ((chunk: Buffer, ...rest: unknown[]) => {
-      const isEndTxn = Buffer.isBuffer(chunk) && chunk.length >= 6 && chunk.readInt16BE(4) === END_TXN;
-      if (!isEndTxn || fault.mode === 'none') return write(chunk, ...rest);
+      const apiKey = Buffer.isBuffer(chunk) && chunk.length >= 6 ? chunk.readInt16BE(4) : undefined;
+      if (fault.mode === 'hold-produce' && apiKey === PRODUCE) {
+        fault.hits++;
+        return true;
+      }
+      if (apiKey !== END_TXN || fault.mode === 'none' || fault.mode === 'hold-produce') return write(chunk, ...rest);
       fault.hits++;
       const reset = () =>
         socket.destroy(Object.assign(new Error('read ECONNRESET (injected)'), { code: 'ECONNRESET' }));

@@ -9,9 +9,10 @@ import { readToEnd } from '../../../core/read-to-end.ts';
 import { ChangeEventCodec } from '../../../schemas/registry.ts';
 import { baseConnectorOptions } from '../../harness/connector.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
-import { faultyKafka, slowConsumersKafka, type EndTxnFault } from '../../harness/faulty-kafka.ts';
+import { faultyKafka, slowConsumersKafka, type EndTxnFault, type KafkaFault } from '../../harness/faulty-kafka.ts';
 import { SimulatedStream, simulatedRecords } from '../../harness/simulated-streams.ts';
 import { readTopics, waitForTopics } from '../../harness/topic-reader.ts';
+import { within } from '../../harness/within.ts';
 
 // The AWS client is scripted so that records arrive exactly when the test says; Kafka and the registry are real.
 function setup(name: string) {
@@ -48,6 +49,28 @@ async function allEventIds(options: ConnectorOptions, topic: string, atLeast: nu
   await sleep(1_500); // anything more that would make a duplicate
   const read = await readTopics(options.kafka, [topic], () => false, 4_000);
   return Promise.all(read.map(async ({ message }) => (await codec.decode(message.value!)).eventId));
+}
+
+/**
+ * Runs the connector until its first 10 records are in Kafka, then writes 5 more under `mode` and stops it once the
+ * fault was hit `hits` times; the fault is lifted after the stop, which must return within 15 s.
+ */
+async function stopUnderFault(
+  connector: Connector,
+  { options, fault, write, topic }: Pick<ReturnType<typeof setup>, 'options' | 'fault' | 'write' | 'topic'>,
+  mode: KafkaFault,
+  hits: number,
+): Promise<void> {
+  const running = connector.start();
+  write(10);
+  await waitForTopics(options.kafka, [topic]);
+  await readTopics(options.kafka, [topic], (messages) => messages.length >= 10, 30_000);
+  fault.mode = mode;
+  write(5);
+  while (fault.hits < hits) await sleep(50);
+  await within(connector.stop(), 15_000, `the stop of a connector under ${mode}`);
+  await running;
+  fault.mode = 'none';
 }
 
 function assertExactlyOnce(ids: string[], written: number): void {
@@ -140,17 +163,8 @@ test(
       ...options,
       unit: { unit: 0, owns: () => true, committedCheckpoints: async () => new Map(), leavingGroup: () => true },
     });
-    const running = connector.start();
-    write(10);
-    await waitForTopics(options.kafka, [topic]);
-    await readTopics(options.kafka, [topic], (messages) => messages.length >= 10, 30_000);
     // The commit's EndTxn never leaves: the round's transaction, then each recovery's barrier, stays open.
-    fault.mode = 'drop-request';
-    write(2);
-    while (fault.hits < 2) await sleep(50);
-    await connector.stop();
-    await running;
-    fault.mode = 'none';
+    await stopUnderFault(connector, { options, fault, write, topic }, 'drop-request', 2);
 
     // Another producer's barrier (a unit's next owner loading): read past it within 15 s without a record, far
     // less than the 60 s after which the broker would abort a transaction left open.
@@ -169,6 +183,26 @@ test(
       });
     } finally {
       await producer.disconnect();
+    }
+  },
+);
+
+test(
+  'a stop while Kafka does not answer the round in progress returns after the stop timeout; the next instance writes every record once',
+  { timeout: 120_000 },
+  async () => {
+    const { options, fault, write, written, topic } = setup('stop-unanswered');
+    const connector = new Connector({ ...options, stopTimeoutMs: 1_000 });
+    // The next round's send never reaches the broker; KafkaJS waits for its answer, then retries without limit.
+    await stopUnderFault(connector, { options, fault, write, topic }, 'hold-produce', 1);
+
+    const successor = new Connector(options);
+    await successor.start();
+    write(5);
+    try {
+      assertExactlyOnce(await allEventIds(options, topic, written()), written());
+    } finally {
+      await successor.stop();
     }
   },
 );
