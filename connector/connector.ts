@@ -216,6 +216,11 @@ export class Connector implements Part {
     this.running = true;
     this.stopped = this.loop()
       .catch((error: unknown) => {
+        // Given up at a stop, the round ended on its own later (fenced by the next instance, most likely).
+        if (this.abandoned) {
+          this.options.logger.warn({ err: error }, 'the round given up at the stop ended');
+          return;
+        }
         this.fatal = connectorFailure(error as Error, this.options.name);
         this.fail(this.fatal);
       })
@@ -310,9 +315,11 @@ export class Connector implements Part {
       return;
     }
     this.abandoned = true;
+    // The shards' gauges are the next reader's now, also should this loop go on a while.
+    this.dropLagOfUnreadShards(true);
     this.options.logger.warn(
       { connector: this.options.name, unit: this.options.unit?.unit, seconds: timeoutMs / 1000 },
-      'stopped without waiting longer for the round in progress (Kafka does not answer): it commits whole, with its checkpoints, or not at all',
+      'stopped without waiting longer for the round in progress (Kafka, AWS or the registry does not answer, or a checkpoint load waits behind an open transaction): it commits whole, with its checkpoints, or not at all',
     );
     // The round goes on in the background until the process ends: should Kafka answer, it commits whole or is
     // refused as fenced by the next instance; either way every change is written once. Its producer disconnects
@@ -328,10 +335,14 @@ export class Connector implements Part {
       fenced = isFenced(error);
       throw error;
     } finally {
-      // Stopped (or a unit taken away): another instance, or none, reads these shards now.
-      this.dropLagOfUnreadShards(true);
-      if (this.transactionMayBeOpen && !fenced && !this.abandoned && this.options.unit?.leavingGroup())
-        await this.endLeftTransaction();
+      if (this.abandoned) {
+        // `stop` returned long ago; a producer connected since (a load that went on) is not left behind.
+        await this.producer?.disconnect().catch(() => undefined);
+      } else {
+        // Stopped (or a unit taken away): another instance, or none, reads these shards now.
+        this.dropLagOfUnreadShards(true);
+        if (this.transactionMayBeOpen && !fenced && this.options.unit?.leavingGroup()) await this.endLeftTransaction();
+      }
     }
   }
 
@@ -358,6 +369,7 @@ export class Connector implements Part {
         if (this.discoveryDue(now)) {
           this.waitingForOtherUnits = await this.discover();
           this.shards.lastDiscovery = Date.now();
+          if (!this.running) break;
         }
         const round = await this.readRound(now);
         this.readAhead(round, now);
@@ -561,6 +573,8 @@ export class Connector implements Part {
   }
 
   private observeLag(source: ShardSource, reader: ShardReader): void {
+    // Stopping: the gauges are the next reader's (a round given up at the stop may still end later).
+    if (!this.running) return;
     const labels = { stream: source.streamId, shard: reader.shardId };
     this.reportedLag.set(this.shards.key(source, reader.shardId), labels);
     const ageSeconds =

@@ -9,7 +9,8 @@ import type { PartHealth } from './health.ts';
  *   stops the part before it runs, and resolves when `stop()` comes first.
  * - `failed` rejects with the error that stops the part on its own, before it runs or later; it never
  *   resolves. Whoever runs the part races it (with a signal, with the other parts).
- * - `stop()` resolves once the part has stopped, its work in progress finished.
+ * - `stop()` resolves once the part has stopped, its work in progress finished (a connector waits for its round
+ *   at most its stop timeout).
  */
 export interface Part {
   start(): Promise<void>;

@@ -50,6 +50,8 @@ export function faultyKafka(clientId: string): { kafka: Kafka; fault: { mode: Ka
       socketFactory,
       logLevel: logLevel.NOTHING,
       retry: { retries: 2, initialRetryTime: 100 },
+      // A held request fails this soon, so a round given up at a stop ends before the test does.
+      requestTimeout: 5_000,
     }),
     fault,
   };
