@@ -5,6 +5,7 @@ import { SchemaRegistrationError, type ChangeEventCodec, type EventEncoder } fro
 import { deadLetterMessage, type DeadLetterOrigin } from '../core/dead-letter.ts';
 import { applyTopicPolicy, KEEP_EVERYTHING, type TopicPolicy } from '../core/topics.ts';
 import { isUnavailable } from '../core/unavailable.ts';
+import { resolvesWithin } from '../core/resolves-within.ts';
 import { describeError, FatalError, isFenced } from '../core/errors.ts';
 import { FailureStreak, type PartHealth } from '../core/health.ts';
 import type { Logger } from '../core/logger.ts';
@@ -35,6 +36,12 @@ import {
 import { fenceTransactionalId } from './fence.ts';
 import { connectorTransactionalId, unitTransactionalId, type UnitScope } from './scale-out/units.ts';
 
+/** How long `stop` waits for the round in progress (ConnectorOptions.stopTimeoutMs). */
+const STOP_TIMEOUT_MS = 20_000;
+
+/** How long a unit leaving with its instance waits for Kafka to end a transaction it left open. */
+const FENCE_ON_STOP_MS = 5_000;
+
 /**
  * How a unit's transactional producer retries a request: without limit (the broker ends a transaction at its
  * timeout anyway, and the round's outcome is classified then), the first retry after 25 ms (a round's first send
@@ -42,12 +49,6 @@ import { connectorTransactionalId, unitTransactionalId, type UnitScope } from '.
  * client waits 20) and never more than 1 s apart, as Java's producer (retry.backoff.max.ms). KafkaJS's own cap
  * of 30 s left a connector asleep that long after a broker outage, writing nothing with the broker back.
  */
-/** How long `stop` waits for the round in progress (ConnectorOptions.stopTimeoutMs). */
-const STOP_TIMEOUT_MS = 20_000;
-
-/** How long a unit leaving with its instance waits for Kafka to end a transaction it left open. */
-const FENCE_ON_STOP_MS = 5_000;
-
 const PRODUCER_RETRY = { initialRetryTime: 25, maxRetryTime: 1_000, retries: Number.MAX_SAFE_INTEGER };
 
 export type GapPolicy = 'fail' | 'resnapshot' | 'skip';
@@ -304,13 +305,7 @@ export class Connector implements Part {
     // Also when it never started (a unit taken away before its previous connector had stopped).
     this.markLoaded(false);
     const timeoutMs = this.options.stopTimeoutMs ?? STOP_TIMEOUT_MS;
-    const giveUp = new AbortController();
-    const finished = await Promise.race([
-      (this.stopped ?? Promise.resolve()).then(() => true),
-      sleep(timeoutMs, false, { signal: giveUp.signal }).catch(() => false),
-    ]);
-    giveUp.abort();
-    if (finished) {
+    if (await resolvesWithin(this.stopped ?? Promise.resolve(), timeoutMs)) {
       await this.producer?.disconnect();
       return;
     }
@@ -412,14 +407,7 @@ export class Connector implements Part {
     await this.producer?.disconnect().catch(() => undefined);
     this.producer = undefined;
     const { kafka, logger } = this.options;
-    const ended = await Promise.race([
-      fenceTransactionalId(kafka, this.transactionalId()).then(
-        () => true,
-        () => false,
-      ),
-      sleep(FENCE_ON_STOP_MS).then(() => false),
-    ]);
-    if (!ended)
+    if (!(await resolvesWithin(fenceTransactionalId(kafka, this.transactionalId()), FENCE_ON_STOP_MS)))
       logger.warn({ unit: this.options.unit?.unit }, 'a transaction left open on stopping ends at its timeout');
   }
 

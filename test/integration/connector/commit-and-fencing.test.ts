@@ -9,6 +9,7 @@ import { readToEnd } from '../../../core/read-to-end.ts';
 import { ChangeEventCodec } from '../../../schemas/registry.ts';
 import { baseConnectorOptions } from '../../harness/connector.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
+import { transactionalProducer } from '../../harness/producer.ts';
 import { faultyKafka, slowConsumersKafka, type EndTxnFault, type KafkaFault } from '../../harness/faulty-kafka.ts';
 import { SimulatedStream, simulatedRecords } from '../../harness/simulated-streams.ts';
 import { readTopics, waitForTopics } from '../../harness/topic-reader.ts';
@@ -169,12 +170,7 @@ test(
     // Another producer's barrier (a unit's next owner loading): read past it within 15 s without a record, far
     // less than the 60 s after which the broker would abort a transaction left open.
     const kafka = createKafka({ brokers: testEndpoints().kafkaBrokers });
-    const producer = kafka.producer({
-      transactionalId: uniqueName('next-owner'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
+    const producer = await transactionalProducer(kafka, 'next-owner');
     try {
       const barrier = await placeBarrier(producer, options.topics.checkpoints, 0);
       await readToEnd(kafka, options.topics.checkpoints, uniqueName('past-barrier'), () => undefined, {

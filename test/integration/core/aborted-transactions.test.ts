@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import { createKafka } from '../../../core/kafka.ts';
 import { ensureTopics } from '../../../core/topics.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
+import { transactionalProducer } from '../../harness/producer.ts';
+import type { Producer } from 'kafkajs';
 
 /**
  * Found by the scale-out SIGKILL test: a change read twice by a read_committed KafkaJS consumer, once from a
@@ -20,17 +22,9 @@ test(
     const topic = uniqueName('aborted');
     await ensureTopics(kafka, [topic], 1);
     const producers = await Promise.all(
-      ['first', 'second'].map(async (name) => {
-        const producer = kafka.producer({
-          transactionalId: uniqueName(`aborted-${name}`),
-          idempotent: true,
-          maxInFlightRequests: 1,
-        });
-        await producer.connect();
-        return producer;
-      }),
+      ['first', 'second'].map((name) => transactionalProducer(kafka, `aborted-${name}`)),
     );
-    const [first, second] = producers as [(typeof producers)[number], (typeof producers)[number]];
+    const [first, second] = producers as [Producer, Producer];
     // Offsets 0 (first), 1 and 2 (second), both aborted; then 5, committed.
     const aborting = [await first.transaction(), await second.transaction()] as const;
     await aborting[0].send({ topic, messages: [{ value: 'aborted-0' }] });

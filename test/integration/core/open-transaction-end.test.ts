@@ -4,6 +4,7 @@ import { createKafka } from '../../../core/kafka.ts';
 import { readToEnd } from '../../../core/read-to-end.ts';
 import { ensureTopics } from '../../../core/topics.ts';
 import { testEndpoints, uniqueName } from '../../harness/endpoints.ts';
+import { transactionalProducer } from '../../harness/producer.ts';
 
 /**
  * A producer that died mid-transaction leaves it open until the broker's transaction timeout. The end of
@@ -18,15 +19,10 @@ test(
     const kafka = createKafka({ brokers: testEndpoints().kafkaBrokers });
     const topic = uniqueName('open-transaction');
     await ensureTopics(kafka, [topic], 1);
-    const producer = (name: string) => {
-      const transactional = kafka.producer({
-        transactionalId: uniqueName(name),
-        idempotent: true,
-        maxInFlightRequests: 1,
-      });
-      return transactional.connect().then(() => transactional);
-    };
-    const [committing, leaving] = await Promise.all([producer('committing'), producer('leaving-open')]);
+    const [committing, leaving] = await Promise.all([
+      transactionalProducer(kafka, 'committing'),
+      transactionalProducer(kafka, 'leaving-open'),
+    ]);
     const admin = kafka.admin();
     await admin.connect();
     try {
