@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,7 @@ import { baseConnectorOptions } from '../test/harness/connector.ts';
 import { ChangeEventCodec } from '../schemas/registry.ts';
 import { meanRecordBytes } from './connector.bench.ts';
 import type { ScaleOutRun, ScaleOutTurnResult } from './connector-scale-out-process.ts';
-import { comparison, median, resultOfChild, round, type BenchResult } from './measure.ts';
+import { busyPercent, comparison, cpuTimes, median, resultOfChild, round, type BenchResult } from './measure.ts';
 import { recordedSource, recordedStream, recordedStreamArn } from './recorded-stream.ts';
 
 const TURNS = 3;
@@ -60,15 +60,6 @@ function balancedStream(run: string): string {
       ]!++;
     if (perUnit.every((count) => count === SHARDS / UNITS)) return stream;
   }
-}
-
-/** Busy and total jiffies of all cores (/proc/stat), to say how much of the machine a turn had. */
-function cpuTimes(): { busy: number; total: number } {
-  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-  const values = fields.map(Number);
-  const total = values.reduce((sum, value) => sum + value, 0);
-  // idle and iowait
-  return { busy: total - values[3]! - values[4]!, total };
 }
 
 async function waitFor(what: string, timeoutMs: number, condition: () => Promise<boolean> | boolean): Promise<void> {
@@ -150,7 +141,7 @@ async function turn(endpoints: Endpoints, prefix: string, stream: string, count:
       instances,
       total: RECORDS / ((ended - started) / 1000),
       recordBytes,
-      busyPercent: (100 * (after.busy - before.busy)) / (after.total - before.total),
+      busyPercent: busyPercent(before, after),
       load,
     };
   } finally {

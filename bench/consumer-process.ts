@@ -1,9 +1,11 @@
 /**
  * One consumer-group measurement in its own process, so that its peak RSS is the group's alone:
  * `group` consumes the backlog end to end (fetch, Avro decode, apply, progress); `raw` writes the same
- * rows straight to the store. Prints `RESULT {"rate":…,"peakRssMb":…,"cpuMsPer1000":…}` on stdout.
+ * rows straight to the store. Prints `RESULT {"rate":…,"peakRssMb":…,"cpuMsPer1000":…,"busyPercent":…}` on stdout:
+ * besides the rate, how busy the machine's cores were while it was measured (the group, the store and Kafka
+ * share them).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client as OpenSearchClient } from '@opensearch-project/opensearch';
@@ -22,10 +24,11 @@ import { groupMetrics } from '../consumers/runtime/metrics.ts';
 import type { Sink } from '../consumers/runtime/sink.ts';
 import { searchConfigSchema } from '../consumers/search/config.ts';
 import { documentFor, documentId } from '../consumers/search/documents.ts';
-import { SearchSink } from '../consumers/search/search-sink.ts';
+import { BULK_ANSWER, SearchSink } from '../consumers/search/search-sink.ts';
 import { plainImage } from '../schemas/plain.ts';
 import { ChangeEventCodec } from '../schemas/registry.ts';
 import { endpointsFromEnv, localEndpoints } from '../stack/endpoints.ts';
+import { busyPercent, cpuTimes, peakRssMb } from './measure.ts';
 import { orderEvent } from './orders.ts';
 import { createRawRollupTables, rawRollupRow, writeRawRollupRows, type RawRollupRow } from './raw-rollup-rows.ts';
 
@@ -46,12 +49,6 @@ export interface ConsumerRun {
 }
 
 const endpoints = endpointsFromEnv() ?? localEndpoints;
-
-/** The process's peak resident set (the kernel's high-water mark), in MiB. */
-function peakRssMb(): number {
-  const kib = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-  return Math.round(Number(kib ?? 0) / 1024);
-}
 
 const temporaryDirs: string[] = [];
 
@@ -114,7 +111,7 @@ async function applied(): Promise<number> {
  * per thousand events over the same interval: on a shared machine the rate follows the other load,
  * the CPU an event costs much less so.
  */
-async function measureGroup(run: ConsumerRun): Promise<{ rate: number; cpuMsPer1000: number }> {
+async function measureGroup(run: ConsumerRun): Promise<{ rate: number; cpuMsPer1000: number; busyPercent: number }> {
   const sink = await sinkFor(run);
   const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: run.name });
   const group = new ConsumerGroup({
@@ -132,38 +129,48 @@ async function measureGroup(run: ConsumerRun): Promise<{ rate: number; cpuMsPer1
   });
   await group.start();
   while ((await applied()) === 0) await new Promise((resolve) => setTimeout(resolve, 2));
-  const [first, started, cpuAtStart] = [await applied(), performance.now(), process.cpuUsage()];
+  const [first, started, cpuAtStart, coresAtStart] = [
+    await applied(),
+    performance.now(),
+    process.cpuUsage(),
+    cpuTimes(),
+  ];
   while ((await applied()) < run.count) await new Promise((resolve) => setTimeout(resolve, 10));
-  const [seconds, cpu] = [(performance.now() - started) / 1000, process.cpuUsage(cpuAtStart)];
+  const [seconds, cpu, cores] = [(performance.now() - started) / 1000, process.cpuUsage(cpuAtStart), cpuTimes()];
   await group.stop();
   return {
     rate: (run.count - first) / seconds,
     cpuMsPer1000: (cpu.user + cpu.system) / 1000 / ((run.count - first) / 1000),
+    busyPercent: busyPercent(coresAtStart, cores),
   };
 }
 
-/** Writes of `blocks` with `concurrency` in flight; only the writes are timed, the rows are made before. */
+/** Writes of `blocks` with `concurrency` in flight, added to `timed`; only the writes count, the rows are made before. */
 async function timedWrites<T>(
   blocks: T[],
   concurrency: number,
   write: (block: T) => Promise<unknown>,
-): Promise<number> {
-  const started = performance.now();
+  timed: { ms: number; busy: number; total: number },
+): Promise<void> {
+  const [started, cores] = [performance.now(), cpuTimes()];
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < blocks.length) await write(blocks[next++]!);
     }),
   );
-  return performance.now() - started;
+  const coresAfter = cpuTimes();
+  timed.ms += performance.now() - started;
+  timed.busy += coresAfter.busy - cores.busy;
+  timed.total += coresAfter.total - cores.total;
 }
 
 /** The same rows straight into the store, in blocks of the run's batch size (ClickHouse: at least 10,000 rows). */
-async function measureRaw(run: ConsumerRun): Promise<number> {
+async function measureRaw(run: ConsumerRun): Promise<{ rate: number; busyPercent: number }> {
   const rowsPerBlock = run.sink === 'audit' || run.sink === 'rollups' ? Math.max(10_000, run.batchSize) : run.batchSize;
   // Made in slices so the process holds a slice's rows, not the backlog's.
   const SLICE = 100_000;
-  let elapsedMs = 0;
+  const timed = { ms: 0, busy: 0, total: 0 };
   const writer = await rawWriter(run);
   for (let first = 0; first < run.count; first += SLICE) {
     const blocks: unknown[][] = [];
@@ -174,10 +181,10 @@ async function measureRaw(run: ConsumerRun): Promise<number> {
         ),
       );
     }
-    elapsedMs += await timedWrites(blocks, run.concurrency, writer.write);
+    await timedWrites(blocks, run.concurrency, writer.write, timed);
   }
   await writer.close();
-  return run.count / (elapsedMs / 1000);
+  return { rate: run.count / (timed.ms / 1000), busyPercent: busyPercent({ busy: 0, total: 0 }, timed) };
 }
 
 interface RawWriter {
@@ -252,7 +259,7 @@ async function rawWriter(run: ConsumerRun): Promise<RawWriter> {
             documentFor(event, key, defaultOrderView, transform),
           ];
         },
-        write: (rows) => client.bulk({ body: rows.flat() as never }),
+        write: (rows) => client.bulk({ body: rows.flat() as never, filter_path: BULK_ANSWER }),
         close: () => client.close(),
       };
     }
@@ -285,7 +292,7 @@ async function removeWhatWasWritten(run: ConsumerRun): Promise<void> {
 }
 
 const run = JSON.parse(process.argv[2]!) as ConsumerRun;
-const measured = run.mode === 'group' ? await measureGroup(run) : { rate: await measureRaw(run), cpuMsPer1000: null };
+const measured = run.mode === 'group' ? await measureGroup(run) : { ...(await measureRaw(run)), cpuMsPer1000: null };
 const peak = peakRssMb();
 await removeWhatWasWritten(run);
 for (const dir of temporaryDirs) rmSync(dir, { recursive: true, force: true });

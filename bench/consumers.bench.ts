@@ -9,7 +9,7 @@ import { search } from '../consumers/search/index.ts';
 import type { Endpoints } from '../stack/endpoints.ts';
 import { produceBacklog } from './backlog.ts';
 import type { ConsumerRun, SinkKind } from './consumer-process.ts';
-import { comparison, loadNow, median, type BenchResult } from './measure.ts';
+import { comparison, loadNow, median, round, type BenchResult } from './measure.ts';
 
 const BACKLOG = 1_000_000;
 const PARTITIONS = 6;
@@ -54,11 +54,17 @@ const SINKS: { kind: SinkKind; definition: SinkDefinition; heapMb?: number; name
   },
 ];
 
+interface Measured {
+  rate: number;
+  peakRssMb: number;
+  /** The group process's CPU time (every thread) per thousand events; null for a raw write. */
+  cpuMsPer1000: number | null;
+  /** How busy the machine's cores were while it was measured, in percent. */
+  busyPercent: number;
+}
+
 /** Runs one measurement in a child process (its own heap and RSS) and reads its result line. */
-async function inChild(
-  run: ConsumerRun,
-  heapMb?: number,
-): Promise<{ rate: number; peakRssMb: number; cpuMsPer1000: number | null }> {
+async function inChild(run: ConsumerRun, heapMb?: number): Promise<Measured> {
   const script = fileURLToPath(new URL('./consumer-process.ts', import.meta.url));
   const flags = run.mode === 'group' ? [...GROUP_FLAGS, ...(heapMb ? [`--max-old-space-size=${heapMb}`] : [])] : [];
   const child = spawn(process.execPath, [...flags, '--import', 'tsx', script, JSON.stringify(run)], {
@@ -70,7 +76,7 @@ async function inChild(
   const line = /^RESULT (.*)$/m.exec(output)?.[1];
   if (code !== 0 || !line)
     throw new Error(`${run.mode} ${run.sink} exited ${code} without a result:\n${output.slice(-2000)}`);
-  return JSON.parse(line) as { rate: number; peakRssMb: number; cpuMsPer1000: number | null };
+  return JSON.parse(line) as Measured;
 }
 
 /**
@@ -87,20 +93,29 @@ export async function benchConsumers(endpoints: Endpoints, run: string, only?: S
     const baselines: number[] = [];
     const peaks: number[] = [];
     const loads: number[] = [];
+    const cpus: number[] = [];
+    const busy: { group: number[]; raw: number[] } = { group: [], raw: [] };
     for (let turn = 0; turn < TURNS; turn++) {
       loads.push(loadNow());
       const base = { sink: kind, topic, count: BACKLOG, batchSize: definition.batchSize, concurrency: CONCURRENCY };
       const group = await inChild({ ...base, mode: 'group', name: `bench-${run}-${kind}-${turn}` }, heapMb);
       const raw = await inChild({ ...base, mode: 'raw', name: `bench-${run}-${kind}-raw-${turn}` });
       console.log(
-        `consumer ${kind} turn ${turn} (load ${loads[turn]}): ${Math.round(group.rate)}/s (peak RSS ${group.peakRssMb} MiB, CPU ${group.cpuMsPer1000?.toFixed(0)} ms per 1000 events), raw ${Math.round(raw.rate)}/s`,
+        `consumer ${kind} turn ${turn} (load ${loads[turn]}): ${Math.round(group.rate)}/s (peak RSS ${group.peakRssMb} MiB, CPU ${group.cpuMsPer1000?.toFixed(0)} ms per 1000 events, cores ${Math.round(group.busyPercent)}% busy), raw ${Math.round(raw.rate)}/s (cores ${Math.round(raw.busyPercent)}% busy)`,
       );
       rates.push(group.rate);
       baselines.push(raw.rate);
       peaks.push(group.peakRssMb);
+      cpus.push(group.cpuMsPer1000 ?? 0);
+      busy.group.push(group.busyPercent);
+      busy.raw.push(raw.busyPercent);
     }
     const [rate, baseline] = [median(rates), median(baselines)];
-    results.push(comparison(name, rate, baseline, median(peaks), loads));
+    results.push({
+      ...comparison(name, rate, baseline, median(peaks), loads),
+      cpu_ms_per_1000_events: round(median(cpus), 1),
+      machine_busy_percent: { group: round(median(busy.group), 0), raw: round(median(busy.raw), 0) },
+    });
   }
   // The backlog is most of a gigabyte on the shared broker.
   const admin = createKafka({ brokers: endpoints.kafkaBrokers, clientId: 'bench-backlog' }).admin();

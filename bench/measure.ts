@@ -15,10 +15,27 @@ export interface BenchResult {
   peak_rss_mb: number | null;
   /** The machine's one-minute load average as each turn began: other work on the shared cores shows there. */
   load_averages?: number[];
+  /** The measured process's CPU time (every thread) per thousand events. */
+  cpu_ms_per_1000_events?: number;
+  /** How busy the machine's cores were while the path (and its baseline) was measured, in percent. */
+  machine_busy_percent?: number | { group: number; raw: number };
 }
 
 /** The one-minute load average now, to one decimal: recorded as each turn begins. */
 export const loadNow = (): number => round(loadavg()[0]!, 1);
+
+/** Busy and total jiffies of all cores (/proc/stat), to say how much of the machine a measurement had. */
+export function cpuTimes(): { busy: number; total: number } {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const values = fields.map(Number);
+  const total = values.reduce((sum, value) => sum + value, 0);
+  // idle and iowait
+  return { busy: total - values[3]! - values[4]!, total };
+}
+
+/** The share of every core's time that was busy between two readings of cpuTimes, in percent. */
+export const busyPercent = (before: { busy: number; total: number }, after: { busy: number; total: number }): number =>
+  (100 * (after.busy - before.busy)) / (after.total - before.total);
 
 /** The process's peak resident set (the kernel's high-water mark), in MiB. */
 export function peakRssMb(): number {

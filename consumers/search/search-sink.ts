@@ -59,6 +59,11 @@ interface Current {
 }
 
 const PROGRESS_INDEX = 'shardline-progress';
+/**
+ * What a bulk answer needs to carry: each item's status and error, in order. Without the rest (index, id,
+ * version, shards, sequence numbers) the answer is a fraction of the size OpenSearch writes and Node parses.
+ */
+export const BULK_ANSWER = 'items.*.status,items.*.error.type,items.*.error.reason';
 /** Where a table's last re-snapshot sweep is kept, per index: below it no change is applied. */
 const floorId = (index: string, table: string): string => `sweep:${index}:${table}`;
 
@@ -356,7 +361,7 @@ export class SearchSink implements Sink {
     rejections: Rejection[],
   ): Promise<void> {
     // NDJSON text is sent as it is (the client's typing only names the array form).
-    const response = await this.options.client.bulk({ body: body as never });
+    const response = await this.options.client.bulk({ body: body as never, filter_path: BULK_ANSWER });
     const results = (
       response.body as { items: Record<string, { status: number; error?: { type?: string; reason?: string } }>[] }
     ).items;
