@@ -27,9 +27,9 @@ export const loadNow = (): number => round(loadavg()[0]!, 1);
 /** Busy and total jiffies of all cores (/proc/stat), to say how much of the machine a measurement had. */
 export function cpuTimes(): { busy: number; total: number } {
   const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-  const values = fields.map(Number);
+  // user nice system idle iowait irq softirq steal: guest time (the two fields after) is counted in user and nice.
+  const values = fields.slice(0, 8).map(Number);
   const total = values.reduce((sum, value) => sum + value, 0);
-  // idle and iowait
   return { busy: total - values[3]! - values[4]!, total };
 }
 

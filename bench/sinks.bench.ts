@@ -14,7 +14,7 @@ import { RollupSink } from '../consumers/rollups/rollup-sink.ts';
 import type { Sink, SinkBatch } from '../consumers/runtime/sink.ts';
 import { searchConfigSchema } from '../consumers/search/config.ts';
 import { documentFor, documentId } from '../consumers/search/documents.ts';
-import { SearchSink } from '../consumers/search/search-sink.ts';
+import { BULK_ANSWER, SearchSink } from '../consumers/search/search-sink.ts';
 import type { ChangeEvent } from '../schemas/change-event.ts';
 import { orderEvents } from './orders.ts';
 import { createRawRollupTables, rawRollupRow, writeRawRollupRows } from './raw-rollup-rows.ts';
@@ -203,6 +203,7 @@ export async function benchSinks(endpoints: Endpoints, run: string): Promise<Ben
               { index: { _index: rawIndex, _id: documentId(event.table, key) } },
               documentFor(event, key, defaultOrderView, config.documents.order!),
             ]) as never,
+            filter_path: BULK_ANSWER,
           });
         }
       },

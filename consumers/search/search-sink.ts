@@ -363,8 +363,11 @@ export class SearchSink implements Sink {
     // NDJSON text is sent as it is (the client's typing only names the array form).
     const response = await this.options.client.bulk({ body: body as never, filter_path: BULK_ANSWER });
     const results = (
-      response.body as { items: Record<string, { status: number; error?: { type?: string; reason?: string } }>[] }
+      response.body as { items?: Record<string, { status: number; error?: { type?: string; reason?: string } }>[] }
     ).items;
+    // Answers are matched to items by position: an answer that does not name every item says nothing of the rest.
+    if (results?.length !== items.length)
+      throw new Error(`OpenSearch answered ${results?.length ?? 0} of the ${items.length} items of a bulk request`);
     results.forEach((result, index) => {
       const outcome = Object.values(result)[0]!;
       const item = items[index]!;
