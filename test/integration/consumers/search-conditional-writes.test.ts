@@ -185,23 +185,39 @@ test('an INSERT, whose document is not read before it is written, never replaces
   await sink.close();
 });
 
-test('a batch larger than one bulk request may carry is written in several, every document once', async () => {
-  const prefix = uniqueName('bulkbytes');
+type BulkAnswer = { body: { items: unknown[] } };
+
+/** A sink whose client's bulk requests go through `around`, which makes the real request with `send`. */
+function sinkAroundBulk(
+  prefix: string,
+  around: (request: { body: unknown }, send: () => Promise<BulkAnswer>) => Promise<BulkAnswer>,
+  maxBulkBytes?: number,
+): { sink: SearchSink; client: OpenSearchClient } {
   const client = new OpenSearchClient({ node: testEndpoints().opensearchUrl });
-  const bulk = client.bulk.bind(client);
-  const requestBytes: number[] = [];
-  client.bulk = (async (...args: Parameters<typeof bulk>) => {
-    requestBytes.push(Buffer.byteLength(String((args[0] as { body: unknown }).body)));
-    return bulk(...args);
-  }) as unknown as typeof client.bulk;
+  const bulk = client.bulk.bind(client) as unknown as (request: { body: unknown }) => Promise<BulkAnswer>;
+  client.bulk = ((request: { body: unknown }) => around(request, () => bulk(request))) as unknown as typeof client.bulk;
   const sink = new SearchSink({
     group: `${prefix}-search`,
     client,
     config: testSearchConfig(prefix),
     views: { order: defaultOrderView },
     itemBackoff: { baseMs: 50, maxMs: 500, attempts: 10 },
-    maxBulkBytes: 4_096,
+    maxBulkBytes,
   });
+  return { sink, client };
+}
+
+test('a batch larger than one bulk request may carry is written in several, every document once', async () => {
+  const prefix = uniqueName('bulkbytes');
+  const requestBytes: number[] = [];
+  const { sink, client } = sinkAroundBulk(
+    prefix,
+    (request, send) => {
+      requestBytes.push(Buffer.byteLength(String(request.body)));
+      return send();
+    },
+    4_096,
+  );
   await sink.open();
   const ids = Array.from({ length: 40 }, (_, index) => 1_000 + index);
   assert.deepEqual(await apply(sink, ...ids.map((id) => change(id, '7', `${id}.25`))), []);
@@ -219,22 +235,13 @@ test('a batch larger than one bulk request may carry is written in several, ever
 
 test('a bulk answer that does not name every item fails the batch, and its retry writes every document once', async () => {
   const prefix = uniqueName('bulkshort');
-  const client = new OpenSearchClient({ node: testEndpoints().opensearchUrl });
-  const bulk = client.bulk.bind(client);
   let shortenNext = true;
-  client.bulk = (async (...args: Parameters<typeof bulk>) => {
-    const answer = (await bulk(...args)) as unknown as { body: { items: unknown[] } };
+  const { sink, client } = sinkAroundBulk(prefix, async (_request, send) => {
+    const answer = await send();
     // The write happened; the answer loses its last item, as a proxy or a filter that drops it would.
     if (shortenNext) answer.body.items.pop();
     shortenNext = false;
     return answer;
-  }) as unknown as typeof client.bulk;
-  const sink = new SearchSink({
-    group: `${prefix}-search`,
-    client,
-    config: testSearchConfig(prefix),
-    views: { order: defaultOrderView },
-    itemBackoff: { baseMs: 50, maxMs: 500, attempts: 10 },
   });
   await sink.open();
   const events = [1, 2, 3].map((id) => change(id, '9', `${id}.50`));
