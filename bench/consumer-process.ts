@@ -1,9 +1,8 @@
 /**
  * One consumer-group measurement in its own process, so that its peak RSS is the group's alone:
  * `group` consumes the backlog end to end (fetch, Avro decode, apply, progress); `raw` writes the same
- * rows straight to the store. Prints `RESULT {"rate":…,"peakRssMb":…,"cpuMsPer1000":…,"busyPercent":…}` on stdout:
- * besides the rate, how busy the machine's cores were while it was measured (the group, the store and Kafka
- * share them).
+ * rows straight to the store. Prints `RESULT {…}` (a ConsumerMeasurement) on stdout: besides the rate, how busy
+ * the machine's cores were while it was measured (the group, the store and Kafka share them).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,6 +45,16 @@ export interface ConsumerRun {
   batchSize: number;
   /** Partitions applied at once; the raw write keeps as many writes in flight. */
   concurrency: number;
+}
+
+/** What a measurement prints on its `RESULT` line. */
+export interface ConsumerMeasurement {
+  rate: number;
+  peakRssMb: number;
+  /** The group process's CPU time (every thread) per thousand events; null for a raw write. */
+  cpuMsPer1000: number | null;
+  /** How busy the machine's cores were while it was measured, in percent. */
+  busyPercent: number;
 }
 
 const endpoints = endpointsFromEnv() ?? localEndpoints;
@@ -111,7 +120,7 @@ async function applied(): Promise<number> {
  * per thousand events over the same interval: on a shared machine the rate follows the other load,
  * the CPU an event costs much less so.
  */
-async function measureGroup(run: ConsumerRun): Promise<{ rate: number; cpuMsPer1000: number; busyPercent: number }> {
+async function measureGroup(run: ConsumerRun): Promise<Omit<ConsumerMeasurement, 'peakRssMb'>> {
   const sink = await sinkFor(run);
   const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: run.name });
   const group = new ConsumerGroup({
@@ -166,7 +175,7 @@ async function timedWrites<T>(
 }
 
 /** The same rows straight into the store, in blocks of the run's batch size (ClickHouse: at least 10,000 rows). */
-async function measureRaw(run: ConsumerRun): Promise<{ rate: number; busyPercent: number }> {
+async function measureRaw(run: ConsumerRun): Promise<Omit<ConsumerMeasurement, 'peakRssMb' | 'cpuMsPer1000'>> {
   const rowsPerBlock = run.sink === 'audit' || run.sink === 'rollups' ? Math.max(10_000, run.batchSize) : run.batchSize;
   // Made in slices so the process holds a slice's rows, not the backlog's.
   const SLICE = 100_000;
@@ -296,5 +305,6 @@ const measured = run.mode === 'group' ? await measureGroup(run) : { ...(await me
 const peak = peakRssMb();
 await removeWhatWasWritten(run);
 for (const dir of temporaryDirs) rmSync(dir, { recursive: true, force: true });
-console.log(`RESULT ${JSON.stringify({ ...measured, peakRssMb: peak })}`);
+const result: ConsumerMeasurement = { ...measured, peakRssMb: peak };
+console.log(`RESULT ${JSON.stringify(result)}`);
 process.exit(0);

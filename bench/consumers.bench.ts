@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createKafka } from '../core/kafka.ts';
 import { audit } from '../consumers/audit/index.ts';
@@ -8,8 +7,8 @@ import type { SinkDefinition } from '../consumers/runtime/sink-definition.ts';
 import { search } from '../consumers/search/index.ts';
 import type { Endpoints } from '../stack/endpoints.ts';
 import { produceBacklog } from './backlog.ts';
-import type { ConsumerRun, SinkKind } from './consumer-process.ts';
-import { comparison, loadNow, median, round, type BenchResult } from './measure.ts';
+import type { ConsumerMeasurement, ConsumerRun, SinkKind } from './consumer-process.ts';
+import { comparison, loadNow, median, resultOfChild, round, type BenchResult } from './measure.ts';
 
 const BACKLOG = 1_000_000;
 const PARTITIONS = 6;
@@ -54,29 +53,11 @@ const SINKS: { kind: SinkKind; definition: SinkDefinition; heapMb?: number; name
   },
 ];
 
-interface Measured {
-  rate: number;
-  peakRssMb: number;
-  /** The group process's CPU time (every thread) per thousand events; null for a raw write. */
-  cpuMsPer1000: number | null;
-  /** How busy the machine's cores were while it was measured, in percent. */
-  busyPercent: number;
-}
-
 /** Runs one measurement in a child process (its own heap and RSS) and reads its result line. */
-async function inChild(run: ConsumerRun, heapMb?: number): Promise<Measured> {
+function inChild(run: ConsumerRun, heapMb?: number): Promise<ConsumerMeasurement> {
   const script = fileURLToPath(new URL('./consumer-process.ts', import.meta.url));
   const flags = run.mode === 'group' ? [...GROUP_FLAGS, ...(heapMb ? [`--max-old-space-size=${heapMb}`] : [])] : [];
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', script, JSON.stringify(run)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
-  const line = /^RESULT (.*)$/m.exec(output)?.[1];
-  if (code !== 0 || !line)
-    throw new Error(`${run.mode} ${run.sink} exited ${code} without a result:\n${output.slice(-2000)}`);
-  return JSON.parse(line) as Measured;
+  return resultOfChild<ConsumerMeasurement>(script, flags, run);
 }
 
 /**
